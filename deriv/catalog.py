@@ -1,0 +1,70 @@
+"""Where problems come from: the bundled catalog, a directory, or a user's file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from deriv.errors import DerivError
+from deriv.problem import Problem, load_file
+
+
+def bundled_dir() -> Path:
+    """The catalog shipped with the package (problems/ in a checkout)."""
+    try:
+        from importlib.resources import files
+        path = Path(str(files("deriv.problems")))
+        if path.is_dir() and any(path.glob("*.toml")):
+            return path
+    except (ModuleNotFoundError, TypeError):
+        pass
+    return Path(__file__).resolve().parent.parent / "problems"
+
+
+def load_dir(directory: str | Path) -> list[Problem]:
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DerivError(f"no such directory: {directory}")
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path in sorted(directory.glob("*.toml")):
+        for problem in load_file(path):
+            if problem.id in seen:
+                raise DerivError(f"problem id '{problem.id}' is also defined in {seen[problem.id]}",
+                                 str(path), problem.line)
+            seen[problem.id] = str(path)
+            problems.append(problem)
+    return problems
+
+
+def load_catalog(directory: str | Path | None = None) -> list[Problem]:
+    return load_dir(directory or bundled_dir())
+
+
+def resolve(targets: list[str] | tuple[str, ...], directory: str | Path | None = None
+            ) -> list[Problem]:
+    """Problem ids and file paths → problems. No targets: the whole catalog."""
+    if not targets:
+        return load_catalog(directory)
+    catalog: list[Problem] | None = None
+    chosen: list[Problem] = []
+    for target in targets:
+        path = Path(target)
+        if target.endswith(".toml") or path.is_file():
+            if path.is_dir():
+                chosen.extend(load_dir(path))
+            else:
+                chosen.extend(load_file(path))
+            continue
+        if path.is_dir():
+            chosen.extend(load_dir(path))
+            continue
+        if catalog is None:
+            catalog = load_catalog(directory)
+        matches = [p for p in catalog if p.id == target]
+        if not matches:
+            close = [p.id for p in catalog if target.lower() in p.id.lower()]
+            hint = f"; did you mean {', '.join(close[:5])}?" if close else \
+                "; `deriv list` shows the catalog"
+            raise DerivError(f"no problem '{target}' in the catalog and no such file{hint}")
+        chosen.extend(matches)
+    return chosen

@@ -1,0 +1,135 @@
+"""The command line: parse options, call the library, hand data to a renderer.
+
+Heavy modules (SymPy, NumPy, rich) are imported inside the commands, so `deriv --help`
+stays fast. Exit status: 0 clean, 1 findings, 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+
+import click
+
+from deriv.errors import DerivError
+
+
+def _fail(err: DerivError):
+    from deriv.render.console import make
+    make(stderr=True).print(str(err), style="bold red")
+    sys.exit(2)
+
+
+def reports_errors(command):
+    """Bad input becomes `file:line:col: error: …` and exit 2, never a traceback."""
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except DerivError as err:
+            _fail(err)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as err:  # a crash is still exit 2, with a short message
+            if os.environ.get("DERIV_DEBUG"):
+                raise
+            _fail(DerivError(f"internal error: {type(err).__name__}: {err} "
+                             "(set DERIV_DEBUG=1 for a traceback)"))
+    return wrapper
+
+
+def parse_at(values: tuple[str, ...]) -> dict[str, float]:
+    point = {}
+    for item in values:
+        name, sep, number = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            point[name.strip()] = float(number)
+        except ValueError:
+            raise DerivError(f"--at takes NAME=NUMBER, not {item!r}") from None
+    return point
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="deriv")
+@click.option("--problems", "problems_dir", type=click.Path(file_okay=False),
+              help="Use the problem files in DIR instead of the bundled catalog.")
+@click.pass_context
+def main(ctx, problems_dir):
+    """Derive derivatives step by step over computational graphs, and check the
+    derivative formulas printed in course material.
+
+    \b
+    deriv list                 the bundled catalog
+    deriv solve problem-7.12   forward pass and every chain-rule step
+    deriv check                audit every printed formula of the catalog
+    """
+    ctx.obj = {"problems": problems_dir}
+
+
+@main.command("list")
+@click.pass_obj
+@reports_errors
+def list_(obj):
+    """List the problems of the catalog."""
+    from deriv.catalog import load_catalog
+    from deriv.render import text
+    from deriv.render.console import make
+    make().print(text.catalog_table(load_catalog(obj["problems"])))
+
+
+@main.command()
+@click.argument("target")
+@click.pass_obj
+@reports_errors
+def show(obj, target):
+    """Show a problem: question, inputs, graph and the claims as printed."""
+    from deriv.catalog import resolve
+    from deriv.render import text
+    from deriv.render.console import make
+    console = make()
+    for problem in resolve([target], obj["problems"]):
+        console.print(text.problem_view(problem))
+
+
+@main.command()
+@click.argument("target")
+@click.option("--mode", type=click.Choice(["forward", "reverse", "both"]),
+              help="Sweep direction (default: the problem's own).")
+@click.option("--wrt", multiple=True, metavar="NAME",
+              help="Derivative with respect to NAME (repeatable; default: what the problem asks).")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+              help="Evaluate at this point (default: the document's point, else a seeded one).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--id", "problem_id", metavar="ID", help="With a FILE of several problems: which one.")
+@click.pass_obj
+@reports_errors
+def solve(obj, target, mode, wrt, at, fmt, problem_id):
+    """Derive a problem step by step: forward pass, then every chain-rule term with its value."""
+    from deriv.catalog import resolve
+    from deriv.solve import solve as run
+    problems = resolve([target], obj["problems"])
+    if problem_id:
+        problems = [p for p in problems if p.id == problem_id]
+        if not problems:
+            raise DerivError(f"no problem '{problem_id}' in {target}")
+    point = parse_at(at)
+    solutions = [run(p, mode=mode, wrt=list(wrt) or None, at=point) for p in problems]
+    if fmt == "json":
+        from deriv.render import json as render_json
+        click.echo("\n".join(render_json.solution(s) for s in solutions))
+        return
+    from deriv.render import text
+    from deriv.render.console import make
+    console = make()
+    for i, s in enumerate(solutions):
+        if i:
+            console.print()
+        console.print(text.solution(s))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

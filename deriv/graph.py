@@ -1,0 +1,135 @@
+"""The computational graph: inputs, nodes in topological order, parents, children, paths.
+
+Each node's expression is kept in terms of its parents' symbols, never inlined, so a deep
+graph stays linear in size. `inline` builds the flat expression only for the oracle.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import sympy as sp
+
+from deriv.errors import DerivError
+
+MAX_PATHS = 10_000
+
+
+@dataclass
+class Input:
+    name: str
+    symbol: sp.Symbol
+    domain: str = "real"           # real, positive, negative, nonzero or interval
+    interval: tuple[float, float] | None = None
+
+
+@dataclass
+class Node:
+    name: str
+    symbol: sp.Symbol
+    expr: sp.Expr                  # in terms of parent symbols
+    text: str                      # as written in the file
+    line: int | None = None
+    parents: tuple[str, ...] = field(default_factory=tuple)
+
+
+class Graph:
+    """Built once when a problem loads; every later question is a lookup."""
+
+    def __init__(self, inputs: list[Input], nodes: list[Node], file: str | None = None):
+        self.inputs = {i.name: i for i in inputs}
+        self.nodes = {n.name: n for n in nodes}
+        self.symbols: dict[str, sp.Symbol] = {i.name: i.symbol for i in inputs}
+        self.symbols.update({n.name: n.symbol for n in nodes})
+        by_symbol = {s: name for name, s in self.symbols.items()}
+        index = {name: i for i, name in enumerate(self.symbols)}
+        for node in nodes:
+            node.parents = tuple(sorted((by_symbol[s] for s in node.expr.free_symbols
+                                         if s in by_symbol), key=index.__getitem__))
+        self.order = self._topological(nodes, file)
+        self.children: dict[str, list[str]] = {name: [] for name in self.symbols}
+        for name in self.order:
+            for p in self.nodes[name].parents:
+                self.children[p].append(name)
+        self._local: dict[tuple[str, str], sp.Expr] = {}
+
+    def _topological(self, nodes: list[Node], file: str | None) -> list[str]:
+        sorter = graphlib.TopologicalSorter({n.name: [p for p in n.parents if p in self.nodes]
+                                             for n in nodes})
+        try:
+            order = list(sorter.static_order())
+        except graphlib.CycleError as err:
+            cycle = err.args[1]
+            first = self.nodes[cycle[0]]
+            raise DerivError("the graph has a cycle: " + " → ".join(cycle), file, first.line) \
+                from None
+        declared = [n.name for n in nodes]
+        position = {name: i for i, name in enumerate(declared)}
+        # Keep the document's order when it is already topological (it nearly always is).
+        if all(position[p] < position[n.name] for n in nodes for p in n.parents if p in position):
+            return declared
+        return order
+
+    # --- structure -------------------------------------------------------------------------
+    def is_input(self, name: str) -> bool:
+        return name in self.inputs
+
+    def parents(self, name: str) -> tuple[str, ...]:
+        return self.nodes[name].parents if name in self.nodes else ()
+
+    @cached_property
+    def ancestors(self) -> dict[str, frozenset[str]]:
+        result: dict[str, frozenset[str]] = {name: frozenset() for name in self.inputs}
+        for name in self.order:
+            acc: set[str] = set()
+            for p in self.nodes[name].parents:
+                acc.add(p)
+                acc |= result[p]
+            result[name] = frozenset(acc)
+        return result
+
+    def depends(self, of: str, wrt: str) -> bool:
+        return of == wrt or wrt in self.ancestors[of]
+
+    def paths(self, src: str, dst: str) -> list[tuple[str, ...]]:
+        """Every path src → … → dst along edges (bounded: a huge count is an error)."""
+        if not self.depends(dst, src):
+            return []
+        found: list[tuple[str, ...]] = []
+
+        def walk(at: str, path: tuple[str, ...]):
+            if len(found) > MAX_PATHS:
+                raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}")
+            if at == dst:
+                found.append(path)
+                return
+            for c in self.children[at]:
+                if self.depends(dst, c):
+                    walk(c, path + (c,))
+
+        walk(src, (src,))
+        return found
+
+    # --- calculus ----------------------------------------------------------------------------
+    def local(self, child: str, parent: str) -> sp.Expr:
+        """∂child/∂parent holding the other parents fixed: the edge's partial (0 if no edge)."""
+        key = (child, parent)
+        if key not in self._local:
+            node = self.nodes.get(child)
+            self._local[key] = (sp.diff(node.expr, self.symbols[parent])
+                                if node is not None and parent in node.parents else sp.S.Zero)
+        return self._local[key]
+
+    @cached_property
+    def inlined(self) -> dict[sp.Symbol, sp.Expr]:
+        """Each node symbol → its expression in the inputs alone (for the oracle and display)."""
+        flat: dict[sp.Symbol, sp.Expr] = {}
+        for name in self.order:
+            node = self.nodes[name]
+            flat[node.symbol] = node.expr.xreplace(flat)
+        return flat
+
+    def inline(self, expr: sp.Expr) -> sp.Expr:
+        return expr.xreplace(self.inlined)

@@ -1,0 +1,67 @@
+"""Numbers from expressions: SymPy → NumPy (vectorised over samples) or mpmath (high precision)."""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from deriv.functions import MPMATH_IMPLEMENTATIONS, NUMPY_IMPLEMENTATIONS
+
+_NUMPY = None
+_MPMATH = None
+
+
+def _modules(kind: str):
+    global _NUMPY, _MPMATH
+    if kind == "numpy":
+        if _NUMPY is None:
+            _NUMPY = [NUMPY_IMPLEMENTATIONS(), "numpy"]
+        return _NUMPY
+    if _MPMATH is None:
+        _MPMATH = [MPMATH_IMPLEMENTATIONS(), "mpmath"]
+    return _MPMATH
+
+
+def compile_expr(expr: sp.Expr, symbols: Sequence[sp.Symbol], kind: str = "numpy"
+                 ) -> Callable[..., np.ndarray]:
+    """A function of arrays (one per symbol, in order) that evaluates `expr` elementwise."""
+    fn = sp.lambdify(list(symbols), expr, modules=_modules(kind), dummify=True)
+    if kind != "numpy":
+        return fn
+
+    def vectorised(*arrays):
+        with np.errstate(all="ignore"):
+            out = fn(*arrays)
+        shape = np.broadcast_shapes(*(np.shape(a) for a in arrays)) if arrays else ()
+        return np.broadcast_to(np.asarray(out, dtype=float), shape).copy() \
+            if np.ndim(out) == 0 or np.shape(out) != shape else np.asarray(out, dtype=float)
+    return vectorised
+
+
+def evaluate(expr: sp.Expr, env: Mapping[sp.Symbol, np.ndarray], n: int | None = None
+             ) -> np.ndarray:
+    """`expr` at every sample of `env` (symbol → array). Missing symbols are an error."""
+    free = sorted(expr.free_symbols, key=lambda s: s.name)
+    missing = [s for s in free if s not in env]
+    if missing:
+        raise KeyError(", ".join(s.name for s in missing))
+    fn = compile_expr(expr, free)
+    out = fn(*(env[s] for s in free))
+    if n is not None and np.shape(out) != (n,):
+        out = np.broadcast_to(out, (n,)).copy()
+    return out
+
+
+def evaluate_mp(expr: sp.Expr, env: Mapping[sp.Symbol, object], dps: int = 50):
+    """`expr` at one point with mpmath at `dps` digits (round-off can't fake a disagreement)."""
+    import mpmath as mp
+    free = sorted(expr.free_symbols, key=lambda s: s.name)
+    with mp.workdps(dps):
+        fn = compile_expr(expr, free, "mpmath")
+        try:
+            return mp.mpf(fn(*(mp.mpf(env[s]) if not isinstance(env[s], mp.mpf) else env[s]
+                               for s in free)))
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            return mp.nan

@@ -1,0 +1,298 @@
+"""The safe expression parser: Python's `ast` read through a whitelist, never evaluated.
+
+Only numbers, names from a table, the operators + - * / ** and calls to the functions in
+FUNCTIONS get through; every other construct is refused with its line and column.
+Costs are bounded (text length, nesting depth, exponent and literal size) so that a hostile
+text is an error, not a hung machine.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+import sympy as sp
+
+from deriv import functions as fn
+from deriv.errors import DerivError
+
+MAX_TEXT = 20_000        # characters in one expression
+MAX_DEPTH = 60           # nesting of operations and calls
+MAX_EXPONENT = 1_000     # |n| in x**n for a numeric n
+MAX_DIGITS = 10_000      # decimal digits of any number the text builds
+MAX_LITERAL = 60         # characters of one numeric literal
+
+# name → (SymPy constructor, arity). `I` and `heaviside` are the indicator I[z > 0].
+FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int]] = {
+    "exp": (sp.exp, 1), "log": (sp.log, 1), "sin": (sp.sin, 1), "cos": (sp.cos, 1),
+    "tan": (sp.tan, 1), "tanh": (sp.tanh, 1), "sqrt": (sp.sqrt, 1), "abs": (sp.Abs, 1),
+    "relu": (fn.relu, 1), "heaviside": (fn.indicator, 1), "I": (fn.indicator, 1),
+    "indicator": (fn.indicator, 1), "sigmoid": (fn.sigmoid, 1), "sig": (fn.sigmoid, 1),
+    "leaky_relu": (fn.leaky_relu, 2), "max": (fn.maximum, 2), "min": (fn.minimum, 2),
+    "rect": (fn.rect, 1),
+}
+INDICATORS = {"I", "heaviside", "indicator"}  # these also take a comparison: I(z > 0)
+RESERVED = set(FUNCTIONS) | {"D"}
+
+
+@dataclass(frozen=True)
+class DRef:
+    """D(of, wrt): the derivative of node `of` with respect to node or input `wrt`."""
+
+    of: str
+    wrt: str
+
+    def __str__(self) -> str:
+        return f"D({self.of}, {self.wrt})"
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        return sp.Symbol(f"D({self.of},{self.wrt})", real=True)
+
+
+def dref_of(symbol: sp.Symbol) -> DRef | None:
+    """The DRef a placeholder symbol stands for, or None for an ordinary symbol."""
+    name = symbol.name
+    if name.startswith("D(") and name.endswith(")") and "," in name:
+        of, wrt = name[2:-1].split(",", 1)
+        return DRef(of, wrt)
+    return None
+
+
+def _place(text: str) -> tuple[int, int] | None:
+    for i, ch in enumerate(text):
+        if not (32 <= ord(ch) < 127 or ch in "\n\t"):
+            line = text.count("\n", 0, i) + 1
+            col = i - (text.rfind("\n", 0, i) + 1) + 1
+            return line, col
+    return None
+
+
+def _digits(number: sp.Expr) -> float:
+    """Decimal digits of a SymPy number's magnitude (cheap: from bit length, no printing)."""
+    if number.is_Integer:
+        return abs(int(number)).bit_length() * math.log10(2)
+    if number.is_Rational:
+        return max(_digits(sp.Integer(number.p)), _digits(sp.Integer(number.q)))
+    if number.is_Float:
+        return abs(float(number)) and abs(math.log10(abs(float(number))))
+    return 0.0
+
+
+class _Reader:
+    def __init__(self, names: Mapping[str, sp.Expr], derivative: Callable[[str, str], sp.Expr] | None,
+                 line_shift: int, col_shift: int):
+        self.names = names
+        self.derivative = derivative
+        self.line_shift = line_shift
+        self.col_shift = col_shift
+
+    def fail(self, node: ast.AST, message: str) -> DerivError:
+        line = getattr(node, "lineno", 1) - self.line_shift
+        col = getattr(node, "col_offset", 0) + 1 - (self.col_shift if line == 1 else 0)
+        return DerivError(message, None, line, col)
+
+    def read(self, node: ast.AST, depth: int = 0) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"expression nested deeper than {MAX_DEPTH} levels")
+        method = getattr(self, "read_" + type(node).__name__, None)
+        if method is None:
+            raise self.fail(node, f"{_describe(node)} is not allowed in an expression")
+        result = method(node, depth + 1)
+        if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise self.fail(node, "this expression divides by zero or is not a finite number")
+        return result
+
+    def read_Constant(self, node: ast.Constant, depth: int) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.fail(node, f"{type(value).__name__} literal {value!r:.30} is not allowed; "
+                                  "only numbers")
+        text = repr(value)
+        if len(text) > MAX_LITERAL:
+            raise self.fail(node, f"numeric literal longer than {MAX_LITERAL} characters")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(node, "numeric literal is not finite")
+        return sp.Integer(value) if isinstance(value, int) else sp.Rational(text)
+
+    def read_Name(self, node: ast.Name, depth: int) -> sp.Expr:
+        name = node.id
+        if name in self.names:
+            return self.names[name]
+        if name in FUNCTIONS or name == "D":
+            raise self.fail(node, f"'{name}' is a function; call it as {name}(...)")
+        raise self.fail(node, f"unknown name '{name}'")
+
+    def read_UnaryOp(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
+        operand = self.read(node.operand, depth)
+        if isinstance(node.op, ast.USub):
+            return -operand
+        if isinstance(node.op, ast.UAdd):
+            return operand
+        raise self.fail(node, f"operator {type(node.op).__name__} is not allowed")
+
+    def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        left = self.read(node.left, depth)
+        right = self.read(node.right, depth)
+        op = node.op
+        if isinstance(op, ast.Add):
+            return left + right
+        if isinstance(op, ast.Sub):
+            return left - right
+        if isinstance(op, ast.Mult):
+            return left * right
+        if isinstance(op, ast.Div):
+            if right == 0:
+                raise self.fail(node, "division by zero")
+            return left / right
+        if isinstance(op, ast.Pow):
+            return self.power(node, left, right)
+        names = {ast.MatMult: "@ (matrix product)", ast.Mod: "%", ast.FloorDiv: "//",
+                 ast.BitXor: "^ (use ** for powers)", ast.BitAnd: "&", ast.BitOr: "|",
+                 ast.LShift: "<<", ast.RShift: ">>"}
+        raise self.fail(node, f"operator {names.get(type(op), type(op).__name__)} is not allowed "
+                              "here")
+
+    def power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        if exponent.is_number:
+            if abs(float(exponent)) > MAX_EXPONENT:
+                raise self.fail(node, f"exponent {_short(exponent)} is larger than {MAX_EXPONENT}")
+            if base.is_number and _digits(base) * abs(float(exponent)) > MAX_DIGITS:
+                raise self.fail(node, f"this power would have more than {MAX_DIGITS} digits")
+        elif base.is_number and base != 0 and base != 1 and base != -1:
+            pass  # a number to a symbolic power (2**x) is fine: SymPy keeps it symbolic
+        if base == 0 and exponent.is_number and exponent.is_negative:
+            raise self.fail(node, "division by zero (0 to a negative power)")
+        return sp.Pow(base, exponent)
+
+    def read_Call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise self.fail(node, "only the named functions may be called "
+                                  f"({', '.join(sorted(FUNCTIONS))})")
+        name = node.func.id
+        if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.fail(node, f"{name}(...) takes plain positional arguments only")
+        if name == "D":
+            return self.read_D(node)
+        if name not in FUNCTIONS:
+            hint = " (Python's builtins are not functions here)" if hasattr(builtins, name) else ""
+            raise self.fail(node.func, f"unknown function '{name}'{hint}")
+        build, arity = FUNCTIONS[name]
+        if len(node.args) != arity:
+            raise self.fail(node, f"{name} takes {arity} argument{'s' * (arity > 1)}, "
+                                  f"got {len(node.args)}")
+        if name in INDICATORS and isinstance(node.args[0], ast.Compare):
+            return build(self.comparison(node.args[0], depth))
+        return build(*(self.read(a, depth) for a in node.args))
+
+    def comparison(self, node: ast.Compare, depth: int) -> sp.Expr:
+        """I(a > b) is I[a − b > 0]; I(a < b) is I[b − a > 0]."""
+        if len(node.ops) != 1:
+            raise self.fail(node, "only one comparison (a > b or a < b) is allowed")
+        left, right = self.read(node.left, depth), self.read(node.comparators[0], depth)
+        op = node.ops[0]
+        if isinstance(op, (ast.Gt, ast.GtE)):
+            return left - right
+        if isinstance(op, (ast.Lt, ast.LtE)):
+            return right - left
+        raise self.fail(node, "the comparison in an indicator must be >, >=, < or <=")
+
+    def read_D(self, node: ast.Call) -> sp.Expr:
+        if self.derivative is None:
+            raise self.fail(node, "D(...) may be used only in a claim's expr or chain")
+        if len(node.args) != 2 or not all(isinstance(a, ast.Name) for a in node.args):
+            raise self.fail(node, "D takes two names: D(of, wrt)")
+        of, wrt = (a.id for a in node.args)  # type: ignore[attr-defined]
+        try:
+            return self.derivative(of, wrt)
+        except DerivError as err:
+            raise self.fail(node, err.message) from None
+
+
+def _short(expr: sp.Expr) -> str:
+    text = str(expr)
+    return text if len(text) < 20 else text[:17] + "..."
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        "Attribute": "attribute access (a.b)", "Lambda": "a lambda", "ListComp": "a comprehension",
+        "GeneratorExp": "a generator", "DictComp": "a comprehension", "SetComp": "a comprehension",
+        "JoinedStr": "an f-string", "NamedExpr": "an assignment (:=)", "Subscript": "indexing (a[b])",
+        "Compare": "a comparison (only inside I(...))", "BoolOp": "and/or", "IfExp": "if/else",
+        "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Set": "a set",
+        "Starred": "unpacking (*)", "Await": "await", "Yield": "yield", "Slice": "a slice",
+    }
+    return kinds.get(type(node).__name__, f"'{type(node).__name__}'")
+
+
+def parse_ast(text: str) -> ast.Expression:
+    """Python's parser on the text wrapped in parentheses (so it may span lines)."""
+    if len(text) > MAX_TEXT:
+        raise DerivError(f"expression longer than {MAX_TEXT} characters", None, 1, 1)
+    if not text.strip():
+        raise DerivError("empty expression", None, 1, 1)
+    bad = _place(text)
+    if bad:
+        line, col = bad
+        ch = text.splitlines()[line - 1][col - 1]
+        raise DerivError(f"character {ch!r} (U+{ord(ch):04X}) is not allowed; names and "
+                         "operators are ASCII (write psi02, not ψ₀₂)", None, line, col)
+    try:
+        return ast.parse("(" + text + "\n)", mode="eval")
+    except SyntaxError as err:
+        line = err.lineno or 1
+        col = (err.offset or 1) - (1 if line == 1 else 0)
+        msg = (err.msg or "invalid syntax").split(" (")[0]
+        raise DerivError(f"syntax error: {msg}", None, line, max(col, 1)) from None
+    except (RecursionError, MemoryError, ValueError) as err:
+        raise DerivError(f"expression too complex to read ({type(err).__name__})", None, 1, 1) \
+            from None
+
+
+def parse_expression(text: str, names: Mapping[str, sp.Expr], *,
+                     derivative: Callable[[str, str], sp.Expr] | None = None) -> sp.Expr:
+    """Read `text` into a SymPy expression over `names`; D(a, b) goes through `derivative`.
+
+    Raises DerivError with a line and column counted inside `text`.
+    """
+    tree = parse_ast(text)
+    try:
+        return _Reader(names, derivative, 0, 1).read(tree.body)
+    except RecursionError:
+        raise DerivError("expression too deeply nested", None, 1, 1) from None
+
+
+def parse_chain(text: str, known: set[str]) -> list[list[DRef]]:
+    """A printed chain-rule decomposition: a sum of products of D(a, b) factors.
+
+    Kept as structure (not SymPy) so that D(l, f3) * D(l, f3) stays two factors.
+    """
+    tree = parse_ast(text)
+    reader = _Reader({}, None, 0, 1)
+
+    def factors(node: ast.AST) -> list[DRef]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            return factors(node.left) + factors(node.right)
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "D"
+                and len(node.args) == 2 and all(isinstance(a, ast.Name) for a in node.args)
+                and not node.keywords):
+            of, wrt = (a.id for a in node.args)  # type: ignore[attr-defined]
+            for name in (of, wrt):
+                if name not in known:
+                    raise reader.fail(node, f"unknown name '{name}' in D({of}, {wrt})")
+            return [DRef(of, wrt)]
+        raise reader.fail(node, "a chain is a sum of products of D(a, b) factors")
+
+    def terms(node: ast.AST) -> list[list[DRef]]:
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return terms(node.left) + terms(node.right)
+        return [factors(node)]
+
+    try:
+        return terms(tree.body)
+    except RecursionError:
+        raise DerivError("chain too deeply nested", None, 1, 1) from None

@@ -1,0 +1,459 @@
+"""The data model (Problem, Claim) and loading a TOML problem file into it.
+
+Loading validates everything once: a bad file is a DerivError naming file, line and column,
+never a traceback. Line numbers are recovered from the raw text, since tomllib keeps none.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from deriv.errors import DerivError
+from deriv.graph import Graph, Input, Node
+from deriv.parse import RESERVED, DRef, parse_chain, parse_expression
+
+MAX_FILE_BYTES = 2_000_000
+MAX_NODES = 5_000
+MAX_CLAIMS = 5_000
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+MODES = ("reverse", "forward", "both")
+
+
+@dataclass
+class Claim:
+    """One formula printed in a document, with its provenance."""
+
+    id: str
+    of: str
+    wrt: str
+    printed: str
+    expr: sp.Expr | None           # D(a, b) appear as placeholder symbols (see parse.DRef)
+    expr_text: str | None = None
+    local: bool = False
+    chain: list[list[DRef]] | None = None
+    chain_text: str | None = None
+    value: float | None = None
+    value_text: str | None = None
+    expect: str = "pass"           # "fail": a known erratum
+    note: str | None = None
+    line: int | None = None
+
+    @property
+    def target(self) -> DRef:
+        return DRef(self.of, self.wrt)
+
+    @property
+    def references(self) -> set[DRef]:
+        from deriv.parse import dref_of
+        if self.expr is None:
+            return set()
+        return {d for s in self.expr.free_symbols if (d := dref_of(s)) is not None}
+
+
+@dataclass
+class Problem:
+    id: str
+    title: str
+    graph: Graph
+    output: str
+    source_title: str = ""
+    source_file: str = ""
+    section: str = ""
+    ask: str = ""
+    mode: str = "reverse"
+    at: dict[str, float] = field(default_factory=dict)
+    asks: list[DRef] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    display: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    path: str | None = None
+    line: int | None = None
+
+    @property
+    def inputs(self):
+        return self.graph.inputs
+
+    def requested(self) -> list[DRef]:
+        """What the problem asks for, or else ∂output/∂input for every input it depends on."""
+        if self.asks:
+            return self.asks
+        return [DRef(self.output, i) for i in self.graph.inputs
+                if self.graph.depends(self.output, i)]
+
+
+# --- locating lines in the raw text -----------------------------------------------------------
+class _Places:
+    """Maps (problem index, claim index, key) to a line and column of the raw TOML text."""
+
+    def __init__(self, text: str):
+        self.lines = text.splitlines()
+        self.problems: list[int] = []
+        self.claims: list[list[int]] = []
+        for i, line in enumerate(self.lines):
+            s = line.strip()
+            if s.startswith("[[problem]]"):
+                self.problems.append(i)
+                self.claims.append([])
+            elif s.startswith("[[problem.claim]]") and self.claims:
+                self.claims[-1].append(i)
+
+    def _section(self, p: int, c: int | None) -> tuple[int, int]:
+        if p >= len(self.problems):
+            return 0, len(self.lines)
+        if c is None:
+            start = self.problems[p]
+            ends = ([self.claims[p][0]] if self.claims[p] else []) + \
+                   ([self.problems[p + 1]] if p + 1 < len(self.problems) else [])
+            return start, min(ends) if ends else len(self.lines)
+        if c >= len(self.claims[p]):
+            return self.problems[p], self.problems[p]
+        start = self.claims[p][c]
+        nxt = [x for x in self.claims[p] if x > start] + \
+              ([self.problems[p + 1]] if p + 1 < len(self.problems) else [])
+        return start, min(nxt) if nxt else len(self.lines)
+
+    def header(self, p: int, c: int | None = None) -> int | None:
+        start, _ = self._section(p, c)
+        return start + 1 if self.lines else None
+
+    def value(self, p: int | None, c: int | None, key: str) -> tuple[int | None, int | None]:
+        """Line and column where the string value of `key` starts (1-based)."""
+        start, end = (0, len(self.lines)) if p is None else self._section(p, c)
+        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=\s*")
+        for i in range(start, end):
+            m = pattern.match(self.lines[i])
+            if m:
+                rest = self.lines[i][m.end():]
+                for quote in ('"""', "'''", '"', "'"):
+                    if rest.startswith(quote):
+                        if len(quote) == 3 and rest[3:].strip() == "":
+                            return i + 2, 1          # TOML drops the newline after """
+                        return i + 1, m.end() + len(quote) + 1
+                return i + 1, m.end() + 1
+        return (start + 1 if self.lines else None), None
+
+
+def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
+    if not isinstance(value, str):
+        raise where(f"an input's kind is a string such as \"real\" or \"positive\", "
+                    f"not {value!r:.40}")
+    text = value.strip()
+    if text in ("real", "positive", "negative", "nonzero"):
+        return text, None
+    m = re.fullmatch(r"interval\(\s*([-+0-9.eE]+)\s*,\s*([-+0-9.eE]+)\s*\)", text)
+    if m:
+        try:
+            lo, hi = float(m[1]), float(m[2])
+        except ValueError:
+            lo = hi = float("nan")
+        if lo < hi:
+            return "interval", (lo, hi)
+    if re.fullmatch(r"(vector|matrix)\(.*\)", text):
+        raise where(f"input kind '{text}': vectors and matrices are not supported yet")
+    raise where(f"unknown input kind '{text}' (real, positive, negative, nonzero, "
+                "interval(lo, hi))")
+
+
+def _number(value: Any, where, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise where(f"{what} must be a number, not {value!r:.40}")
+    return float(value)
+
+
+def _str(table: dict, key: str, where, default: str | None = None, required=False) -> str | None:
+    if key not in table:
+        if required:
+            raise where(f"missing key '{key}'")
+        return default
+    value = table[key]
+    if not isinstance(value, str):
+        raise where(f"'{key}' must be a string, not {type(value).__name__}")
+    return value
+
+
+def _check_keys(table: dict, allowed: set[str], where, what: str):
+    for key in table:
+        if key not in allowed:
+            raise where(f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
+
+
+PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
+                "asks", "claim", "display", "note"}
+CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note"}
+
+
+def _graph_lines(text: str):
+    """(line index in text, column of the expression, name, expression text) per assignment."""
+    for k, raw in enumerate(text.splitlines()):
+        stripped = raw.split("#", 1)[0]
+        if not stripped.strip():
+            continue
+        if "=" not in stripped:
+            raise DerivError("a graph line is `name = expression`", None, k + 1,
+                             len(raw) - len(raw.lstrip()) + 1)
+        name_part, expr_part = stripped.split("=", 1)
+        if expr_part.startswith("="):
+            raise DerivError("a graph line is `name = expression` (== is not assignment)",
+                             None, k + 1, len(name_part) + 1)
+        col = len(name_part) + 2 + (len(expr_part) - len(expr_part.lstrip()))
+        yield k, len(raw) - len(raw.lstrip()) + 1, name_part.strip(), expr_part.strip(), col
+
+
+def load_problem(table: dict, *, file: str, places: _Places, index: int, source: dict) -> Problem:
+    header = places.header(index)
+
+    def where(message: str, key: str | None = None, claim: int | None = None) -> DerivError:
+        if key:
+            line, col = places.value(index, claim, key)
+        else:
+            line, col = places.header(index, claim), None
+        return DerivError(message, file, line, col)
+
+    if not isinstance(table, dict):
+        raise DerivError("each [[problem]] must be a table", file, header)
+    _check_keys(table, PROBLEM_KEYS, where, "[[problem]]")
+    pid = _str(table, "id", where, required=True)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", pid or ""):
+        raise where(f"problem id {pid!r} may hold only letters, digits, '.', '-' and '_'", "id")
+
+    # inputs
+    raw_inputs = table.get("inputs", {})
+    if not isinstance(raw_inputs, dict):
+        raise where("'inputs' is a table such as { x = \"real\" }", "inputs")
+    inputs: list[Input] = []
+    for name, kind in raw_inputs.items():
+        if not NAME.match(name) or name in RESERVED:
+            raise where(f"'{name}' cannot be an input name" +
+                        (" (it is a function)" if name in RESERVED else ""), "inputs")
+        domain, interval = _kind(kind, lambda m: where(m, "inputs"))
+        inputs.append(Input(name, sp.Symbol(name, real=True), domain, interval))
+
+    # graph: collect every name first so that a forward reference is a cycle, not a typo
+    graph_text = _str(table, "graph", where, required=True)
+    g_line, g_col = places.value(index, None, "graph")
+    lines = []
+    try:
+        lines = list(_graph_lines(graph_text))
+    except DerivError as err:
+        raise err.shift(file, g_line, g_col) from None
+    if len(lines) > MAX_NODES:
+        raise where(f"more than {MAX_NODES} nodes in one graph", "graph")
+    if not lines:
+        raise where("the graph is empty", "graph")
+    names: dict[str, sp.Expr] = {i.name: i.symbol for i in inputs}
+    node_lines: dict[str, int] = {}
+    for k, name_col, name, _, _ in lines:
+        line = g_line + k if g_line else None
+        col = (g_col + name_col - 1) if (k == 0 and g_col) else name_col
+        if not NAME.match(name):
+            raise DerivError(f"'{name}' is not a valid node name", file, line, col)
+        if name in RESERVED:
+            raise DerivError(f"'{name}' is a function and cannot name a node", file, line, col)
+        if name in node_lines:
+            raise DerivError(f"node '{name}' is defined twice (first at line {node_lines[name]})",
+                             file, line, col)
+        if name in raw_inputs:
+            raise DerivError(f"'{name}' is an input and cannot also be a node", file, line, col)
+        node_lines[name] = line
+        names[name] = sp.Symbol(name, real=True)
+    nodes: list[Node] = []
+    for k, _, name, text, col in lines:
+        try:
+            expr = parse_expression(text, names)
+        except DerivError as err:
+            first = g_col if (k == 0 and g_col) else 1
+            raise err.shift(file, (g_line or 1) + k, first + col - 1) from None
+        nodes.append(Node(name, names[name], expr, text, node_lines[name]))
+    graph = Graph(inputs, nodes, file)
+
+    output = _str(table, "output", where, default=nodes[-1].name)
+    if output not in graph.nodes:
+        raise where(f"output '{output}' is not a node of the graph", "output")
+    mode = _str(table, "mode", where, default="reverse")
+    if mode not in MODES:
+        raise where(f"mode must be one of {', '.join(MODES)}, not '{mode}'", "mode")
+
+    at_table = table.get("at", {})
+    if not isinstance(at_table, dict):
+        raise where("'at' is a table such as { x = -2, y = 5 }", "at")
+    at = {}
+    for name, value in at_table.items():
+        if name not in graph.inputs:
+            raise where(f"'at' names '{name}', which is not an input", "at")
+        at[name] = _number(value, lambda m: where(m, "at"), f"at.{name}")
+
+    def deriv_symbol(of: str, wrt: str) -> sp.Expr:
+        for n in (of, wrt):
+            if n not in graph.symbols:
+                raise DerivError(f"unknown name '{n}' in D({of}, {wrt})")
+        if of not in graph.nodes:
+            raise DerivError(f"D({of}, {wrt}): '{of}' is an input, not a node")
+        return DRef(of, wrt).symbol
+
+    asks = []
+    raw_asks = table.get("asks", [])
+    if not isinstance(raw_asks, list):
+        raise where("'asks' is a list of \"D(of, wrt)\" strings", "asks")
+    for text in raw_asks:
+        if not isinstance(text, str):
+            raise where("'asks' is a list of \"D(of, wrt)\" strings", "asks")
+        try:
+            chain = parse_chain(text, set(graph.symbols))
+        except DerivError as err:
+            raise err.shift(file, places.value(index, None, "asks")[0], None) from None
+        if len(chain) != 1 or len(chain[0]) != 1:
+            raise where(f"'asks' entries are single derivatives D(of, wrt), not {text!r}", "asks")
+        asks.append(chain[0][0])
+
+    display = table.get("display", {})
+    if not isinstance(display, dict) or not all(isinstance(v, str) for v in display.values()):
+        raise where("'display' is a table of name = \"shown form\"", "display")
+
+    problem = Problem(
+        id=pid, title=_str(table, "title", where, default=pid), graph=graph, output=output,
+        source_title=str(source.get("title", "")), source_file=str(source.get("file", "")),
+        section=_str(table, "section", where, default=""), ask=_str(table, "ask", where, default=""),
+        mode=mode, at=at, asks=asks, display=dict(display),
+        note=_str(table, "note", where, default=""), path=file, line=header)
+
+    raw_claims = table.get("claim", [])
+    if not isinstance(raw_claims, list) or len(raw_claims) > MAX_CLAIMS:
+        raise where("claims are [[problem.claim]] tables")
+    seen: dict[str, int] = {}
+    for c, entry in enumerate(raw_claims):
+        problem.claims.append(_load_claim(entry, graph, deriv_symbol, file, places, index, c,
+                                          seen))
+    return problem
+
+
+def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int, c: int,
+                seen: dict[str, int]) -> Claim:
+    line = places.header(p, c)
+
+    def where(message: str, key: str | None = None) -> DerivError:
+        if key:
+            ln, col = places.value(p, c, key)
+            return DerivError(message, file, ln, col)
+        return DerivError(message, file, line)
+
+    if not isinstance(entry, dict):
+        raise where("each [[problem.claim]] must be a table")
+    _check_keys(entry, CLAIM_KEYS, where, "[[problem.claim]]")
+    cid = _str(entry, "id", where, required=True)
+    if cid in seen:
+        raise where(f"claim id '{cid}' is used twice in this problem (also line {seen[cid]})",
+                    "id")
+    seen[cid] = line
+    of = _str(entry, "of", where, required=True)
+    wrt = _str(entry, "wrt", where, required=True)
+    if of not in graph.nodes:
+        raise where(f"'of' must name a node of the graph; '{of}' is not one", "of")
+    if wrt not in graph.symbols:
+        raise where(f"'wrt' must name an input or node; '{wrt}' is neither", "wrt")
+    local = entry.get("local", False)
+    if not isinstance(local, bool):
+        raise where("'local' is true or false", "local")
+    if local and wrt not in graph.parents(of):
+        raise where(f"a local claim needs '{wrt}' to be a direct parent of '{of}'", "local")
+    printed = _str(entry, "printed", where, default="")
+    expr_text = _str(entry, "expr", where)
+    expr = None
+    if expr_text is not None:
+        try:
+            expr = parse_expression(expr_text, graph.symbols, derivative=deriv_symbol)
+        except DerivError as err:
+            ln, col = places.value(p, c, "expr")
+            raise err.shift(file, ln, col) from None
+    chain_text = _str(entry, "chain", where)
+    chain = None
+    if chain_text is not None:
+        try:
+            chain = parse_chain(chain_text, set(graph.symbols))
+        except DerivError as err:
+            ln, col = places.value(p, c, "chain")
+            raise err.shift(file, ln, col) from None
+    if expr is None and chain is None:
+        raise where("a claim needs an 'expr' or a 'chain' (or both)")
+    value_raw = entry.get("value")
+    value = None
+    value_text = None
+    if value_raw is not None:
+        if isinstance(value_raw, str):
+            value_text = value_raw.strip()
+            try:
+                value = float(value_text)
+            except ValueError:
+                raise where(f"value {value_raw!r} is not a number", "value") from None
+        else:
+            value = _number(value_raw, lambda m: where(m, "value"), "value")
+            value_text = repr(value_raw)
+    expect = _str(entry, "expect", where, default="pass")
+    if expect not in ("pass", "fail"):
+        raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
+    note = _str(entry, "note", where)
+    if expect == "fail" and not note:
+        raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
+                    "expect")
+    return Claim(id=cid, of=of, wrt=wrt, printed=printed or "", expr=expr, expr_text=expr_text,
+                 local=local, chain=chain, chain_text=chain_text, value=value,
+                 value_text=value_text, expect=expect, note=note, line=line)
+
+
+def load_file(path: str | Path) -> list[Problem]:
+    """Every problem in one TOML file. Raises DerivError for anything wrong with it."""
+    path = Path(path)
+    file = str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as err:
+        raise DerivError(f"cannot read file: {err.strerror or err}", file) from None
+    if size > MAX_FILE_BYTES:
+        raise DerivError(f"file is larger than {MAX_FILE_BYTES // 1_000_000} MB", file)
+    try:
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DerivError(f"file is not UTF-8 (byte {err.start})", file) from None
+    except OSError as err:
+        raise DerivError(f"cannot read file: {err.strerror or err}", file) from None
+    return load_text(text, file)
+
+
+def load_text(text: str, file: str = "<text>") -> list[Problem]:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        msg = str(err)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        line, col = (int(m[1]), int(m[2])) if m else (None, None)
+        raise DerivError("invalid TOML: " + re.sub(r"\s*\(at .*\)$", "", msg), file, line, col) \
+            from None
+    except RecursionError:
+        raise DerivError("invalid TOML: nested too deeply", file) from None
+    places = _Places(text)
+    source = data.get("source", {})
+    if not isinstance(source, dict):
+        raise DerivError("[source] must be a table", file, 1)
+    for key in data:
+        if key not in ("source", "problem"):
+            raise DerivError(f"unknown top-level key '{key}' (expected [source] and "
+                             "[[problem]] tables)", file, places.value(None, None, key)[0])
+    problems = data.get("problem", [])
+    if not isinstance(problems, list) or not problems:
+        raise DerivError("no [[problem]] tables in this file", file, 1)
+    loaded = []
+    ids: dict[str, int | None] = {}
+    for i, table in enumerate(problems):
+        problem = load_problem(table, file=file, places=places, index=i, source=source)
+        if problem.id in ids:
+            raise DerivError(f"problem id '{problem.id}' is used twice (also line "
+                             f"{ids[problem.id]})", file, problem.line)
+        ids[problem.id] = problem.line
+        loaded.append(problem)
+    return loaded

@@ -1,0 +1,142 @@
+"""Terminal renderers: data in, rich Text out. No computation happens here."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from deriv.names import partial, pretty
+from deriv.render.notation import number, text as math
+
+
+def _ref(ref, display):
+    return partial(ref.of, ref.wrt, display)
+
+
+def step_line(step, value, display, verdict=None, shown=None) -> Text:
+    """∂y/∂f₃ = ∂y/∂f₄·∂f₄/∂f₃ + ∂y/∂f₅·∂f₅/∂f₃ = exp(f₃) + cos(f₃) = 78.47"""
+    parts = [_ref(step.target, display)]
+    terms = step.terms
+    if terms and not (len(terms) == 1 and terms[0].factors == (step.target,)):
+        parts.append(" + ".join("·".join(_ref(f, display) for f in t.factors) for t in terms))
+    parts.append(math(shown if shown is not None else step.expr, display))
+    if not step.expr.is_Number:
+        parts.append(number(value))
+    line = Text("  ")
+    line.append(parts[0], style="bold")
+    for p in parts[1:]:
+        line.append(" = ")
+        line.append(p)
+    if verdict is not None:
+        line.append("   ")
+        line.append_text(verdict)
+    return line
+
+
+def point_text(point: dict[str, float], display) -> str:
+    return ", ".join(f"{pretty(k, display)} = {number(v)}" for k, v in point.items())
+
+
+def solution(sol, verdicts=None) -> Group:
+    """The whole derivation as the document would write it."""
+    p = sol.problem
+    d = p.display
+    out: list = []
+    head = Text()
+    head.append(p.id, style="bold cyan")
+    head.append("  " + p.title, style="bold")
+    out.append(head)
+    if p.source_title or p.section:
+        out.append(Text(f"source: {p.source_title}" + (f" · {p.section}" if p.section else ""),
+                        style="dim"))
+    if p.ask:
+        out.append(Text(f"asks:   {p.ask}"))
+    out.append(Text(f"point:  {point_text(sol.point, d)}   ({sol.point_source})"))
+
+    out.append(Text("\nForward pass", style="bold underline"))
+    table = Table.grid(padding=(0, 1))
+    for fv in sol.forward_pass:
+        table.add_row(Text("  " + pretty(fv.name, d), style="bold"), Text("="),
+                      Text(math(fv.expr, d)), Text("="), Text(number(fv.value)))
+    out.append(table)
+
+    for sweep in sol.sweeps:
+        if sweep.mode == "reverse":
+            title = f"Reverse mode: adjoints ∂{pretty(sweep.origin, d)}/∂·, output to inputs"
+        else:
+            title = f"Forward mode: tangents ∂·/∂{pretty(sweep.origin, d)}, input to output"
+        out.append(Text("\n" + title, style="bold underline"))
+        for step in sweep.steps:
+            if step.seed:
+                continue
+            verdict = verdicts.get(step.target) if verdicts else None
+            out.append(step_line(step, sol.value(sweep.mode, step), d, verdict,
+                                 sol.shown.get((sweep.mode, step.target))))
+
+    out.append(Text("\nResult", style="bold underline"))
+    for r in sol.results:
+        line = Text("  ")
+        line.append(_ref(r.target, d), style="bold green")
+        line.append(" = " + math(r.expr, d))
+        out.append(line)
+        pad = " " * len(_ref(r.target, d))
+        if r.in_inputs != r.expr:
+            out.append(Text(f"  {pad} = {math(r.in_inputs, d)}"))
+        if not r.expr.is_Number:
+            out.append(Text(f"  {pad} = {number(r.value)}"))
+    return Group(*out)
+
+
+def catalog_table(problems) -> Table:
+    table = Table(title=None, show_edge=False, header_style="bold")
+    table.add_column("id", style="cyan", no_wrap=True)
+    table.add_column("source")
+    table.add_column("title")
+    table.add_column("claims", justify="right")
+    for p in problems:
+        src = p.source_file.split("_")[0] if p.source_file else ""
+        table.add_row(p.id, (src + " " + p.section).strip(), p.title, str(len(p.claims)))
+    return table
+
+
+def problem_view(p) -> Group:
+    d = p.display
+    out: list = []
+    head = Text()
+    head.append(p.id, style="bold cyan")
+    head.append("  " + p.title, style="bold")
+    out.append(head)
+    out.append(Text(f"source: {p.source_title} ({p.source_file})" +
+                    (f" · {p.section}" if p.section else ""), style="dim"))
+    if p.ask:
+        out.append(Text(f"asks:   {p.ask}"))
+    if p.note:
+        out.append(Text(f"note:   {p.note}", style="dim"))
+    inputs = ", ".join(f"{pretty(i.name, d)} ({i.domain if i.domain != 'interval' else i.interval})"
+                       for i in p.inputs.values())
+    out.append(Text(f"inputs: {inputs}"))
+    if p.at:
+        out.append(Text(f"point:  {point_text(p.at, d)}"))
+    out.append(Text(f"mode:   {p.mode};  output: {pretty(p.output, d)}"))
+    out.append(Text("\nGraph", style="bold underline"))
+    for name in p.graph.order:
+        out.append(Text(f"  {pretty(name, d)} = {math(p.graph.nodes[name].expr, d)}"))
+    if p.asks:
+        out.append(Text("\nDerivatives asked", style="bold underline"))
+        out.append(Text("  " + ", ".join(_ref(a, d) for a in p.asks)))
+    if p.claims:
+        out.append(Text("\nClaims as printed", style="bold underline"))
+        for c in p.claims:
+            line = Text("  ")
+            line.append(c.id, style="bold")
+            line.append(f"  {_ref(c.target, d)}" + (" (local)" if c.local else ""))
+            if c.expect == "fail":
+                line.append("  known erratum", style="yellow")
+            out.append(line)
+            out.append(Text(f"      printed: {c.printed}", style="dim"))
+            if c.expr is not None:
+                out.append(Text(f"      reads:   {math(c.expr, d)}"))
+            if c.chain_text:
+                out.append(Text(f"      chain:   {c.chain_text}"))
+    return Group(*out)
