@@ -49,6 +49,11 @@ class Claim:
         return DRef(self.of, self.wrt)
 
     @property
+    def is_value(self) -> bool:
+        """A claim without `wrt` is about a node's forward value, e.g. m = 1 + 2 = 3."""
+        return not self.wrt
+
+    @property
     def references(self) -> set[DRef]:
         from deriv.parse import dref_of
         if self.expr is None:
@@ -292,8 +297,6 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         for n in (of, wrt):
             if n not in graph.symbols:
                 raise DerivError(f"unknown name '{n}' in D({of}, {wrt})")
-        if of not in graph.nodes:
-            raise DerivError(f"D({of}, {wrt}): '{of}' is an input, not a node")
         return DRef(of, wrt).symbol
 
     asks = []
@@ -351,10 +354,10 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
                     "id")
     seen[cid] = line
     of = _str(entry, "of", where, required=True)
-    wrt = _str(entry, "wrt", where, required=True)
+    wrt = _str(entry, "wrt", where, default="")
     if of not in graph.nodes:
         raise where(f"'of' must name a node of the graph; '{of}' is not one", "of")
-    if wrt not in graph.symbols:
+    if wrt and wrt not in graph.symbols:
         raise where(f"'wrt' must name an input or node; '{wrt}' is neither", "wrt")
     local = entry.get("local", False)
     if not isinstance(local, bool):
@@ -380,6 +383,8 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
             raise err.shift(file, ln, col) from None
     if expr is None and chain is None:
         raise where("a claim needs an 'expr' or a 'chain' (or both)")
+    if not wrt and (chain is not None or local):
+        raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
     value_raw = entry.get("value")
     value = None
     value_text = None

@@ -151,6 +151,8 @@ class Derivatives:
     def reference(self, ref: DRef) -> sp.Expr:
         """What D(a, b) means inside a claim: the edge partial when b is a direct parent of a
         (the chain-rule factor a document writes), the total derivative otherwise."""
+        if ref.of in self.graph.inputs:
+            return sp.S.One if ref.of == ref.wrt else sp.S.Zero
         if ref.wrt in self.graph.parents(ref.of):
             return self.graph.local(ref.of, ref.wrt)
         return self.total(ref.of, ref.wrt)
