@@ -131,5 +131,35 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
         console.print(text.solution(s))
 
 
+@main.command()
+@click.argument("targets", nargs=-1)
+@click.option("--samples", type=click.IntRange(10, 10_000_000), default=2000, show_default=True,
+              help="Points sampled per problem.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
+@click.pass_obj
+@reports_errors
+def check(obj, targets, samples, seed, as_json, verbose):
+    """Check printed claims against the derived derivatives.
+
+    TARGETS are problem ids or problem files (default: the whole catalog). Exit status 0 when
+    every outcome is as the files expect, 1 when a claim fails unexpectedly or a known
+    erratum passes, 2 for bad input.
+    """
+    from deriv.catalog import resolve
+    from deriv.check import Options, check as run
+    problems = resolve(list(targets), obj["problems"])
+    report = run(problems, Options(samples=samples, seed=seed))
+    if as_json:
+        from deriv.render import json as render_json
+        click.echo(render_json.report(report))
+    else:
+        from deriv.render import text
+        from deriv.render.console import make
+        make().print(text.report(report, problems, verbose))
+    sys.exit(report.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -32,3 +32,24 @@ def solution(sol) -> str:
                      "value": _num(r.value)} for r in sol.results],
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def report(rep) -> str:
+    """The schema of design.md: claims, missing, summary."""
+    claims = []
+    for v in rep.verdicts:
+        c = v.claim
+        claims.append({
+            "problem": v.problem, "claim": c.id, "of": c.of, "wrt": c.wrt or None,
+            "local": c.local, "printed": c.printed, "expr": c.expr_text, "chain": c.chain_text,
+            "verdict": v.verdict, "outcome": v.outcome, "expect": c.expect, "note": c.note,
+            "samples": v.samples, "undefined": v.undefined, "near_kink": v.near_kink,
+            "diagnosis": [f.as_dict() for f in v.diagnosis],
+            "equals": [f.equals for f in v.diagnosis if f.equals],
+            "coverage": {"branches_seen": v.branches_seen, "branches": v.branches},
+            **({"reason": v.reason} if v.reason else {}),
+        })
+    data = {"claims": claims,
+            "missing": [{"problem": m.problem, "derivative": m.derivative} for m in rep.missing],
+            "summary": rep.summary(), "seconds": round(rep.seconds, 3)}
+    return json.dumps(data, indent=2, ensure_ascii=False)

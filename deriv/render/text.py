@@ -140,3 +140,78 @@ def problem_view(p) -> Group:
             if c.chain_text:
                 out.append(Text(f"      chain:   {c.chain_text}"))
     return Group(*out)
+
+
+OUTCOME_STYLE = {"passed": ("PASSED", "green"), "failed": ("FAILED", "bold red"),
+                 "xfailed": ("XFAIL", "yellow"), "xpassed": ("XPASS", "bold red"),
+                 "error": ("ERROR", "bold red")}
+
+
+def verdict_badge(v) -> Text:
+    label, style = OUTCOME_STYLE[v.outcome]
+    return Text(f"{label} {v.claim.id}", style=style)
+
+
+def report(rep, problems=None, verbose: bool = False) -> Group:
+    """One line per claim, the diagnosis under failures, a pytest-like summary line."""
+    out: list = []
+    current = None
+    display = {p.id: p.display for p in problems or []}
+    for v in rep.verdicts:
+        if v.problem != current:
+            current = v.problem
+            out.append(Text(v.problem, style="bold cyan"))
+        d = display.get(v.problem)
+        label, style = OUTCOME_STYLE[v.outcome]
+        line = Text("  ")
+        line.append(f"{label:<7}", style=style)
+        line.append(f" {v.claim.id:<18}")
+        target = (f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
+                  else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
+        line.append(f" {target}")
+        extras = []
+        if v.branches:
+            extras.append(f"branches {v.branches_seen}/{v.branches}")
+        if v.undefined:
+            extras.append(f"{v.undefined} undefined")
+        if extras and (verbose or v.branches_seen < v.branches or v.undefined):
+            line.append("   " + ", ".join(extras), style="dim")
+        out.append(line)
+        if v.outcome == "error":
+            out.append(Text(f"           {v.reason}", style="red"))
+        if v.verdict == "fail" and (v.outcome != "xfailed" or verbose):
+            out.append(Text(f"           printed: {v.claim.printed}", style="dim"))
+        if v.verdict == "fail":
+            for f in v.diagnosis:
+                out.append(Text(f"           {f.kind}: {f.message}",
+                                style="red" if v.unexpected else "yellow"))
+        if v.outcome == "xfailed" and v.claim.note and verbose:
+            out.append(Text(f"           known erratum: {v.claim.note}", style="dim"))
+        if v.outcome == "xpassed":
+            out.append(Text(f"           marked as a known erratum ({v.claim.note}) but it passes",
+                            style="red"))
+        if v.branches and v.branches_seen < v.branches and v.verdict == "pass":
+            out.append(Text("           not every branch was seen: the pass covers only the "
+                            "sides sampled", style="yellow"))
+    for m in rep.missing:
+        out.append(Text(f"missing  {m.problem}: no claim covers {m.derivative}", style="yellow"))
+    out.append(summary_line(rep))
+    return Group(*out)
+
+
+def summary_line(rep) -> Text:
+    counts = rep.summary()
+    parts = []
+    for key, style in (("failed", "bold red"), ("passed", "green"), ("xfailed", "yellow"),
+                       ("xpassed", "bold red"), ("errors", "bold red")):
+        if counts[key]:
+            parts.append((f"{counts[key]} {key}", style))
+    if rep.missing:
+        parts.append((f"{len(rep.missing)} missing", "yellow"))
+    line = Text()
+    for i, (p, style) in enumerate(parts or [("no claims", "yellow")]):
+        if i:
+            line.append(", ")
+        line.append(p, style=style)
+    line.append(f" in {rep.seconds:.2f}s")
+    return line
