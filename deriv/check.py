@@ -53,9 +53,17 @@ class ProblemCheck:
         self.truth = Derivatives(self.graph)
         drawn = draw_all(problem.inputs, options.samples, options.seed)
         self.env: dict[sp.Symbol, np.ndarray] = {self.graph.symbols[n]: v for n, v in drawn.items()}
+        # A node is defined where its value and all its parents' are finite: a derivative
+        # at a point where the function itself is undefined (log of a negative) proves nothing.
+        self.defined: dict[str, np.ndarray] = {n: np.ones(options.samples, dtype=bool)
+                                               for n in self.graph.inputs}
         for name in self.graph.order:
             node = self.graph.nodes[name]
             self.env[node.symbol] = evaluate(node.expr, self.env, options.samples)
+            mask = np.isfinite(self.env[node.symbol])
+            for parent in node.parents:
+                mask = mask & self.defined[parent]
+            self.defined[name] = mask
         self._arrays: dict[sp.Expr, np.ndarray] = {}
         kinks = {k for n in self.graph.order for k in kink_arguments(self.graph.nodes[n].expr)}
         for claim in problem.claims:
@@ -125,7 +133,10 @@ class ProblemCheck:
         else:
             claim_expr = self.chain_expr(claim)
         c, t = self.array(claim_expr), self.array(truth_expr)
-        finite = np.isfinite(c) & np.isfinite(t)
+        finite = np.isfinite(c) & np.isfinite(t) & self.defined[claim.of]
+        for symbol in claim_expr.free_symbols:
+            if symbol.name in self.defined:
+                finite &= self.defined[symbol.name]
         valid = finite & self.keep
         v.near_kink = int((~self.keep).sum())
         v.undefined = int((~finite & self.keep).sum())
@@ -208,22 +219,27 @@ class Diagnosis:
         self.c = pc.array(claim_expr)
         self.t = pc.array(truth_expr)
 
-    def matches(self, values: np.ndarray) -> bool:
-        ok = self.valid & np.isfinite(values)
-        return ok.sum() >= 0.5 * self.valid.sum() and bool(close(self.c[ok], values[ok]).all())
+    def matches(self, values: np.ndarray, reference: np.ndarray | None = None) -> bool:
+        """Do `values` equal the claim (or `reference`) wherever both are defined?"""
+        reference = self.c if reference is None else reference
+        ok = self.valid & np.isfinite(values) & np.isfinite(reference)
+        return ok.sum() >= 0.5 * self.valid.sum() and bool(close(reference[ok], values[ok]).all())
 
     def run(self) -> list[Finding]:
+        """The cheapest numeric explanation, then a symbolic factor if it adds something."""
         found: list[Finding] = []
-        for method in (self.mislabelled, self.negated, self.constant_multiple, self.swapped,
-                       self.term, self.factor):
-            try:
-                finding = method()
-            except (TimedOut, RecursionError, ZeroDivisionError, ValueError, TypeError):
-                finding = None
-            if finding:
-                found.append(finding)
-            if len(found) >= 2:
+        for group in ((self.mislabelled, self.negated, self.constant_multiple, self.swapped,
+                       self.chain_term), (self.factor,), (self.difference,)):
+            if len(found) >= 2 or (found and group[0] == self.difference):
                 break
+            for method in group:
+                try:
+                    finding = method()
+                except (TimedOut, RecursionError, ZeroDivisionError, ValueError, TypeError):
+                    finding = None
+                if finding:
+                    found.append(finding)
+                    break
         return found or [Finding("no-explanation", "no simple explanation found")]
 
     def target(self) -> str:
@@ -291,7 +307,7 @@ class Diagnosis:
                     if a not in used and b not in used:
                         continue
                     swapped = self.claim.expr.xreplace({a: b, b: a})
-                    if self.matches(self.pc.array(self.pc.resolve(swapped))):
+                    if self.matches(self.pc.array(self.pc.resolve(swapped)), self.t):
                         return Finding("swapped", f"{pretty(a.name)} and {pretty(b.name)} are "
                                                   "swapped: exchanging them makes it right")
         return None
@@ -312,16 +328,22 @@ class Diagnosis:
                 terms += fstep.terms
         return terms
 
-    def term(self) -> Finding | None:
+    def chain_term(self) -> Finding | None:
+        """Equal to the truth but for one of the engine's chain-rule terms (a lost path)?"""
         for term in self.chain_terms():
-            if len(step_terms := [term]) and self.matches(self.t - self.pc.array(term.expr)):
+            values = self.pc.array(term.expr)
+            if self.matches(self.t - values):
                 return Finding("missing-term", f"misses the term {self.term_text(term)}")
-            if self.matches(self.t + self.pc.array(term.expr)):
+            if self.matches(self.t + values):
                 return Finding("extra-term", f"counts the term {self.term_text(term)} twice")
+        return None
+
+    def difference(self) -> Finding | None:
+        """The difference from the truth simplifies to a single term."""
+        graph = self.pc.graph
         with time_limit(DIAGNOSIS_SECONDS):
-            graph = self.pc.graph
             diff = sp.simplify(graph.inline(self.claim_expr) - graph.inline(self.truth_expr))
-        if diff.is_Add or diff == 0 or sp.count_ops(diff) > 25:
+        if diff.is_Add or diff == 0 or sp.count_ops(diff) > 12:
             return None
         if not self.matches(self.t + self.pc.array(diff)):
             return None
@@ -338,19 +360,22 @@ class Diagnosis:
                           if through else "")
 
     def factor(self) -> Finding | None:
+        """The ratio to the truth simplifies to one factor (extra) or its reciprocal (missing)."""
         graph = self.pc.graph
         with time_limit(DIAGNOSIS_SECONDS):
-            ratio = sp.simplify(graph.inline(self.claim_expr) / graph.inline(self.truth_expr))
-        if ratio.is_number or sp.count_ops(ratio) > 25:
+            ratio = sp.factor(sp.simplify(graph.inline(self.claim_expr) /
+                                          graph.inline(self.truth_expr)))
+        if ratio.is_number or sp.count_ops(ratio) > 12:
             return None
-        if not self.matches(self.t * self.pc.array(ratio)):
-            return None
+        with np.errstate(all="ignore"):
+            if not self.matches(self.t * self.pc.array(ratio)):
+                return None
         num, den = sp.fraction(ratio)
-        if num == 1:
-            return Finding("missing-factor", f"misses a factor {math(den)}")
+        if num in (1, -1):
+            return Finding("missing-factor", f"misses a factor {math(den * num)}")
         if den == 1:
             return Finding("extra-factor", f"has an extra factor {math(num)}")
-        return Finding("extra-factor", f"is off by a factor {math(ratio)}")
+        return None
 
 
 def check_problem(problem: Problem, options: Options | None = None) -> tuple[list[Verdict],

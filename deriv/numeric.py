@@ -24,9 +24,25 @@ def _modules(kind: str):
     return _MPMATH
 
 
+_COMPILED: dict[tuple, Callable] = {}
+_MAX_COMPILED = 4096
+
+
 def compile_expr(expr: sp.Expr, symbols: Sequence[sp.Symbol], kind: str = "numpy"
                  ) -> Callable[..., np.ndarray]:
-    """A function of arrays (one per symbol, in order) that evaluates `expr` elementwise."""
+    """A function of arrays (one per symbol, in order) that evaluates `expr` elementwise.
+
+    Compiled once per (expression, symbols, backend): lambdify costs milliseconds.
+    """
+    key = (expr, tuple(symbols), kind)
+    if key not in _COMPILED:
+        if len(_COMPILED) > _MAX_COMPILED:
+            _COMPILED.clear()
+        _COMPILED[key] = _compile(expr, symbols, kind)
+    return _COMPILED[key]
+
+
+def _compile(expr, symbols, kind):
     fn = sp.lambdify(list(symbols), expr, modules=_modules(kind), dummify=True)
     if kind != "numpy":
         return fn
