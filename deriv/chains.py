@@ -15,7 +15,8 @@ from deriv.names import partial, pretty
 from deriv.parse import DRef
 
 
-def telescope(product: list[DRef], wrt: str, of: str) -> tuple[list[DRef] | None, str | None]:
+def telescope(product: list[DRef], wrt: str, of: str, display: dict | None = None
+              ) -> tuple[list[DRef] | None, str | None]:
     """Order the factors into wrt → … → of, or say where the chain breaks."""
     remaining = list(product)
     ordered: list[DRef] = []
@@ -27,15 +28,15 @@ def telescope(product: list[DRef], wrt: str, of: str) -> tuple[list[DRef] | None
             stray = remaining[0]
             if ordered:
                 last = ordered[-1]
-                return None, (f"broken link: {partial(last.of, last.wrt)} is followed by "
-                              f"{partial(stray.of, stray.wrt)} ({pretty(at)} ≠ {pretty(stray.wrt)})")
-            return None, (f"broken link: no factor starts from {pretty(wrt)} "
-                          f"(first factor {partial(stray.of, stray.wrt)})")
+                return None, (f"broken link: {partial(last.of, last.wrt, display)} is followed by "
+                              f"{partial(stray.of, stray.wrt, display)} ({pretty(at, display)} ≠ {pretty(stray.wrt, display)})")
+            return None, (f"broken link: no factor starts from {pretty(wrt, display)} "
+                          f"(first factor {partial(stray.of, stray.wrt, display)})")
         remaining.remove(nxt)
         ordered.append(nxt)
         at = nxt.of
     if at != of:
-        return None, f"broken link: the chain ends at {pretty(at)}, not at {pretty(of)}"
+        return None, f"broken link: the chain ends at {pretty(at, display)}, not at {pretty(of, display)}"
     return ordered, None
 
 
@@ -55,15 +56,16 @@ def _covers(graph: Graph, ordered: list[DRef], path: tuple[str, ...]) -> bool:
     return True
 
 
-def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str) -> list[Finding]:
+def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str,
+                   display: dict | None = None) -> list[Finding]:
     findings: list[Finding] = []
     telescoped = []
     for product in chain:
         for f in product:
             if f.of != f.wrt and not graph.depends(f.of, f.wrt):
-                findings.append(Finding("broken-link", f"{partial(f.of, f.wrt)} is zero: "
-                                        f"{pretty(f.wrt)} does not reach {pretty(f.of)}"))
-        ordered, problem = telescope(product, wrt, of)
+                findings.append(Finding("broken-link", f"{partial(f.of, f.wrt, display)} is zero: "
+                                        f"{pretty(f.wrt, display)} does not reach {pretty(f.of, display)}"))
+        ordered, problem = telescope(product, wrt, of, display)
         if problem:
             findings.append(Finding("broken-link", problem))
         else:
@@ -77,10 +79,10 @@ def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str) -> 
     missing = [p for p in paths if counts[p] == 0]
     repeated = [p for p in paths if counts[p] > 1]
     for p in missing[:3]:
-        findings.append(Finding("missing-path", "missing path " + " → ".join(pretty(n) for n in p)))
+        findings.append(Finding("missing-path", "missing path " + " → ".join(pretty(n, display) for n in p)))
     if len(missing) > 3:
         findings.append(Finding("missing-path", f"… and {len(missing) - 3} more missing paths"))
     for p in repeated[:3]:
-        findings.append(Finding("repeated-path", f"path {' → '.join(pretty(n) for n in p)} "
+        findings.append(Finding("repeated-path", f"path {' → '.join(pretty(n, display) for n in p)} "
                                 f"counted {counts[p]} times"))
     return findings

@@ -18,7 +18,7 @@ from deriv.findings import Finding, Missing, Report, Verdict
 from deriv.functions import kink_arguments
 from deriv.names import partial, pretty
 from deriv.numeric import evaluate, evaluate_mp
-from deriv.parse import DRef, dref_of
+from deriv.parse import DRef, dref_of, parse_factors
 from deriv.problem import Claim, Problem
 from deriv.render.notation import text as math
 from deriv.sampling import draw_all
@@ -30,7 +30,8 @@ ATOL = 1e-9
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 40                  # disagreeing points re-evaluated at high precision
-DIAGNOSIS_SECONDS = 2.0
+DIAGNOSIS_SECONDS = 0.5       # per symbolic attempt; numeric explanations come first
+SYMBOLIC_MAX_OPS = 150        # larger inlined expressions are not simplified at all
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ProblemCheck:
     def __init__(self, problem: Problem, options: Options):
         self.problem = problem
         self.graph = problem.graph
+        self.display = problem.display
         self.options = options
         self.truth = Derivatives(self.graph)
         drawn = draw_all(problem.inputs, options.samples, options.seed)
@@ -162,13 +164,14 @@ class ProblemCheck:
                 v.max_error = float(np.max(np.abs(c[bad] - t[bad])))
                 findings.extend(Diagnosis(self, claim, claim_expr, truth_expr, valid).run())
         if claim.chain is not None and not claim.is_value:
-            structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt)
+            structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt,
+                                       self.display)
             if not structure and claim.expr is not None:
                 ch = self.array(self.chain_expr(claim))
                 ok = close(ch, t) | ~(np.isfinite(ch) & valid)
                 if not ok.all():
                     structure.append(Finding("chain-value", "the printed chain does not evaluate "
-                                             f"to {partial(claim.of, claim.wrt)}"))
+                                             f"to {partial(claim.of, claim.wrt, self.display)}"))
             if structure:
                 v.verdict = "fail"
                 findings.extend(structure)
@@ -205,7 +208,7 @@ class ProblemCheck:
                                 f"but it is {truth:.6g}")
 
     def at_text(self) -> str:
-        return ", ".join(f"{pretty(k)} = {v:g}" for k, v in self.problem.at.items())
+        return ", ".join(f"{pretty(k, self.display)} = {v:g}" for k, v in self.problem.at.items())
 
 
 class Diagnosis:
@@ -214,6 +217,7 @@ class Diagnosis:
     def __init__(self, pc: ProblemCheck, claim: Claim, claim_expr: sp.Expr, truth_expr: sp.Expr,
                  valid: np.ndarray):
         self.pc, self.claim = pc, claim
+        self.d = pc.display
         self.claim_expr, self.truth_expr = claim_expr, truth_expr
         self.valid = valid
         self.c = pc.array(claim_expr)
@@ -229,8 +233,11 @@ class Diagnosis:
         """The cheapest numeric explanation, then a symbolic factor if it adds something."""
         found: list[Finding] = []
         for group in ((self.mislabelled, self.negated, self.constant_multiple, self.swapped,
-                       self.chain_term), (self.factor,), (self.difference,)):
-            if len(found) >= 2 or (found and group[0] == self.difference):
+                       self.wrong_factor, self.chain_term), (self.factor,), (self.difference,)):
+            # symbolic work is slow: only when nothing cheaper explained the claim, or to add
+            # the extra factor to a mislabelling (problem 7.1's ψ₀₂)
+            if len(found) >= 2 or (found and (group[0] == self.difference
+                                              or found[0].kind != "mislabelled")):
                 break
             for method in group:
                 try:
@@ -243,7 +250,7 @@ class Diagnosis:
         return found or [Finding("no-explanation", "no simple explanation found")]
 
     def target(self) -> str:
-        return partial(self.claim.of, self.claim.wrt)
+        return partial(self.claim.of, self.claim.wrt, self.d)
 
     def mislabelled(self) -> Finding | None:
         claim, pc = self.claim, self.pc
@@ -255,13 +262,13 @@ class Diagnosis:
                 if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not pc.graph.depends(of, wrt):
                     continue
                 if self.matches(pc.array(pc.truth.total(of, wrt))):
-                    return Finding("mislabelled", f"equals {partial(of, wrt)}, not {self.target()}",
+                    return Finding("mislabelled", f"equals {partial(of, wrt, self.d)}, not {self.target()}",
                                    equals=str(DRef(of, wrt)))
         if not claim.local and claim.wrt in pc.graph.parents(claim.of):
             local = pc.graph.local(claim.of, claim.wrt)
             if self.matches(pc.array(local)):
                 others = [p for p in pc.graph.paths(claim.wrt, claim.of) if len(p) > 2]
-                via = " (lost: " + ", ".join(" → ".join(pretty(n) for n in p)
+                via = " (lost: " + ", ".join(" → ".join(pretty(n, self.d) for n in p)
                                               for p in others[:2]) + ")" if others else ""
                 return Finding("lost-path", f"equals the edge partial {self.target()} alone; "
                                             f"the paths through other nodes are lost{via}")
@@ -308,7 +315,7 @@ class Diagnosis:
                         continue
                     swapped = self.claim.expr.xreplace({a: b, b: a})
                     if self.matches(self.pc.array(self.pc.resolve(swapped)), self.t):
-                        return Finding("swapped", f"{pretty(a.name)} and {pretty(b.name)} are "
+                        return Finding("swapped", f"{pretty(a.name, self.d)} and {pretty(b.name, self.d)} are "
                                                   "swapped: exchanging them makes it right")
         return None
 
@@ -328,6 +335,31 @@ class Diagnosis:
                 terms += fstep.terms
         return terms
 
+    def wrong_factor(self) -> Finding | None:
+        """One factor of a printed product is not the partial it stands for: find the factor
+        and the partial (an edge on a path wrt → of, or a total derivative) it should be."""
+        if self.claim.expr_text is None or self.claim.is_value:
+            return None
+        graph, pc = self.pc.graph, self.pc
+        factors = parse_factors(self.claim.expr_text, graph.symbols,
+                                derivative=lambda a, b: DRef(a, b).symbol)
+        if len(factors) < 2:
+            return None
+        on_paths = {n for p in graph.paths(self.claim.wrt, self.claim.of) for n in p}
+        candidates = [(DRef(a, b), graph.local(a, b)) for a in on_paths for b in graph.parents(a)
+                      if b in on_paths]
+        candidates += [(DRef(self.claim.of, n), pc.truth.total(self.claim.of, n))
+                       for n in on_paths if n not in (self.claim.of,)]
+        for k, factor in enumerate(factors):
+            rest = pc.array(pc.resolve(sp.Mul(*(factors[:k] + factors[k + 1:]))))
+            with np.errstate(all="ignore"):
+                needed = np.where(np.abs(rest) > 1e-12, self.t / rest, np.nan)
+            for ref, expr in candidates:
+                if self.matches(pc.array(expr), needed):
+                    return Finding("wrong-factor", f"the factor {math(factor, self.d)} should be "
+                                   f"{partial(ref.of, ref.wrt, self.d)} = {math(sp.factor_terms(expr), self.d)}")
+        return None
+
     def chain_term(self) -> Finding | None:
         """Equal to the truth but for one of the engine's chain-rule terms (a lost path)?"""
         for term in self.chain_terms():
@@ -340,31 +372,37 @@ class Diagnosis:
 
     def difference(self) -> Finding | None:
         """The difference from the truth simplifies to a single term."""
-        graph = self.pc.graph
+        claim, truth = self.inlined()
         with time_limit(DIAGNOSIS_SECONDS):
-            diff = sp.simplify(graph.inline(self.claim_expr) - graph.inline(self.truth_expr))
+            diff = sp.simplify(claim - truth)
         if diff.is_Add or diff == 0 or sp.count_ops(diff) > 12:
             return None
         if not self.matches(self.t + self.pc.array(diff)):
             return None
         if diff.could_extract_minus_sign():
-            return Finding("missing-term", f"misses the term {math(-diff)}")
-        return Finding("extra-term", f"has an extra term {math(diff)}")
+            return Finding("missing-term", f"misses the term {math(-diff, self.d)}")
+        return Finding("extra-term", f"has an extra term {math(diff, self.d)}")
 
     def term_text(self, term) -> str:
-        factors = "·".join(partial(f.of, f.wrt) for f in term.factors)
+        factors = "·".join(partial(f.of, f.wrt, self.d) for f in term.factors)
         via = [f.of for f in term.factors if f.of not in (self.claim.of,)] + \
               [f.wrt for f in term.factors if f.wrt not in (self.claim.wrt,)]
         through = sorted(set(via) - {self.claim.of, self.claim.wrt})
-        return factors + (f" (the path through {', '.join(pretty(n) for n in through)})"
+        return factors + (f" (the path through {', '.join(pretty(n, self.d) for n in through)})"
                           if through else "")
+
+    def inlined(self) -> tuple[sp.Expr, sp.Expr]:
+        graph = self.pc.graph
+        claim, truth = graph.inline(self.claim_expr), graph.inline(self.truth_expr)
+        if sp.count_ops(claim) + sp.count_ops(truth) > SYMBOLIC_MAX_OPS:
+            raise TimedOut()
+        return claim, truth
 
     def factor(self) -> Finding | None:
         """The ratio to the truth simplifies to one factor (extra) or its reciprocal (missing)."""
-        graph = self.pc.graph
+        claim, truth = self.inlined()
         with time_limit(DIAGNOSIS_SECONDS):
-            ratio = sp.factor(sp.simplify(graph.inline(self.claim_expr) /
-                                          graph.inline(self.truth_expr)))
+            ratio = sp.factor(sp.simplify(claim / truth))
         if ratio.is_number or sp.count_ops(ratio) > 12:
             return None
         with np.errstate(all="ignore"):
@@ -372,15 +410,18 @@ class Diagnosis:
                 return None
         num, den = sp.fraction(ratio)
         if num in (1, -1):
-            return Finding("missing-factor", f"misses a factor {math(den * num)}")
+            return Finding("missing-factor", f"misses a factor {math(den * num, self.d)}")
         if den == 1:
-            return Finding("extra-factor", f"has an extra factor {math(num)}")
+            return Finding("extra-factor", f"has an extra factor {math(num, self.d)}")
         return None
 
 
 def check_problem(problem: Problem, options: Options | None = None) -> tuple[list[Verdict],
                                                                              list[Missing]]:
     options = options or Options()
+    if getattr(problem, "is_matrix", False):    # vectors and matrices: deriv.matrix checks it
+        from deriv.matrix.check import check_matrix_problem
+        return check_matrix_problem(problem, options)
     pc = ProblemCheck(problem, options)
     verdicts = [pc.check(c) for c in problem.claims]
     covered = {(c.of, c.wrt) for c in problem.claims}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Diagnosis kinds, simplest explanation first.
-KINDS = ("mislabelled", "transposed", "negated", "constant-multiple", "swapped", "lost-path",
+KINDS = ("mislabelled", "transposed", "negated", "constant-multiple", "swapped", "wrong-factor", "lost-path",
          "missing-term", "extra-term", "extra-factor", "missing-factor", "broken-link",
          "missing-path", "repeated-path", "chain-value", "value", "no-explanation")
 

@@ -18,10 +18,9 @@ class indicator(Function):
 
     @classmethod
     def eval(cls, z):
-        if z.is_positive:
-            return S.One
-        if z.is_nonpositive:
-            return S.Zero
+        # numbers only: asking the assumption system about a symbolic argument is slow
+        if z.is_Number:
+            return S.One if z > 0 else S.Zero
 
     def fdiff(self, argindex=1):
         return S.Zero  # almost everywhere: the jump at 0 is a kink the sampler avoids
@@ -34,10 +33,8 @@ class relu(Function):
 
     @classmethod
     def eval(cls, z):
-        if z.is_nonnegative:
-            return z
-        if z.is_nonpositive:
-            return S.Zero
+        if z.is_Number:
+            return z if z > 0 else S.Zero
 
     def fdiff(self, argindex=1):
         return indicator(self.args[0])
@@ -122,7 +119,8 @@ def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
             found.append(sub.args[0])
         elif isinstance(sub, (maximum, minimum, rect)):
             found.extend(sub.kink_args())
-    return found
+    # z and −z are the same kink: keep one sign so that lookups match
+    return [-k if k.could_extract_minus_sign() else k for k in found]
 
 
 # NumPy implementations, for lambdify. Kept beside the SymPy classes so a new primitive is

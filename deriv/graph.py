@@ -118,8 +118,12 @@ class Graph:
         key = (child, parent)
         if key not in self._local:
             node = self.nodes.get(child)
-            self._local[key] = (sp.diff(node.expr, self.symbols[parent])
-                                if node is not None and parent in node.parents else sp.S.Zero)
+            if node is None or parent not in node.parents:
+                self._local[key] = sp.S.Zero
+            else:
+                # written in the child's own symbol where it reappears: ∂s/∂z = s(1 − s)
+                self._local[key] = sp.diff(node.expr, self.symbols[parent]).xreplace(
+                    {node.expr: node.symbol})
         return self._local[key]
 
     @cached_property

@@ -43,7 +43,9 @@ def compile_expr(expr: sp.Expr, symbols: Sequence[sp.Symbol], kind: str = "numpy
 
 
 def _compile(expr, symbols, kind):
-    fn = sp.lambdify(list(symbols), expr, modules=_modules(kind), dummify=True)
+    # dummify=False: lambdify still renames any symbol that is not a safe identifier, and
+    # skipping the blanket renaming avoids rebuilding (and re-evaluating) the whole expression
+    fn = sp.lambdify(list(symbols), expr, modules=_modules(kind), dummify=False)
     if kind != "numpy":
         return fn
 

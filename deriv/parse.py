@@ -266,6 +266,30 @@ def parse_expression(text: str, names: Mapping[str, sp.Expr], *,
         raise DerivError("expression too deeply nested", None, 1, 1) from None
 
 
+def parse_factors(text: str, names: Mapping[str, sp.Expr], *,
+                  derivative: Callable[[str, str], sp.Expr] | None = None) -> list[sp.Expr]:
+    """The factors of a top-level product as written: "(-sin(f2))*(omega3)*(2*f3)" gives
+    [-sin(f2), omega3, 2*f3] (SymPy alone would merge the constants)."""
+    tree = parse_ast(text)
+    reader = _Reader(names, derivative, 0, 1)
+    factors: list[ast.AST] = []
+
+    def flatten(node: ast.AST):
+        # a*b*c parses as (a*b)*c: walk down the left side only, so that a written
+        # right operand such as (2*f3) stays one factor
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+            flatten(node.left)
+            factors.append(node.right)
+        else:
+            factors.append(node)
+
+    try:
+        flatten(tree.body)
+        return [reader.read(f) for f in factors]
+    except RecursionError:
+        raise DerivError("expression too deeply nested", None, 1, 1) from None
+
+
 def parse_chain(text: str, known: set[str]) -> list[list[DRef]]:
     """A printed chain-rule decomposition: a sum of products of D(a, b) factors.
 

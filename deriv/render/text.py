@@ -183,7 +183,7 @@ def report(rep, problems=None, verbose: bool = False) -> Group:
             out.append(Text(f"           printed: {v.claim.printed}", style="dim"))
         if v.verdict == "fail":
             for f in v.diagnosis:
-                out.append(Text(f"           {f.kind}: {f.message}",
+                out.append(Text(f"           {f.message}",
                                 style="red" if v.unexpected else "yellow"))
         if v.outcome == "xfailed" and v.claim.note and verbose:
             out.append(Text(f"           known erratum: {v.claim.note}", style="dim"))
