@@ -122,13 +122,15 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
         from deriv.render import json as render_json
         click.echo("\n".join(render_json.solution(s) for s in solutions))
         return
+    from deriv.check import check_problem
     from deriv.render import text
     from deriv.render.console import make
     console = make()
     for i, s in enumerate(solutions):
         if i:
             console.print()
-        console.print(text.solution(s))
+        verdicts, _ = check_problem(s.problem)  # the document's claim beside each step
+        console.print(text.solution(s, text.claim_marks(verdicts)))
 
 
 @main.command()

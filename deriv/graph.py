@@ -121,9 +121,10 @@ class Graph:
             if node is None or parent not in node.parents:
                 self._local[key] = sp.S.Zero
             else:
-                # written in the child's own symbol where it reappears: ∂s/∂z = s(1 − s)
-                self._local[key] = sp.diff(node.expr, self.symbols[parent]).xreplace(
-                    {node.expr: node.symbol})
+                # written in the child's own symbol where it reappears inside: ∂s/∂z = s(1 − s)
+                # (but ∂f₄/∂f₃ of f₄ = exp(f₃) stays exp(f₃), as the documents write it)
+                d = sp.diff(node.expr, self.symbols[parent])
+                self._local[key] = d if d == node.expr else d.xreplace({node.expr: node.symbol})
         return self._local[key]
 
     @cached_property

@@ -34,6 +34,23 @@ def step_line(step, value, display, verdict=None, shown=None) -> Text:
     return line
 
 
+def claim_marks(verdicts) -> dict:
+    """Step target → the document's claims for it with their outcomes, for `deriv solve`."""
+    marks: dict = {}
+    for v in verdicts:
+        if v.claim.is_value:
+            continue
+        label, style = OUTCOME_STYLE[v.outcome]
+        mark = marks.setdefault(v.claim.target, Text())
+        if mark:
+            mark.append("  ")
+        mark.append(f"[{v.claim.id}: {label}", style=style)
+        if v.verdict == "fail" and v.diagnosis:
+            mark.append(f" — {v.diagnosis[0].message}", style=style)
+        mark.append("]", style=style)
+    return marks
+
+
 def point_text(point: dict[str, float], display) -> str:
     return ", ".join(f"{pretty(k, display)} = {number(v)}" for k, v in point.items())
 
