@@ -230,23 +230,23 @@ class Diagnosis:
         return ok.sum() >= 0.5 * self.valid.sum() and bool(close(reference[ok], values[ok]).all())
 
     def run(self) -> list[Finding]:
-        """The cheapest numeric explanation, then a symbolic factor if it adds something."""
+        """Up to two numeric explanations, cheapest first; symbolic ones only when nothing
+        cheaper explained the claim, or to add the extra factor to a mislabelling (7.1's ψ₀₂)."""
         found: list[Finding] = []
-        for group in ((self.mislabelled, self.negated, self.constant_multiple, self.swapped,
-                       self.wrong_factor, self.chain_term), (self.factor,), (self.difference,)):
-            # symbolic work is slow: only when nothing cheaper explained the claim, or to add
-            # the extra factor to a mislabelling (problem 7.1's ψ₀₂)
-            if len(found) >= 2 or (found and (group[0] == self.difference
-                                              or found[0].kind != "mislabelled")):
+        numeric = (self.mislabelled, self.negated, self.constant_multiple, self.swapped,
+                   self.wrong_factor, self.chain_term)
+        for method in numeric + (self.factor, self.difference):
+            if len(found) >= 2:
                 break
-            for method in group:
-                try:
-                    finding = method()
-                except (TimedOut, RecursionError, ZeroDivisionError, ValueError, TypeError):
-                    finding = None
-                if finding:
-                    found.append(finding)
-                    break
+            if method not in numeric and found and (found[0].kind != "mislabelled"
+                                                    or method == self.difference):
+                break
+            try:
+                finding = method()
+            except (TimedOut, RecursionError, ZeroDivisionError, ValueError, TypeError):
+                finding = None
+            if finding:
+                found.append(finding)
         return found or [Finding("no-explanation", "no simple explanation found")]
 
     def target(self) -> str:
@@ -352,6 +352,8 @@ class Diagnosis:
                        for n in on_paths if n not in (self.claim.of,)]
         for k, factor in enumerate(factors):
             rest = pc.array(pc.resolve(sp.Mul(*(factors[:k] + factors[k + 1:]))))
+            if self.matches(rest, self.t):
+                return Finding("extra-factor", f"has an extra factor {math(factor, self.d)}")
             with np.errstate(all="ignore"):
                 needed = np.where(np.abs(rest) > 1e-12, self.t / rest, np.nan)
             for ref, expr in candidates:

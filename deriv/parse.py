@@ -170,8 +170,8 @@ class _Reader:
 
     def read_Call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
-            raise self.fail(node, "only the named functions may be called "
-                                  f"({', '.join(sorted(FUNCTIONS))})")
+            raise self.fail(node, f"calling {_describe(node.func)} is not allowed; only the named "
+                                  f"functions may be called ({', '.join(sorted(FUNCTIONS))})")
         name = node.func.id
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, f"{name}(...) takes plain positional arguments only")

@@ -196,7 +196,7 @@ def report(rep, problems=None, verbose: bool = False) -> Group:
         out.append(line)
         if v.outcome == "error":
             out.append(Text(f"           {v.reason}", style="red"))
-        if v.verdict == "fail" and (v.outcome != "xfailed" or verbose):
+        if v.verdict == "fail" and v.claim.printed and (v.outcome != "xfailed" or verbose):
             out.append(Text(f"           printed: {v.claim.printed}", style="dim"))
         if v.verdict == "fail":
             for f in v.diagnosis:
