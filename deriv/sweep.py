@@ -14,7 +14,6 @@ grows linearly with the graph.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import sympy as sp
 
@@ -32,25 +31,58 @@ def dot(name: str) -> sp.Symbol:
     return sp.Symbol(f"{name}_dot", real=True)
 
 
-@dataclass(frozen=True)
 class Term:
-    """One product of the chain rule, e.g. ∂y/∂f₄ · ∂f₄/∂f₃, and its symbolic value."""
+    """One product of the chain rule, e.g. ∂y/∂f₄ · ∂f₄/∂f₃, and its symbolic value.
 
-    factors: tuple[DRef, ...]
-    expr: sp.Expr
+    A sweep's terms are lazy: `expr` (upstream derivative × local partial, in node symbols)
+    is built only when asked for, so the sweep itself stays linear in the graph's size.
+    """
+
+    __slots__ = ("factors", "local", "upstream", "_expr", "_sweep")
+
+    def __init__(self, factors, expr=None, *, local=None, upstream=None, sweep=None):
+        self.factors = tuple(factors)
+        self.local = local if local is not None else expr
+        self.upstream = upstream          # the step this term builds on (None: the seed)
+        self._expr = expr
+        self._sweep = sweep
+
+    @property
+    def expr(self) -> sp.Expr:
+        if self._expr is None:
+            up = self._sweep.expr(self.upstream) if self.upstream is not None else sp.S.One
+            self._expr = up * self.local if self._sweep.mode == "reverse" else self.local * up
+        return self._expr
+
+    def __repr__(self) -> str:
+        return f"Term({', '.join(map(str, self.factors))})"
 
 
-@dataclass
 class Step:
-    target: DRef                   # D(of, wrt)
-    terms: list[Term]
-    expr: sp.Expr                  # Σ term values, in node and input symbols
-    program: sp.Expr               # the same sum over x_bar / x_dot symbols: linear cost
-    program_symbol: sp.Symbol      # what `program` assigns to
+    """D(of, wrt) as one line of the derivation."""
+
+    def __init__(self, target: DRef, terms: list[Term], expr: sp.Expr | None, program: sp.Expr,
+                 program_symbol: sp.Symbol, sweep: "Sweep | None" = None):
+        self.target = target
+        self.terms = terms
+        self.program = program            # Σ over x_bar / x_dot symbols: linear cost
+        self.program_symbol = program_symbol
+        self._expr = expr
+        self._sweep = sweep
+
+    @property
+    def expr(self) -> sp.Expr:
+        """Σ term values, in node and input symbols (as a document writes it)."""
+        if self._expr is None:
+            self._expr = self._sweep.expr(self.target)
+        return self._expr
 
     @property
     def seed(self) -> bool:
         return not self.terms
+
+    def __repr__(self) -> str:
+        return f"Step({self.target}, {len(self.terms)} terms)"
 
 
 @dataclass
@@ -60,21 +92,31 @@ class Sweep:
     steps: list[Step] = field(default_factory=list)
 
     def step(self, of: str, wrt: str) -> Step | None:
-        for s in self.steps:
-            if s.target == DRef(of, wrt):
-                return s
-        return None
+        return self._index().get(DRef(of, wrt))
+
+    def _index(self) -> dict[DRef, Step]:
+        if getattr(self, "_by_target", None) is None or len(self._by_target) != len(self.steps):
+            self._by_target = {s.target: s for s in self.steps}
+        return self._by_target
+
+    def expr(self, target: DRef) -> sp.Expr:
+        """The step's sum in node symbols, built in step order (no deep recursion)."""
+        for step in self.steps:
+            if step._expr is None:
+                step._expr = sp.Add(*(t.expr for t in step.terms))
+            if step.target == target:
+                return step._expr
+        raise KeyError(str(target))
 
     def program(self) -> list[tuple[sp.Symbol, sp.Expr]]:
         return [(s.program_symbol, s.program) for s in self.steps]
 
 
-def reverse(graph: Graph, output: str, only: Iterable[str] | None = None) -> Sweep:
+def reverse(graph: Graph, output: str) -> Sweep:
     """Adjoints of every ancestor of `output`, in reverse topological order, inputs last."""
     sweep = Sweep("reverse", output)
     relevant = graph.ancestors[output] | {output}
-    adjoint: dict[str, sp.Expr] = {output: sp.S.One}
-    sweep.steps.append(Step(DRef(output, output), [], sp.S.One, sp.S.One, bar(output)))
+    sweep.steps.append(Step(DRef(output, output), [], sp.S.One, sp.S.One, bar(output), sweep))
     order = [n for n in reversed(graph.order) if n in relevant and n != output]
     order += [i for i in graph.inputs if i in relevant]
     for name in order:
@@ -84,44 +126,36 @@ def reverse(graph: Graph, output: str, only: Iterable[str] | None = None) -> Swe
                 continue
             local = graph.local(child, name)
             if child == output:
-                terms.append(Term((DRef(child, name),), local))
+                terms.append(Term((DRef(child, name),), local=local, sweep=sweep))
             else:
-                terms.append(Term((DRef(output, child), DRef(child, name)),
-                                  adjoint[child] * local))
+                terms.append(Term((DRef(output, child), DRef(child, name)), local=local,
+                                  upstream=DRef(output, child), sweep=sweep))
             program.append(bar(child) * local)
-        adjoint[name] = sp.Add(*(t.expr for t in terms))
-        sweep.steps.append(Step(DRef(output, name), terms, adjoint[name], sp.Add(*program),
-                                bar(name)))
-    if only is not None:
-        keep = set(only)
-        sweep.steps = [s for s in sweep.steps if s.target.wrt in keep]
+        sweep.steps.append(Step(DRef(output, name), terms, None, sp.Add(*program), bar(name),
+                                sweep))
     return sweep
 
 
-def forward(graph: Graph, wrt: str, only: Iterable[str] | None = None) -> Sweep:
+def forward(graph: Graph, wrt: str) -> Sweep:
     """Tangents of every descendant of input (or node) `wrt`, in topological order."""
     sweep = Sweep("forward", wrt)
-    tangent: dict[str, sp.Expr] = {wrt: sp.S.One}
+    reached = {wrt}
     for name in graph.order:
         if name == wrt or not graph.depends(name, wrt):
             continue
         terms, program = [], []
         for parent in graph.parents(name):
-            if parent not in tangent:
+            if parent not in reached:
                 continue
             local = graph.local(name, parent)
             if parent == wrt:
-                terms.append(Term((DRef(name, parent),), local))
+                terms.append(Term((DRef(name, parent),), local=local, sweep=sweep))
             else:
-                terms.append(Term((DRef(name, parent), DRef(parent, wrt)),
-                                  local * tangent[parent]))
+                terms.append(Term((DRef(name, parent), DRef(parent, wrt)), local=local,
+                                  upstream=DRef(parent, wrt), sweep=sweep))
             program.append(local * dot(parent))
-        tangent[name] = sp.Add(*(t.expr for t in terms))
-        sweep.steps.append(Step(DRef(name, wrt), terms, tangent[name], sp.Add(*program),
-                                dot(name)))
-    if only is not None:
-        keep = set(only)
-        sweep.steps = [s for s in sweep.steps if s.target.of in keep]
+        reached.add(name)
+        sweep.steps.append(Step(DRef(name, wrt), terms, None, sp.Add(*program), dot(name), sweep))
     return sweep
 
 
