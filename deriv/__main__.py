@@ -1,0 +1,3 @@
+from deriv.cli import main
+
+main()
