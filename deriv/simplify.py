@@ -38,9 +38,11 @@ def tidy(expr: sp.Expr, seconds: float = 2.0) -> sp.Expr:
     """A readable form of `expr`: SymPy's simplify if it finishes in time, else `expr`."""
     if sp.count_ops(expr) > MAX_OPS:
         return expr
+    candidates = [expr]
     try:
         with time_limit(seconds):
-            result = sp.simplify(expr)
-    except (TimedOut, RecursionError):
-        return expr
-    return result if sp.count_ops(result) <= sp.count_ops(expr) else expr
+            candidates.append(sp.factor(expr))  # (2f₁ + 1)(exp f₃ + cos f₃), as documents write
+            candidates.append(sp.simplify(expr))
+    except (TimedOut, RecursionError, sp.PolynomialError):
+        pass
+    return min(candidates, key=sp.count_ops)  # the first of the shortest: keeps expr on ties
