@@ -26,14 +26,20 @@ def load_dir(directory: str | Path) -> list[Problem]:
         raise DerivError(f"no such directory: {directory}")
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.toml")):
+    for path in sorted(directory.glob("*.toml"), key=lambda p: p.stem):
         for problem in load_file(path):
             if problem.id in seen:
                 raise DerivError(f"problem id '{problem.id}' is also defined in {seen[problem.id]}",
                                  str(path), problem.line)
             seen[problem.id] = str(path)
             problems.append(problem)
-    return problems
+    # one document's problems together, numbered ones in order (7.2 before 7.12)
+    return sorted(problems, key=lambda p: (p.source_file, _natural(p.id)))
+
+
+def _natural(text: str) -> list:
+    import re
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text)]
 
 
 def load_catalog(directory: str | Path | None = None) -> list[Problem]:
