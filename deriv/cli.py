@@ -102,8 +102,9 @@ def show(obj, target):
               help="Derivative with respect to NAME (repeatable; default: what the problem asks).")
 @click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
               help="Evaluate at this point (default: the document's point, else a seeded one).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "latex", "markdown"]),
+              default="text", show_default=True,
+              help="latex: an align* fragment (amsmath, amssymb); markdown: $$ … $$ per step.")
 @click.option("--id", "problem_id", metavar="ID", help="With a FILE of several problems: which one.")
 @click.pass_obj
 @reports_errors
@@ -122,6 +123,11 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
         from deriv.render import json as render_json
         click.echo("\n".join(render_json.solution(s) for s in solutions))
         return
+    if fmt in ("latex", "markdown"):
+        from deriv.render import latex, markdown
+        render = latex.solution if fmt == "latex" else markdown.solution
+        click.echo("\n".join(render(s) for s in solutions), nl=False)
+        return
     from deriv.check import check_problem
     from deriv.render import text
     from deriv.render.console import make
@@ -139,10 +145,12 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
               help="Points sampled per problem.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
+              help="markdown: per document, claims checked and errata with their diagnosis.")
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
 @click.pass_obj
 @reports_errors
-def check(obj, targets, samples, seed, as_json, verbose):
+def check(obj, targets, samples, seed, as_json, fmt, verbose):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem ids or problem files (default: the whole catalog). Exit status 0 when
@@ -153,7 +161,10 @@ def check(obj, targets, samples, seed, as_json, verbose):
     from deriv.check import Options, check as run
     problems = resolve(list(targets), obj["problems"])
     report = run(problems, Options(samples=samples, seed=seed))
-    if as_json:
+    if fmt == "markdown":
+        from deriv.render import markdown
+        click.echo(markdown.report(report, problems), nl=False)
+    elif as_json or fmt == "json":
         from deriv.render import json as render_json
         click.echo(render_json.report(report))
     else:
@@ -161,6 +172,79 @@ def check(obj, targets, samples, seed, as_json, verbose):
         from deriv.render.console import make
         make().print(text.report(report, problems, verbose))
     sys.exit(report.exit_code)
+
+
+def _one_problem(target: str, problem_id: str | None, directory, what: str):
+    """The problem TARGET names (an id, or a FILE narrowed by --id)."""
+    from deriv.catalog import resolve
+    problems = resolve([target], directory)
+    if problem_id:
+        problems = [p for p in problems if p.id == problem_id]
+        if not problems:
+            raise DerivError(f"no problem '{problem_id}' in {target}")
+    if len(problems) != 1:
+        raise DerivError(f"{target} holds {len(problems)} problems ("
+                         f"{', '.join(p.id for p in problems[:6])}); {what} one: add --id ID")
+    return problems[0]
+
+
+@main.command()
+@click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["text", "dot"]), default="text",
+              show_default=True, help="dot: Graphviz DOT text.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Draw with Graphviz into FILE.svg, .png or .pdf (FILE.dot: the DOT text).")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+              help="Evaluate at this point (default: the document's point, else a seeded one).")
+@click.option("--id", "problem_id", metavar="ID", help="With a FILE of several problems: which one.")
+@click.pass_obj
+@reports_errors
+def graph(obj, target, fmt, out, at, problem_id):
+    """Draw the computational graph: nodes by depth, each with its definition, forward value
+    and adjoint, every edge with its local partial."""
+    from deriv.annotate import annotate
+    picture = annotate(_one_problem(target, problem_id, obj["problems"], "draw"), parse_at(at))
+    if out or fmt == "dot":
+        from deriv.render import dot
+        text = dot.dot(picture)
+        if not out:
+            click.echo(text, nl=False)
+            return
+        click.echo(f"wrote {dot.render(text, out)}")
+        return
+    from deriv.render import graphtext
+    from deriv.render.console import make
+    make().print(graphtext.drawing(picture))
+
+
+@main.command()
+@click.argument("target")
+@click.option("--wrt", required=True, metavar="NAME", help="Plot ∂output/∂NAME.")
+@click.option("--over", required=True, metavar="NAME=LO:HI",
+              help="The input that varies and its range, e.g. x=-3:3.")
+@click.option("--at", "at", multiple=True, metavar="NAME=VALUE",
+              help="Values of the other inputs (default: the document's point, else seeded).")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Draw with matplotlib into FILE.png, .svg or .pdf (pip install 'deriv[plot]').")
+@click.option("--id", "problem_id", metavar="ID", help="With a FILE of several problems: which one.")
+@click.pass_obj
+@reports_errors
+def plot(obj, target, wrt, over, at, out, problem_id):
+    """Plot a derivative as a function of one input, with every jump and kink located and
+    the value or slope of each piece."""
+    from deriv.plot import derivative_curve, parse_over
+    from deriv.render import textplot
+    problem = _one_problem(target, problem_id, obj["problems"], "plot")
+    name, lo, hi = parse_over(over)
+    curve = derivative_curve(problem, wrt, name, lo, hi, at=parse_at(at))
+    if out:
+        from deriv.render import figure
+        click.echo(f"wrote {figure.save(curve, out)}")
+        for i, kink in enumerate(curve.kinks, start=1):
+            click.echo(f"  {i}  {textplot.kink_label(curve, kink)}")
+        return
+    from deriv.render.console import make
+    make().print(textplot.plot(curve))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,6 +39,7 @@ class Graph:
     """Built once when a problem loads; every later question is a lookup."""
 
     def __init__(self, inputs: list[Input], nodes: list[Node], file: str | None = None):
+        self.file = file
         self.inputs = {i.name: i for i in inputs}
         self.nodes = {n.name: n for n in nodes}
         self.symbols: dict[str, sp.Symbol] = {i.name: i.symbol for i in inputs}
@@ -101,7 +102,9 @@ class Graph:
 
         def walk(at: str, path: tuple[str, ...]):
             if len(found) > MAX_PATHS:
-                raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}")
+                node = self.nodes.get(dst)
+                raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}", self.file,
+                                 node.line if node else None)
             if at == dst:
                 found.append(path)
                 return

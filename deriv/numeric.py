@@ -52,6 +52,8 @@ def _compile(expr, symbols, kind):
     def vectorised(*arrays):
         with np.errstate(all="ignore"):
             out = fn(*arrays)
+            if np.iscomplexobj(out):   # never keep the real part of a complex value: undefined
+                out = np.where(np.imag(out) == 0, np.real(out), np.nan)
         shape = np.broadcast_shapes(*(np.shape(a) for a in arrays)) if arrays else ()
         return np.broadcast_to(np.asarray(out, dtype=float), shape).copy() \
             if np.ndim(out) == 0 or np.shape(out) != shape else np.asarray(out, dtype=float)

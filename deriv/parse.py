@@ -22,7 +22,8 @@ from deriv.errors import DerivError
 MAX_TEXT = 20_000        # characters in one expression
 MAX_DEPTH = 60           # nesting of operations and calls
 MAX_EXPONENT = 1_000     # |n| in x**n for a numeric n
-MAX_DIGITS = 10_000      # decimal digits of any number the text builds
+MAX_DIGITS = 4_000       # decimal digits of any number the text builds (Python prints
+                         # at most 4300 digits of an int: every number must stay printable)
 MAX_LITERAL = 60         # characters of one numeric literal
 
 # name → (SymPy constructor, arity). `I` and `heaviside` are the indicator I[z > 0].
@@ -93,7 +94,7 @@ class _Reader:
     def fail(self, node: ast.AST, message: str) -> DerivError:
         line = getattr(node, "lineno", 1) - self.line_shift
         col = getattr(node, "col_offset", 0) + 1 - (self.col_shift if line == 1 else 0)
-        return DerivError(message, None, line, col)
+        return DerivError(message, None, max(line, 1), max(col, 1))
 
     def read(self, node: ast.AST, depth: int = 0) -> sp.Expr:
         if depth > MAX_DEPTH:
@@ -104,7 +105,23 @@ class _Reader:
         result = method(node, depth + 1)
         if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
             raise self.fail(node, "this expression divides by zero or is not a finite number")
+        self.bounded(node, result)
         return result
+
+    def bounded(self, node: ast.AST, result: sp.Expr):
+        """SymPy merges numbers and powers as it builds (10**999 * 10**999, (x**999)**999,
+        (10**999*x)**4): bound what it made, not only what was written. Merged numbers and
+        powers sit at the top of the result or one level down (2*(x + 1) is 2*x + 2)."""
+        for part in (result, *result.args):
+            for a in (part, *part.args):
+                if a.is_Number and _digits(a) > MAX_DIGITS:
+                    raise self.fail(node, f"this expression builds a number of more than "
+                                          f"{MAX_DIGITS} digits")
+                if a.is_Pow and a.exp.is_Number and abs(a.exp) > MAX_EXPONENT:
+                    raise self.fail(node, f"this expression builds a power larger than "
+                                          f"{MAX_EXPONENT} ({_short(a.exp)})")
+        if result.is_number and result.is_extended_real is False:
+            raise self.fail(node, f"this expression is not a real number ({_short(result)})")
 
     def read_Constant(self, node: ast.Constant, depth: int) -> sp.Expr:
         value = node.value
@@ -158,9 +175,12 @@ class _Reader:
 
     def power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         if exponent.is_number:
+            if exponent.is_extended_real is False:
+                raise self.fail(node, f"exponent {_short(exponent)} is not a real number")
             if abs(float(exponent)) > MAX_EXPONENT:
                 raise self.fail(node, f"exponent {_short(exponent)} is larger than {MAX_EXPONENT}")
-            if base.is_number and _digits(base) * abs(float(exponent)) > MAX_DIGITS:
+            coefficient = base if base.is_number else base.as_coeff_Mul()[0]  # (10**999*x)**4
+            if _digits(coefficient) * abs(float(exponent)) > MAX_DIGITS:
                 raise self.fail(node, f"this power would have more than {MAX_DIGITS} digits")
         elif base.is_number and base != 0 and base != 1 and base != -1:
             pass  # a number to a symbolic power (2**x) is fine: SymPy keeps it symbolic
@@ -233,12 +253,12 @@ def parse_ast(text: str) -> ast.Expression:
     """Python's parser on the text wrapped in parentheses (so it may span lines)."""
     if len(text) > MAX_TEXT:
         raise DerivError(f"expression longer than {MAX_TEXT} characters", None, 1, 1)
-    if not text.strip():
+    if all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):
         raise DerivError("empty expression", None, 1, 1)
     bad = _place(text)
     if bad:
         line, col = bad
-        ch = text.splitlines()[line - 1][col - 1]
+        ch = text.split("\n")[line - 1][col - 1]   # not splitlines: \r, \f are characters here
         raise DerivError(f"character {ch!r} (U+{ord(ch):04X}) is not allowed; names and "
                          "operators are ASCII (write psi02, not ψ₀₂)", None, line, col)
     try:
@@ -247,7 +267,9 @@ def parse_ast(text: str) -> ast.Expression:
         line = err.lineno or 1
         col = (err.offset or 1) - (1 if line == 1 else 0)
         msg = (err.msg or "invalid syntax").split(" (")[0]
-        raise DerivError(f"syntax error: {msg}", None, line, max(col, 1)) from None
+        if msg.startswith("Exceeds the limit"):   # Python's own cap on an int literal
+            msg = f"numeric literal longer than {MAX_LITERAL} characters"
+        raise DerivError(f"syntax error: {msg}", None, max(line, 1), max(col, 1)) from None
     except (RecursionError, MemoryError, ValueError) as err:
         raise DerivError(f"expression too complex to read ({type(err).__name__})", None, 1, 1) \
             from None

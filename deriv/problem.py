@@ -6,6 +6,7 @@ never a traceback. Line numbers are recovered from the raw text, since tomllib k
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -91,13 +92,21 @@ class Problem:
         return [DRef(self.output, i) for i in self.graph.inputs
                 if self.graph.depends(self.output, i)]
 
+    def _repr_markdown_(self) -> str:   # Jupyter shows a problem as `deriv show` does
+        from deriv.render.markdown import problem
+        return problem(self)
+
+    def _repr_latex_(self) -> str:
+        from deriv.render.latex import problem_math
+        return problem_math(self)
+
 
 # --- locating lines in the raw text -----------------------------------------------------------
 class _Places:
     """Maps (problem index, claim index, key) to a line and column of the raw TOML text."""
 
     def __init__(self, text: str):
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")   # TOML's newlines only (not \f, \x85, U+2028, ...)
         self.problems: list[int] = []
         self.claims: list[list[int]] = []
         for i, line in enumerate(self.lines):
@@ -157,7 +166,7 @@ def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
             lo, hi = float(m[1]), float(m[2])
         except ValueError:
             lo = hi = float("nan")
-        if lo < hi:
+        if lo < hi and math.isfinite(hi - lo):
             return "interval", (lo, hi)
     if re.fullmatch(r"(vector|matrix)\(.*\)", text):
         raise where(f"input kind '{text}': vectors and matrices are not supported yet")
@@ -168,7 +177,13 @@ def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
 def _number(value: Any, where, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise where(f"{what} must be a number, not {value!r:.40}")
-    return float(value)
+    try:
+        number = float(value)               # an int of 400 digits overflows a float
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):           # TOML has nan and inf
+        raise where(f"{what} must be a finite number, not {value!r:.40}")
+    return number
 
 
 def _str(table: dict, key: str, where, default: str | None = None, required=False) -> str | None:
@@ -190,12 +205,13 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
                 "asks", "claim", "display", "note"}
-CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note"}
+CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
+              "layout"}   # layout: gradient | derivative (a scalar's is itself either way)
 
 
 def _graph_lines(text: str):
     """(line index in text, column of the expression, name, expression text) per assignment."""
-    for k, raw in enumerate(text.splitlines()):
+    for k, raw in enumerate(text.split("\n")):   # a stray \r or \f is the parser's to report
         stripped = raw.split("#", 1)[0]
         if not stripped.strip():
             continue
@@ -231,6 +247,10 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     raw_inputs = table.get("inputs", {})
     if not isinstance(raw_inputs, dict):
         raise where("'inputs' is a table such as { x = \"real\" }", "inputs")
+    if any(isinstance(k, str) and re.fullmatch(r"\s*(vector|matrix)\(.*\)\s*", k)
+           for k in raw_inputs.values()):     # vectors and matrices: deriv.matrix loads it
+        from deriv.matrix.problem import load_matrix_problem
+        return load_matrix_problem(table, file=file, places=places, index=index, source=source)
     inputs: list[Input] = []
     for name, kind in raw_inputs.items():
         if not NAME.match(name) or name in RESERVED:
@@ -359,6 +379,8 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
         raise where(f"'of' must name a node of the graph; '{of}' is not one", "of")
     if wrt and wrt not in graph.symbols:
         raise where(f"'wrt' must name an input or node; '{wrt}' is neither", "wrt")
+    if entry.get("layout", "gradient") not in ("gradient", "derivative"):
+        raise where("'layout' is \"gradient\" or \"derivative\"", "layout")
     local = entry.get("local", False)
     if not isinstance(local, bool):
         raise where("'local' is true or false", "local")
@@ -394,7 +416,9 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
             try:
                 value = float(value_text)
             except ValueError:
-                raise where(f"value {value_raw!r} is not a number", "value") from None
+                raise where(f"value {value_raw!r:.60} is not a number", "value") from None
+            if not math.isfinite(value):
+                raise where(f"value must be a finite number, not {value_raw!r:.40}", "value")
         else:
             value = _number(value_raw, lambda m: where(m, "value"), "value")
             value_text = repr(value_raw)
@@ -424,10 +448,29 @@ def load_file(path: str | Path) -> list[Problem]:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise DerivError(f"file is not UTF-8 (byte {err.start})", file) from None
+        line = raw.count(b"\n", 0, err.start) + 1
+        col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
+        raise DerivError(f"file is not UTF-8 (byte {err.start})", file, line, col) from None
     except OSError as err:
         raise DerivError(f"cannot read file: {err.strerror or err}", file) from None
     return load_text(text, file)
+
+
+def _ints_fit(value: Any) -> bool:
+    if isinstance(value, int):
+        return -2**63 <= value < 2**63
+    if isinstance(value, dict):
+        value = value.values()
+    if isinstance(value, (list, type({}.values()))):
+        return all(_ints_fit(v) for v in value)
+    return True
+
+
+def _too_long(text: str, file: str) -> DerivError:
+    m = re.search(r"0x[0-9A-Fa-f_]{17,}|0o[0-7_]{22,}|0b[01_]{64,}|[0-9_]{19,}", text)
+    line = text.count("\n", 0, m.start()) + 1 if m else 1
+    col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1 if m else None
+    return DerivError("invalid TOML: an integer outside the 64-bit range", file, line, col)
 
 
 def load_text(text: str, file: str = "<text>") -> list[Problem]:
@@ -437,10 +480,19 @@ def load_text(text: str, file: str = "<text>") -> list[Problem]:
         msg = str(err)
         m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
         line, col = (int(m[1]), int(m[2])) if m else (None, None)
+        if m is None and "end of document" in msg:     # e.g. an unterminated string
+            line = text.count("\n") + 1
+            col = len(text) - (text.rfind("\n") + 1) + 1
         raise DerivError("invalid TOML: " + re.sub(r"\s*\(at .*\)$", "", msg), file, line, col) \
             from None
+    except ValueError:   # Python's cap on int(str): a decimal literal of more than 4300 digits
+        raise _too_long(text, file) from None
     except RecursionError:
-        raise DerivError("invalid TOML: nested too deeply", file) from None
+        lines = text.split("\n")   # the place: the line with the most brackets
+        deepest = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
+        raise DerivError("invalid TOML: nested too deeply", file, deepest + 1) from None
+    if not _ints_fit(data):   # TOML's integers are 64-bit; a bigger one can't even be printed
+        raise _too_long(text, file)
     places = _Places(text)
     source = data.get("source", {})
     if not isinstance(source, dict):

@@ -46,6 +46,14 @@ class Solution:
     def value(self, mode: str, step: Step) -> float:
         return self.values[(mode, step.target)]
 
+    def _repr_markdown_(self) -> str:   # Jupyter shows the derivation, $$ … $$ per step
+        from deriv.render.markdown import solution
+        return solution(self)
+
+    def _repr_latex_(self) -> str:
+        from deriv.render.latex import solution_math
+        return solution_math(self)
+
 
 def choose_point(problem: Problem, overrides: dict[str, float] | None = None, seed: int = 0
                  ) -> tuple[dict[str, float], str]:
@@ -87,6 +95,9 @@ def node_values(problem: Problem, point: dict[str, float]) -> dict[sp.Symbol, np
 
 def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = None,
           at: dict[str, float] | None = None, seed: int = 0, simplify: bool = True) -> Solution:
+    if getattr(problem, "is_matrix", False):    # vectors and matrices: deriv.matrix derives it
+        from deriv.matrix.solve import solve_matrix
+        return solve_matrix(problem, mode=mode, wrt=wrt, at=at, seed=seed, simplify=simplify)
     mode = mode or problem.mode
     graph = problem.graph
     for name in wrt or []:

@@ -5,17 +5,20 @@
 
 `solution` renders a whole derivation as a compilable fragment (needs amsmath and amssymb):
 the forward pass, then one `align*` line per chain-rule step,
-`\\frac{\\partial y}{\\partial f_3} &= <chain> = <expression> = <value>`, then the results.
-No computation happens here: everything comes from the Solution.
+`\\frac{\\partial y}{\\partial f_3} &= <chain> = <expression> = <value>` (a step too long for the
+page continues on `&= …` lines), then the results. Names follow the problem's `display` table
+(W⁽¹⁾₁ → W^{(1)}_{1}), else deriv.names.latex. No computation happens here.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as SympyLatexPrinter
-from sympy.printing.precedence import PRECEDENCE
 
-from deriv.names import latex as latex_name
+from deriv.names import GREEK, latex as latex_name
 from deriv.parse import dref_of
 from deriv.render.notation import number as plain_number
 
@@ -34,11 +37,23 @@ class LatexPrinter(SympyLatexPrinter):
         self.display = display or {}
         self.relu_style = relu_style
 
+    def _print(self, expr, **kwargs):
+        # Records that are text already (the matrix solver's lines) come in as Unicode.
+        if not isinstance(expr, (sp.Basic, int, float, str, list, tuple, dict)) \
+                and hasattr(expr, "text"):
+            return text_math(expr.text)
+        return super()._print(expr, **kwargs)
+
     # --- names ---------------------------------------------------------------------------
     def name(self, name: str) -> str:
         for suffix, accent in (("_bar", r"\bar"), ("_dot", r"\dot")):
             if name.endswith(suffix) and len(name) > len(suffix):
-                return r"%s{%s}" % (accent, latex_name(name[: -len(suffix)], self.display))
+                return r"%s{%s}" % (accent, self.name(name[: -len(suffix)]))
+        shown = self.display.get(name)
+        if shown is not None and "\\" not in shown:
+            converted = from_unicode(shown)
+            if converted is not None:
+                return converted
         return latex_name(name, self.display)
 
     def partial(self, of: str, wrt: str) -> str:
@@ -105,6 +120,105 @@ class LatexPrinter(SympyLatexPrinter):
         return self._power(r"\exp{\left(%s \right)}" % self._print(expr.args[0]), exp)
 
 
+_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ", "0123456789+-=()aeoxhklmnpstiruvj")
+_SUP = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ", "0123456789+-=()niT")
+_GREEK_LATEX = {v: "\\" + k for k, v in GREEK.items() if k not in ("eps", "lam", "phi")}
+_GREEK_LATEX.update({"ϕ": r"\phi", "φ": r"\varphi", "ℓ": r"\ell", "ε": r"\epsilon"})
+_ACCENTS = {"\u0302": r"\hat", "\u0305": r"\bar", "\u0304": r"\bar", "\u0307": r"\dot",
+            "\u0303": r"\tilde"}
+
+
+_OPERATORS = {"·": r"\cdot ", "×": r"\times ", "⊙": r"\odot ", "∂": r"\partial ", "−": "-",
+              "‖": r"\Vert ", "→": r"\to ", "∇": r"\nabla ", "𝕀": r"\mathbb{I}", "∞": r"\infty ",
+              "≠": r"\neq ", "≤": r"\le ", "≥": r"\ge ", "∘": r"\circ ", "⊗": r"\otimes ",
+              "√": r"\sqrt ", "Σ": r"\Sigma ", "…": r"\dots "}
+_WORDS = {"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sqrt", "max", "min", "relu",
+          "rect", "diag", "tr", "sum", "sig", "sigmoid", "softmax", "det", "vec", "layout",
+          "numerator", "denominator", "reg", "input", "ReLU", "nan", "NaN"}
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def from_unicode(text: str, line: bool = False) -> str | None:
+    """Unicode math as deriv prints it, in LaTeX: W⁽¹⁾₁ → W^{(1)}_{1}, ŷ → \\hat{y},
+    𝓛_reg → \\mathcal{L}_{\\mathrm{reg}}, sig[z] → \\mathrm{sig}[z], 2mxᵀ → 2 m x^{T}.
+
+    A name (`line=False`) keeps a run of letters as one upright word; an expression line
+    (`line=True`) reads a run as a product of one-letter symbols unless it is a known word
+    (exp, max, diag, ...). None if a character has no LaTeX form here.
+    """
+    text = unicodedata.normalize("NFD", text)
+    atoms: list[str] = []
+    i = 0
+
+    def run(chars: str, start: int) -> int:
+        end = start
+        while end < len(text) and text[end] in chars:
+            end += 1
+        return end
+
+    while i < len(text):
+        ch = text[i]
+        if ch.isascii() and ch.isalpha():
+            end = run(_LETTERS, i)
+            word = text[i:end]
+            if len(word) == 1:
+                atoms.append(word)
+            elif not line or word in _WORDS:
+                atoms.append(r"\mathrm{%s}" % word)
+            else:
+                atoms.extend(word)
+        elif line and ch == " ":
+            end = run(" ", i)
+            atoms.append(r"\quad " if end - i >= 2 else " ")
+        elif ch.isascii() and (ch.isdigit() or ch in "[](),+-=' "):
+            end = i + 1
+            atoms.append(ch)
+        elif line and ch in "/*.:;<>!|":
+            end = i + 1
+            atoms.append(r"\vert " if ch == "|" else ch)
+        elif ch == "_" and i + 1 < len(text) and text[i + 1].isalnum():
+            end = run(_LETTERS + "0123456789", i + 1)
+            atoms.append("_{%s}" % from_unicode(text[i + 1:end]))
+        elif ch in _SUB_CHARS:
+            end = run(_SUB_CHARS, i)
+            atoms.append("_{%s}" % text[i:end].translate(_SUB))
+        elif ch in _SUP_CHARS:
+            end = run(_SUP_CHARS, i)
+            atoms.append("^{%s}" % text[i:end].translate(_SUP))
+        elif ch in _ACCENTS and atoms:
+            end = i + 1
+            atoms[-1] = r"%s{%s}" % (_ACCENTS[ch], atoms[-1].strip())
+        elif ch in _GREEK_LATEX:
+            end = i + 1
+            atoms.append(_GREEK_LATEX[ch] + " ")
+        elif line and ch in _OPERATORS:
+            end = i + 1
+            atoms.append(_OPERATORS[ch])
+        else:
+            label = unicodedata.name(ch, "")
+            if "SCRIPT CAPITAL" in label:
+                atoms.append(r"\mathcal{%s}" % label[-1])
+                end = i + 1
+            else:
+                return None
+        i = end
+    joined = "".join(atoms).replace(" _", "_").replace(" ^", "^").strip()
+    return joined or None
+
+
+def text_math(text: str) -> str:
+    """Any printed text in math mode: converted where possible, else shown as plain text."""
+    converted = from_unicode(str(text), line=True)
+    if converted is not None:
+        return converted
+    ascii_only = "".join(ch if ch.isascii() else "?" for ch in str(text))
+    return r"\text{%s}" % escape(ascii_only)
+
+
+_SUB_CHARS = "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ"
+_SUP_CHARS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ"
+
+
 def number(value: float) -> str:
     """A value in LaTeX: 78.47, -12, 1.2 \\cdot 10^{-7}, \\infty."""
     text = plain_number(value)
@@ -112,9 +226,12 @@ def number(value: float) -> str:
         return r"\mathrm{NaN}"
     if text in ("∞", "−∞"):
         return r"\infty" if value > 0 else r"-\infty"
-    if "e" in text:
+    if "e" in text and text.replace("e", "").replace("-", "").replace("+", "") \
+            .replace(".", "").isdigit():
         mantissa, _, exponent = text.partition("e")
         return r"%s \cdot 10^{%d}" % (mantissa, int(exponent))
+    if not all(ch.isdigit() or ch in ".-" for ch in text):
+        return text_math(text)      # a matrix value shows its shape, [n×1]
     return text
 
 
@@ -157,13 +274,33 @@ def point(values: dict[str, float], display=None) -> str:
 def forward_rows(sol) -> list[str]:
     d = sol.problem.display
     return [f"{name(f.name, d)} &= {math(f.expr, d)}" +
-            ("" if f.expr.is_Number else f" = {number(f.value)}") for f in sol.forward_pass]
+            ("" if isinstance(f.expr, sp.Basic) and f.expr.is_Number
+             else f" = {number(f.value)}") for f in sol.forward_pass]
 
 
-def step_row(step, value: float, display, shown=None) -> str:
-    """\\frac{∂y}{∂f_3} &= chain = expression = value"""
+WRAP = 80                           # visible characters before a row breaks at its = signs
+
+
+def visible(tex: str) -> int:
+    """A rough count of the characters a formula shows (\\exp counts 3, \\partial 1)."""
+    tex = re.sub(r"\\(left|right|quad|mathrm|mathcal|mathbb|hat|bar|dot)\b", "", tex)
+    tex = re.sub(r"\\(exp|log|sin|cos|tan|tanh|max|min|sqrt|ln)\b", "fff", tex)
+    tex = re.sub(r"\\frac\{\\partial ([^{}]*)\}\{\\partial ([^{}]*)\}", r"dd\1", tex)
+    return len(re.sub(r"\\[a-zA-Z]+", "x", tex).translate(str.maketrans("", "", "{}^_ ")))
+
+
+def row(lhs: str, parts: list[str], wrap: int = WRAP) -> str:
+    """`lhs &= a = b = c`, or one `&= …` line per part when that would run off the page."""
+    if len(parts) < 2 or visible(lhs + "".join(parts)) <= wrap:
+        return lhs + " &= " + " = ".join(parts)
+    return lhs + " &= " + " \\\\\n  &= ".join(parts)
+
+
+def step_parts(step, value: float, display, shown=None) -> tuple[str, list[str]]:
+    """∂y/∂f_3, [chain, expression, value]"""
     printer = LatexPrinter(display)
-    parts = [printer.partial(step.target.of, step.target.wrt)]
+    lhs = printer.partial(step.target.of, step.target.wrt)
+    parts = []
     terms = step.terms
     if terms and not (len(terms) == 1 and terms[0].factors == (step.target,)):
         parts.append(" + ".join(" ".join(printer.partial(f.of, f.wrt) for f in t.factors)
@@ -171,26 +308,39 @@ def step_row(step, value: float, display, shown=None) -> str:
     parts.append(printer.doprint(shown if shown is not None else step.expr))
     if not step.expr.is_Number:
         parts.append(number(value))
-    return parts[0] + " &= " + " = ".join(parts[1:])
+    return lhs, parts
 
 
-def sweep_rows(sol, sweep) -> list[str]:
+def step_row(step, value: float, display, shown=None) -> str:
+    """\\frac{∂y}{∂f_3} &= chain = expression = value"""
+    return row(*step_parts(step, value, display, shown))
+
+
+def sweep_parts(sol, sweep) -> list[tuple[str, list[str]]]:
     d = sol.problem.display
-    return [step_row(s, sol.value(sweep.mode, s), d, sol.shown.get((sweep.mode, s.target)))
+    return [step_parts(s, sol.value(sweep.mode, s), d, sol.shown.get((sweep.mode, s.target)))
             for s in sweep.steps if not s.seed]
 
 
-def result_rows(sol) -> list[str]:
+def sweep_rows(sol, sweep) -> list[str]:
+    return [row(lhs, parts) for lhs, parts in sweep_parts(sol, sweep)]
+
+
+def result_parts(sol) -> list[tuple[str, list[str]]]:
     d = sol.problem.display
-    rows = []
+    out = []
     for r in sol.results:
         parts = [math(r.expr, d)]
         if r.in_inputs != r.expr:
             parts.append(math(r.in_inputs, d))
         if not r.expr.is_Number:
             parts.append(number(r.value))
-        rows.append(partial(r.target.of, r.target.wrt, d) + " &= " + " = ".join(parts))
-    return rows
+        out.append((partial(r.target.of, r.target.wrt, d), parts))
+    return out
+
+
+def result_rows(sol) -> list[str]:
+    return [row(lhs, parts) for lhs, parts in result_parts(sol)]
 
 
 def align(rows: list[str], env: str = "align*") -> str:
@@ -216,7 +366,7 @@ def solution(sol) -> str:
         out.append(f"% source: {' '.join(p.source_title.split())}"
                    + (f" · {p.section}" if p.section else ""))
     out.append(f"% needs {PREAMBLE}")
-    out.append(r"\noindent\textbf{Forward pass} at $%s$ (%s point)"
+    out.append(r"\noindent\textbf{Forward pass} at $%s$ (%s)"
                % (point(sol.point, d), escape(sol.point_source)))
     out.append(align(forward_rows(sol)))
     for sweep in sol.sweeps:

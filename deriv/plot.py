@@ -1,0 +1,290 @@
+"""A derivative as a function of one input: `deriv plot ID --wrt NAME --over x=LO:HI`.
+
+The derivative ∂output/∂NAME is evaluated over LO ≤ x ≤ HI with every other input held at the
+evaluation point (the document's, `--at`, or a seeded one: `deriv.solve.choose_point`). Where a
+branch argument (`deriv.functions.kink_arguments`: the argument of relu, 𝕀, abs, max, ...) of the
+derivative or of a node it depends on crosses zero, the derivative may jump or bend: each
+crossing is found by sampling and refined by bisection, then classified from its one-sided
+limits (a jump, or a kink where only the slope changes; a crossing that changes neither is not
+listed). Between them, each piece is described as a constant value, a line with its slope, or a
+curve. The renderers (render/textplot.py, render/figure.py) only draw these numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from deriv.errors import DerivError
+from deriv.functions import kink_arguments
+from deriv.numeric import evaluate
+from deriv.problem import Problem
+
+SAMPLES = 2001            # grid for finding sign changes (and for the text plot)
+PIECE_SAMPLES = 200       # per piece, for fitting and drawing
+BISECTIONS = 80
+
+
+@dataclass
+class Kink:
+    x: float
+    kind: str                      # "jump" (the derivative is discontinuous) or "kink" (slope)
+    argument: sp.Expr              # the branch argument, in the inputs, that crosses zero here
+    location: sp.Expr | None       # x solved from argument = 0 (e.g. -b1_1/W1_1), when linear
+    left: float                    # one-sided limits of the derivative
+    right: float
+    slope_left: float
+    slope_right: float
+
+
+@dataclass
+class Piece:
+    lo: float
+    hi: float
+    kind: str                      # "constant", "linear", "curved" or "undefined"
+    value: float | None = None     # constant: the value
+    slope: float | None = None     # linear (and constant: 0)
+    intercept: float | None = None
+    low: float | None = None       # range of the derivative over the piece
+    high: float | None = None
+    xs: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    ys: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+
+
+@dataclass
+class Curve:
+    problem: Problem
+    of: str
+    wrt: str
+    over: str
+    lo: float
+    hi: float
+    point: dict[str, float]        # every input; `over` is the one that varies
+    point_source: str
+    expr: sp.Expr                  # the derivative, in node symbols
+    inlined: sp.Expr               # the same in the inputs
+    xs: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    ys: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    kinks: list[Kink] = field(default_factory=list)
+    pieces: list[Piece] = field(default_factory=list)
+
+    @property
+    def held(self) -> dict[str, float]:
+        """The inputs held fixed."""
+        return {k: v for k, v in self.point.items() if k != self.over}
+
+
+def parse_over(text: str) -> tuple[str, float, float]:
+    """"x=-3:3" → ("x", -3.0, 3.0)"""
+    name, sep, span = text.partition("=")
+    lo_text, colon, hi_text = span.partition(":")
+    try:
+        if not sep or not colon:
+            raise ValueError
+        lo, hi = float(lo_text), float(hi_text)
+    except ValueError:
+        raise DerivError(f"--over takes NAME=LO:HI (e.g. x=-3:3), not {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise DerivError(f"--over {text}: LO must be a finite number below HI")
+    return name.strip(), lo, hi
+
+
+def _clean(v: float) -> float:
+    """Round-off away: 0.8999999999 → 0.9, -0.0 → 0."""
+    if not math.isfinite(v):
+        return v
+    r = float(f"{v:.10g}")
+    return 0.0 if r == 0 else r
+
+
+class _Evaluator:
+    """Node values and the derivative along the varying input, other inputs fixed."""
+
+    def __init__(self, problem: Problem, point: dict[str, float], over: str, exprs):
+        self.problem = problem
+        self.point = point
+        self.over = over
+        self.exprs = exprs
+
+    def __call__(self, xs: np.ndarray) -> list[np.ndarray]:
+        graph = self.problem.graph
+        xs = np.asarray(xs, dtype=float)
+        n = xs.shape[0]
+        env = {graph.symbols[name]: (xs if name == self.over else np.full(n, float(v)))
+               for name, v in self.point.items()}
+        for name in graph.order:
+            node = graph.nodes[name]
+            env[node.symbol] = evaluate(node.expr, env, n)
+        return [evaluate(e, env, n) for e in self.exprs]
+
+
+def _branch_arguments(problem: Problem, expr: sp.Expr) -> list[sp.Expr]:
+    """Branch arguments of `expr` and of every node it depends on (in node symbols)."""
+    graph = problem.graph
+    names = {s.name for s in expr.free_symbols} & set(graph.nodes)
+    involved = set(names)
+    for name in names:
+        involved |= set(graph.ancestors[name]) & set(graph.nodes)
+    found: list[sp.Expr] = list(kink_arguments(expr))
+    for name in graph.order:
+        if name in involved:
+            found.extend(kink_arguments(graph.nodes[name].expr))
+    unique: list[sp.Expr] = []
+    for arg in found:
+        if arg.is_number:
+            continue
+        if arg not in unique and -arg not in unique:
+            unique.append(arg)
+    return unique
+
+
+def _location(problem: Problem, argument: sp.Expr, over: str) -> sp.Expr | None:
+    """Where `argument` = 0, solved for the varying input, when it is linear in it."""
+    x = problem.graph.symbols[over]
+    try:
+        poly = sp.Poly(sp.expand(argument), x)
+    except (sp.PolynomialError, sp.GeneratorsNeeded, sp.CoercionFailed):
+        return None
+    if poly.degree() != 1:
+        return None
+    a, b = poly.all_coeffs()
+    if any(x in c.free_symbols for c in (a, b)):
+        return None
+    return sp.simplify(-b / a)
+
+
+def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float,
+                     at: dict[str, float] | None = None, seed: int = 0,
+                     samples: int = SAMPLES) -> Curve:
+    from deriv.solve import choose_point
+    from deriv.sweep import Derivatives
+
+    if getattr(problem, "is_matrix", False):
+        raise DerivError(f"{problem.id} has vectors and matrices; pictures and plots are drawn "
+                         "for scalar problems (`deriv solve` derives it)")
+    graph = problem.graph
+    if over not in graph.inputs:
+        raise DerivError(f"--over {over}=…: '{over}' is not an input of {problem.id} "
+                         f"(inputs: {', '.join(graph.inputs)})")
+    if wrt not in graph.symbols:
+        raise DerivError(f"--wrt {wrt}: not an input or node of {problem.id}")
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise DerivError("the interval of --over needs LO < HI")
+    fixed = dict(at or {})
+    point, source = choose_point(problem, fixed, seed)
+    point[over] = (lo + hi) / 2
+    output = problem.output
+    expr = Derivatives(graph).total(output, wrt)
+    inlined = graph.inline(expr)
+    arguments = _branch_arguments(problem, expr)
+    evaluate_all = _Evaluator(problem, point, over, [expr] + arguments)
+
+    def f(xs):
+        return evaluate_all(np.atleast_1d(np.asarray(xs, dtype=float)))
+
+    xs = np.linspace(lo, hi, samples)
+    values = f(xs)
+    ys = values[0]
+    span = hi - lo
+
+    # 1. crossings of every branch argument, refined by bisection
+    crossings: list[tuple[float, sp.Expr]] = []
+    for k, arg in enumerate(arguments, start=1):
+        g = values[k]
+        s = np.sign(g)
+        for i in range(len(xs) - 1):
+            if s[i] == 0 and 0 < i and s[i - 1] * s[i + 1] < 0:
+                crossings.append((float(xs[i]), arg))
+            elif s[i] * s[i + 1] < 0:
+                a, b = float(xs[i]), float(xs[i + 1])
+                ga = float(g[i])
+                for _ in range(BISECTIONS):
+                    m = 0.5 * (a + b)
+                    gm = float(f([m])[k][0])
+                    if gm == 0:
+                        a = b = m
+                        break
+                    if (gm > 0) == (ga > 0):
+                        a, ga = m, gm
+                    else:
+                        b = m
+                    if b - a <= 1e-15 * max(1.0, abs(m)):
+                        break
+                crossings.append((0.5 * (a + b), arg))
+    crossings.sort(key=lambda c: c[0])
+    merged: list[tuple[float, sp.Expr]] = []
+    for x, arg in crossings:
+        if merged and abs(x - merged[-1][0]) <= 1e-9 * max(1.0, span):
+            continue
+        if x <= lo or x >= hi:
+            continue
+        merged.append((x, arg))
+
+    # 2. one-sided limits: a jump, a kink, or nothing visible
+    scale = 1 + float(np.nanmax(np.abs(ys))) if np.isfinite(ys).any() else 1.0
+    kinks: list[Kink] = []
+    positions = [x for x, _ in merged]
+    for j, (x, arg) in enumerate(merged):
+        gap = min([x - lo, hi - x] + [abs(x - p) for p in positions if p != x])
+        near, far = min(1e-9 * span, gap / 8), min(1e-3 * span, gap / 4)
+        left1, left2, right1, right2 = (float(v) for v in
+                                        f([x - near, x - far, x + near, x + far])[0])
+        slope_l = (left1 - left2) / (far - near)
+        slope_r = (right2 - right1) / (far - near)
+        left, right = left1 + slope_l * near, right1 - slope_r * near   # the limits at x
+        if not all(map(math.isfinite, (left1, left2, right1, right2))):
+            kind = "jump"
+        elif abs(right - left) > 1e-6 * scale:
+            kind = "jump"
+        elif abs(slope_r - slope_l) > 1e-5 * (1 + max(abs(slope_l), abs(slope_r))):
+            kind = "kink"
+        else:
+            continue
+        inlined_arg = graph.inline(arg)
+        kinks.append(Kink(x, kind, inlined_arg, _location(problem, inlined_arg, over),
+                          _clean(left), _clean(right), _clean(slope_l), _clean(slope_r)))
+
+    # 3. the pieces between them
+    bounds = [lo] + [k.x for k in kinks] + [hi]
+    pieces = []
+    for a, b in zip(bounds, bounds[1:]):
+        eps = min(1e-9 * span, (b - a) / 1000)
+        px = np.linspace(a + (eps if a != lo else 0), b - (eps if b != hi else 0), PIECE_SAMPLES)
+        py = f(px)[0]
+        pieces.append(_describe(a, b, px, py))
+
+    return Curve(problem, output, wrt, over, lo, hi, point, source, expr, inlined, xs, ys,
+                 kinks, pieces)
+
+
+def _describe(a: float, b: float, px: np.ndarray, py: np.ndarray) -> Piece:
+    ok = np.isfinite(py)
+    if ok.sum() < 2:
+        return Piece(a, b, "undefined", xs=px, ys=py)
+    x, y = px[ok], py[ok]
+    slope, intercept = np.polyfit(x, y, 1)
+    tol = 1e-7 * (1 + float(np.max(np.abs(y))))
+    residual = float(np.max(np.abs(y - (slope * x + intercept))))
+    low, high = _clean(float(np.min(y))), _clean(float(np.max(y)))
+    if high - low <= tol:
+        v = _clean(float(np.mean(y)))
+        return Piece(a, b, "constant", value=v, slope=0.0, intercept=v, low=low, high=high,
+                     xs=px, ys=py)
+    if residual <= tol:
+        return Piece(a, b, "linear", slope=_clean(float(slope)), intercept=_clean(float(intercept)),
+                     low=low, high=high, xs=px, ys=py)
+    return Piece(a, b, "curved", low=low, high=high, xs=px, ys=py)
+
+
+def describe_piece(piece: Piece) -> str:
+    from deriv.render.notation import number
+    if piece.kind == "constant":
+        return f"value {number(piece.value)}"
+    if piece.kind == "linear":
+        return f"slope {number(piece.slope)}"
+    if piece.kind == "curved":
+        return f"curved, from {number(piece.low)} to {number(piece.high)}"
+    return "undefined"
