@@ -61,6 +61,10 @@ def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str,
     findings: list[Finding] = []
     telescoped = []
     for product in chain:
+        for f, count in Counter(product).items():
+            if count > 1:
+                findings.append(Finding("repeated-factor", f"the factor {partial(f.of, f.wrt, display)} "
+                                        f"is printed {count} times in one product"))
         for f in product:
             if f.of != f.wrt and not graph.depends(f.of, f.wrt):
                 findings.append(Finding("broken-link", f"{partial(f.of, f.wrt, display)} is zero: "

@@ -46,9 +46,13 @@ def parse_at(values: tuple[str, ...]) -> dict[str, float]:
         try:
             if not sep:
                 raise ValueError
-            point[name.strip()] = float(number)
+            value = float(number)
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError
+            point[name.strip()] = value
         except ValueError:
-            raise DerivError(f"--at takes NAME=NUMBER, not {item!r}") from None
+            raise DerivError(f"--at takes NAME=NUMBER with a finite number, not {item!r}") \
+                from None
     return point
 
 
@@ -141,7 +145,7 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
 
 @main.command()
 @click.argument("targets", nargs=-1)
-@click.option("--samples", type=click.IntRange(10, 10_000_000), default=2000, show_default=True,
+@click.option("--samples", type=click.IntRange(200, 10_000_000), default=2000, show_default=True,
               help="Points sampled per problem.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 # Diagnosis kinds, simplest explanation first.
 KINDS = ("mislabelled", "transposed", "negated", "constant-multiple", "swapped", "wrong-factor", "lost-path",
-         "missing-term", "extra-term", "extra-factor", "missing-factor", "broken-link",
+         "missing-term", "extra-term", "extra-factor", "missing-factor", "broken-link", "repeated-factor",
          "missing-path", "repeated-path", "chain-value", "value", "no-explanation")
 
 

@@ -6,6 +6,7 @@ never a traceback. Line numbers are recovered from the raw text, since tomllib k
 
 from __future__ import annotations
 
+import keyword
 import math
 import re
 import tomllib
@@ -54,7 +55,6 @@ class Claim:
         """A claim without `wrt` is about a node's forward value, e.g. m = 1 + 2 = 3."""
         return not self.wrt
 
-    @property
     def references(self) -> set[DRef]:
         from deriv.parse import dref_of
         if self.expr is None:
@@ -168,6 +168,7 @@ def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
             lo = hi = float("nan")
         if lo < hi and math.isfinite(hi - lo):
             return "interval", (lo, hi)
+        raise where(f"input kind '{text}': an interval needs finite lo < hi")
     if re.fullmatch(r"(vector|matrix)\(.*\)", text):
         raise where(f"input kind '{text}': vectors and matrices are not supported yet")
     raise where(f"unknown input kind '{text}' (real, positive, negative, nonzero, "
@@ -253,9 +254,11 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         return load_matrix_problem(table, file=file, places=places, index=index, source=source)
     inputs: list[Input] = []
     for name, kind in raw_inputs.items():
-        if not NAME.match(name) or name in RESERVED:
+        if not NAME.match(name) or name in RESERVED or keyword.iskeyword(name):
             raise where(f"'{name}' cannot be an input name" +
-                        (" (it is a function)" if name in RESERVED else ""), "inputs")
+                        (" (it is a function)" if name in RESERVED else "") +
+                        (" (a Python keyword: write lam for λ)" if name == "lambda" else
+                         " (a Python keyword)" if keyword.iskeyword(name) else ""), "inputs")
         domain, interval = _kind(kind, lambda m: where(m, "inputs"))
         inputs.append(Input(name, sp.Symbol(name, real=True), domain, interval))
 
@@ -276,8 +279,10 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     for k, name_col, name, _, _ in lines:
         line = g_line + k if g_line else None
         col = (g_col + name_col - 1) if (k == 0 and g_col) else name_col
-        if not NAME.match(name):
-            raise DerivError(f"'{name}' is not a valid node name", file, line, col)
+        if not NAME.match(name) or keyword.iskeyword(name):
+            raise DerivError(f"'{name}' is not a valid node name" +
+                             (" (a Python keyword)" if keyword.iskeyword(name) else ""),
+                             file, line, col)
         if name in RESERVED:
             raise DerivError(f"'{name}' is a function and cannot name a node", file, line, col)
         if name in node_lines:

@@ -18,7 +18,8 @@ class TimedOut(Exception):
 @contextmanager
 def time_limit(seconds: float):
     """Raise TimedOut after `seconds` (main thread only; elsewhere it just runs)."""
-    if threading.current_thread() is not threading.main_thread() or seconds <= 0:
+    if (threading.current_thread() is not threading.main_thread() or seconds <= 0
+            or not hasattr(signal, "setitimer")):  # Windows: no interval timer, no limit
         yield
         return
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from deriv.matrix import expr as E
 from deriv.matrix.expr import MExpr
-from deriv.matrix.problem import MGraph, numel
+from deriv.matrix.problem import MGraph
 from deriv.matrix.rules import Evaluator, adjoint
 from deriv.parse import DRef
 
@@ -162,10 +162,3 @@ class MStep:
     def shapes_text(self) -> str:
         return " + ".join("".join(E.shape_text(s) for s in term) for term in self.shapes)
 
-
-def jacobian_shape(graph: MGraph, of: str, wrt: str) -> tuple | None:
-    so, sw = graph.shape(of), graph.shape(wrt)
-    if E.is_scalar(so):
-        return sw
-    no, nw = numel(so), numel(sw)
-    return None if no is None or nw is None else (nw, no)

@@ -87,10 +87,6 @@ def dot(picture) -> str:
     return "\n".join(lines) + "\n"
 
 
-def have_graphviz() -> bool:
-    return shutil.which("dot") is not None
-
-
 def render(dot_text: str, path: str | Path) -> Path:
     """Write `dot_text` drawn by Graphviz to `path` (.svg, .png or .pdf; .dot/.gv: the text)."""
     path = Path(path)

@@ -311,11 +311,6 @@ def step_parts(step, value: float, display, shown=None) -> tuple[str, list[str]]
     return lhs, parts
 
 
-def step_row(step, value: float, display, shown=None) -> str:
-    """\\frac{∂y}{∂f_3} &= chain = expression = value"""
-    return row(*step_parts(step, value, display, shown))
-
-
 def sweep_parts(sol, sweep) -> list[tuple[str, list[str]]]:
     d = sol.problem.display
     return [step_parts(s, sol.value(sweep.mode, s), d, sol.shown.get((sweep.mode, s.target)))

@@ -164,11 +164,6 @@ OUTCOME_STYLE = {"passed": ("PASSED", "green"), "failed": ("FAILED", "bold red")
                  "error": ("ERROR", "bold red")}
 
 
-def verdict_badge(v) -> Text:
-    label, style = OUTCOME_STYLE[v.outcome]
-    return Text(f"{label} {v.claim.id}", style=style)
-
-
 def report(rep, problems=None, verbose: bool = False) -> Group:
     """One line per claim, the diagnosis under failures, a pytest-like summary line."""
     out: list = []
