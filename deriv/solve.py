@@ -119,12 +119,13 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
         for step in sweep.steps:
             solution.values[(sweep.mode, step.target)] = float(evaluate(step.expr, env, 1)[0])
             if simplify:
-                solution.shown[(sweep.mode, step.target)] = tidy(step.expr, seconds=1.0)
+                solution.shown[(sweep.mode, step.target)] = tidy(step.expr, seconds=0.3)
     from deriv.sweep import Derivatives
     truth = Derivatives(graph)
     for ref in requested:
         expr = truth.total(ref.of, ref.wrt)
         inlined = graph.inline(expr)
-        solution.results.append(Result(ref, expr, tidy(inlined) if simplify else inlined,
+        solution.results.append(Result(ref, tidy(expr, seconds=0.3) if simplify else expr,
+                                       tidy(inlined, seconds=0.5) if simplify else inlined,
                                        float(evaluate(expr, env, 1)[0])))
     return solution

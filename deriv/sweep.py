@@ -38,10 +38,14 @@ class Term:
     is built only when asked for, so the sweep itself stays linear in the graph's size.
     """
 
-    __slots__ = ("factors", "local", "upstream", "_expr", "_sweep")
+    __slots__ = ("factors", "local", "upstream", "edge", "bypassed", "_expr", "_sweep")
 
-    def __init__(self, factors, expr=None, *, local=None, upstream=None, sweep=None):
+    def __init__(self, factors, expr=None, *, local=None, upstream=None, sweep=None,
+                 edge=None, bypassed=False):
         self.factors = tuple(factors)
+        self.edge = edge                  # the factor that is an edge partial, if any
+        self.bypassed = bypassed          # other paths also join edge.wrt to edge.of, so the
+                                          # edge partial is not the total derivative
         self.local = local if local is not None else expr
         self.upstream = upstream          # the step this term builds on (None: the seed)
         self._expr = expr
@@ -112,6 +116,12 @@ class Sweep:
         return [(s.program_symbol, s.program) for s in self.steps]
 
 
+def _bypassed(graph: Graph, child: str, parent: str) -> bool:
+    """Does another path lead from parent to child besides the edge (f₁ → f₂ → f₃ beside
+    f₁ → f₃)? Then ∂child/∂parent as an edge partial differs from the total derivative."""
+    return any(parent in graph.ancestors[p] for p in graph.parents(child) if p != parent)
+
+
 def reverse(graph: Graph, output: str) -> Sweep:
     """Adjoints of every ancestor of `output`, in reverse topological order, inputs last."""
     sweep = Sweep("reverse", output)
@@ -125,11 +135,12 @@ def reverse(graph: Graph, output: str) -> Sweep:
             if child not in relevant:
                 continue
             local = graph.local(child, name)
+            edge = dict(edge=DRef(child, name), bypassed=_bypassed(graph, child, name))
             if child == output:
-                terms.append(Term((DRef(child, name),), local=local, sweep=sweep))
+                terms.append(Term((DRef(child, name),), local=local, sweep=sweep, **edge))
             else:
                 terms.append(Term((DRef(output, child), DRef(child, name)), local=local,
-                                  upstream=DRef(output, child), sweep=sweep))
+                                  upstream=DRef(output, child), sweep=sweep, **edge))
             program.append(bar(child) * local)
         sweep.steps.append(Step(DRef(output, name), terms, None, sp.Add(*program), bar(name),
                                 sweep))
@@ -148,11 +159,12 @@ def forward(graph: Graph, wrt: str) -> Sweep:
             if parent not in reached:
                 continue
             local = graph.local(name, parent)
+            edge = dict(edge=DRef(name, parent), bypassed=_bypassed(graph, name, parent))
             if parent == wrt:
-                terms.append(Term((DRef(name, parent),), local=local, sweep=sweep))
+                terms.append(Term((DRef(name, parent),), local=local, sweep=sweep, **edge))
             else:
                 terms.append(Term((DRef(name, parent), DRef(parent, wrt)), local=local,
-                                  upstream=DRef(parent, wrt), sweep=sweep))
+                                  upstream=DRef(parent, wrt), sweep=sweep, **edge))
             program.append(local * dot(parent))
         reached.add(name)
         sweep.steps.append(Step(DRef(name, wrt), terms, None, sp.Add(*program), dot(name), sweep))

@@ -14,12 +14,24 @@ def _ref(ref, display):
     return partial(ref.of, ref.wrt, display)
 
 
+EDGE_LEGEND = ("(∂a/∂b)ₑ is the edge partial, a's other inputs held fixed; other paths also "
+               "lead from b to a")
+
+
+def _factor(term, ref, display) -> str:
+    """A chain-rule factor; an edge partial that differs from the total derivative is (∂a/∂b)ₑ."""
+    text = _ref(ref, display)
+    return f"({text})ₑ" if getattr(term, "bypassed", False) and ref == term.edge else text
+
+
 def step_line(step, value, display, verdict=None, shown=None) -> Text:
     """∂y/∂f₃ = ∂y/∂f₄·∂f₄/∂f₃ + ∂y/∂f₅·∂f₅/∂f₃ = exp(f₃) + cos(f₃) = 78.47"""
     parts = [_ref(step.target, display)]
     terms = step.terms
-    if terms and not (len(terms) == 1 and terms[0].factors == (step.target,)):
-        parts.append(" + ".join("·".join(_ref(f, display) for f in t.factors) for t in terms))
+    if terms and not (len(terms) == 1 and terms[0].factors == (step.target,)
+                      and not getattr(terms[0], "bypassed", False)):
+        parts.append(" + ".join("·".join(_factor(t, f, display) for f in t.factors)
+                                for t in terms))
     parts.append(math(shown if shown is not None else step.expr, display))
     if not step.expr.is_Number:
         parts.append(number(value))
@@ -90,6 +102,9 @@ def solution(sol, verdicts=None) -> Group:
             verdict = verdicts.get(step.target) if verdicts else None
             out.append(step_line(step, sol.value(sweep.mode, step), d, verdict,
                                  sol.shown.get((sweep.mode, step.target))))
+
+    if any(getattr(t, "bypassed", False) for sw in sol.sweeps for st in sw.steps for t in st.terms):
+        out.append(Text(EDGE_LEGEND, style="dim"))
 
     out.append(Text("\nResult", style="bold underline"))
     for r in sol.results:
