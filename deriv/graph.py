@@ -99,20 +99,18 @@ class Graph:
         if not self.depends(dst, src):
             return []
         found: list[tuple[str, ...]] = []
-
-        def walk(at: str, path: tuple[str, ...]):
-            if len(found) > MAX_PATHS:
-                node = self.nodes.get(dst)
-                raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}", self.file,
-                                 node.line if node else None)
+        stack = [(src, (src,))]   # depth-first, without recursion: a chain may be 5000 long
+        while stack:
+            at, path = stack.pop()
             if at == dst:
                 found.append(path)
-                return
-            for c in self.children[at]:
-                if self.depends(dst, c):
-                    walk(c, path + (c,))
-
-        walk(src, (src,))
+                if len(found) > MAX_PATHS:
+                    node = self.nodes.get(dst)
+                    raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}",
+                                     self.file, node.line if node else None)
+                continue
+            stack.extend((c, path + (c,)) for c in reversed(self.children[at])
+                         if self.depends(dst, c))
         return found
 
     # --- calculus ----------------------------------------------------------------------------

@@ -137,7 +137,7 @@ def solve_matrix(problem: MProblem, mode=None, wrt=None, at=None, seed: int = 0,
     if at:
         raise DerivError("--at sets scalar values; a matrix problem is derived symbolically "
                          "and evaluated at drawn sizes")
-    if mode == "forward":
+    if mode in ("forward", "both"):
         raise DerivError("matrix problems are derived in reverse mode (--mode reverse)")
     for name in wrt or []:
         if name not in graph.symbols:
