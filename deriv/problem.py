@@ -360,8 +360,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     return problem
 
 
-def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int, c: int,
-                seen: dict[str, int]) -> Claim:
+def claim_place(file, places: _Places, p: int, c: int):
+    """The claim's header line, and `where(message, key)`: an error at a key's value."""
     line = places.header(p, c)
 
     def where(message: str, key: str | None = None) -> DerivError:
@@ -369,10 +369,16 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
             ln, col = places.value(p, c, key)
             return DerivError(message, file, ln, col)
         return DerivError(message, file, line)
+    return line, where
 
+
+def claim_common(entry, graph, where, line: int | None, seen: dict[str, int],
+                 allowed: set[str]) -> dict:
+    """What every claim has, scalar or matrix: id, of, wrt, local, layout, printed, expect,
+    note — checked against the graph (which needs `nodes`, `symbols` and `parents`)."""
     if not isinstance(entry, dict):
         raise where("each [[problem.claim]] must be a table")
-    _check_keys(entry, CLAIM_KEYS, where, "[[problem.claim]]")
+    _check_keys(entry, allowed, where, "[[problem.claim]]")
     cid = _str(entry, "id", where, required=True)
     if cid in seen:
         raise where(f"claim id '{cid}' is used twice in this problem (also line {seen[cid]})",
@@ -384,14 +390,33 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
         raise where(f"'of' must name a node of the graph; '{of}' is not one", "of")
     if wrt and wrt not in graph.symbols:
         raise where(f"'wrt' must name an input or node; '{wrt}' is neither", "wrt")
-    if entry.get("layout", "gradient") not in ("gradient", "derivative"):
-        raise where("'layout' is \"gradient\" or \"derivative\"", "layout")
+    layout = _str(entry, "layout", where, default="gradient")
+    if layout not in ("gradient", "derivative"):
+        raise where("'layout' is \"gradient\" (the shape of wrt) or \"derivative\" "
+                    "(its transpose)", "layout")
     local = entry.get("local", False)
     if not isinstance(local, bool):
         raise where("'local' is true or false", "local")
     if local and wrt not in graph.parents(of):
         raise where(f"a local claim needs '{wrt}' to be a direct parent of '{of}'", "local")
-    printed = _str(entry, "printed", where, default="")
+    expect = _str(entry, "expect", where, default="pass")
+    if expect not in ("pass", "fail"):
+        raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
+    note = _str(entry, "note", where)
+    if expect == "fail" and not note:
+        raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
+                    "expect")
+    return dict(id=cid, of=of, wrt=wrt, local=local, layout=layout,
+                printed=_str(entry, "printed", where, default="") or "", expect=expect,
+                note=note, line=line)
+
+
+def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int, c: int,
+                seen: dict[str, int]) -> Claim:
+    line, where = claim_place(file, places, p, c)
+    common = claim_common(entry, graph, where, line, seen, CLAIM_KEYS)
+    common.pop("layout")   # scalars have one layout
+    wrt, local = common["wrt"], common["local"]
     expr_text = _str(entry, "expr", where)
     expr = None
     if expr_text is not None:
@@ -427,16 +452,8 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
         else:
             value = _number(value_raw, lambda m: where(m, "value"), "value")
             value_text = repr(value_raw)
-    expect = _str(entry, "expect", where, default="pass")
-    if expect not in ("pass", "fail"):
-        raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
-    note = _str(entry, "note", where)
-    if expect == "fail" and not note:
-        raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
-                    "expect")
-    return Claim(id=cid, of=of, wrt=wrt, printed=printed or "", expr=expr, expr_text=expr_text,
-                 local=local, chain=chain, chain_text=chain_text, value=value,
-                 value_text=value_text, expect=expect, note=note, line=line)
+    return Claim(**common, expr=expr, expr_text=expr_text, chain=chain, chain_text=chain_text,
+                 value=value, value_text=value_text)
 
 
 def load_file(path: str | Path) -> list[Problem]:

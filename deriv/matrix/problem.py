@@ -18,11 +18,10 @@ from deriv.matrix import expr as E
 from deriv.matrix.expr import MExpr, ShapeError
 from deriv.matrix.parse import RESERVED, parse_matrix
 from deriv.parse import DRef
-from deriv.problem import (MODES, NAME, PROBLEM_KEYS, CLAIM_KEYS, _check_keys, _graph_lines,
-                           _kind, _str)
+from deriv.problem import (CLAIM_KEYS, MODES, NAME, PROBLEM_KEYS, _check_keys, _graph_lines,
+                           _kind, _str, claim_common, claim_place)
 
 MATRIX_CLAIM_KEYS = CLAIM_KEYS | {"layout", "update", "shapes"}
-LAYOUTS = ("gradient", "derivative")
 KIND = re.compile(r"^\s*(vector|matrix)\((.*)\)\s*$")
 SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$|^[1-9][0-9]{0,3}$")
 
@@ -280,37 +279,9 @@ def load_matrix_problem(table: dict, *, file: str, places, index: int, source: d
 
 def _load_claim(entry, problem: MProblem, file, places, p: int, c: int, seen) -> MClaim:
     graph = problem.graph
-    line = places.header(p, c)
-
-    def where(message: str, key: str | None = None) -> DerivError:
-        if key:
-            ln, col = places.value(p, c, key)
-            return DerivError(message, file, ln, col)
-        return DerivError(message, file, line)
-
-    if not isinstance(entry, dict):
-        raise where("each [[problem.claim]] must be a table")
-    _check_keys(entry, MATRIX_CLAIM_KEYS, where, "[[problem.claim]]")
-    cid = _str(entry, "id", where, required=True)
-    if cid in seen:
-        raise where(f"claim id '{cid}' is used twice in this problem (also line {seen[cid]})",
-                    "id")
-    seen[cid] = line
-    of = _str(entry, "of", where, required=True)
-    wrt = _str(entry, "wrt", where, default="")
-    if of not in graph.nodes:
-        raise where(f"'of' must name a node of the graph; '{of}' is not one", "of")
-    if wrt and wrt not in graph.symbols:
-        raise where(f"'wrt' must name an input or node; '{wrt}' is neither", "wrt")
-    layout = _str(entry, "layout", where, default="gradient")
-    if layout not in LAYOUTS:
-        raise where("'layout' is \"gradient\" (the shape of wrt) or \"derivative\" "
-                    "(its transpose)", "layout")
-    local = entry.get("local", False)
-    if not isinstance(local, bool):
-        raise where("'local' is true or false", "local")
-    if local and wrt not in graph.parents(of):
-        raise where(f"a local claim needs '{wrt}' to be a direct parent of '{of}'", "local")
+    line, where = claim_place(file, places, p, c)
+    common = claim_common(entry, graph, where, line, seen, MATRIX_CLAIM_KEYS)
+    of, wrt, layout = common["of"], common["wrt"], common["layout"]
     update = _str(entry, "update", where)
     if update is not None:
         if update not in graph.inputs or not E.is_scalar(graph.shape(update)):
@@ -353,13 +324,5 @@ def _load_claim(entry, problem: MProblem, file, places, p: int, c: int, seen) ->
         for s in shapes:
             if not re.fullmatch(r"\s*\w+\s*[x×]\s*\w+\s*", s):
                 raise where(f"'{s}' is not a size such as \"D1 x D2\"", "shapes")
-    expect = _str(entry, "expect", where, default="pass")
-    if expect not in ("pass", "fail"):
-        raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
-    note = _str(entry, "note", where)
-    if expect == "fail" and not note:
-        raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
-                    "expect")
-    return MClaim(id=cid, of=of, wrt=wrt, printed=_str(entry, "printed", where, default=""),
-                  expr=expr, expr_text=expr_text, local=local, chain=chain, chain_text=chain_text,
-                  expect=expect, note=note, line=line, layout=layout, update=update, shapes=shapes)
+    return MClaim(**common, expr=expr, expr_text=expr_text, chain=chain, chain_text=chain_text,
+                  update=update, shapes=shapes)
