@@ -10,6 +10,9 @@ def make(stderr: bool = False):
     from rich.console import Console
     stream = sys.stderr if stderr else sys.stdout
     no_color = "NO_COLOR" in os.environ
+    tty = stream.isatty()
+    # piped output is read in files and pagers: don't squeeze tables to 80 columns
+    width = None if tty or "COLUMNS" in os.environ else 120
     return Console(file=stream, no_color=no_color, highlight=False, soft_wrap=True,
-                   emoji=False, markup=False,
-                   force_terminal=None if stream.isatty() else False)
+                   emoji=False, markup=False, width=width,
+                   force_terminal=None if tty else False)
