@@ -199,6 +199,9 @@ class ProblemCheck:
         env = node_values(self.problem, self.problem.at)
         truth = float(evaluate(truth_expr, env, 1)[0])
         text = claim.value_text or repr(claim.value)
+        if not np.isfinite(truth):   # never a pass: inf is within any relative tolerance of inf
+            return Finding("value", f"printed value {text} at {self.at_text()}, where it "
+                                    f"evaluates to {truth:g}: the value cannot be confirmed")
         decimals = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text.lower() \
             else 0
         tol = 0.5 * 10 ** -decimals if decimals else 1e-9 * max(1.0, abs(truth))
@@ -401,9 +404,15 @@ class Diagnosis:
 
     def inlined(self) -> tuple[sp.Expr, sp.Expr]:
         graph = self.pc.graph
-        claim, truth = graph.inline(self.claim_expr), graph.inline(self.truth_expr)
-        if sp.count_ops(claim) + sp.count_ops(truth) > SYMBOLIC_MAX_OPS:
-            raise TimedOut()
+        # Inlining a graph with shared nodes can grow exponentially with its depth (a ladder
+        # of diamonds): bounded in time, and measured by a walk that stops early.
+        with time_limit(DIAGNOSIS_SECONDS):
+            claim, truth = graph.inline(self.claim_expr), graph.inline(self.truth_expr)
+            for e in (claim, truth):
+                if any(k > 4 * SYMBOLIC_MAX_OPS for k, _ in enumerate(sp.preorder_traversal(e))):
+                    raise TimedOut()
+            if sp.count_ops(claim) + sp.count_ops(truth) > SYMBOLIC_MAX_OPS:
+                raise TimedOut()
         return claim, truth
 
     def factor(self) -> Finding | None:
@@ -430,8 +439,9 @@ def check_problem(problem: Problem, options: Options | None = None) -> tuple[lis
     if getattr(problem, "is_matrix", False):    # vectors and matrices: deriv.matrix checks it
         from deriv.matrix.check import check_matrix_problem
         return check_matrix_problem(problem, options)
-    pc = ProblemCheck(problem, options)
-    verdicts = [pc.check(c) for c in problem.claims]
+    with np.errstate(all="ignore"):   # inf − inf, exp overflow: NaNs, counted, not warnings
+        pc = ProblemCheck(problem, options)
+        verdicts = [pc.check(c) for c in problem.claims]
     covered = {(c.of, c.wrt) for c in problem.claims}
     missing = [Missing(problem.id, str(a)) for a in problem.asks if (a.of, a.wrt) not in covered]
     return verdicts, missing

@@ -19,6 +19,8 @@ class indicator(Function):
     @classmethod
     def eval(cls, z):
         # numbers only: asking the assumption system about a symbolic argument is slow
+        if z is S.NaN:   # undefined stays undefined (NaN > 0 is an error)
+            return S.NaN
         if z.is_Number:
             return S.One if z > 0 else S.Zero
 
@@ -33,6 +35,8 @@ class relu(Function):
 
     @classmethod
     def eval(cls, z):
+        if z is S.NaN:   # undefined stays undefined (NaN > 0 is an error)
+            return S.NaN
         if z.is_Number:
             return z if z > 0 else S.Zero
 
@@ -58,6 +62,13 @@ class leaky_relu(Function):
     nargs = 2
     kinks = (0,)  # of the first argument only
 
+    @classmethod
+    def eval(cls, z, alpha):
+        if S.NaN in (z, alpha):
+            return S.NaN
+        if z.is_Number and alpha.is_Number:
+            return z if z > 0 else alpha * z
+
     def fdiff(self, argindex=1):
         z, alpha = self.args
         if argindex == 1:
@@ -72,7 +83,7 @@ class maximum(Function):
 
     @classmethod
     def eval(cls, a, b):
-        if a.is_number and b.is_number:
+        if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
             return sp.Max(a, b)
 
     def fdiff(self, argindex=1):
@@ -90,7 +101,7 @@ class minimum(Function):
 
     @classmethod
     def eval(cls, a, b):
-        if a.is_number and b.is_number:
+        if a.is_number and b.is_number and a.is_comparable and b.is_comparable:
             return sp.Min(a, b)
 
     def fdiff(self, argindex=1):
@@ -103,6 +114,22 @@ class minimum(Function):
 
 class rect(Function):
     """rect(z) = 1 for 0 ≤ z ≤ 1, else 0 (problem 7.8). Derivative 0 wherever it exists."""
+
+    @classmethod
+    def eval(cls, z):
+        if z is S.NaN:   # undefined stays undefined (NaN > 0 is an error)
+            return S.NaN
+        if z.is_Number:
+            return S.One if 0 <= z <= 1 else S.Zero
+
+    def _eval_evalf(self, prec):
+        # not SymPy's default, which would call mpmath.rect (polar to rectangular, two args)
+        z = self.args[0].evalf(prec)
+        if z is S.NaN:   # undefined stays undefined (NaN > 0 is an error)
+            return S.NaN
+        if z.is_Number:
+            return S.One if 0 <= z <= 1 else S.Zero
+        return None
 
     def fdiff(self, argindex=1):
         return S.Zero

@@ -42,9 +42,21 @@ def compile_expr(expr: sp.Expr, symbols: Sequence[sp.Symbol], kind: str = "numpy
     return _COMPILED[key]
 
 
+def _printable(expr: sp.Expr, kind: str) -> sp.Expr:
+    """No backend prints ∞̃ (zoo): it is undefined, NaN. NumPy computes in floats: an exact
+    number beyond 2⁵³ (10**600, 1/3**400) becomes a float (inf or 0 if it must), not a Python
+    int that overflows NumPy or makes an object array."""
+    reps = {sp.zoo: sp.nan} if expr.has(sp.zoo) else {}
+    if kind == "numpy":
+        reps.update({a: sp.Float(a, 17) for a in expr.atoms(sp.Rational)
+                     if abs(a.p) > 2**53 or a.q > 2**53})
+    return expr.xreplace(reps) if reps else expr
+
+
 def _compile(expr, symbols, kind):
     # dummify=False: lambdify still renames any symbol that is not a safe identifier, and
     # skipping the blanket renaming avoids rebuilding (and re-evaluating) the whole expression
+    expr = _printable(expr, kind)
     fn = sp.lambdify(list(symbols), expr, modules=_modules(kind), dummify=False)
     if kind != "numpy":
         return fn

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -102,10 +103,15 @@ class _Reader:
         method = getattr(self, "read_" + type(node).__name__, None)
         if method is None:
             raise self.fail(node, f"{_describe(node)} is not allowed in an expression")
-        result = method(node, depth + 1)
-        if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
-            raise self.fail(node, "this expression divides by zero or is not a finite number")
-        self.bounded(node, result)
+        try:
+            result = method(node, depth + 1)
+            if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+                raise self.fail(node, "this expression divides by zero or is not a finite "
+                                      "number")
+            self.bounded(node, result)
+        except (TypeError, ValueError, ArithmeticError) as err:   # SymPy on odd numbers
+            raise self.fail(node, f"SymPy cannot evaluate this expression "
+                                  f"({type(err).__name__}: {str(err)[:80]})") from None
         return result
 
     def bounded(self, node: ast.AST, result: sp.Expr):
@@ -262,7 +268,9 @@ def parse_ast(text: str) -> ast.Expression:
         raise DerivError(f"character {ch!r} (U+{ord(ch):04X}) is not allowed; names and "
                          "operators are ASCII (write psi02, not ψ₀₂)", None, line, col)
     try:
-        return ast.parse("(" + text + "\n)", mode="eval")
+        with warnings.catch_warnings():   # "1if x else 2": Python warns, deriv refuses anyway
+            warnings.simplefilter("ignore")
+            return ast.parse("(" + text + "\n)", mode="eval")
     except SyntaxError as err:
         line = err.lineno or 1
         col = (err.offset or 1) - (1 if line == 1 else 0)

@@ -1,0 +1,171 @@
+"""Numeric traps (issue 7): NaN, inf, overflow, kinks and slow algebra never make a wrong
+claim pass, and never hang the checker.
+
+  * a claim is never "pass" on NaN or inf; points where either side is undefined are counted;
+  * a claim evaluable at too few points gets the verdict "error" with the reason;
+  * complex values are undefined, never their real part;
+  * exp overflow, division by zero at a kink, huge exact numbers: counted, no warning, no crash;
+  * symbolic simplification in the diagnosis has a time bound.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import time
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+
+import deriv.check as check_module
+from deriv.check import Options, check_problem
+from deriv.cli import main
+from deriv.numeric import evaluate
+from deriv.problem import load_text
+
+
+def problem(graph: str, claims: list[dict], inputs: str = '{ x = "real" }', at: str = "") -> str:
+    text = f'[[problem]]\nid = "trap"\ninputs = {inputs}\n{at}\ngraph = """\n{graph}\n"""\n'
+    for c in claims:
+        text += "\n[[problem.claim]]\n" + "".join(
+            f'{k} = {v if isinstance(v, (int, float)) else repr(v).replace(chr(39), chr(34))}\n'
+            for k, v in c.items())
+    return text
+
+
+def verdicts(text: str, samples: int = 2000) -> dict:
+    (p,) = load_text(text, "trap.toml")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no RuntimeWarning may escape to the user
+        found, _ = check_problem(p, Options(samples=samples, seed=0))
+    return {v.claim.id: v for v in found}
+
+
+def claim(cid: str, expr: str, of: str = "y", wrt: str = "x", **more) -> dict:
+    return {"id": cid, "of": of, "wrt": wrt, "expr": expr, **more}
+
+
+# --- too few points: error, with the reason ------------------------------------------------
+def test_log_of_an_input_sampled_negative_is_an_error_naming_the_domain():
+    v = verdicts(problem("y = log(x)", [claim("d", "1/x")], inputs='{ x = "negative" }'))["d"]
+    assert v.verdict == "error"
+    assert v.samples == 0 and v.undefined == 2000
+    assert "evaluable at only 0 of 2000 points" in v.reason and "domain" in v.reason
+
+
+def test_too_few_defined_points_is_an_error_not_a_pass():
+    # log(x) on interval(-2, 0.1): defined at ~5% of the points, fewer than the 20% asked for
+    v = verdicts(problem("y = log(x)", [claim("d", "1/x")],
+                         inputs='{ x = "interval(-2, 0.1)" }'))["d"]
+    assert v.verdict == "error" and 0 < v.samples < 0.2 * 2000
+
+
+def test_half_undefined_is_compared_on_the_rest_and_counted():
+    v = verdicts(problem("y = log(x)", [claim("d", "1/x"), claim("w", "2/x")]))
+    assert v["d"].verdict == "pass" and v["w"].verdict == "fail"
+    assert 800 < v["d"].undefined < 1200 and v["d"].samples + v["d"].undefined == 2000
+
+
+def test_undefined_points_are_reported(tmp_path):
+    path = tmp_path / "log.toml"
+    path.write_text(problem("y = log(x)", [claim("d", "1/x")]))
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0 and "undefined" in result.output
+    result = CliRunner().invoke(main, ["check", "--json", str(path)])
+    assert '"undefined": ' in result.output
+
+
+# --- never a pass on NaN or inf ------------------------------------------------------------
+@pytest.mark.parametrize("expr, why", [
+    ("sqrt(-1 - x**2)", "NaN everywhere"),
+    ("exp(exp(x**2 + 10))", "inf everywhere"),
+    ("cos(x) + sqrt(-1 - x**2)", "right plus NaN"),
+    ("cos(x) + exp(exp(x**2 + 10)) - exp(exp(x**2 + 9))", "right plus inf minus inf"),
+])
+def test_a_claim_undefined_everywhere_is_never_a_pass(expr, why):
+    v = verdicts(problem("y = sin(x)", [claim("d", expr)]))["d"]
+    assert v.verdict != "pass", why
+
+
+def test_exp_overflow_in_the_graph_is_counted_not_compared():
+    text = problem("a = exp(exp(exp(3*x)))\ny = a", [
+        claim("right", "9*exp(3*x)*exp(exp(3*x))*a/3"),
+        claim("wrong", "a"),
+    ])
+    v = verdicts(text)
+    assert v["right"].verdict == "pass" and v["right"].undefined > 0
+    assert v["wrong"].verdict == "fail"
+
+
+def test_a_printed_value_where_the_truth_is_infinite_is_never_a_pass():
+    # inf is within any relative tolerance of inf: the printed 3 must not pass at x = 0
+    text = problem("y = 1/x", [claim("d", "-1/x**2", value="-1"), claim("v", "1/x", wrt="",
+                                                                        value="3")],
+                   at="at = { x = 0 }")
+    v = verdicts(text)
+    for cid in ("d", "v"):
+        assert v[cid].verdict == "fail"
+        assert "cannot be confirmed" in " ".join(f.message for f in v[cid].diagnosis)
+
+
+def test_division_by_zero_at_a_kink():
+    v = verdicts(problem("y = abs(x)", [claim("sign", "x/abs(x)"), claim("wrong", "abs(x)/x + 1")]))
+    assert v["sign"].verdict == "pass" and v["wrong"].verdict == "fail"
+
+
+def test_huge_exact_numbers_evaluate_to_inf_not_an_overflow_error():
+    v = verdicts(problem("y = x * 10**300 * 10**300", [claim("d", "10**600")]))["d"]
+    assert v.verdict == "error"              # inf on both sides: nothing to compare
+
+
+def test_complex_values_are_undefined_never_their_real_part():
+    x = sp.Symbol("x", real=True)
+    env = {x: np.array([-1.0, 4.0])}
+    out = evaluate(x + sp.I * x, env, 2)
+    assert np.isnan(out).all()
+    assert list(evaluate(sp.sqrt(x), env, 2)[1:]) == [2.0] and np.isnan(evaluate(sp.sqrt(x), env,
+                                                                                    2)[0])
+
+
+def test_a_constant_that_is_not_real_is_refused_at_load():
+    from deriv.errors import DerivError
+    for expr in ("x + sqrt(-1)", "x * log(-2)", "x * (-8)**(1/3)"):
+        with pytest.raises(DerivError, match="not a real number"):
+            load_text(problem(f"y = {expr}", []), "trap.toml")
+
+
+# --- the diagnosis is bounded in time -------------------------------------------------------
+def test_symbolic_simplification_in_the_diagnosis_has_a_time_bound(monkeypatch):
+    """SymPy made to hang: the claim is still diagnosed, as no simple explanation, in about
+    the time limit of each symbolic attempt."""
+    def hang(*args, **kwargs):
+        while True:
+            pass
+    monkeypatch.setattr(sp, "simplify", hang)
+    monkeypatch.setattr(sp, "factor", hang)
+    text = problem("y = sin(x)*exp(x)", [claim("odd", "cos(x)*exp(x)**2 + x")])
+    faulthandler.dump_traceback_later(60, exit=True)    # a hang fails the run, not blocks it
+    try:
+        start = time.perf_counter()
+        v = verdicts(text)["odd"]
+        elapsed = time.perf_counter() - start
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert v.verdict == "fail"
+    assert [f.kind for f in v.diagnosis] == ["no-explanation"]
+    assert elapsed < 4 * check_module.DIAGNOSIS_SECONDS + 5
+
+
+def test_a_diamond_ladder_is_diagnosed_without_inlining_it_whole():
+    """Nine diamonds: the inlined output has 2⁹ copies of x; the diagnosis must not count
+    operations on it unbounded (it once took minutes)."""
+    lines = ["x0 = x"]
+    for k in range(9):
+        lines += [f"a{k} = sin(x{k})", f"b{k} = cos(x{k})", f"x{k + 1} = a{k} * b{k}"]
+    text = problem("\n".join(lines) + "\ny = x9", [claim("wrong", "1")])
+    start = time.perf_counter()
+    v = verdicts(text, samples=500)["wrong"]
+    assert v.verdict == "fail"
+    assert time.perf_counter() - start < 20
