@@ -31,6 +31,7 @@ KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 12                  # disagreeing points re-evaluated at high precision
 DIAGNOSIS_SECONDS = 0.3       # per symbolic attempt; numeric explanations come first
+DIAGNOSIS_BUDGET = 2.0        # per explanation tried (mislabelled is quadratic in a deep graph)
 SYMBOLIC_MAX_OPS = 80         # larger inlined expressions are not simplified at all
 
 
@@ -233,19 +234,17 @@ class Diagnosis:
         return ok.sum() >= 0.5 * self.valid.sum() and bool(close(reference[ok], values[ok]).all())
 
     def run(self) -> list[Finding]:
-        """Up to two numeric explanations, cheapest first; symbolic ones only when nothing
-        cheaper explained the claim, or to add the extra factor to a mislabelling (7.1's ψ₀₂)."""
+        """Up to two numeric explanations, cheapest first; the slow symbolic ones only when no
+        numeric one explained the claim."""
         found: list[Finding] = []
         numeric = (self.mislabelled, self.negated, self.constant_multiple, self.swapped,
                    self.wrong_factor, self.chain_term)
         for method in numeric + (self.factor, self.difference):
-            if len(found) >= 2:
-                break
-            if method not in numeric and found and (found[0].kind != "mislabelled"
-                                                    or method == self.difference):
+            if len(found) >= 2 or (found and method not in numeric):
                 break
             try:
-                finding = method()
+                with time_limit(DIAGNOSIS_BUDGET):
+                    finding = method()
             except (TimedOut, RecursionError, ZeroDivisionError, ValueError, TypeError):
                 finding = None
             if finding:
@@ -447,12 +446,47 @@ def check_problem(problem: Problem, options: Options | None = None) -> tuple[lis
     return verdicts, missing
 
 
-def check(problems: list[Problem], options: Options | None = None) -> Report:
+def check(problems: list[Problem], options: Options | None = None, jobs: int | None = None
+          ) -> Report:
+    """Every claim of every problem. Problems are independent, so with several cores (and a
+    platform that forks) they are shared among worker processes; the report is the same."""
     start = time.perf_counter()
+    options = options or Options()
     report = Report()
-    for problem in problems:
-        verdicts, missing = check_problem(problem, options)
+    for verdicts, missing in _run_all(problems, options, jobs):
         report.verdicts.extend(verdicts)
         report.missing.extend(missing)
     report.seconds = time.perf_counter() - start
     return report
+
+
+_WORK: tuple[list[Problem], Options] | None = None   # what forked workers inherit
+
+
+def _run_all(problems: list[Problem], options: Options, jobs: int | None):
+    import multiprocessing as mp
+    import os
+    jobs = jobs if jobs is not None else min(len(problems), os.cpu_count() or 1, 4)
+    if jobs < 2 or len(problems) < 4 or "fork" not in mp.get_all_start_methods():
+        return [check_problem(p, options) for p in problems]
+    global _WORK
+    _WORK = (problems, options)
+    try:
+        with mp.get_context("fork").Pool(jobs) as pool:
+            results = pool.map(_check_one, range(len(problems)), chunksize=1)
+    finally:
+        _WORK = None
+    for problem, (verdicts, _) in zip(problems, results):
+        for v in verdicts:          # claims travel as indices: SymPy trees are slow to pickle
+            v.claim = problem.claims[v.claim]
+    return results
+
+
+def _check_one(index: int):
+    problems, options = _WORK
+    problem = problems[index]
+    verdicts, missing = check_problem(problem, options)
+    position = {id(c): i for i, c in enumerate(problem.claims)}
+    for v in verdicts:
+        v.claim = position[id(v.claim)]
+    return verdicts, missing

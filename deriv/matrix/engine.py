@@ -75,14 +75,24 @@ class Engine:
         return adjs
 
     def derivative(self, values: dict, sizes: dict, of: str, wrt: str, layout: str = "gradient",
-                   local: bool = False) -> np.ndarray:
+                   local: bool = False, memo: dict | None = None) -> np.ndarray:
         """D(of, wrt) as an array: gradient layout (of scalar: wrt's shape; vectors:
-        len(wrt) × len(of)), transposed in derivative layout."""
+        len(wrt) × len(of)), transposed in derivative layout. `memo` (one per point) keeps
+        each reverse sweep, so every other wrt of the same output is a lookup."""
         shape_of = values[of].shape
         shape_wrt = values[wrt].shape
         lp = wrt if local else None
+
+        def sweep(seed_index, seed):
+            if lp is not None or memo is None:
+                return self.adjoints(values, sizes, of, seed, lp)
+            key = ("adjoints", of, seed_index)
+            if key not in memo:
+                memo[key] = self.adjoints(values, sizes, of, seed, None)
+            return memo[key]
+
         if shape_of == (1, 1):
-            adjs = self.adjoints(values, sizes, of, np.ones((1, 1)), lp)
+            adjs = sweep(None, np.ones((1, 1)))
             g = adjs.get(wrt, np.zeros(shape_wrt)) if wrt != of else np.ones((1, 1))
         else:
             n = int(np.prod(shape_of))
@@ -93,7 +103,7 @@ class Engine:
                 if wrt == of:
                     cols.append(seed.copy())
                     continue
-                adjs = self.adjoints(values, sizes, of, seed.reshape(shape_of), lp)
+                adjs = sweep(j, seed.reshape(shape_of))
                 cols.append(adjs.get(wrt, np.zeros(shape_wrt)).reshape(-1))
             g = np.stack(cols, axis=1)
         return g if layout == "gradient" else g.T
