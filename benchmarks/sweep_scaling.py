@@ -10,8 +10,11 @@ expression (time and size), which swells.
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+
+os.environ.setdefault("SYMPY_CACHE_SIZE", "20000")  # as the deriv command sets it
 
 import sympy as sp
 

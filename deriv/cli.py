@@ -14,6 +14,10 @@ import click
 
 from deriv.errors import DerivError
 
+# SymPy's cache holds 1000 entries by default; a graph of a thousand nodes thrashes it and the
+# sweep turns quadratic. Must be set before SymPy is imported (the commands import it lazily).
+os.environ.setdefault("SYMPY_CACHE_SIZE", "20000")
+
 
 def _fail(err: DerivError):
     from deriv.render.console import make
