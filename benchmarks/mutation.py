@@ -90,7 +90,8 @@ def main() -> int:
     for kind in ("sign flipped", "factor dropped", "term dropped", "(not loadable)"):
         row = {verdict: c for (k, verdict), c in outcome.items() if k == kind}
         if row:
-            print(f"    {kind:<15} " + "  ".join(f"{verdict} {c}" for verdict, c in sorted(row.items())))
+            print(f"    {kind:<15} " + "  ".join(f"{verdict} {c}"
+                                               for verdict, c in sorted(row.items())))
     print(f"mutants set aside as equal to the truth almost everywhere: "
           f"{sum(equivalent.values())} ({dict(equivalent)})")
     print(f"true derivatives as claims: {dict(truths)}")

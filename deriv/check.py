@@ -75,10 +75,18 @@ class ProblemCheck:
         self.kinks = sorted(kinks, key=sp.default_sort_key)
         self.kink_values = {k: self.array(k) for k in self.kinks}
         keep = np.ones(options.samples, dtype=bool)
+        keep_total = keep.copy()
         for k, values in self.kink_values.items():
             scale = 1.0 + np.abs(values)
-            keep &= ~(np.abs(values) < KINK_EPS * scale)
+            near = np.abs(values) < KINK_EPS * scale
+            keep &= ~near
+            keep_total &= ~(near & (values != 0))
         self.keep = keep
+        # A kink argument exactly 0 at a sampled point is 0 on a whole region (relu(relu(x))
+        # for x < 0): the function is flat there, so a total derivative is defined and is
+        # compared (dropping the region once passed exp(relu(x)) for exp(relu(x))·I[x > 0]);
+        # only an edge partial (a local claim) sits on the kink itself.
+        self.keep_total = keep_total
 
     # --- evaluation -------------------------------------------------------------------------
     def array(self, expr: sp.Expr) -> np.ndarray:
@@ -140,9 +148,10 @@ class ProblemCheck:
         for symbol in claim_expr.free_symbols:
             if symbol.name in self.defined:
                 finite &= self.defined[symbol.name]
-        valid = finite & self.keep
-        v.near_kink = int((~self.keep).sum())
-        v.undefined = int((~finite & self.keep).sum())
+        keep = self.keep if claim.local else self.keep_total
+        valid = finite & keep
+        v.near_kink = int((~keep).sum())
+        v.undefined = int((~finite & keep).sum())
         v.samples = int(valid.sum())
         relevant = set(kink_arguments(claim_expr)) | set(kink_arguments(truth_expr))
         relevant |= {k for k in self.kinks if k.free_symbols & self._upstream(claim)}

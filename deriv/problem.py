@@ -219,6 +219,7 @@ CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "
 def _graph_lines(text: str):
     """(line index in text, column of the expression, name, expression text) per assignment."""
     for k, raw in enumerate(text.split("\n")):   # a stray \r or \f is the parser's to report
+        raw = raw.removesuffix("\r")                  # (a "\r\n" line end is a line end)
         stripped = raw.split("#", 1)[0]
         if not stripped.strip():
             continue

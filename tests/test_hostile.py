@@ -40,7 +40,10 @@ def directives(path: Path) -> dict[str, str]:
 
 
 def limit_memory():                    # preexec_fn of every real process here
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    except (ValueError, OSError):      # a platform without RLIMIT_AS (macOS): run unbounded
+        pass
 
 
 def run_cli(*args: str):

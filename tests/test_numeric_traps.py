@@ -169,3 +169,14 @@ def test_a_diamond_ladder_is_diagnosed_without_inlining_it_whole():
     v = verdicts(text, samples=500)["wrong"]
     assert v.verdict == "fail"
     assert time.perf_counter() - start < 20
+
+
+def test_a_deep_chain_is_diagnosed_within_the_budget():
+    """A chain of 300 tanh nodes and a wrong claim: looking for a mislabelling tries every
+    D(h299, hk), each as long as the chain; the diagnosis budget stops it (it took 30 s)."""
+    graph = "h0 = x\n" + "\n".join(f"h{i} = tanh(h{i - 1})" for i in range(1, 300))
+    text = problem(graph, [claim("wrong", "2", of="h299")])
+    start = time.perf_counter()
+    v = verdicts(text, samples=500)["wrong"]
+    assert v.verdict == "fail"
+    assert time.perf_counter() - start < 8 * check_module.DIAGNOSIS_BUDGET + 10

@@ -24,6 +24,7 @@ from deriv.problem import (CLAIM_KEYS, MODES, NAME, PROBLEM_KEYS, _check_keys, _
 MATRIX_CLAIM_KEYS = CLAIM_KEYS | {"layout", "update", "shapes"}
 KIND = re.compile(r"^\s*(vector|matrix)\((.*)\)\s*$")
 SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$|^[1-9][0-9]{0,3}$")
+MAX_SIZE = 64      # a numeric size is evaluated as given: 9999 × 9999 draws would fill memory
 
 
 def is_matrix_kind(kind) -> bool:
@@ -170,6 +171,8 @@ def parse_size(text: str, where):
     text = text.strip()
     if not SIZE.match(text):
         raise where(f"a size is a name such as n or D1, or a number; not '{text}'")
+    if text.isdigit() and int(text) > MAX_SIZE:
+        raise where(f"size {text} is larger than {MAX_SIZE}; use a name (n) for a general size")
     return int(text) if text.isdigit() else text
 
 
