@@ -68,8 +68,23 @@ class Claim:
         return {d for s in self.expr.free_symbols if (d := dref_of(s)) is not None}
 
 
+class ProblemQueries:
+    """What scalar and matrix problems answer alike (both have `graph`, `output`, `asks`)."""
+
+    @property
+    def inputs(self):
+        return self.graph.inputs
+
+    def requested(self) -> list[DRef]:
+        """What the problem asks for, or else ∂output/∂input for every input it depends on."""
+        if self.asks:
+            return self.asks
+        return [DRef(self.output, i) for i in self.graph.inputs
+                if self.graph.depends(self.output, i)]
+
+
 @dataclass
-class Problem:
+class Problem(ProblemQueries):
     id: str
     title: str
     graph: Graph
@@ -86,17 +101,6 @@ class Problem:
     note: str = ""
     path: str | None = None
     line: int | None = None
-
-    @property
-    def inputs(self):
-        return self.graph.inputs
-
-    def requested(self) -> list[DRef]:
-        """What the problem asks for, or else ∂output/∂input for every input it depends on."""
-        if self.asks:
-            return self.asks
-        return [DRef(self.output, i) for i in self.graph.inputs
-                if self.graph.depends(self.output, i)]
 
     def _repr_markdown_(self) -> str:   # Jupyter shows a problem as `deriv show` does
         from deriv.render.markdown import problem

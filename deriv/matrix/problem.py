@@ -19,7 +19,8 @@ from deriv.matrix.expr import MExpr, ShapeError
 from deriv.matrix.parse import RESERVED, parse_matrix
 from deriv.parse import DRef
 from deriv.problem import (CLAIM_KEYS, MODES, NAME, PROBLEM_KEYS, _check_keys, _graph_lines,
-                           _kind, _str, claim_common, claim_place)
+                           ProblemQueries, _kind, _str, claim_common,
+                           claim_place)
 
 MATRIX_CLAIM_KEYS = CLAIM_KEYS | {"layout", "update", "shapes"}
 KIND = re.compile(r"^\s*(vector|matrix)\((.*)\)\s*$")
@@ -110,7 +111,7 @@ class MClaim:
 
 
 @dataclass
-class MProblem:
+class MProblem(ProblemQueries):
     id: str
     title: str
     graph: MGraph
@@ -129,16 +130,6 @@ class MProblem:
     path: str | None = None
     line: int | None = None
     is_matrix: bool = True
-
-    @property
-    def inputs(self):
-        return self.graph.inputs
-
-    def requested(self) -> list[DRef]:
-        if self.asks:
-            return self.asks
-        return [DRef(self.output, i) for i in self.graph.inputs
-                if self.graph.depends(self.output, i)]
 
 
 def numel(shape):

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from deriv.names import partial, pretty
 from deriv.render.notation import number, text as math
+from deriv.render.text import heading, point_text
 
 VALUE_STYLE = "cyan"
 ADJOINT_STYLE = "magenta"
@@ -28,12 +29,8 @@ def drawing(picture) -> Group:
     p = picture.problem
     d = p.display
     out: list = []
-    head = Text()
-    head.append(p.id, style="bold cyan")
-    head.append("  " + p.title, style="bold")
-    out.append(head)
-    point = ", ".join(f"{pretty(k, d)} = {number(v)}" for k, v in picture.point.items())
-    out.append(Text(f"point:  {point}   ({picture.point_source})"))
+    out.append(heading(p))
+    out.append(Text(f"point:  {point_text(picture.point, d)}   ({picture.point_source})"))
     key = Text("shown:  definition, ")
     key.append("forward value", style=VALUE_STYLE)
     key.append(", ")

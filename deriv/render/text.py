@@ -63,6 +63,14 @@ def claim_marks(verdicts) -> dict:
     return marks
 
 
+def heading(p) -> Text:
+    """`problem-7.12  Derivatives on a general acyclic graph`, as every view starts."""
+    head = Text()
+    head.append(p.id, style="bold cyan")
+    head.append("  " + p.title, style="bold")
+    return head
+
+
 def point_text(point: dict[str, float], display) -> str:
     return ", ".join(f"{pretty(k, display)} = {number(v)}" for k, v in point.items())
 
@@ -72,10 +80,7 @@ def solution(sol, verdicts=None) -> Group:
     p = sol.problem
     d = p.display
     out: list = []
-    head = Text()
-    head.append(p.id, style="bold cyan")
-    head.append("  " + p.title, style="bold")
-    out.append(head)
+    out.append(heading(p))
     if p.source_title or p.section:
         out.append(Text(f"source: {p.source_title}" + (f" · {p.section}" if p.section else ""),
                         style="dim"))
@@ -135,10 +140,7 @@ def catalog_table(problems) -> Table:
 def problem_view(p) -> Group:
     d = p.display
     out: list = []
-    head = Text()
-    head.append(p.id, style="bold cyan")
-    head.append("  " + p.title, style="bold")
-    out.append(head)
+    out.append(heading(p))
     out.append(Text(f"source: {p.source_title} ({p.source_file})" +
                     (f" · {p.section}" if p.section else ""), style="dim"))
     if p.ask:
