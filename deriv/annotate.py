@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from deriv.errors import DerivError
-from deriv.numeric import evaluate
 from deriv.problem import Problem
 
 
@@ -59,19 +58,20 @@ class Picture:
 
 def annotate(problem: Problem, at: dict[str, float] | None = None, seed: int = 0) -> Picture:
     from deriv.solve import node_values, solve
-    if getattr(problem, "is_matrix", False):
-        raise DerivError(f"{problem.id} has vectors and matrices; pictures and plots are drawn "
-                         "for scalar problems (`deriv solve` derives it)")
-
-    sol = solve(problem, mode="reverse", wrt=None, at=at, seed=seed, simplify=False)
     graph = problem.graph
+    if any(graph.shape(n) for n in graph.symbols):
+        raise DerivError(f"{problem.id} has vectors and matrices; the picture shows one number "
+                         "a node (`deriv solve` derives it)")
+
+    sol = solve(problem, mode="reverse", wrt=None, at=at, seed=seed)
     output = problem.output
-    env = node_values(problem, sol.point)
+    values = node_values(problem, sol.point)
     adjoints = {}
     for sweep in sol.sweeps:
         if sweep.mode == "reverse" and sweep.origin == output:
             for step in sweep.steps:
-                adjoints[step.target.wrt] = (step.expr, sol.values[("reverse", step.target)])
+                adjoints[step.target.wrt] = (sol.shown[("reverse", step.target)],
+                                             sol.values[("reverse", step.target)])
     picture = Picture(problem, dict(sol.point), sol.point_source, output)
     depth: dict[str, int] = {}
     for name in graph.inputs:
@@ -84,11 +84,11 @@ def annotate(problem: Problem, at: dict[str, float] | None = None, seed: int = 0
         depth[name] = 1 + max((depth[p] for p in node.parents), default=-1)
         expr, value = adjoints.get(name, (None, None))
         picture.nodes[name] = PictureNode(name, depth[name], node.expr,
-                                          float(env[node.symbol][0]), value, expr,
+                                          float(values.env[node.symbol][0]), value, expr,
                                           is_output=name == output)
         for parent in node.parents:
             local = graph.local(name, parent)
             picture.edges.append(PictureEdge(parent, name, local,
-                                             float(evaluate(local, env, 1)[0])))
+                                             float(values.value(local)[0])))
     return picture
 

@@ -11,32 +11,30 @@ from collections import Counter
 
 from deriv.findings import Finding
 from deriv.graph import Graph
-from deriv.names import partial, pretty
 from deriv.parse import DRef
 
 
-def telescope(product: list[DRef], wrt: str, of: str, display: dict | None = None
-              ) -> tuple[list[DRef] | None, str | None]:
+def telescope(product: list[DRef], wrt: str, of: str) -> tuple[list[DRef] | None,
+                                                                 Finding | None]:
     """Order the factors into wrt → … → of, or say where the chain breaks."""
     remaining = list(product)
     ordered: list[DRef] = []
     at = wrt
+    target = DRef(of, wrt)
     while remaining:
         nxt = next((f for f in remaining if f.wrt == at), None)
         if nxt is None:
             # Name the break in the document's own order: the factor that cannot follow.
             stray = remaining[0]
-            if ordered:
-                last = ordered[-1]
-                return None, (f"broken link: {partial(last.of, last.wrt, display)} is followed by "
-                              f"{partial(stray.of, stray.wrt, display)} ({pretty(at, display)} ≠ {pretty(stray.wrt, display)})")
-            return None, (f"broken link: no factor starts from {pretty(wrt, display)} "
-                          f"(first factor {partial(stray.of, stray.wrt, display)})")
+            if ordered:       # derivative: the factor before the break; expr: the stray one
+                return None, Finding("broken-link", target, derivative=ordered[-1],
+                                     expr=stray, symbols=(at, stray.wrt))
+            return None, Finding("broken-link", target, expr=stray, symbols=(wrt,))
         remaining.remove(nxt)
         ordered.append(nxt)
         at = nxt.of
     if at != of:
-        return None, f"broken link: the chain ends at {pretty(at, display)}, not at {pretty(of, display)}"
+        return None, Finding("broken-link", target, symbols=(at, of), count=0)
     return ordered, None
 
 
@@ -56,22 +54,20 @@ def _covers(graph: Graph, ordered: list[DRef], path: tuple[str, ...]) -> bool:
     return True
 
 
-def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str,
-                   display: dict | None = None) -> list[Finding]:
+def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str) -> list[Finding]:
     findings: list[Finding] = []
     telescoped = []
+    target = DRef(of, wrt)
     for product in chain:
         for f, count in Counter(product).items():
             if count > 1:
-                findings.append(Finding("repeated-factor", f"the factor {partial(f.of, f.wrt, display)} "
-                                        f"is printed {count} times in one product"))
+                findings.append(Finding("repeated-factor", target, derivative=f, count=count))
         for f in product:
-            if f.of != f.wrt and not graph.depends(f.of, f.wrt):
-                findings.append(Finding("broken-link", f"{partial(f.of, f.wrt, display)} is zero: "
-                                        f"{pretty(f.wrt, display)} does not reach {pretty(f.of, display)}"))
-        ordered, problem = telescope(product, wrt, of, display)
+            if f.of != f.wrt and not graph.depends(f.of, f.wrt):   # a zero factor
+                findings.append(Finding("broken-link", target, derivative=f, count=-1))
+        ordered, problem = telescope(product, wrt, of)
         if problem:
-            findings.append(Finding("broken-link", problem))
+            findings.append(problem)
         else:
             telescoped.append(ordered)
     if findings or not telescoped:
@@ -82,11 +78,9 @@ def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str,
         counts[path] = sum(_covers(graph, t, path) for t in telescoped)
     missing = [p for p in paths if counts[p] == 0]
     repeated = [p for p in paths if counts[p] > 1]
-    for p in missing[:3]:
-        findings.append(Finding("missing-path", "missing path " + " → ".join(pretty(n, display) for n in p)))
-    if len(missing) > 3:
-        findings.append(Finding("missing-path", f"… and {len(missing) - 3} more missing paths"))
+    if missing:
+        findings.append(Finding("missing-path", target, paths=tuple(missing[:3]),
+                                count=len(missing)))
     for p in repeated[:3]:
-        findings.append(Finding("repeated-path", f"path {' → '.join(pretty(n, display) for n in p)} "
-                                f"counted {counts[p]} times"))
+        findings.append(Finding("repeated-path", target, paths=(p,), count=counts[p]))
     return findings

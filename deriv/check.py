@@ -1,38 +1,36 @@
 """`deriv check` as a library: every claim of a problem against the engine's derivative.
 
-Sampling is vectorised (lambdify to NumPy); points near kinks are dropped; disagreements are
-re-evaluated with mpmath before a claim is called wrong; a failing claim is explained.
+One checker for every kind. Inputs are drawn in batches (one per size assignment; a scalar
+problem has one); the truth is the adjoint program evaluated on them (deriv.program); a claim
+is compiled once, as written. Points near kinks or where the function is undefined are
+dropped; disagreements are re-evaluated with mpmath before a claim is called wrong; a failing
+claim is explained (deriv.diagnose).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 import sympy as sp
 
+from deriv import algebra as A
 from deriv.chains import chain_findings
 from deriv.findings import Finding, Missing, Report, Verdict
-from deriv.functions import kink_arguments
-from deriv.names import partial, pretty
-from deriv.numeric import evaluate, evaluate_mp
-from deriv.parse import DRef, dref_of, parse_factors
-from deriv.problem import Claim, Problem
-from deriv.render.notation import text as math
-from deriv.sampling import draw_all
-from deriv.simplify import TimedOut, time_limit
-from deriv.sweep import Derivatives
+from deriv.parse import DRef, dref_of
+from deriv.primitives import kink_arguments
+from deriv.problem import Claim, Problem, derivative_shape
+from deriv.program import Values
+from deriv.sampling import draw_all, size_assignments
 
 RTOL = 1e-6
 ATOL = 1e-9
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 12                  # disagreeing points re-evaluated at high precision
-DIAGNOSIS_SECONDS = 0.3       # per symbolic attempt; numeric explanations come first
-DIAGNOSIS_BUDGET = 2.0        # per explanation tried (mislabelled is quadratic in a deep graph)
-SYMBOLIC_MAX_OPS = 80         # larger inlined expressions are not simplified at all
+MIN_PER_BATCH = 50
 
 
 @dataclass
@@ -41,412 +39,298 @@ class Options:
     seed: int = 0
 
 
-def close(a: np.ndarray, b: np.ndarray, rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
-    return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
+def close(a, b, rtol: float = RTOL, atol: float = ATOL):
+    with np.errstate(all="ignore"):
+        return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
+
+
+def per_point(mask: np.ndarray) -> np.ndarray:
+    """An elementwise mask (…, S) → one flag per point (S,): every element must hold."""
+    return mask.reshape(-1, mask.shape[-1]).all(axis=0) if mask.ndim > 1 else mask
+
+
+class Batch:
+    """Points drawn at one size assignment, their forward pass and derivatives."""
+
+    def __init__(self, problem: Problem, sizes: dict, n: int, seed: int, kinks: list,
+                 symmetric: bool = False):
+        self.sizes = sizes
+        self.inputs = draw_all(problem.inputs, n, seed, sizes, symmetric)
+        self.values = Values(problem, self.inputs, sizes)
+        graph = problem.graph
+        # a node is defined where it and all its parents are finite: a derivative at a point
+        # where the function itself is undefined (log of a negative) proves nothing
+        self.defined = {name: np.ones(n, dtype=bool) for name in graph.inputs}
+        for name in graph.order:
+            mask = per_point(np.isfinite(self.values.env[graph.symbols[name]]))
+            for parent in graph.parents(name):
+                mask = mask & self.defined[parent]
+            self.defined[name] = mask
+        self.kink_values = {k: self.values.value(k) for k in kinks}
+        keep = np.ones(n, dtype=bool)
+        keep_total = keep.copy()
+        for values in self.kink_values.values():
+            near = np.abs(values) < KINK_EPS * (1.0 + np.abs(values))
+            keep &= ~_any_point(near)
+            keep_total &= ~_any_point(near & (values != 0))
+        self.keep = keep
+        # A kink argument exactly 0 is 0 on a whole region (relu(relu(x)) for x < 0): the
+        # function is flat there, so a total derivative is defined and compared; only an edge
+        # partial (a local claim) sits on the kink itself.
+        self.keep_total = keep_total
+
+
+def _any_point(mask: np.ndarray) -> np.ndarray:
+    return mask.reshape(-1, mask.shape[-1]).any(axis=0) if mask.ndim > 1 else mask
 
 
 class ProblemCheck:
-    """All claims of one problem, sharing one set of samples and one cache of derivatives."""
+    """All claims of one problem, sharing the drawn batches and every sweep."""
 
     def __init__(self, problem: Problem, options: Options):
         self.problem = problem
         self.graph = problem.graph
-        self.display = problem.display
         self.options = options
-        self.truth = Derivatives(self.graph)
-        drawn = draw_all(problem.inputs, options.samples, options.seed)
-        self.env: dict[sp.Symbol, np.ndarray] = {self.graph.symbols[n]: v for n, v in drawn.items()}
-        # A node is defined where its value and all its parents' are finite: a derivative
-        # at a point where the function itself is undefined (log of a negative) proves nothing.
-        self.defined: dict[str, np.ndarray] = {n: np.ones(options.samples, dtype=bool)
-                                               for n in self.graph.inputs}
-        for name in self.graph.order:
-            node = self.graph.nodes[name]
-            self.env[node.symbol] = evaluate(node.expr, self.env, options.samples)
-            mask = np.isfinite(self.env[node.symbol])
-            for parent in node.parents:
-                mask = mask & self.defined[parent]
-            self.defined[name] = mask
-        self._arrays: dict[sp.Expr, np.ndarray] = {}
+        assignments = size_assignments(problem.sizes, options.seed) if problem.sizes else [{}]
+        self.per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
         kinks = {k for n in self.graph.order for k in kink_arguments(self.graph.nodes[n].expr)}
         for claim in problem.claims:
-            if claim.expr is not None:
-                kinks |= set(kink_arguments(self.resolve(claim.expr)))
+            for e in (claim.expr, claim.chain_expr):
+                if e is not None:
+                    kinks |= {k for k in kink_arguments(e) if not _has_dref(k)}
         self.kinks = sorted(kinks, key=sp.default_sort_key)
-        self.kink_values = {k: self.array(k) for k in self.kinks}
-        keep = np.ones(options.samples, dtype=bool)
-        keep_total = keep.copy()
-        for k, values in self.kink_values.items():
-            scale = 1.0 + np.abs(values)
-            near = np.abs(values) < KINK_EPS * scale
-            keep &= ~near
-            keep_total &= ~(near & (values != 0))
-        self.keep = keep
-        # A kink argument exactly 0 at a sampled point is 0 on a whole region (relu(relu(x))
-        # for x < 0): the function is flat there, so a total derivative is defined and is
-        # compared (dropping the region once passed exp(relu(x)) for exp(relu(x))·I[x > 0]);
-        # only an edge partial (a local claim) sits on the kink itself.
-        self.keep_total = keep_total
+        self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
+                        for i, sizes in enumerate(assignments)]
+        self._symmetric: list[Batch] | None = None
 
-    # --- evaluation -------------------------------------------------------------------------
-    def array(self, expr: sp.Expr) -> np.ndarray:
-        if expr not in self._arrays:
-            self._arrays[expr] = evaluate(expr, self.env, self.options.samples)
-        return self._arrays[expr]
+    # --- values -------------------------------------------------------------------------------
+    def derivative(self, values: Values, ref: DRef) -> object:
+        """What D(a, b) means inside a claim: the edge partial when b is a direct parent of a
+        (the chain-rule factor a document writes), the total derivative otherwise."""
+        local = ref.wrt in self.graph.parents(ref.of)
+        return values.derivative(ref.of, ref.wrt, ref.layout, local)
 
-    def resolve(self, expr: sp.Expr) -> sp.Expr:
-        """A claim's expression with each D(a, b) replaced by the engine's derivative."""
-        refs = {s: self.truth.reference(d) for s in expr.free_symbols if (d := dref_of(s))}
-        return expr.xreplace(refs) if refs else expr
+    def evaluate(self, values: Values, expr: sp.Expr):
+        """A claim's expression as written, with each D(a, b) from the adjoint program."""
+        extra = {s: self.derivative(values, d) for s in expr.free_symbols if (d := dref_of(s))}
+        return values.value(expr, extra)
 
-    def truth_of(self, claim: Claim) -> sp.Expr:
+    def truth(self, values: Values, claim: Claim, layout: str | None = None):
+        layout = layout or claim.layout
         if claim.is_value:
-            return self.graph.symbols[claim.of]
-        if claim.local:
-            return self.graph.local(claim.of, claim.wrt)
-        return self.truth.total(claim.of, claim.wrt)
+            return values.env[self.graph.symbols[claim.of]]
+        if claim.update:
+            grad = values.derivative(claim.of, claim.wrt, "gradient", claim.local)
+            return values.env[self.graph.symbols[claim.wrt]] - \
+                values.env[self.graph.symbols[claim.update]] * grad
+        return values.derivative(claim.of, claim.wrt, layout, claim.local)
 
-    def point_env(self, index: int, dps: int = 50) -> dict:
-        """One sample recomputed with mpmath: inputs exact, nodes at `dps` digits."""
-        import mpmath as mp
-        env = {}
-        with mp.workdps(dps):
-            for name in self.graph.inputs:
-                s = self.graph.symbols[name]
-                env[s] = mp.mpf(float(self.env[s][index]))
-            for name in self.graph.order:
-                node = self.graph.nodes[name]
-                env[node.symbol] = evaluate_mp(node.expr, env, dps)
-        return env
+    def target_shape(self, claim: Claim, layout: str | None = None) -> tuple:
+        if claim.is_value or claim.update:
+            return self.graph.shape(claim.of if claim.is_value else claim.wrt)
+        return derivative_shape(self.graph, claim.of, claim.wrt, layout or claim.layout)
 
-    def confirmed(self, claim_expr: sp.Expr, truth_expr: sp.Expr, indices: np.ndarray) -> list[int]:
-        """Of the disagreeing points, those that still disagree at high precision."""
+    def symmetric_batches(self) -> list[Batch]:
+        if self._symmetric is None:
+            sizes = {s: 3 for s in self.problem.sizes}
+            self._symmetric = [Batch(self.problem, sizes, self.per_batch,
+                                     self.options.seed + 7919, self.kinks, symmetric=True)]
+        return self._symmetric
+
+    # --- comparing ---------------------------------------------------------------------------
+    def valid(self, batch: Batch, claim: Claim, *arrays) -> np.ndarray:
+        mask = batch.keep if claim.local else batch.keep_total
+        mask = mask & batch.defined[claim.of]
+        for a in arrays:
+            mask = mask & per_point(np.isfinite(a))
+        return mask
+
+    def agree(self, pairs, claim: Claim) -> tuple[bool, list]:
+        """Do claim and truth agree at every valid point? (and the disagreeing points)"""
+        bad = []
+        for batch, c, t, valid in pairs:
+            if np.shape(c) != np.shape(t):
+                return False, []
+            ok = per_point(close(c, t))
+            for i in np.flatnonzero(valid & ~ok):
+                bad.append((batch, int(i)))
+        return not bad, bad
+
+    def confirmed(self, claim: Claim, expr: sp.Expr, bad: list) -> bool:
+        """Does a disagreement survive at 50 digits (mpmath)? Round-off never fails a claim."""
         import mpmath as mp
-        real = []
-        for i in indices[:RECHECK]:
-            env = self.point_env(int(i))
+        for batch, i in bad[:RECHECK]:
+            point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
             with mp.workdps(50):
-                c = evaluate_mp(claim_expr, env)
-                t = evaluate_mp(truth_expr, env)
-                if mp.isnan(c) or mp.isnan(t):
+                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
+                try:
+                    c = self.evaluate(values, expr) if expr is not None else None
+                    t = self.truth(values, claim)
+                except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                     continue
-                if abs(c - t) > 1e-12 + 1e-9 * max(abs(c), abs(t)):
-                    real.append(int(i))
-        return real
+                c_arr, t_arr = _mp_flat(c), _mp_flat(t)
+                if c_arr is None or t_arr is None or len(c_arr) != len(t_arr):
+                    continue
+                for a, b in zip(c_arr, t_arr):
+                    if abs(a - b) > 1e-12 + 1e-9 * max(abs(a), abs(b)):
+                        return True
+        return False
 
     # --- one claim ---------------------------------------------------------------------------
     def check(self, claim: Claim) -> Verdict:
+        from deriv.diagnose import Diagnosis
         v = Verdict(self.problem.id, claim, "pass")
-        truth_expr = self.truth_of(claim)
         findings: list[Finding] = []
-        if claim.expr is not None:
-            claim_expr = self.resolve(claim.expr)
-        else:
-            claim_expr = self.chain_expr(claim)
-        c, t = self.array(claim_expr), self.array(truth_expr)
-        finite = np.isfinite(c) & np.isfinite(t) & self.defined[claim.of]
-        for symbol in claim_expr.free_symbols:
-            if symbol.name in self.defined:
-                finite &= self.defined[symbol.name]
-        keep = self.keep if claim.local else self.keep_total
-        valid = finite & keep
-        v.near_kink = int((~keep).sum())
-        v.undefined = int((~finite & keep).sum())
-        v.samples = int(valid.sum())
-        relevant = set(kink_arguments(claim_expr)) | set(kink_arguments(truth_expr))
-        relevant |= {k for k in self.kinks if k.free_symbols & self._upstream(claim)}
-        v.branches = 2 * len(relevant)
-        v.branches_seen = sum(int(np.any(self.kink_values[k][valid] > 0)) +
-                              int(np.any(self.kink_values[k][valid] < 0))
-                              for k in relevant if k in self.kink_values)
-        if v.samples < max(10, MIN_VALID_FRACTION * self.options.samples):
+        target = None if claim.is_value else claim.target
+        written = claim.expr if claim.expr is not None else claim.chain_expr
+        want = self.target_shape(claim)
+        got = A.shape_of(written)
+        pairs = []
+        for batch in self.batches:
+            t = self.truth(batch.values, claim)
+            c = self.evaluate(batch.values, written) if got == want else None
+            valid = self.valid(batch, claim, t, *(() if c is None else (c,)))
+            v.near_kink += int((~(batch.keep if claim.local else batch.keep_total)).sum())
+            v.undefined += int((~valid).sum())
+            pairs.append((batch, c, t, valid))
+        v.undefined -= v.near_kink
+        v.samples = int(sum(p[3].sum() for p in pairs))
+        v.branches, v.branches_seen = self.coverage(claim, pairs)
+        total = self.per_batch * len(self.batches)
+        if got != want:
+            v.verdict = "fail"
+            findings.extend(Diagnosis(self, claim, written, pairs).shape_mismatch(got, want))
+        elif v.samples < max(10, MIN_VALID_FRACTION * total):
             v.verdict = "error"
-            v.reason = (f"evaluable at only {v.samples} of {self.options.samples} points "
-                        f"({v.undefined} undefined, {v.near_kink} near a kink); "
-                        "is an input's domain missing (e.g. positive)?")
+            v.reason = "too-few-points"
             return v
-        agree = close(c, t)
-        bad = np.flatnonzero(valid & ~agree)
-        if bad.size:
-            real = self.confirmed(claim_expr, truth_expr, bad)
-            if real:
+        else:
+            same, bad = self.agree(pairs, claim)
+            if not same and self.confirmed(claim, written, bad):
                 v.verdict = "fail"
-                v.max_error = float(np.max(np.abs(c[bad] - t[bad])))
-                findings.extend(Diagnosis(self, claim, claim_expr, truth_expr, valid).run())
+                findings.extend(Diagnosis(self, claim, written, pairs).run())
         if claim.chain is not None and not claim.is_value:
-            structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt,
-                                       self.display)
-            if not structure and claim.expr is not None:
-                ch = self.array(self.chain_expr(claim))
-                ok = close(ch, t) | ~(np.isfinite(ch) & valid)
-                if not ok.all():
-                    structure.append(Finding("chain-value", "the printed chain does not evaluate "
-                                             f"to {partial(claim.of, claim.wrt, self.display)}"))
+            structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt)
+            if not structure and claim.expr is not None and claim.chain_expr is not None:
+                chain_pairs = []
+                for batch, _, t, valid in pairs:
+                    ch = self.evaluate(batch.values, claim.chain_expr)
+                    chain_pairs.append((batch, ch, t, valid & per_point(np.isfinite(ch))))
+                same, bad = self.agree(chain_pairs, claim)
+                if not same and self.confirmed(claim, claim.chain_expr, bad):
+                    structure.append(Finding("chain-value", target))
             if structure:
                 v.verdict = "fail"
                 findings.extend(structure)
         if claim.value is not None:
-            finding = self.value_finding(claim, truth_expr)
+            finding = self.value_finding(claim)
             if finding:
                 v.verdict = "fail"
                 findings.append(finding)
+        if claim.shapes:
+            found = self.printed_shapes(claim)
+            if found:
+                v.verdict = "fail"
+                findings.extend(found)
         v.diagnosis = findings
         return v
 
-    def _upstream(self, claim: Claim) -> set[sp.Symbol]:
-        names = self.graph.ancestors.get(claim.of, frozenset()) | {claim.of}
-        return {self.graph.symbols[n] for n in names}
+    def coverage(self, claim: Claim, pairs) -> tuple[int, int]:
+        """Each kink argument upstream of the claim: is each side seen at a valid point?"""
+        upstream = {self.graph.symbols[n] for n in self.graph.ancestors.get(claim.of, ())} | \
+            {self.graph.symbols[claim.of]}
+        written = [e for e in (claim.expr, claim.chain_expr) if e is not None]
+        relevant = [k for k in self.kinks
+                    if k.free_symbols & upstream or any(e.has(k) for e in written)]
+        seen = 0
+        for k in relevant:
+            pos = neg = False
+            for batch, _, _, valid in pairs:
+                values = batch.kink_values[k]
+                values = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values[None]
+                pos = pos or bool(np.any(values[:, valid] > 0))
+                neg = neg or bool(np.any(values[:, valid] < 0))
+            seen += int(pos) + int(neg)
+        return 2 * len(relevant), seen
 
-    def chain_expr(self, claim: Claim) -> sp.Expr:
-        return sp.Add(*(sp.Mul(*(self.truth.reference(f) for f in product))
-                        for product in claim.chain or []))
-
-    def value_finding(self, claim: Claim, truth_expr: sp.Expr) -> Finding | None:
-        if not self.problem.at or set(self.problem.at) != set(self.graph.inputs):
-            return Finding("value", "a printed value needs the document's point: the problem's "
-                                    "`at` must give every input")
-        from deriv.solve import node_values
-        env = node_values(self.problem, self.problem.at)
-        truth = float(evaluate(truth_expr, env, 1)[0])
+    def value_finding(self, claim: Claim) -> Finding | None:
+        """A printed number at the document's point."""
+        target = None if claim.is_value else claim.target
         text = claim.value_text or repr(claim.value)
-        if not np.isfinite(truth):   # never a pass: inf is within any relative tolerance of inf
-            return Finding("value", f"printed value {text} at {self.at_text()}, where it "
-                                    f"evaluates to {truth:g}: the value cannot be confirmed")
+        if not self.problem.at or set(self.problem.at) != set(self.graph.inputs):
+            return Finding("value", target, text=text, count=0)    # no point to check it at
+        point = {k: np.array([float(v)]) for k, v in self.problem.at.items()}
+        values = Values(self.problem, point, {})
+        truth = float(np.ravel(self.truth(values, claim))[0])
+        if not np.isfinite(truth):   # never a pass: inf is within any tolerance of inf
+            return Finding("value", target, text=text, number=truth)
         decimals = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text.lower() \
             else 0
         tol = 0.5 * 10 ** -decimals if decimals else 1e-9 * max(1.0, abs(truth))
         if abs(truth - claim.value) <= tol + 1e-12:
             return None
-        return Finding("value", f"printed value {text} at {self.at_text()}, "
-                                f"but it is {truth:.6g}")
+        return Finding("value", target, text=text, number=truth)
 
-    def at_text(self) -> str:
-        return ", ".join(f"{pretty(k, self.display)} = {v:g}" for k, v in self.problem.at.items())
+    def printed_shapes(self, claim: Claim) -> list[Finding]:
+        """The printed sizes against the inferred ones: the claim's, then each D factor's."""
+        printed = [tuple(int(x) if x.isdigit() else x for x in re.split(r"\s*[x×]\s*", s.strip()))
+                   for s in claim.shapes]
+        source = claim.chain_expr if claim.chain_expr is not None else claim.expr
+        refs = [d for d in _drefs_in_order(source)]
+        inferred = [(claim.target, self.target_shape(claim))]
+        inferred += [(d, derivative_shape(self.graph, d.of, d.wrt, d.layout)) for d in refs]
+        out = []
+        if len(printed) != len(inferred):
+            out.append(Finding("shape-printed", claim.target, count=len(printed),
+                               number=len(inferred)))
+        for (ref, shape), p in zip(inferred, printed):
+            if tuple(shape or (1, 1)) != p:
+                out.append(Finding("shape-printed", claim.target, derivative=ref,
+                                   shapes=(p, shape)))
+        return out
 
 
-class Diagnosis:
-    """Why a claim is wrong: cheapest explanation first, each confirmed on the samples."""
+def _drefs_in_order(expr: sp.Expr) -> list[DRef]:
+    out = []
+    for sub in sp.preorder_traversal(expr):
+        if isinstance(sub, sp.Symbol) and (d := dref_of(sub)) is not None:
+            out.append(d)
+    return out
 
-    def __init__(self, pc: ProblemCheck, claim: Claim, claim_expr: sp.Expr, truth_expr: sp.Expr,
-                 valid: np.ndarray):
-        self.pc, self.claim = pc, claim
-        self.d = pc.display
-        self.claim_expr, self.truth_expr = claim_expr, truth_expr
-        self.valid = valid
-        self.c = pc.array(claim_expr)
-        self.t = pc.array(truth_expr)
 
-    def matches(self, values: np.ndarray, reference: np.ndarray | None = None) -> bool:
-        """Do `values` equal the claim (or `reference`) wherever both are defined?"""
-        reference = self.c if reference is None else reference
-        ok = self.valid & np.isfinite(values) & np.isfinite(reference)
-        return ok.sum() >= 0.5 * self.valid.sum() and bool(close(reference[ok], values[ok]).all())
+def _has_dref(expr: sp.Expr) -> bool:
+    return any(dref_of(s) for s in expr.free_symbols)
 
-    def run(self) -> list[Finding]:
-        """Up to two numeric explanations, cheapest first; the slow symbolic ones only when no
-        numeric one explained the claim."""
-        found: list[Finding] = []
-        numeric = (self.mislabelled, self.negated, self.constant_multiple, self.swapped,
-                   self.wrong_factor, self.chain_term)
-        for method in numeric + (self.factor, self.difference):
-            if len(found) >= 2 or (found and method not in numeric):
-                break
-            try:
-                with time_limit(DIAGNOSIS_BUDGET):
-                    finding = method()
-            except (TimedOut, RecursionError, ZeroDivisionError, ValueError, TypeError):
-                finding = None
-            if finding:
-                found.append(finding)
-        return found or [Finding("no-explanation", "no simple explanation found")]
 
-    def target(self) -> str:
-        return partial(self.claim.of, self.claim.wrt, self.d)
+def _mp_point(v: np.ndarray, i: int):
+    import mpmath as mp
+    if v.ndim == 1:
+        return mp.mpf(float(v[i]))
+    out = np.empty(v.shape[:-1], dtype=object)
+    for idx in np.ndindex(*v.shape[:-1]):
+        out[idx] = mp.mpf(float(v[idx + (i,)]))
+    return out
 
-    def mislabelled(self) -> Finding | None:
-        claim, pc = self.claim, self.pc
-        if claim.is_value:
-            return None
-        ofs = dict.fromkeys([claim.of, pc.problem.output])
-        for of in ofs:
-            for wrt in pc.graph.symbols:
-                if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not pc.graph.depends(of, wrt):
-                    continue
-                if self.matches(pc.array(pc.truth.total(of, wrt))):
-                    return Finding("mislabelled", f"equals {partial(of, wrt, self.d)}, not {self.target()}",
-                                   equals=str(DRef(of, wrt)))
-        if not claim.local and claim.wrt in pc.graph.parents(claim.of):
-            local = pc.graph.local(claim.of, claim.wrt)
-            if self.matches(pc.array(local)):
-                others = [p for p in pc.graph.paths(claim.wrt, claim.of) if len(p) > 2]
-                via = " (lost: " + ", ".join(" → ".join(pretty(n, self.d) for n in p)
-                                              for p in others[:2]) + ")" if others else ""
-                return Finding("lost-path", f"equals the edge partial {self.target()} alone; "
-                                            f"the paths through other nodes are lost{via}")
-        return None
 
-    def negated(self) -> Finding | None:
-        if self.matches(-self.t):
-            return Finding("negated", "has the wrong sign: it is the negative of "
-                                      f"{self.target()}")
-        return None
-
-    def constant_multiple(self) -> Finding | None:
-        ok = self.valid & (np.abs(self.t) > 1e-8) & np.isfinite(self.c)
-        if ok.sum() < 10:
-            return None
-        ratio = self.c[ok] / self.t[ok]
-        k = float(np.median(ratio))
-        if k == 0 or not np.allclose(ratio, k, rtol=1e-6, atol=1e-12):
-            return None
-        frac = Fraction(k).limit_denominator(1000)
-        shown = str(frac) if abs(float(frac) - k) < 1e-9 * abs(k) else f"{k:.6g}"
-        if abs(k) > 1:
-            return Finding("constant-multiple", f"is {shown} times {self.target()} "
-                                                f"(an extra factor {shown})")
-        return Finding("constant-multiple", f"is {shown} times {self.target()} (a lost factor "
-                                            f"{Fraction(1) / frac if frac else 1 / k})")
-
-    def families(self) -> dict[str, list[sp.Symbol]]:
-        import re
-        groups: dict[str, list[sp.Symbol]] = {}
-        for name, symbol in self.pc.graph.symbols.items():
-            stem = re.sub(r"[\d_]+$", "", name)
-            groups.setdefault(stem, []).append(symbol)
-        return {k: v for k, v in groups.items() if len(v) > 1}
-
-    def swapped(self) -> Finding | None:
-        """Exchanging two symbols of one family (ψ₂₁ ↔ ψ₂₂) makes the claim right: evaluated
-        by exchanging their sample arrays, so no expression is rebuilt or recompiled."""
-        if self.claim.expr is None:
-            return None
-        used = self.claim.expr.free_symbols
-        env = self.pc.env
-        for members in self.families().values():
-            for i, a in enumerate(members):
-                for b in members[i + 1:]:
-                    if a not in used and b not in used:
-                        continue
-                    exchanged = dict(env)
-                    exchanged[a], exchanged[b] = env[b], env[a]
-                    values = evaluate(self.claim_expr, exchanged, self.pc.options.samples)
-                    if self.matches(values, self.t):
-                        return Finding("swapped", f"{pretty(a.name, self.d)} and "
-                                                  f"{pretty(b.name, self.d)} are swapped: "
-                                                  "exchanging them makes it right")
-        return None
-
-    def chain_terms(self):
-        """The engine's chain-rule terms for this derivative (reverse and forward views)."""
-        pc, claim = self.pc, self.claim
-        if claim.is_value or claim.local:
-            return []
-        terms = []
-        step = pc.truth.step(claim.of, claim.wrt)
-        if step:
-            terms += step.terms
-        from deriv.sweep import forward
-        if claim.wrt in pc.graph.symbols:
-            fstep = forward(pc.graph, claim.wrt).step(claim.of, claim.wrt)
-            if fstep:
-                terms += fstep.terms
-        return terms
-
-    def wrong_factor(self) -> Finding | None:
-        """One factor of a printed product is not the partial it stands for: find the factor
-        and the partial (an edge on a path wrt → of, or a total derivative) it should be."""
-        if self.claim.expr_text is None or self.claim.is_value:
-            return None
-        graph, pc = self.pc.graph, self.pc
-        factors = parse_factors(self.claim.expr_text, graph.symbols,
-                                derivative=lambda a, b: DRef(a, b).symbol)
-        if len(factors) < 2:
-            return None
-        on_paths = {n for p in graph.paths(self.claim.wrt, self.claim.of) for n in p}
-        candidates = [(DRef(a, b), graph.local(a, b)) for a in on_paths for b in graph.parents(a)
-                      if b in on_paths]
-        candidates += [(DRef(self.claim.of, n), pc.truth.total(self.claim.of, n))
-                       for n in on_paths if n not in (self.claim.of,)]
-        for k, factor in enumerate(factors):
-            rest = pc.array(pc.resolve(sp.Mul(*(factors[:k] + factors[k + 1:]))))
-            if self.matches(rest, self.t):
-                return Finding("extra-factor", f"has an extra factor {math(factor, self.d)}")
-            with np.errstate(all="ignore"):
-                needed = np.where(np.abs(rest) > 1e-12, self.t / rest, np.nan)
-            for ref, expr in candidates:
-                if self.matches(pc.array(expr), needed):
-                    return Finding("wrong-factor", f"the factor {math(factor, self.d)} should be "
-                                   f"{partial(ref.of, ref.wrt, self.d)} = {math(sp.factor_terms(expr), self.d)}")
-        return None
-
-    def chain_term(self) -> Finding | None:
-        """Equal to the truth but for one of the engine's chain-rule terms (a lost path)?"""
-        for term in self.chain_terms():
-            values = self.pc.array(term.expr)
-            if self.matches(self.t - values):
-                return Finding("missing-term", f"misses the term {self.term_text(term)}")
-            if self.matches(self.t + values):
-                return Finding("extra-term", f"counts the term {self.term_text(term)} twice")
-        return None
-
-    def difference(self) -> Finding | None:
-        """The difference from the truth simplifies to a single term."""
-        claim, truth = self.inlined()
-        with time_limit(DIAGNOSIS_SECONDS):
-            diff = sp.simplify(claim - truth)
-        if diff.is_Add or diff == 0 or sp.count_ops(diff) > 12:
-            return None
-        if not self.matches(self.t + self.pc.array(diff)):
-            return None
-        if diff.could_extract_minus_sign():
-            return Finding("missing-term", f"misses the term {math(-diff, self.d)}")
-        return Finding("extra-term", f"has an extra term {math(diff, self.d)}")
-
-    def term_text(self, term) -> str:
-        factors = "·".join(partial(f.of, f.wrt, self.d) for f in term.factors)
-        via = [f.of for f in term.factors if f.of not in (self.claim.of,)] + \
-              [f.wrt for f in term.factors if f.wrt not in (self.claim.wrt,)]
-        through = sorted(set(via) - {self.claim.of, self.claim.wrt})
-        return factors + (f" (the path through {', '.join(pretty(n, self.d) for n in through)})"
-                          if through else "")
-
-    def inlined(self) -> tuple[sp.Expr, sp.Expr]:
-        graph = self.pc.graph
-        # Inlining a graph with shared nodes can grow exponentially with its depth (a ladder
-        # of diamonds): bounded in time, and measured by a walk that stops early.
-        with time_limit(DIAGNOSIS_SECONDS):
-            claim, truth = graph.inline(self.claim_expr), graph.inline(self.truth_expr)
-            for e in (claim, truth):
-                if any(k > 4 * SYMBOLIC_MAX_OPS for k, _ in enumerate(sp.preorder_traversal(e))):
-                    raise TimedOut()
-            if sp.count_ops(claim) + sp.count_ops(truth) > SYMBOLIC_MAX_OPS:
-                raise TimedOut()
-        return claim, truth
-
-    def factor(self) -> Finding | None:
-        """The ratio to the truth simplifies to one factor (extra) or its reciprocal (missing)."""
-        claim, truth = self.inlined()
-        with time_limit(DIAGNOSIS_SECONDS):
-            ratio = sp.factor(sp.simplify(claim / truth))
-        if ratio.is_number or sp.count_ops(ratio) > 12:
-            return None
-        with np.errstate(all="ignore"):
-            if not self.matches(self.t * self.pc.array(ratio)):
+def _mp_flat(v):
+    import mpmath as mp
+    items = list(np.ravel(v)) if isinstance(v, np.ndarray) else [v]
+    out = []
+    for x in items:
+        if isinstance(x, mp.mpc):
+            if x.imag != 0:
                 return None
-        num, den = sp.fraction(ratio)
-        if num in (1, -1):
-            return Finding("missing-factor", f"misses a factor {math(den * num, self.d)}")
-        if den == 1:
-            return Finding("extra-factor", f"has an extra factor {math(num, self.d)}")
-        return None
+            x = x.real
+        x = mp.mpf(x)
+        if mp.isnan(x) or mp.isinf(x):
+            return None
+        out.append(x)
+    return out
 
 
-def check_problem(problem: Problem, options: Options | None = None) -> tuple[list[Verdict],
-                                                                             list[Missing]]:
+def check_problem(problem: Problem, options: Options | None = None
+                  ) -> tuple[list[Verdict], list[Missing]]:
     options = options or Options()
-    if getattr(problem, "is_matrix", False):    # vectors and matrices: deriv.matrix checks it
-        from deriv.matrix.check import check_matrix_problem
-        return check_matrix_problem(problem, options)
     with np.errstate(all="ignore"):   # inf − inf, exp overflow: NaNs, counted, not warnings
         pc = ProblemCheck(problem, options)
         verdicts = [pc.check(c) for c in problem.claims]
@@ -461,7 +345,7 @@ def check(problems: list[Problem], options: Options | None = None, jobs: int | N
     platform that forks) they are shared among worker processes; the report is the same."""
     start = time.perf_counter()
     options = options or Options()
-    report = Report()
+    report = Report(problems=list(problems))
     for verdicts, missing in _run_all(problems, options, jobs):
         report.verdicts.extend(verdicts)
         report.missing.extend(missing)

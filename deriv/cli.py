@@ -144,7 +144,7 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
         if i:
             console.print()
         verdicts, _ = check_problem(s.problem)  # the document's claim beside each step
-        console.print(text.solution(s, text.claim_marks(verdicts)))
+        console.print(text.solution(s, text.claim_marks(verdicts, s.problem.display)))
 
 
 @main.command()

@@ -1,26 +1,61 @@
-"""Findings and verdicts: small records, rendered elsewhere (like flake8's violations)."""
+"""Findings and verdicts: small records of ids, expressions and numbers — never rendered text.
+
+The renderers (deriv.render) turn a finding into words; text, LaTeX, Markdown and JSON say the
+same thing and none of them parses another's output. KINDS is the one table of diagnosis kinds
+that the renderers and the JSON documentation share.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Diagnosis kinds, simplest explanation first.
-KINDS = ("mislabelled", "transposed", "negated", "constant-multiple", "swapped", "wrong-factor", "lost-path",
-         "missing-term", "extra-term", "extra-factor", "missing-factor", "broken-link", "repeated-factor",
-         "missing-path", "repeated-path", "chain-value", "value", "no-explanation")
+# kind → what it means. Simplest explanation first (the order a diagnosis tries them).
+KINDS: dict[str, str] = {
+    "shape": "the formula has another shape than the derivative it claims to be",
+    "transposed": "the formula is the transpose of the derivative (the other layout)",
+    "mislabelled": "the formula is right, but for another derivative of the problem",
+    "lost-path": "the formula counts some of the paths from wrt to of and loses the others",
+    "repeated-path": "the formula counts one path twice",
+    "negated": "the formula has the wrong sign",
+    "constant-multiple": "the formula is a constant multiple of the derivative (a factor lost or "
+                         "added)",
+    "swapped": "exchanging two symbols of one family makes the formula right (an index typo)",
+    "wrong-factor": "one factor of a printed product is not the partial it stands for",
+    "extra-factor": "the formula has a factor too many",
+    "missing-factor": "the formula misses a factor",
+    "missing-term": "the formula misses one term",
+    "extra-term": "the formula has one term too many",
+    "symmetric-only": "the formula is right only for symmetric matrices",
+    "square-only": "the formula is right only when all sizes are equal",
+    "broken-link": "a printed chain does not link wrt to of factor by factor",
+    "repeated-factor": "a printed product repeats a factor",
+    "missing-path": "a printed chain leaves out a path from wrt to of",
+    "chain-value": "a printed chain does not evaluate to the derivative",
+    "value": "a printed number disagrees with the value at the document's point",
+    "shape-printed": "a printed size disagrees with the inferred shape",
+    "no-explanation": "the formula is wrong and no simple explanation was found",
+}
 
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str
-    message: str
-    equals: str | None = None      # "D(y, psi12)" when the claim equals another derivative
+    """What is wrong with one claim, as data. Which fields are set depends on the kind."""
 
-    def as_dict(self) -> dict:
-        d = {"kind": self.kind, "message": self.message}
-        if self.equals:
-            d["equals"] = self.equals
-        return d
+    kind: str
+    target: object = None              # DRef the claim is about (or None for a value claim)
+    derivative: object = None          # DRef: the derivative it equals / a factor should be
+    expr: object = None                # SymPy: the factor, term, or the right partial's value
+    printed: object = None             # SymPy: the printed factor that is wrong
+    symbols: tuple = ()                # names (swapped pair, shape names)
+    paths: tuple = ()                  # tuples of node names
+    number: float | None = None        # a constant multiple, a printed or true value
+    count: int | None = None           # how many times (repeated factor, path), or more paths
+    shapes: tuple = ()                 # (got, want) shapes
+    text: str = ""                     # a printed value or size, verbatim from the file
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown finding kind {self.kind!r}")
 
 
 OUTCOMES = {  # (verdict, expected) → outcome, as pytest reads xfail strictly
@@ -41,7 +76,6 @@ class Verdict:
     branches_seen: int = 0
     diagnosis: list[Finding] = field(default_factory=list)
     reason: str = ""               # for an error verdict
-    max_error: float = 0.0
 
     @property
     def outcome(self) -> str:
@@ -65,6 +99,7 @@ class Report:
     verdicts: list[Verdict] = field(default_factory=list)
     missing: list[Missing] = field(default_factory=list)
     seconds: float = 0.0
+    problems: list = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         counts = {"passed": 0, "failed": 0, "xfailed": 0, "xpassed": 0, "errors": 0}
@@ -75,3 +110,7 @@ class Report:
     @property
     def exit_code(self) -> int:
         return 1 if any(v.unexpected for v in self.verdicts) else 0
+
+    def _repr_markdown_(self) -> str:     # Jupyter shows a report as `check --format markdown`
+        from deriv.render.markdown import report
+        return report(self, self.problems)

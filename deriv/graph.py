@@ -1,7 +1,8 @@
 """The computational graph: inputs, nodes in topological order, parents, children, paths.
 
-Each node's expression is kept in terms of its parents' symbols, never inlined, so a deep
-graph stays linear in size. `inline` builds the flat expression only for the oracle.
+One graph for every kind: a scalar is a shape () node of the same graph as vectors and
+matrices. Each node's expression is kept in terms of its parents' symbols, never inlined, so
+a deep graph stays linear in size. `inline` builds the flat expression only for the oracle.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cached_property
 
 import sympy as sp
 
+from deriv import algebra as A
 from deriv.errors import DerivError
 
 MAX_PATHS = 10_000
@@ -23,6 +25,11 @@ class Input:
     symbol: sp.Symbol
     domain: str = "real"           # real, positive, negative, nonzero or interval
     interval: tuple[float, float] | None = None
+    kind: str = "real"             # as written: real, positive, vector(n), matrix(m, n), ...
+
+    @property
+    def shape(self) -> tuple:
+        return A.shape_of(self.symbol)
 
 
 @dataclass
@@ -34,12 +41,18 @@ class Node:
     line: int | None = None
     parents: tuple[str, ...] = field(default_factory=tuple)
 
+    @property
+    def shape(self) -> tuple:
+        return A.shape_of(self.symbol)
+
 
 class Graph:
     """Built once when a problem loads; every later question is a lookup."""
 
-    def __init__(self, inputs: list[Input], nodes: list[Node], file: str | None = None):
+    def __init__(self, inputs: list[Input], nodes: list[Node], file: str | None = None,
+                 sizes: tuple[str, ...] = ()):
         self.file = file
+        self.sizes = sizes                 # the size names of vectors and matrices (n, D1)
         self.inputs = {i.name: i for i in inputs}
         self.nodes = {n.name: n for n in nodes}
         self.symbols: dict[str, sp.Symbol] = {i.name: i.symbol for i in inputs}
@@ -74,8 +87,8 @@ class Graph:
         return order
 
     # --- structure -------------------------------------------------------------------------
-    def is_input(self, name: str) -> bool:
-        return name in self.inputs
+    def shape(self, name: str) -> tuple:
+        return A.shape_of(self.symbols[name])
 
     def parents(self, name: str) -> tuple[str, ...]:
         return self.nodes[name].parents if name in self.nodes else ()
@@ -113,20 +126,41 @@ class Graph:
                          if self.depends(dst, c))
         return found
 
-    # --- calculus ----------------------------------------------------------------------------
-    def local(self, child: str, parent: str) -> sp.Expr:
-        """∂child/∂parent holding the other parents fixed: the edge's partial (0 if no edge)."""
-        key = (child, parent)
+    # --- calculus: one edge ---------------------------------------------------------------------
+    def adjoint_share(self, child: str, parent: str, bar: sp.Expr) -> sp.Expr:
+        """parent's share of child's adjoint `bar` through the edge (VJP of child's expression):
+        bar·∂child/∂parent for scalars, Z̄Yᵀ for Z = XY."""
+        key = ("vjp", child, parent, bar)
         if key not in self._local:
-            node = self.nodes.get(child)
-            if node is None or parent not in node.parents:
-                self._local[key] = sp.S.Zero
-            else:
-                # written in the child's own symbol where it reappears inside: ∂s/∂z = s(1 − s)
-                # (but ∂f₄/∂f₃ of f₄ = exp(f₃) stays exp(f₃), as the documents write it)
-                d = sp.diff(node.expr, self.symbols[parent])
-                self._local[key] = d if d == node.expr else d.xreplace({node.expr: node.symbol})
+            node = self.nodes[child]
+            if not node.shape and not self.shape(parent):       # scalar edge: bar·∂c/∂p
+                share = bar * A.local(node.expr, self.symbols[parent], node.symbol)
+            else:      # written in the node's own symbol where it reappears: 1 − x₂² for tanh
+                share = A.vjp(node.expr, bar, self.symbols[parent], out=node.symbol)
+                share = share.xreplace({node.expr: node.symbol}) if node.expr.args else share
+            self._local[key] = share
         return self._local[key]
+
+    def tangent_share(self, child: str, parent: str, dot: sp.Expr) -> sp.Expr:
+        """child's tangent from parent's tangent `dot` through the edge (JVP)."""
+        key = ("jvp", child, parent, dot)
+        if key not in self._local:
+            node = self.nodes[child]
+            if not node.shape and not self.shape(parent):
+                share = A.local(node.expr, self.symbols[parent], node.symbol) * dot
+            else:
+                share = A.jvp(node.expr, {self.symbols[parent]: dot}, out=node.symbol)
+            self._local[key] = share
+        return self._local[key]
+
+    def local(self, child: str, parent: str) -> sp.Expr:
+        """∂child/∂parent of a scalar edge, other parents held fixed (0 if no edge)."""
+        node = self.nodes.get(child)
+        if node is None or parent not in node.parents:
+            return sp.S.Zero
+        if not node.shape:
+            return self.adjoint_share(child, parent, sp.S.One)
+        return A.rebuild(self.adjoint_share(child, parent, A.eye(node.shape[0])))
 
     @cached_property
     def inlined(self) -> dict[sp.Symbol, sp.Expr]:
@@ -139,3 +173,4 @@ class Graph:
 
     def inline(self, expr: sp.Expr) -> sp.Expr:
         return expr.xreplace(self.inlined)
+

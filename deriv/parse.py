@@ -1,7 +1,7 @@
 """The safe expression parser: Python's `ast` read through a whitelist, never evaluated.
 
 Only numbers, names from a table, the operators + - * / ** and calls to the functions in
-FUNCTIONS get through; every other construct is refused with its line and column.
+the registry's functions get through (deriv.primitives); every other construct is refused with its line and column.
 Costs are bounded (text length, nesting depth, exponent and literal size) so that a hostile
 text is an error, not a hung machine.
 """
@@ -17,7 +17,8 @@ from typing import Callable, Mapping
 
 import sympy as sp
 
-from deriv import functions as fn
+from deriv import algebra as A
+from deriv import primitives as P
 from deriv.errors import DerivError
 
 MAX_TEXT = 20_000        # characters in one expression
@@ -26,18 +27,10 @@ MAX_EXPONENT = 1_000     # |n| in x**n for a numeric n
 MAX_DIGITS = 4_000       # decimal digits of any number the text builds (Python prints
                          # at most 4300 digits of an int: every number must stay printable)
 MAX_LITERAL = 60         # characters of one numeric literal
+MAX_SIZE = 64            # a numeric size is drawn as given: 9999 × 9999 would fill memory
 
-# name → (SymPy constructor, arity). `I` and `heaviside` are the indicator I[z > 0].
-FUNCTIONS: dict[str, tuple[Callable[..., sp.Expr], int]] = {
-    "exp": (sp.exp, 1), "log": (sp.log, 1), "sin": (sp.sin, 1), "cos": (sp.cos, 1),
-    "tan": (sp.tan, 1), "tanh": (sp.tanh, 1), "sqrt": (sp.sqrt, 1), "abs": (sp.Abs, 1),
-    "relu": (fn.relu, 1), "heaviside": (fn.indicator, 1), "I": (fn.indicator, 1),
-    "indicator": (fn.indicator, 1), "sigmoid": (fn.sigmoid, 1), "sig": (fn.sigmoid, 1),
-    "leaky_relu": (fn.leaky_relu, 2), "max": (fn.maximum, 2), "min": (fn.minimum, 2),
-    "rect": (fn.rect, 1),
-}
-INDICATORS = {"I", "heaviside", "indicator"}  # these also take a comparison: I(z > 0)
-RESERVED = set(FUNCTIONS) | {"D"}
+SPECIAL = {"D", "eye", "hadamard"}    # read by the parser itself, not registry entries
+RESERVED = set(P.function_names()) | SPECIAL | {"T"}
 
 
 @dataclass(frozen=True)
@@ -46,21 +39,22 @@ class DRef:
 
     of: str
     wrt: str
+    layout: str = "gradient"       # or "derivative": the transpose, numerator layout
 
     def __str__(self) -> str:
         return f"D({self.of}, {self.wrt})"
 
-    @property
-    def symbol(self) -> sp.Symbol:
-        return sp.Symbol(f"D({self.of},{self.wrt})", real=True)
+    def symbol(self, shape: tuple = ()) -> sp.Symbol:
+        tail = "" if self.layout == "gradient" else ",derivative"
+        return A.symbol(f"D({self.of},{self.wrt}{tail})", shape)
 
 
 def dref_of(symbol: sp.Symbol) -> DRef | None:
     """The DRef a placeholder symbol stands for, or None for an ordinary symbol."""
     name = symbol.name
     if name.startswith("D(") and name.endswith(")") and "," in name:
-        of, wrt = name[2:-1].split(",", 1)
-        return DRef(of, wrt)
+        parts = name[2:-1].split(",")
+        return DRef(*parts[:3])
     return None
 
 
@@ -86,9 +80,10 @@ def _digits(number: sp.Expr) -> float:
 
 class _Reader:
     def __init__(self, names: Mapping[str, sp.Expr], derivative: Callable[[str, str], sp.Expr] | None,
-                 line_shift: int, col_shift: int):
+                 line_shift: int, col_shift: int, sizes: frozenset = frozenset()):
         self.names = names
         self.derivative = derivative
+        self.sizes = sizes
         self.line_shift = line_shift
         self.col_shift = col_shift
 
@@ -105,10 +100,13 @@ class _Reader:
             raise self.fail(node, f"{_describe(node)} is not allowed in an expression")
         try:
             result = method(node, depth + 1)
+            A.check(result)
             if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
                 raise self.fail(node, "this expression divides by zero or is not a finite "
                                       "number")
             self.bounded(node, result)
+        except A.ShapeError as err:
+            raise self.fail(node, f"{err} in `{_unparse(node)}`") from None
         except (TypeError, ValueError, ArithmeticError) as err:   # SymPy on odd numbers
             raise self.fail(node, f"SymPy cannot evaluate this expression "
                                   f"({type(err).__name__}: {str(err)[:80]})") from None
@@ -145,9 +143,16 @@ class _Reader:
         name = node.id
         if name in self.names:
             return self.names[name]
-        if name in FUNCTIONS or name == "D":
+        if name in RESERVED:
             raise self.fail(node, f"'{name}' is a function; call it as {name}(...)")
+        if name in self.sizes:
+            raise self.fail(node, f"'{name}' is a size; it may appear only in eye({name})")
         raise self.fail(node, f"unknown name '{name}'")
+
+    def read_Attribute(self, node: ast.Attribute, depth: int) -> sp.Expr:
+        if node.attr != "T":
+            raise self.fail(node, f"attribute .{node.attr} is not allowed (only .T, the transpose)")
+        return A.T(self.read(node.value, depth))
 
     def read_UnaryOp(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
         operand = self.read(node.operand, depth)
@@ -161,19 +166,32 @@ class _Reader:
         left = self.read(node.left, depth)
         right = self.read(node.right, depth)
         op = node.op
-        if isinstance(op, ast.Add):
-            return left + right
-        if isinstance(op, ast.Sub):
-            return left - right
+        ls, rs = A.shape_of(left), A.shape_of(right)
+        if isinstance(op, (ast.Add, ast.Sub)):
+            if bool(ls) != bool(rs) and not (left == 0 or right == 0):
+                raise self.fail(node, f"shape mismatch for {'+' if isinstance(op, ast.Add) else '-'}"
+                                      f": {A.shape_text(ls)} and {A.shape_text(rs)}")
+            return left + right if isinstance(op, ast.Add) else left - right
         if isinstance(op, ast.Mult):
+            if ls and rs:
+                raise self.fail(node, f"shape mismatch for *: {A.shape_text(ls)} and "
+                                      f"{A.shape_text(rs)} (use @ for the matrix product, "
+                                      "hadamard(a, b) for the elementwise one)")
             return left * right
         if isinstance(op, ast.Div):
+            if rs:
+                raise self.fail(node, f"division by a non-scalar {A.shape_text(rs)}")
             if right == 0:
                 raise self.fail(node, "division by zero")
             return left / right
         if isinstance(op, ast.Pow):
+            if ls or rs:
+                raise self.fail(node, f"** needs scalars, not {A.shape_text(ls or rs)} (use "
+                                      "hadamard(a, a), a.T @ a or inv(a))")
             return self.power(node, left, right)
-        names = {ast.MatMult: "@ (matrix product)", ast.Mod: "%", ast.FloorDiv: "//",
+        if isinstance(op, ast.MatMult):
+            return self.matmul(node, left, right)
+        names = {ast.Mod: "%", ast.FloorDiv: "//",
                  ast.BitXor: "^ (use ** for powers)", ast.BitAnd: "&", ast.BitOr: "|",
                  ast.LShift: "<<", ast.RShift: ">>"}
         raise self.fail(node, f"operator {names.get(type(op), type(op).__name__)} is not allowed "
@@ -194,25 +212,59 @@ class _Reader:
             raise self.fail(node, "division by zero (0 to a negative power)")
         return sp.Pow(base, exponent)
 
+    def matmul(self, node: ast.AST, left: sp.Expr, right: sp.Expr) -> sp.Expr:
+        if not A.shape_of(left) or not A.shape_of(right):
+            raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar")
+        try:
+            return A.matmul(left, right)
+        except A.ShapeError as err:
+            raise self.fail(node, f"{err} in `{_unparse(node)}`") from None
+
+    def arity(self, node: ast.Call, name: str, arity: int):
+        if len(node.args) != arity:
+            raise self.fail(node, f"{name} takes {arity} argument{'s' * (arity > 1)}, "
+                                  f"got {len(node.args)}")
+
     def read_Call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
             raise self.fail(node, f"calling {_describe(node.func)} is not allowed; only the named "
-                                  f"functions may be called ({', '.join(sorted(FUNCTIONS))})")
+                                  f"functions may be called ({', '.join(P.function_names())})")
         name = node.func.id
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, f"{name}(...) takes plain positional arguments only")
         if name == "D":
             return self.read_D(node)
-        if name not in FUNCTIONS:
+        if name == "eye":
+            self.arity(node, name, 1)
+            a = node.args[0]
+            if isinstance(a, ast.Name) and a.id in self.sizes:
+                return A.eye(a.id)
+            if isinstance(a, ast.Constant) and type(a.value) is int and 1 < a.value <= MAX_SIZE:
+                return A.eye(a.value)
+            raise self.fail(node, f"eye takes a size: a size name such as n, or a number 2 to "
+                                  f"{MAX_SIZE}")
+        if name == "hadamard":
+            self.arity(node, name, 2)
+            a, b = (self.read(x, depth) for x in node.args)
+            if A.shape_of(a) != A.shape_of(b):
+                raise self.fail(node, f"shape mismatch for ⊙ (hadamard): "
+                                      f"{A.shape_text(A.shape_of(a))} and "
+                                      f"{A.shape_text(A.shape_of(b))}")
+            return a * b
+        entry = P.BY_NAME.get(name) if name[0].isalpha() else None
+        if entry is None:
             hint = " (Python's builtins are not functions here)" if hasattr(builtins, name) else ""
             raise self.fail(node.func, f"unknown function '{name}'{hint}")
-        build, arity = FUNCTIONS[name]
-        if len(node.args) != arity:
-            raise self.fail(node, f"{name} takes {arity} argument{'s' * (arity > 1)}, "
-                                  f"got {len(node.args)}")
-        if name in INDICATORS and isinstance(node.args[0], ast.Compare):
-            return build(self.comparison(node.args[0], depth))
-        return build(*(self.read(a, depth) for a in node.args))
+        self.arity(node, name, entry.arity)
+        if entry.comparison and isinstance(node.args[0], ast.Compare):
+            return entry.cls(self.comparison(node.args[0], depth))
+        args = [self.read(a, depth) for a in node.args]
+        if entry.elementwise:
+            shapes = [A.shape_of(a) for a in args]
+            if any(shapes[1:]):
+                raise self.fail(node, f"the parameter of {name} must be a scalar, not "
+                                      f"{A.shape_text(next(s for s in shapes[1:] if s))}")
+        return entry.cls(*args)
 
     def comparison(self, node: ast.Compare, depth: int) -> sp.Expr:
         """I(a > b) is I[a − b > 0]; I(a < b) is I[b − a > 0]."""
@@ -236,6 +288,14 @@ class _Reader:
             return self.derivative(of, wrt)
         except DerivError as err:
             raise self.fail(node, err.message) from None
+
+
+def _unparse(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except Exception:      # noqa: BLE001  (a message, not a result)
+        return ""
+    return text if len(text) < 60 else text[:57] + "..."
 
 
 def _short(expr: sp.Expr) -> str:
@@ -284,24 +344,26 @@ def parse_ast(text: str) -> ast.Expression:
 
 
 def parse_expression(text: str, names: Mapping[str, sp.Expr], *,
-                     derivative: Callable[[str, str], sp.Expr] | None = None) -> sp.Expr:
+                     derivative: Callable[[str, str], sp.Expr] | None = None,
+                     sizes: frozenset = frozenset()) -> sp.Expr:
     """Read `text` into a SymPy expression over `names`; D(a, b) goes through `derivative`.
 
     Raises DerivError with a line and column counted inside `text`.
     """
     tree = parse_ast(text)
     try:
-        return _Reader(names, derivative, 0, 1).read(tree.body)
+        return _Reader(names, derivative, 0, 1, sizes).read(tree.body)
     except RecursionError:
         raise DerivError("expression too deeply nested", None, 1, 1) from None
 
 
 def parse_factors(text: str, names: Mapping[str, sp.Expr], *,
-                  derivative: Callable[[str, str], sp.Expr] | None = None) -> list[sp.Expr]:
+                  derivative: Callable[[str, str], sp.Expr] | None = None,
+                  sizes: frozenset = frozenset()) -> list[sp.Expr]:
     """The factors of a top-level product as written: "(-sin(f2))*(omega3)*(2*f3)" gives
     [-sin(f2), omega3, 2*f3] (SymPy alone would merge the constants)."""
     tree = parse_ast(text)
-    reader = _Reader(names, derivative, 0, 1)
+    reader = _Reader(names, derivative, 0, 1, sizes)
     factors: list[ast.AST] = []
 
     def flatten(node: ast.AST):
@@ -329,7 +391,7 @@ def parse_chain(text: str, known: set[str]) -> list[list[DRef]]:
     reader = _Reader({}, None, 0, 1)
 
     def factors(node: ast.AST) -> list[DRef]:
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
             return factors(node.left) + factors(node.right)
         if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "D"
                 and len(node.args) == 2 and all(isinstance(a, ast.Name) for a in node.args)

@@ -2,7 +2,7 @@
 
 The derivative ∂output/∂NAME is evaluated over LO ≤ x ≤ HI with every other input held at the
 evaluation point (the document's, `--at`, or a seeded one: `deriv.solve.choose_point`). Where a
-branch argument (`deriv.functions.kink_arguments`: the argument of relu, 𝕀, abs, max, ...) of the
+branch argument (`deriv.primitives.kink_arguments`: the argument of relu, 𝕀, abs, max, ...) of the
 derivative or of a node it depends on crosses zero, the derivative may jump or bend: each
 crossing is found by sampling and refined by bisection, then classified from its one-sided
 limits (a jump, or a kink where only the slope changes; a crossing that changes neither is not
@@ -19,9 +19,10 @@ import numpy as np
 import sympy as sp
 
 from deriv.errors import DerivError
-from deriv.functions import kink_arguments
-from deriv.numeric import evaluate
+from deriv.parse import DRef
+from deriv.primitives import kink_arguments
 from deriv.problem import Problem
+from deriv.program import Values
 
 SAMPLES = 2001            # grid for finding sign changes (and for the text plot)
 PIECE_SAMPLES = 200       # per piece, for fitting and drawing
@@ -113,12 +114,10 @@ class _Evaluator:
         graph = self.problem.graph
         xs = np.asarray(xs, dtype=float)
         n = xs.shape[0]
-        env = {graph.symbols[name]: (xs if name == self.over else np.full(n, float(v)))
-               for name, v in self.point.items()}
-        for name in graph.order:
-            node = graph.nodes[name]
-            env[node.symbol] = evaluate(node.expr, env, n)
-        return [evaluate(e, env, n) for e in self.exprs]
+        inputs = {name: (xs if name == self.over else np.full(n, float(v)))
+                  for name, v in self.point.items()}
+        values = Values(self.problem, inputs, {})
+        return [values.value(e) for e in self.exprs]
 
 
 def _branch_arguments(problem: Problem, expr: sp.Expr) -> list[sp.Expr]:
@@ -160,12 +159,12 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
                      at: dict[str, float] | None = None, seed: int = 0,
                      samples: int = SAMPLES) -> Curve:
     from deriv.solve import choose_point
-    from deriv.sweep import Derivatives
+    from deriv.sweep import reverse
 
-    if getattr(problem, "is_matrix", False):
-        raise DerivError(f"{problem.id} has vectors and matrices; pictures and plots are drawn "
-                         "for scalar problems (`deriv solve` derives it)")
     graph = problem.graph
+    if any(graph.shape(n) for n in graph.symbols):
+        raise DerivError(f"{problem.id} has vectors and matrices; a plot is drawn over one "
+                         "scalar input of a scalar problem (`deriv solve` derives it)")
     if over not in graph.inputs:
         raise DerivError(f"--over {over}=…: '{over}' is not an input of {problem.id} "
                          f"(inputs: {', '.join(graph.inputs)})")
@@ -174,10 +173,12 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise DerivError("the interval of --over needs LO < HI")
     fixed = dict(at or {})
-    point, source = choose_point(problem, fixed, seed)
+    point, source, _ = choose_point(problem, fixed, seed)
     point[over] = (lo + hi) / 2
     output = problem.output
-    expr = Derivatives(graph).total(output, wrt)
+    # a plot is of a small problem: the closed form in node symbols, however long
+    expr = reverse(graph, output).closed_forms(10_000).get(DRef(output, wrt), sp.S.Zero) \
+        if output != wrt else sp.S.One
     inlined = graph.inline(expr)
     arguments = _branch_arguments(problem, expr)
     evaluate_all = _Evaluator(problem, point, over, [expr] + arguments)

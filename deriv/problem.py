@@ -18,9 +18,10 @@ from typing import Any
 
 import sympy as sp
 
+from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
-from deriv.parse import RESERVED, DRef, parse_chain, parse_expression
+from deriv.parse import MAX_SIZE, RESERVED, DRef, parse_ast, parse_chain, parse_expression
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 5_000
@@ -44,13 +45,17 @@ class Claim:
     expr: sp.Expr | None           # D(a, b) appear as placeholder symbols (see parse.DRef)
     expr_text: str | None = None
     local: bool = False
-    chain: list[list[DRef]] | None = None
+    chain: list[list[DRef]] | None = None      # the printed products, as structure
+    chain_expr: sp.Expr | None = None          # the same chain as an expression (its value)
     chain_text: str | None = None
     value: float | None = None
     value_text: str | None = None
     expect: str = "pass"           # "fail": a known erratum
     note: str | None = None
     line: int | None = None
+    layout: str = "gradient"
+    update: str | None = None
+    shapes: list[str] | None = None
 
     @property
     def target(self) -> DRef:
@@ -68,23 +73,8 @@ class Claim:
         return {d for s in self.expr.free_symbols if (d := dref_of(s)) is not None}
 
 
-class ProblemQueries:
-    """What scalar and matrix problems answer alike (both have `graph`, `output`, `asks`)."""
-
-    @property
-    def inputs(self):
-        return self.graph.inputs
-
-    def requested(self) -> list[DRef]:
-        """What the problem asks for, or else ∂output/∂input for every input it depends on."""
-        if self.asks:
-            return self.asks
-        return [DRef(self.output, i) for i in self.graph.inputs
-                if self.graph.depends(self.output, i)]
-
-
 @dataclass
-class Problem(ProblemQueries):
+class Problem:
     id: str
     title: str
     graph: Graph
@@ -101,6 +91,21 @@ class Problem(ProblemQueries):
     note: str = ""
     path: str | None = None
     line: int | None = None
+
+    @property
+    def inputs(self):
+        return self.graph.inputs
+
+    @property
+    def sizes(self) -> tuple[str, ...]:
+        return self.graph.sizes
+
+    def requested(self) -> list[DRef]:
+        """What the problem asks for, or else ∂output/∂input for every input it depends on."""
+        if self.asks:
+            return self.asks
+        return [DRef(self.output, i) for i in self.graph.inputs
+                if self.graph.depends(self.output, i)]
 
     def _repr_markdown_(self) -> str:   # Jupyter shows a problem as `deriv show` does
         from deriv.render.markdown import problem
@@ -179,10 +184,63 @@ def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
         if lo < hi and math.isfinite(hi - lo):
             return "interval", (lo, hi)
         raise where(f"input kind '{text}': an interval needs finite lo < hi")
-    if re.fullmatch(r"(vector|matrix)\(.*\)", text):
-        raise where(f"input kind '{text}': vectors and matrices are not supported yet")
     raise where(f"unknown input kind '{text}' (real, positive, negative, nonzero, "
-                "interval(lo, hi))")
+                "interval(lo, hi), vector(n), matrix(m, n))")
+
+
+ARRAY_KIND = re.compile(r"^\s*(vector|matrix)\((.*)\)\s*$")
+SIZE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$|^[1-9][0-9]{0,3}$")
+
+
+def _array_kind(value: Any, where) -> tuple | None:
+    """vector(n) → (n, 1); matrix(m, n) → (m, n); None for a scalar kind."""
+    m = ARRAY_KIND.match(value) if isinstance(value, str) else None
+    if not m:
+        return None
+    parts = [p.strip() for p in m[2].split(",")]
+    if len(parts) != (1 if m[1] == "vector" else 2):
+        raise where(f"{m[1]}({'n' if m[1] == 'vector' else 'm, n'}) takes "
+                    f"{'one size' if m[1] == 'vector' else 'two sizes'}, not '{value.strip()}'")
+    dims = []
+    for text in parts:
+        if not SIZE.match(text) or keyword.iskeyword(text):
+            raise where(f"a size is a name such as n or D1, or a number; not '{text}'")
+        if text.isdigit() and int(text) > MAX_SIZE:
+            raise where(f"size {text} is larger than {MAX_SIZE}; use a name (n) for a general size")
+        dims.append(int(text) if text.isdigit() else text)
+    return A.normal(tuple(dims) + ((1,) if m[1] == "vector" else ()))
+
+
+def _check_name(name: str, fail, what: str):
+    """One rule for every name: an identifier that is neither a keyword nor a function."""
+    if not NAME.match(name) or keyword.iskeyword(name) or name in RESERVED:
+        why = (" (it is a function)" if name in RESERVED else
+               " (a Python keyword: write lam for λ)" if name == "lambda" else
+               " (a Python keyword)" if keyword.iskeyword(name) else "")
+        raise fail(f"'{name}' cannot be {what}{why}")
+
+
+def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
+    """Nodes in an order where each comes after the nodes it names (a cycle is an error)."""
+    import ast as _ast
+    import graphlib
+    deps = {}
+    for name, (_, text, _) in texts.items():
+        try:
+            tree = parse_ast(text)
+        except DerivError:
+            deps[name] = []          # the parser reports it, with its place, when it is read
+            continue
+        deps[name] = [n.id for n in _ast.walk(tree) if isinstance(n, _ast.Name)
+                      and n.id in texts and n.id != name] + \
+                     ([name] if any(isinstance(n, _ast.Name) and n.id == name
+                                    for n in _ast.walk(tree)) else [])
+    try:
+        return list(graphlib.TopologicalSorter(deps).static_order())
+    except graphlib.CycleError as err:
+        cycle = err.args[1]
+        raise DerivError("the graph has a cycle: " + " → ".join(cycle), file,
+                         node_lines[cycle[0]]) from None
 
 
 def _number(value: Any, where, what: str) -> float:
@@ -217,7 +275,9 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
                 "asks", "claim", "display", "note"}
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
-              "layout"}   # layout: gradient | derivative (a scalar's is itself either way)
+              "layout",   # gradient | derivative (a scalar's is itself either way)
+              "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
+              "shapes"}   # the printed sizes: the claim's, then each D factor's
 
 
 def _graph_lines(text: str):
@@ -255,28 +315,30 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", pid or ""):
         raise where(f"problem id {pid!r} may hold only letters, digits, '.', '-' and '_'", "id")
 
-    # inputs
+    # inputs: scalars, vectors and matrices alike
     raw_inputs = table.get("inputs", {})
     if not isinstance(raw_inputs, dict):
-        raise where("'inputs' is a table such as { x = \"real\" }", "inputs")
-    if any(isinstance(k, str) and re.fullmatch(r"\s*(vector|matrix)\(.*\)\s*", k)
-           for k in raw_inputs.values()):     # vectors and matrices: deriv.matrix loads it
-        from deriv.matrix.problem import load_matrix_problem
-        return load_matrix_problem(table, file=file, places=places, index=index, source=source)
+        raise where("'inputs' is a table such as { x = \"real\", W = \"matrix(m, n)\" }",
+                    "inputs")
     inputs: list[Input] = []
+    sizes: list[str] = []
     for name, kind in raw_inputs.items():
-        if not NAME.match(name) or name in RESERVED or keyword.iskeyword(name):
-            raise where(f"'{name}' cannot be an input name" +
-                        (" (it is a function)" if name in RESERVED else "") +
-                        (" (a Python keyword: write lam for λ)" if name == "lambda" else
-                         " (a Python keyword)" if keyword.iskeyword(name) else ""), "inputs")
-        domain, interval = _kind(kind, lambda m: where(m, "inputs"))
-        inputs.append(Input(name, sp.Symbol(name, real=True), domain, interval))
+        _check_name(name, lambda m: where(m, "inputs"), "an input name")
+        shape = _array_kind(kind, lambda m: where(m, "inputs"))
+        if shape is not None:
+            sizes += [s for s in shape if isinstance(s, str) and s not in sizes]
+            inputs.append(Input(name, A.symbol(name, shape), "real", None, kind.strip()))
+        else:
+            domain, interval = _kind(kind, lambda m: where(m, "inputs"))
+            inputs.append(Input(name, A.symbol(name), domain, interval, kind.strip()))
+    for s in sizes:
+        if s in raw_inputs:
+            raise where(f"'{s}' names both a size and an input", "inputs")
 
-    # graph: collect every name first so that a forward reference is a cycle, not a typo
+    # graph: every name first, then the expressions in dependency order, so that a forward
+    # reference works and each expression is read knowing its parents' shapes
     graph_text = _str(table, "graph", where, required=True)
     g_line, g_col = places.value(index, None, "graph")
-    lines = []
     try:
         lines = list(itertools.islice(_graph_lines(graph_text), MAX_NODES + 1))  # no more
     except DerivError as err:
@@ -285,33 +347,35 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         raise where(f"more than {MAX_NODES} nodes in one graph", "graph")
     if not lines:
         raise where("the graph is empty", "graph")
-    names: dict[str, sp.Expr] = {i.name: i.symbol for i in inputs}
     node_lines: dict[str, int] = {}
-    for k, name_col, name, _, _ in lines:
+    texts: dict[str, tuple] = {}
+    for k, name_col, name, text, col in lines:
         line = g_line + k if g_line else None
-        col = (g_col + name_col - 1) if (k == 0 and g_col) else name_col
-        if not NAME.match(name) or keyword.iskeyword(name):
-            raise DerivError(f"'{name}' is not a valid node name" +
-                             (" (a Python keyword)" if keyword.iskeyword(name) else ""),
-                             file, line, col)
-        if name in RESERVED:
-            raise DerivError(f"'{name}' is a function and cannot name a node", file, line, col)
+        place = (g_col + name_col - 1) if (k == 0 and g_col) else name_col
+        _check_name(name, lambda m: DerivError(m, file, line, place), "a node name")
+        if name in sizes:
+            raise DerivError(f"'{name}' cannot name a node (it is a size)", file, line, place)
         if name in node_lines:
             raise DerivError(f"node '{name}' is defined twice (first at line {node_lines[name]})",
-                             file, line, col)
+                             file, line, place)
         if name in raw_inputs:
-            raise DerivError(f"'{name}' is an input and cannot also be a node", file, line, col)
+            raise DerivError(f"'{name}' is an input and cannot also be a node", file, line, place)
         node_lines[name] = line
-        names[name] = sp.Symbol(name, real=True)
-    nodes: list[Node] = []
-    for k, _, name, text, col in lines:
+        texts[name] = (k, text, col)
+    order = _reading_order(texts, file, node_lines)
+    names: dict[str, sp.Expr] = {i.name: i.symbol for i in inputs}
+    exprs: dict[str, sp.Expr] = {}
+    for name in order:
+        k, text, col = texts[name]
         try:
-            expr = parse_expression(text, names)
+            exprs[name] = parse_expression(text, names, sizes=frozenset(sizes))
         except DerivError as err:
             first = g_col if (k == 0 and g_col) else 1
             raise err.shift(file, (g_line or 1) + k, first + col - 1) from None
-        nodes.append(Node(name, names[name], expr, text, node_lines[name]))
-    graph = Graph(inputs, nodes, file)
+        names[name] = A.symbol(name, A.shape_of(exprs[name]))
+    nodes = [Node(name, names[name], exprs[name], texts[name][1], node_lines[name])
+             for name in texts]
+    graph = Graph(inputs, nodes, file, tuple(sizes))
 
     output = _str(table, "output", where, default=nodes[-1].name)
     if output not in graph.nodes:
@@ -327,13 +391,10 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     for name, value in at_table.items():
         if name not in graph.inputs:
             raise where(f"'at' names '{name}', which is not an input", "at")
+        if graph.shape(name):
+            raise where(f"'at' gives scalars; '{name}' is a {graph.inputs[name].kind}, drawn at "
+                        "several sizes", "at")
         at[name] = _number(value, lambda m: where(m, "at"), f"at.{name}")
-
-    def deriv_symbol(of: str, wrt: str) -> sp.Expr:
-        for n in (of, wrt):
-            if n not in graph.symbols:
-                raise DerivError(f"unknown name '{n}' in D({of}, {wrt})")
-        return DRef(of, wrt).symbol
 
     asks = []
     raw_asks = table.get("asks", [])
@@ -368,8 +429,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         raise where(f"more than {MAX_CLAIMS} claims in one problem")
     seen: dict[str, int] = {}
     for c, entry in enumerate(raw_claims):
-        problem.claims.append(_load_claim(entry, graph, deriv_symbol, file, places, index, c,
-                                          seen))
+        problem.claims.append(_load_claim(entry, graph, file, places, index, c, seen))
     return problem
 
 
@@ -385,13 +445,36 @@ def claim_place(file, places: _Places, p: int, c: int):
     return line, where
 
 
-def claim_common(entry, graph, where, line: int | None, seen: dict[str, int],
-                 allowed: set[str]) -> dict:
-    """What every claim has, scalar or matrix: id, of, wrt, local, layout, printed, expect,
-    note — checked against the graph (which needs `nodes`, `symbols` and `parents`)."""
+def derivative_shape(graph: Graph, of: str, wrt: str, layout: str = "gradient") -> tuple:
+    """The shape of D(of, wrt): of a scalar, wrt's shape; of vectors (or a scalar and a vector),
+    len(wrt) × len(of) — transposed in the derivative layout."""
+    so, sw = graph.shape(of), graph.shape(wrt)
+    if not so:
+        shape = sw
+    else:
+        no, nw = _length(so), _length(sw) if sw else 1
+        if no is None or nw is None:
+            raise DerivError(f"D({of}, {wrt}) of a {A.shape_text(so)} by a {A.shape_text(sw)} is "
+                             "a tensor of order 3 or 4; deriv handles D(a, b) with a scalar, or "
+                             "with a and b vectors")
+        shape = A.normal((nw, no))
+    if layout == "derivative" and shape:
+        shape = A.normal((shape[1], shape[0]) if len(shape) == 2 else shape)
+    return shape
+
+
+def _length(shape: tuple):
+    if shape[1] == 1:
+        return shape[0]
+    return shape[1] if shape[0] == 1 else None
+
+
+def _load_claim(entry, graph: Graph, file, places: _Places, p: int, c: int,
+                seen: dict[str, int]) -> Claim:
+    line, where = claim_place(file, places, p, c)
     if not isinstance(entry, dict):
         raise where("each [[problem.claim]] must be a table")
-    _check_keys(entry, allowed, where, "[[problem.claim]]")
+    _check_keys(entry, CLAIM_KEYS, where, "[[problem.claim]]")
     cid = _str(entry, "id", where, required=True)
     if cid in seen:
         raise where(f"claim id '{cid}' is used twice in this problem (also line {seen[cid]})",
@@ -419,26 +502,37 @@ def claim_common(entry, graph, where, line: int | None, seen: dict[str, int],
     if expect == "fail" and not note:
         raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
                     "expect")
-    return dict(id=cid, of=of, wrt=wrt, local=local, layout=layout,
-                printed=_str(entry, "printed", where, default="") or "", expect=expect,
-                note=note, line=line)
-
-
-def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int, c: int,
-                seen: dict[str, int]) -> Claim:
-    line, where = claim_place(file, places, p, c)
-    common = claim_common(entry, graph, where, line, seen, CLAIM_KEYS)
-    common.pop("layout")   # scalars have one layout
-    wrt, local = common["wrt"], common["local"]
-    expr_text = _str(entry, "expr", where)
-    expr = None
-    if expr_text is not None:
+    update = _str(entry, "update", where)
+    if update is not None:
+        if update not in graph.inputs or graph.shape(update):
+            raise where("'update' names the scalar input that is the step size", "update")
+        if not wrt:
+            raise where("an update claim needs 'wrt': the variable it updates", "update")
+    if wrt:
         try:
-            expr = parse_expression(expr_text, graph.symbols, derivative=deriv_symbol)
+            derivative_shape(graph, of, wrt, layout)
         except DerivError as err:
-            ln, col = places.value(p, c, "expr")
+            raise where(err.message, "wrt") from None
+
+    def deriv_symbol(a: str, b: str) -> sp.Expr:
+        for n in (a, b):
+            if n not in graph.symbols:
+                raise DerivError(f"unknown name '{n}' in D({a}, {b})")
+        return DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
+
+    def read(key: str):
+        text = _str(entry, key, where)
+        if text is None:
+            return None, None
+        try:
+            return parse_expression(text, graph.symbols, derivative=deriv_symbol,
+                                    sizes=frozenset(graph.sizes)), text
+        except DerivError as err:
+            ln, col = places.value(p, c, key)
             raise err.shift(file, ln, col) from None
-    chain_text = _str(entry, "chain", where)
+
+    expr, expr_text = read("expr")
+    chain_expr, chain_text = read("chain")
     chain = None
     if chain_text is not None:
         try:
@@ -450,6 +544,13 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
         raise where("a claim needs an 'expr' or a 'chain' (or both)")
     if not wrt and (chain is not None or local):
         raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
+    shapes = entry.get("shapes")
+    if shapes is not None:
+        if not isinstance(shapes, list) or not all(isinstance(x, str) for x in shapes):
+            raise where("'shapes' is a list of sizes such as \"D1 x 1\"", "shapes")
+        for x in shapes:
+            if not re.fullmatch(r"\s*\w+\s*[x×]\s*\w+\s*", x):
+                raise where(f"'{x}' is not a size such as \"D1 x D2\"", "shapes")
     value_raw = entry.get("value")
     value = None
     value_text = None
@@ -465,8 +566,10 @@ def _load_claim(entry, graph: Graph, deriv_symbol, file, places: _Places, p: int
         else:
             value = _number(value_raw, lambda m: where(m, "value"), "value")
             value_text = repr(value_raw)
-    return Claim(**common, expr=expr, expr_text=expr_text, chain=chain, chain_text=chain_text,
-                 value=value, value_text=value_text)
+    return Claim(id=cid, of=of, wrt=wrt, printed=_str(entry, "printed", where, default="") or "",
+                 expr=expr, expr_text=expr_text, local=local, chain=chain, chain_expr=chain_expr,
+                 chain_text=chain_text, value=value, value_text=value_text, expect=expect,
+                 note=note, line=line, layout=layout, update=update, shapes=shapes)
 
 
 def load_file(path: str | Path) -> list[Problem]:

@@ -1,4 +1,9 @@
-"""Drawing inputs from their declared domains, seeded so that a run can be repeated."""
+"""Drawing inputs from their declared domains and sizes, seeded so that a run can be repeated.
+
+Arrays keep the sample axis last: a scalar input is (S,), a matrix (rows, cols, S). A problem
+with symbolic sizes is drawn at several size assignments — one square (every size 3), the
+others distinct where they can be — so a formula right only for square inputs fails.
+"""
 
 from __future__ import annotations
 
@@ -8,20 +13,53 @@ from deriv.graph import Input
 
 REAL = (-2.0, 2.0)          # wide enough to see both sides of every kink in the documents'
 POSITIVE = (0.1, 2.5)       # problems, narrow enough that exp(exp(x)) stays finite
+ASSIGNMENTS = 4             # size assignments of a problem with symbolic sizes
+SIZE_RANGE = (2, 6)         # drawn sizes lie in [2, 5]; the square assignment uses 3
 
 
-def draw(inp: Input, n: int, rng: np.random.Generator) -> np.ndarray:
+def draw(inp: Input, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    n = shape[-1]
     if inp.domain == "positive":
-        return rng.uniform(*POSITIVE, n)
+        return rng.uniform(*POSITIVE, shape)
     if inp.domain == "negative":
-        return -rng.uniform(*POSITIVE, n)
+        return -rng.uniform(*POSITIVE, shape)
     if inp.domain == "nonzero":
-        return rng.choice([-1.0, 1.0], n) * rng.uniform(*POSITIVE, n)
+        return rng.choice([-1.0, 1.0], shape) * rng.uniform(*POSITIVE, shape)
     if inp.domain == "interval" and inp.interval:
-        return rng.uniform(*inp.interval, n)
-    return rng.uniform(*REAL, n)
+        return rng.uniform(*inp.interval, shape)
+    del n
+    return rng.uniform(*REAL, shape)
 
 
-def draw_all(inputs: dict[str, Input], n: int, seed: int) -> dict[str, np.ndarray]:
+def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS) -> list[dict]:
+    """One square assignment (every size 3), then random ones, the first all distinct."""
     rng = np.random.default_rng(seed)
-    return {name: draw(inp, n, rng) for name, inp in inputs.items()}
+    out = [{s: 3 for s in sizes}]
+    if not sizes:
+        return out
+    lo, hi = SIZE_RANGE
+    for k in range(count - 1):
+        if k == 0 and len(sizes) <= hi - lo:
+            values = rng.permutation(np.arange(lo, hi))[: len(sizes)]
+        else:
+            values = rng.integers(lo, hi, len(sizes))
+        out.append({s: int(v) for s, v in zip(sizes, values)})
+    return out
+
+
+def concrete(shape: tuple, sizes: dict) -> tuple:
+    return tuple(s if isinstance(s, int) else sizes[s] for s in shape)
+
+
+def draw_all(inputs: dict[str, Input], n: int, seed: int, sizes: dict | None = None,
+             symmetric: bool = False) -> dict[str, np.ndarray]:
+    """Every input at n points: (n,) for a scalar, (rows, cols, n) for an array."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, inp in inputs.items():
+        shape = concrete(inp.shape, sizes or {}) + (n,)
+        values = draw(inp, shape, rng)
+        if symmetric and len(shape) == 3 and shape[0] == shape[1]:
+            values = (values + np.swapaxes(values, 0, 1)) / 2
+        out[name] = values
+    return out

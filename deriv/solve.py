@@ -1,4 +1,10 @@
-"""`deriv solve` as a library call: forward pass, sweeps, values at a point, results."""
+"""`deriv solve` as a library call: forward pass, sweeps, values at a point — as data.
+
+One path for every kind: a scalar problem is evaluated at the document's point (or `--at`, or a
+seeded one); a problem with vectors and matrices at a seeded draw at the square sizes (every
+size 3). Each step is shown in the graph's own symbols, tidied within a size bound, so the
+output grows linearly with the graph; its value comes from evaluating the program.
+"""
 
 from __future__ import annotations
 
@@ -7,43 +13,45 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from deriv import algebra as A
 from deriv.errors import DerivError
-from deriv.functions import kink_arguments
-from deriv.numeric import evaluate
 from deriv.parse import DRef
+from deriv.primitives import kink_arguments
 from deriv.problem import Problem
+from deriv.program import Values
 from deriv.sampling import draw_all
-from deriv.simplify import tidy
 from deriv.sweep import Step, Sweep, forward, reverse
+
+TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
 
 
 @dataclass
 class ForwardValue:
     name: str
     expr: sp.Expr
-    value: float
+    value: object                  # a float, or an array (rows, cols) for a vector or matrix
 
 
 @dataclass
 class Result:
     target: DRef
-    expr: sp.Expr                  # in node symbols, as the sweep derived it
-    in_inputs: sp.Expr             # inlined and simplified
-    value: float
+    expr: sp.Expr                  # in node symbols, tidied
+    value: object
 
 
 @dataclass
 class Solution:
     problem: Problem
-    point: dict[str, float]
-    point_source: str              # "document", "--at" or "seeded"
+    point: dict[str, object]       # input → value (arrays for vector and matrix inputs)
+    point_source: str              # "document", "--at", "seeded", ...
+    sizes: dict[str, int]
     forward_pass: list[ForwardValue]
     sweeps: list[Sweep]
-    values: dict[tuple[str, DRef], float] = field(default_factory=dict)  # (mode, target) → value
-    shown: dict[tuple[str, DRef], sp.Expr] = field(default_factory=dict)  # tidied step sums
+    values: dict[tuple[str, DRef], object] = field(default_factory=dict)   # (mode, target)
+    shown: dict[tuple[str, DRef], sp.Expr] = field(default_factory=dict)   # tidied steps
     results: list[Result] = field(default_factory=list)
 
-    def value(self, mode: str, step: Step) -> float:
+    def value(self, mode: str, step: Step):
         return self.values[(mode, step.target)]
 
     def _repr_markdown_(self) -> str:   # Jupyter shows the derivation, $$ … $$ per step
@@ -56,56 +64,66 @@ class Solution:
 
 
 def choose_point(problem: Problem, overrides: dict[str, float] | None = None, seed: int = 0
-                 ) -> tuple[dict[str, float], str]:
+                 ) -> tuple[dict[str, object], str, dict]:
     """The document's point, completed by `--at` values, else a seeded point off every kink."""
     overrides = dict(overrides or {})
     for name in overrides:
         if name not in problem.inputs:
             raise DerivError(f"--at {name}=…: '{name}' is not an input of {problem.id} "
                              f"(inputs: {', '.join(problem.inputs) or 'none'})")
-    point = dict(problem.at)
+        if problem.graph.shape(name):
+            raise DerivError(f"--at {name}=…: '{name}' is a {problem.inputs[name].kind}; --at "
+                             "gives scalars")
+    sizes = {s: 3 for s in problem.sizes}
+    point: dict[str, object] = dict(problem.at)
     source = "document" if problem.at else "seeded"
     missing = [n for n in problem.inputs if n not in point and n not in overrides]
     if missing:
         kinks = [k for n in problem.graph.order for k in kink_arguments(problem.graph.nodes[n].expr)]
+        candidate = {}
         for attempt in range(100):
-            drawn = draw_all(problem.inputs, 1, seed + attempt)
-            candidate = {n: round(float(drawn[n][0]), 1) for n in problem.inputs}
+            drawn = draw_all(problem.inputs, 1, seed + attempt, sizes)
+            candidate = {n: np.round(drawn[n][..., 0], 1) if np.ndim(drawn[n]) > 1
+                         else round(float(drawn[n][0]), 1) for n in problem.inputs}
             candidate.update(point)
             candidate.update(overrides)
-            env = node_values(problem, candidate)
-            if all(abs(float(evaluate(k, env, 1)[0])) > 1e-3 for k in kinks):
+            values = _values(problem, candidate, sizes)
+            if all(np.all(np.abs(values.value(k)) > 1e-3) for k in kinks) and \
+                    all(np.all(np.isfinite(v)) for v in values.env.values()):
                 break
         point = candidate
         source = "seeded" if not problem.at else "document + seeded"
     point.update(overrides)
     if overrides:
         source = "--at" if not problem.at else source + " + --at"
-    return point, source
+    return point, source, sizes
 
 
-def node_values(problem: Problem, point: dict[str, float]) -> dict[sp.Symbol, np.ndarray]:
-    graph = problem.graph
-    env = {graph.symbols[n]: np.array([float(v)]) for n, v in point.items()}
-    for name in graph.order:
-        node = graph.nodes[name]
-        env[node.symbol] = evaluate(node.expr, env, 1)
-    return env
+def _values(problem: Problem, point: dict[str, object], sizes: dict) -> Values:
+    arrays = {n: np.asarray(v, dtype=float)[..., None] for n, v in point.items()}
+    return Values(problem, arrays, sizes)
+
+
+def _at_point(v):
+    """An evaluated (…, 1) array → a float or a (rows, cols) array."""
+    v = np.asarray(v)[..., 0]
+    return float(v) if v.ndim == 0 else v
 
 
 def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = None,
           at: dict[str, float] | None = None, seed: int = 0, simplify: bool = True) -> Solution:
-    if getattr(problem, "is_matrix", False):    # vectors and matrices: deriv.matrix derives it
-        from deriv.matrix.solve import solve_matrix
-        return solve_matrix(problem, mode=mode, wrt=wrt, at=at, seed=seed, simplify=simplify)
+    """Derive `problem` step by step. `mode`: forward, reverse or both (default: the
+    problem's); `wrt`: the inputs or nodes asked for (default: what the problem asks)."""
     mode = mode or problem.mode
+    if mode not in ("forward", "reverse", "both"):
+        raise DerivError(f"mode must be forward, reverse or both, not {mode!r}")
     graph = problem.graph
     for name in wrt or []:
         if name not in graph.symbols:
             raise DerivError(f"--wrt {name}: not an input or node of {problem.id}")
-    point, source = choose_point(problem, at, seed)
-    env = node_values(problem, point)
-    forward_pass = [ForwardValue(n, graph.nodes[n].expr, float(env[graph.symbols[n]][0]))
+    point, source, sizes = choose_point(problem, at, seed)
+    values = _values(problem, point, sizes)
+    forward_pass = [ForwardValue(n, graph.nodes[n].expr, _at_point(values.env[graph.symbols[n]]))
                     for n in graph.order]
     requested = [DRef(problem.output, w) for w in wrt] if wrt else problem.requested()
     sweeps: list[Sweep] = []
@@ -114,18 +132,91 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
     if mode in ("forward", "both"):
         for name in dict.fromkeys(r.wrt for r in requested):
             sweeps.append(forward(graph, name))
-    solution = Solution(problem, point, source, forward_pass, sweeps)
+    solution = Solution(problem, point, source, sizes, forward_pass, sweeps)
     for sweep in sweeps:
+        shown = sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
+        if sweep.mode == "reverse" and graph.shape(problem.output):
+            shown = _jacobians(graph, sweep, shown)
+        numbers = _sweep_values(values, sweep)
         for step in sweep.steps:
-            solution.values[(sweep.mode, step.target)] = float(evaluate(step.expr, env, 1)[0])
-            if simplify:
-                solution.shown[(sweep.mode, step.target)] = tidy(step.expr, seconds=0.3)
-    from deriv.sweep import Derivatives
-    truth = Derivatives(graph)
+            solution.values[(sweep.mode, step.target)] = numbers.get(step.target.wrt
+                                                                     if sweep.mode == "reverse"
+                                                                     else step.target.of)
+            solution.shown[(sweep.mode, step.target)] = tidy(shown[step.target]) if simplify \
+                else shown[step.target]
     for ref in requested:
-        expr = truth.total(ref.of, ref.wrt)
-        inlined = graph.inline(expr)
-        solution.results.append(Result(ref, tidy(expr, seconds=0.3) if simplify else expr,
-                                       tidy(inlined, seconds=0.5) if simplify else inlined,
-                                       float(evaluate(expr, env, 1)[0])))
+        sweep = next((s for s in sweeps if s.mode == "reverse"), None) or \
+            next(s for s in sweeps if s.origin == ref.wrt)
+        expr = solution.shown.get((sweep.mode, ref), sp.S.Zero)
+        solution.results.append(Result(ref, expr, _at_point(
+            values.derivative(ref.of, ref.wrt)) if graph.depends(ref.of, ref.wrt) else 0.0))
     return solution
+
+
+def _sweep_values(values: Values, sweep: Sweep) -> dict[str, object]:
+    """Each step's value: adjoints from one reverse program (a vector output: the Jacobian),
+    tangents from one forward program (an array input: along the direction 𝟏)."""
+    graph = values.graph
+    if sweep.mode == "reverse":
+        if not graph.shape(sweep.origin):
+            bars = values.adjoints(sweep.origin)
+            return {name: _at_point(v) for name, v in bars.items()}
+        return {s.target.wrt: _at_point(values.derivative(sweep.origin, s.target.wrt))
+                for s in sweep.steps if _jacobian_exists(graph, sweep.origin, s.target.wrt)}
+    dots = {sweep.origin: values.zeros(graph.shape(sweep.origin)) + 1}
+    for step in sweep.steps:
+        name = step.target.of
+        total = 0
+        for term in step.terms:
+            parent = term.edge.wrt
+            parent_dot = A.symbol(parent + "_dot", graph.shape(parent))
+            share = graph.tangent_share(name, parent, parent_dot)
+            total = total + values.value(share, {parent_dot: dots[parent]})
+        dots[name] = total
+    return {name: _at_point(v) for name, v in dots.items() if name != sweep.origin}
+
+
+def _jacobians(graph, sweep: Sweep, shown: dict) -> dict:
+    """With a vector output y, a step is the VJP of ȳ; where wrt is a vector too, ȳ = I gives
+    the Jacobian in the gradient layout (∂z/∂h = Ωᵀ for z = β + Ωh)."""
+    out = dict(shown)
+    seed = sweep.steps[0].program_symbol
+    identity = A.eye(graph.shape(sweep.origin)[0])
+    for step in sweep.steps:
+        shape = graph.shape(step.target.wrt)
+        if shape and shape[1] == 1:
+            out[step.target] = A.rebuild(shown[step.target].xreplace({seed: identity}))
+    return out
+
+
+def _jacobian_exists(graph, of: str, wrt: str) -> bool:
+    from deriv.problem import derivative_shape
+    try:
+        derivative_shape(graph, of, wrt)
+    except DerivError:
+        return False
+    return True
+
+
+def tidy(expr: sp.Expr) -> sp.Expr:
+    """A readable form within a size bound: factored with function applications held opaque
+    (exp(a + b) stays whole), if that is no longer. Arrays are left as the rules built them."""
+    if A.shape_of(expr) or sp.count_ops(expr) > TIDY_MAX_OPS or \
+            any(isinstance(s, A.ShapedSymbol) for s in expr.free_symbols):
+        return expr
+    hidden: dict[sp.Expr, sp.Dummy] = {}
+
+    def hide(e):
+        if isinstance(e, sp.Function):
+            return hidden.setdefault(e, sp.Dummy())
+        return e.func(*(hide(a) for a in e.args)) if e.args else e
+    try:
+        factored = sp.factor(hide(expr)).xreplace({d: e for e, d in hidden.items()})
+    except (sp.PolynomialError, RecursionError):
+        return expr
+    return factored if sp.count_ops(factored) <= sp.count_ops(expr) else expr
+
+
+def node_values(problem: Problem, point: dict[str, float]) -> Values:
+    """The forward pass at one point (the pictures and plots use it)."""
+    return _values(problem, point, {s: 3 for s in problem.sizes})

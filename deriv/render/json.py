@@ -1,15 +1,30 @@
-"""JSON renderers: stable keys, plain strings for expressions (SymPy's own syntax)."""
+"""JSON renderers: stable keys; expressions in deriv's file syntax (one syntax for every kind,
+deriv.render.notation.source); a vector or matrix value as {"shape": [r, c], "value": nested
+lists}; findings as their fields plus the sentence the terminal shows."""
 
 from __future__ import annotations
 
 import json
 import math
 
+import numpy as np
+
+from deriv.findings import KINDS
+from deriv.render.notation import source
+from deriv.render.words import UnicodeMath, error_reason, sentence
+
 
 def _num(v):
     if v is None:
         return None
+    if isinstance(v, np.ndarray):
+        return {"shape": list(v.shape), "value": [[_num(float(x)) for x in row] for row in v]}
+    v = float(v)
     return v if math.isfinite(v) else str(v)
+
+
+def _expr(e):
+    return None if e is None else source(e)
 
 
 def solution(sol) -> str:
@@ -17,39 +32,66 @@ def solution(sol) -> str:
 
     def step(s, mode):
         return {"target": str(s.target),
-                "terms": [{"factors": [str(f) for f in t.factors], "expr": str(t.expr)}
+                "terms": [{"factors": [str(f) for f in t.factors], "share": _expr(t.local)}
                           for t in s.terms],
-                "expr": str(s.expr), "program": f"{s.program_symbol} = {s.program}",
-                "value": _num(sol.values[(mode, s.target)])}
+                "expr": _expr(sol.shown[(mode, s.target)]),
+                "program": f"{s.program_symbol} = {_expr(s.program)}",
+                "value": _num(sol.values.get((mode, s.target)))}
 
     data = {
-        "problem": p.id, "title": p.title, "point": sol.point, "point_source": sol.point_source,
-        "forward_pass": [{"node": f.name, "expr": str(f.expr), "value": _num(f.value)}
+        "problem": p.id, "title": p.title,
+        "point": {k: _num(v) for k, v in sol.point.items()}, "point_source": sol.point_source,
+        "sizes": sol.sizes,
+        "forward_pass": [{"node": f.name, "expr": _expr(f.expr), "value": _num(f.value)}
                          for f in sol.forward_pass],
         "sweeps": [{"mode": sw.mode, "origin": sw.origin,
                     "steps": [step(s, sw.mode) for s in sw.steps]} for sw in sol.sweeps],
-        "results": [{"target": str(r.target), "expr": str(r.expr), "in_inputs": str(r.in_inputs),
-                     "value": _num(r.value)} for r in sol.results],
+        "results": [{"target": str(r.target), "expr": _expr(r.expr), "value": _num(r.value)}
+                    for r in sol.results],
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+def finding(f, display) -> dict:
+    d = {"kind": f.kind, "message": sentence(f, UnicodeMath(display))}
+    if f.derivative is not None:
+        d["derivative"] = str(f.derivative)
+    for key in ("expr", "printed"):
+        if getattr(f, key) is not None:
+            d[key] = _expr(getattr(f, key))
+    if f.symbols:
+        d["symbols"] = list(f.symbols)
+    if f.paths:
+        d["paths"] = [list(p) for p in f.paths]
+    if f.number is not None:
+        d["number"] = _num(f.number)
+    if f.count is not None:
+        d["count"] = f.count
+    if f.shapes:
+        d["shapes"] = [list(s) for s in f.shapes]
+    return d
+
+
 def report(rep) -> str:
-    """The schema of design.md: claims, missing, summary."""
+    """The schema of design.md: claims, missing, summary (and the table of kinds)."""
+    displays = {p.id: p.display for p in rep.problems}
     claims = []
     for v in rep.verdicts:
         c = v.claim
+        d = displays.get(v.problem)
         claims.append({
             "problem": v.problem, "claim": c.id, "of": c.of, "wrt": c.wrt or None,
-            "local": c.local, "printed": c.printed, "expr": c.expr_text, "chain": c.chain_text,
-            "verdict": v.verdict, "outcome": v.outcome, "expect": c.expect, "note": c.note,
-            "samples": v.samples, "undefined": v.undefined, "near_kink": v.near_kink,
-            "diagnosis": [f.as_dict() for f in v.diagnosis],
-            "equals": [f.equals for f in v.diagnosis if f.equals],
+            "local": c.local, "layout": c.layout, "printed": c.printed, "expr": c.expr_text,
+            "chain": c.chain_text, "verdict": v.verdict, "outcome": v.outcome,
+            "expect": c.expect, "note": c.note, "samples": v.samples,
+            "undefined": v.undefined, "near_kink": v.near_kink,
+            "diagnosis": [finding(f, d) for f in v.diagnosis],
+            "equals": [str(f.derivative) for f in v.diagnosis
+                       if f.kind == "mislabelled" and f.derivative is not None],
             "coverage": {"branches_seen": v.branches_seen, "branches": v.branches},
-            **({"reason": v.reason} if v.reason else {}),
+            **({"reason": error_reason(v)} if v.verdict == "error" else {}),
         })
     data = {"claims": claims,
             "missing": [{"problem": m.problem, "derivative": m.derivative} for m in rep.missing],
-            "summary": rep.summary(), "seconds": round(rep.seconds, 3)}
+            "summary": rep.summary(), "seconds": round(rep.seconds, 3), "kinds": KINDS}
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -15,9 +15,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter as SympyLatexPrinter
 
+from deriv import algebra as A
+from deriv import primitives as P
 from deriv.names import GREEK, latex as latex_name
 from deriv.parse import dref_of
 from deriv.render.notation import number as plain_number
@@ -37,13 +40,6 @@ class LatexPrinter(SympyLatexPrinter):
         self.display = display or {}
         self.relu_style = relu_style
 
-    def _print(self, expr, **kwargs):
-        # Records that are text already (the matrix solver's lines) come in as Unicode.
-        if not isinstance(expr, (sp.Basic, int, float, str, list, tuple, dict)) \
-                and hasattr(expr, "text"):
-            return text_math(expr.text)
-        return super()._print(expr, **kwargs)
-
     # --- names ---------------------------------------------------------------------------
     def name(self, name: str) -> str:
         for suffix, accent in (("_bar", r"\bar"), ("_dot", r"\dot")):
@@ -60,6 +56,8 @@ class LatexPrinter(SympyLatexPrinter):
         return r"\frac{\partial %s}{\partial %s}" % (self.name(of), self.name(wrt))
 
     def _print_Symbol(self, expr, style="plain"):
+        if isinstance(expr, A.SizeConstant):
+            return "I" if expr.constant == "eye" else r"\mathbf{1}"
         ref = dref_of(expr)
         if ref is not None:
             return self.partial(ref.of, ref.wrt)
@@ -75,45 +73,42 @@ class LatexPrinter(SympyLatexPrinter):
     def _print_Float(self, expr):
         return number(float(expr))
 
-    # --- deriv's primitives --------------------------------------------------------------
+    # --- registry operations: one method for all, from each entry's LaTeX template ------
+    def _print_PrimitiveBase(self, expr, exp=None):
+        entry = P.entry_of(expr)
+        if entry.name == "relu" and self.relu_style == "name":
+            return self._power(r"\mathrm{ReLU}\left(%s\right)" % self._print(expr.args[0]), exp)
+        if entry.name == "indicator":
+            arg = expr.args[0]
+            if arg.could_extract_minus_sign() and not arg.is_Add:
+                return self._power(r"\mathbb{I}\left[%s < 0\right]" % self._print(-arg), exp)
+        if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
+            return self._power(self._operand(expr.args[0].args[0]) + "^{-\\top}", exp)
+        if entry.name in ("matmul", "transpose", "inv"):
+            args = [self._operand(a) for a in expr.args]
+        else:
+            args = [self._print(a) for a in expr.args]
+        return self._power(entry.latex.format(*args), exp)
+
+    def _operand(self, expr) -> str:
+        text = self._print(expr)
+        atomic = (expr.is_Symbol and dref_of(expr) is None) or \
+            P.entry_of(expr) in (P.REGISTRY["matmul"], P.REGISTRY["transpose"], P.REGISTRY["inv"])
+        return text if atomic and not expr.is_Add else r"\left(%s\right)" % text
+
     @staticmethod
     def _power(text: str, exp) -> str:
         return r"{%s}^{%s}" % (text, exp) if exp is not None else text
 
-    def _args(self, expr) -> str:
-        return ", ".join(self._print(a) for a in expr.args)
-
-    def _print_relu(self, expr, exp=None):
-        if self.relu_style == "name":
-            text = r"\mathrm{ReLU}\left(%s\right)" % self._args(expr)
-        else:
-            text = r"a\left[%s\right]" % self._args(expr)
-        return self._power(text, exp)
-
-    def _print_indicator(self, expr, exp=None):
-        arg = expr.args[0]
-        if arg.could_extract_minus_sign() and not arg.is_Add:
-            text = r"\mathbb{I}\left[%s < 0\right]" % self._print(-arg)
-        else:
-            text = r"\mathbb{I}\left[%s > 0\right]" % self._print(arg)
-        return self._power(text, exp)
-
-    def _print_sigmoid(self, expr, exp=None):
-        return self._power(r"\sigma\left(%s\right)" % self._args(expr), exp)
-
-    def _print_leaky_relu(self, expr, exp=None):
-        z, alpha = expr.args
-        return self._power(r"\mathrm{LReLU}_{%s}\left(%s\right)" % (self._print(alpha),
-                                                                    self._print(z)), exp)
-
-    def _print_maximum(self, expr, exp=None):
-        return self._power(r"\max\left(%s\right)" % self._args(expr), exp)
-
-    def _print_minimum(self, expr, exp=None):
-        return self._power(r"\min\left(%s\right)" % self._args(expr), exp)
-
-    def _print_rect(self, expr, exp=None):
-        return self._power(r"\mathrm{rect}\left[%s\right]" % self._args(expr), exp)
+    def _print_Mul(self, expr):
+        arrays = [a for a in expr.args if A.shape_of(a)]
+        if len(arrays) > 1:          # arrays multiply elementwise: the Hadamard product
+            scalars = [a for a in expr.args if not A.shape_of(a)]
+            parts = [self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"])
+                     for a in arrays]
+            head = self._print(sp.Mul(*scalars)) + " " if scalars else ""
+            return head + r" \odot ".join(parts)
+        return super()._print_Mul(expr)
 
     def _print_exp(self, expr, exp=None):
         # The documents write \exp[f_3] like \sin[f_3]; e^{...} nests badly for exp(exp(x)).
@@ -219,8 +214,13 @@ _SUB_CHARS = "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗ
 _SUP_CHARS = "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵀ"
 
 
-def number(value: float) -> str:
-    """A value in LaTeX: 78.47, -12, 1.2 \\cdot 10^{-7}, \\infty."""
+def number(value) -> str:
+    """A value in LaTeX: 78.47, -12, 1.2 \\cdot 10^{-7}, \\infty; an array as a bmatrix."""
+    if isinstance(value, np.ndarray):
+        if value.size > 12:
+            return r"[%d \times %d]" % value.shape
+        return r"\begin{bmatrix}%s\end{bmatrix}" % r" \\ ".join(
+            " & ".join(number(float(v)) for v in row) for row in value)
     text = plain_number(value)
     if text == "nan":
         return r"\mathrm{NaN}"
@@ -265,6 +265,35 @@ def escape(text: str) -> str:
     return "".join(out)
 
 
+class LatexMath:
+    """Math for deriv.render.words in LaTeX (findings in Markdown and LaTeX output)."""
+
+    def __init__(self, display=None):
+        self.printer = LatexPrinter(display)
+
+    def name(self, n: str) -> str:
+        return "$%s$" % self.printer.name(n)
+
+    def partial(self, ref) -> str:
+        return "$%s$" % self.printer.partial(ref.of, ref.wrt)
+
+    def expr(self, expr) -> str:
+        return "$%s$" % self.printer.doprint(expr)
+
+    def shape(self, shape) -> str:
+        return "scalar" if not shape else "$%s$" % r" \times ".join(
+            self.printer.name(s) if isinstance(s, str) else str(s) for s in shape)
+
+    def path(self, path) -> str:
+        return "$%s$" % r" \to ".join(self.printer.name(n) for n in path)
+
+    def transpose(self, text: str) -> str:
+        return text[:-1] + r"^{\top}$" if text.endswith("$") else text + "ᵀ"
+
+    def number(self, value) -> str:
+        return "$%s$" % number(value)
+
+
 def point(values: dict[str, float], display=None) -> str:
     """x = -2,\\ y = 5 (math mode)."""
     return r",\ ".join(f"{name(k, display)} = {number(v)}" for k, v in values.items())
@@ -296,7 +325,7 @@ def row(lhs: str, parts: list[str], wrap: int = WRAP) -> str:
     return lhs + " &= " + " \\\\\n  &= ".join(parts)
 
 
-def step_parts(step, value: float, display, shown=None) -> tuple[str, list[str]]:
+def step_parts(step, value, display, shown) -> tuple[str, list[str]]:
     """∂y/∂f_3, [chain, expression, value]"""
     printer = LatexPrinter(display)
     lhs = printer.partial(step.target.of, step.target.wrt)
@@ -305,8 +334,8 @@ def step_parts(step, value: float, display, shown=None) -> tuple[str, list[str]]
     if terms and not (len(terms) == 1 and terms[0].factors == (step.target,)):
         parts.append(" + ".join(" ".join(printer.partial(f.of, f.wrt) for f in t.factors)
                                 for t in terms))
-    parts.append(printer.doprint(shown if shown is not None else step.expr))
-    if not step.expr.is_Number:
+    parts.append(printer.doprint(shown))
+    if not shown.is_Number and value is not None:
         parts.append(number(value))
     return lhs, parts
 
@@ -326,8 +355,6 @@ def result_parts(sol) -> list[tuple[str, list[str]]]:
     out = []
     for r in sol.results:
         parts = [math(r.expr, d)]
-        if r.in_inputs != r.expr:
-            parts.append(math(r.in_inputs, d))
         if not r.expr.is_Number:
             parts.append(number(r.value))
         out.append((partial(r.target.of, r.target.wrt, d), parts))

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from deriv.names import pretty
 from deriv.render import latex
 from deriv.render.notation import number
+from deriv.render.words import error_reason, sentence
 
 _SPECIAL = "\\`*_[]<>|$#"
 
@@ -197,9 +198,9 @@ def report(rep, problems=None, level: str = "###") -> str:
             if c.printed:
                 out.append(f"  - printed: {code(_short(c.printed))}")
             for f in v.diagnosis:
-                out.append(f"  - {f.kind}: {escape(f.message)}")
-            if v.verdict == "error" and v.reason:
-                out.append(f"  - {escape(v.reason)}")
+                out.append(f"  - {f.kind}: {sentence(f, latex.LatexMath(d))}")
+            if v.verdict == "error":
+                out.append(f"  - {escape(error_reason(v))}")
         if errata or others:
             out.append("")
         if doc["missing"]:

@@ -5,9 +5,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
+from deriv import algebra as A
+from deriv import primitives as P
 from deriv.names import partial, pretty
 from deriv.parse import dref_of
 
@@ -25,14 +28,13 @@ class TextPrinter(StrPrinter):
         ref = dref_of(expr)
         if ref is not None:
             return partial(ref.of, ref.wrt, self.display)
+        if isinstance(expr, A.SizeConstant):
+            return "I" if expr.constant == "eye" else "𝟏"
         name = expr.name
         for suffix, mark in (("_bar", "\u0305"), ("_dot", "\u0307")):
             if name.endswith(suffix):
                 return pretty(name[: -len(suffix)], self.display) + mark
         return pretty(name, self.display)
-
-    def _print_Mul(self, expr):
-        return super()._print_Mul(expr).replace("*", "·")
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
@@ -41,42 +43,49 @@ class TextPrinter(StrPrinter):
                 str(int(exp)).translate(SUPERSCRIPT)
         return super()._print_Pow(expr, rational).replace("**", "^")
 
-    def _call(self, name, expr):
-        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+    # --- registry operations: one method for all, from each entry's Unicode template -----
+    def _print_PrimitiveBase(self, expr):
+        entry = P.entry_of(expr)
+        if entry.name == "indicator":
+            arg = expr.args[0]
+            if arg.could_extract_minus_sign() and not arg.is_Add:
+                return f"𝕀[{self._print(-arg)} < 0]"
+        if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
+            return self._operand(expr.args[0].args[0]) + "⁻ᵀ"
+        if entry.name in ("matmul", "transpose", "inv"):
+            args = [self._operand(a) for a in expr.args]
+        else:
+            args = [self._print(a) for a in expr.args]
+        return entry.unicode.format(*args)
 
-    def _print_relu(self, expr):
-        return self._call("relu", expr)
-
-    def _print_indicator(self, expr):
-        arg = expr.args[0]
-        if arg.could_extract_minus_sign() and not arg.is_Add:
-            return f"𝕀[{self._print(-arg)} < 0]"
-        return f"𝕀[{self._print(arg)} > 0]"
-
-    def _print_sigmoid(self, expr):
-        return self._call("σ", expr)
-
-    def _print_leaky_relu(self, expr):
-        return self._call("leaky_relu", expr)
-
-    def _print_maximum(self, expr):
-        return self._call("max", expr)
-
-    def _print_minimum(self, expr):
-        return self._call("min", expr)
-
-    def _print_rect(self, expr):
-        return self._call("rect", expr)
+    def _operand(self, expr) -> str:
+        """A factor of a matrix product or a transposed term: parenthesised unless atomic."""
+        text = self._print(expr)
+        atomic = (expr.is_Symbol and dref_of(expr) is None) or \
+            P.entry_of(expr) in (P.REGISTRY["matmul"], P.REGISTRY["transpose"], P.REGISTRY["inv"])
+        return text if atomic and not expr.is_Add else f"({text})"
 
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
+
+    def _print_Mul(self, expr):
+        arrays = [a for a in expr.args if A.shape_of(a)]
+        if len(arrays) > 1:          # arrays multiply elementwise: the Hadamard product
+            scalars = [a for a in expr.args if not A.shape_of(a)]
+            parts = [self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"])
+                     for a in arrays]
+            head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
+            return head + " ⊙ ".join(parts)
+        return super()._print_Mul(expr).replace("*", "·")
 
     def _print_Float(self, expr):
         return number(float(expr))
 
 
-def number(value: float) -> str:
-    """A value as a reader wants it: 78.47, −12, 1.2e-07."""
+def number(value) -> str:
+    """A value as a reader wants it: 78.47, −12, 1.2e-07; an array as nested brackets."""
+    if isinstance(value, np.ndarray):
+        return array_text(value)
     if value != value:
         return "nan"
     if value in (float("inf"), float("-inf")):
@@ -91,5 +100,53 @@ def number(value: float) -> str:
     return text
 
 
+def array_text(value: np.ndarray, limit: int = 12) -> str:
+    """[[0.5, −1.2], [2, 0]]; a column vector as [0.5, −1.2]ᵀ; a large one by its shape."""
+    if value.size > limit:
+        return f"[{value.shape[0]}×{value.shape[1]} array]"
+    if value.ndim == 2 and value.shape[1] == 1:
+        return "[" + ", ".join(number(float(v)) for v in value[:, 0]) + "]ᵀ"
+    return "[" + ", ".join("[" + ", ".join(number(float(v)) for v in row) + "]"
+                           for row in value) + "]"
+
+
 def text(expr, display: dict[str, str] | None = None) -> str:
     return TextPrinter(display).doprint(expr)
+
+
+class SourcePrinter(StrPrinter):
+    """Expressions in deriv's own file syntax (what JSON carries, for every kind):
+    W.T @ x, hadamard(a, b), sum(X), eye(n), D(l, f)."""
+
+    def _print_Symbol(self, expr):
+        if isinstance(expr, A.SizeConstant):
+            return f"eye({expr.dims[0]})" if expr.constant == "eye" else \
+                f"ones({', '.join(map(str, expr.dims))})"
+        ref = dref_of(expr)
+        return str(ref) if ref is not None else expr.name
+
+    def _print_PrimitiveBase(self, expr):
+        entry = P.entry_of(expr)
+        args = [self._print(a) for a in expr.args]
+        if entry.name == "matmul":
+            return f"({args[0]} @ {args[1]})"
+        if entry.name == "transpose":
+            return f"({args[0]}).T"
+        return f"{entry.names[0]}({', '.join(args)})"
+
+    def _print_Mul(self, expr):
+        arrays = [a for a in expr.args if A.shape_of(a)]
+        if len(arrays) > 1:
+            scalars = [a for a in expr.args if not A.shape_of(a)]
+            out = self._print(arrays[0])
+            for a in arrays[1:]:
+                out = f"hadamard({out}, {self._print(a)})"
+            return (self._print(sp.Mul(*scalars)) + "*" if scalars else "") + out
+        return super()._print_Mul(expr)
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+
+def source(expr) -> str:
+    return SourcePrinter().doprint(expr)

@@ -8,6 +8,7 @@ from rich.text import Text
 
 from deriv.names import partial, pretty
 from deriv.render.notation import number, text as math
+from deriv.render.words import UnicodeMath, error_reason, sentence
 
 
 def _ref(ref, display):
@@ -32,8 +33,8 @@ def step_line(step, value, display, verdict=None, shown=None) -> Text:
                       and not getattr(terms[0], "bypassed", False)):
         parts.append(" + ".join("·".join(_factor(t, f, display) for f in t.factors)
                                 for t in terms))
-    parts.append(math(shown if shown is not None else step.expr, display))
-    if not step.expr.is_Number:
+    parts.append(math(shown, display))
+    if not shown.is_Number and value is not None:
         parts.append(number(value))
     line = Text("  ")
     line.append(parts[0], style="bold")
@@ -46,7 +47,7 @@ def step_line(step, value, display, verdict=None, shown=None) -> Text:
     return line
 
 
-def claim_marks(verdicts) -> dict:
+def claim_marks(verdicts, display=None) -> dict:
     """Step target → the document's claims for it with their outcomes, for `deriv solve`."""
     marks: dict = {}
     for v in verdicts:
@@ -58,7 +59,7 @@ def claim_marks(verdicts) -> dict:
             mark.append("  ")
         mark.append(f"[{v.claim.id}: {label}", style=style)
         if v.verdict == "fail" and v.diagnosis:
-            mark.append(f" — {v.diagnosis[0].message}", style=style)
+            mark.append(f" — {sentence(v.diagnosis[0], UnicodeMath(display))}", style=style)
         mark.append("]", style=style)
     return marks
 
@@ -118,8 +119,6 @@ def solution(sol, verdicts=None) -> Group:
         line.append(" = " + math(r.expr, d))
         out.append(line)
         pad = " " * len(_ref(r.target, d))
-        if r.in_inputs != r.expr:
-            out.append(Text(f"  {pad} = {math(r.in_inputs, d)}"))
         if not r.expr.is_Number:
             out.append(Text(f"  {pad} = {number(r.value)}"))
     return Group(*out)
@@ -207,12 +206,12 @@ def report(rep, problems=None, verbose: bool = False) -> Group:
             line.append("   " + ", ".join(extras), style="dim")
         out.append(line)
         if v.outcome == "error":
-            out.append(Text(f"           {v.reason}", style="red"))
+            out.append(Text(f"           {error_reason(v)}", style="red"))
         if v.verdict == "fail" and v.claim.printed and (v.outcome != "xfailed" or verbose):
             out.append(Text(f"           printed: {v.claim.printed}", style="dim"))
         if v.verdict == "fail":
             for f in v.diagnosis:
-                out.append(Text(f"           {f.message}",
+                out.append(Text(f"           {sentence(f, UnicodeMath(d))}",
                                 style="red" if v.unexpected else "yellow"))
         if v.outcome == "xfailed" and v.claim.note and verbose:
             out.append(Text(f"           known erratum: {v.claim.note}", style="dim"))

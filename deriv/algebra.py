@@ -1,0 +1,325 @@
+"""The algebra the sweep calls: shapes, and the derivative of one node's expression.
+
+This is the one place that knows which kind a node is. A scalar is a SymPy Symbol (shape ());
+a vector or matrix is an `ShapedSymbol` carrying its shape, (n, 1) for a column vector. The
+elementwise part of any expression is ordinary SymPy algebra (on arrays, `*` is the Hadamard
+product and every function applies elementwise), so its partials are SymPy's `diff`; a
+structural operation (matrix product, transpose, inverse, ...) contributes through the VJP and
+JVP of its registry entry.
+
+    vjp(expr, bar, p):   p's share of expr's adjoint        x̄ = Σ ȳ ⊙ ∂y/∂x, summed to x's shape
+    jvp(expr, dots):     the tangent of expr                 ẏ = Σ ∂y/∂x ⊙ ẋ
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import sympy as sp
+from sympy import S
+
+from deriv import primitives as P
+
+SCALAR: tuple = ()
+
+
+class ShapeError(Exception):
+    pass
+
+
+class ShapedSymbol(sp.Symbol):
+    """A vector or matrix name; its shape is part of its identity."""
+
+    def __new__(cls, name: str, dims: tuple):
+        obj = sp.Symbol.__xnew__(cls, name, real=True)
+        obj.dims = tuple(dims)
+        return obj
+
+    def _hashable_content(self):
+        return super()._hashable_content() + (self.dims,)
+
+    def __getnewargs_ex__(self):
+        return (self.name, self.dims), {}
+
+    def __getstate__(self):
+        return {"dims": self.dims}
+
+    def __setstate__(self, state):
+        self.dims = state["dims"]
+
+
+class SizeConstant(ShapedSymbol):
+    """eye(n) and the all-ones array: values that depend only on the sizes."""
+
+    def __new__(cls, kind: str, dims: tuple):
+        obj = ShapedSymbol.__new__(cls, f"{kind}[{','.join(map(str, dims))}]", dims)
+        obj.constant = kind
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.constant, self.dims), {}
+
+    def __getstate__(self):
+        return {"dims": self.dims, "constant": self.constant}
+
+    def __setstate__(self, state):
+        self.dims, self.constant = state["dims"], state["constant"]
+
+
+def symbol(name: str, shape: tuple = SCALAR) -> sp.Symbol:
+    shape = normal(shape)
+    return ShapedSymbol(name, shape) if shape else sp.Symbol(name, real=True)
+
+
+def normal(shape) -> tuple:
+    """A literal 1×1 is a scalar."""
+    shape = tuple(shape)
+    return SCALAR if shape == (1, 1) else shape
+
+
+def shape_text(shape) -> str:
+    from deriv.names import pretty
+    if not shape:
+        return "scalar"
+    return "[" + "×".join(pretty(s) if isinstance(s, str) else str(s) for s in shape) + "]"
+
+
+def eye(n) -> SizeConstant:
+    return SizeConstant("eye", (n, n))
+
+
+def ones(shape) -> sp.Expr:
+    return SizeConstant("ones", shape) if shape else S.One
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+def is_array(expr) -> bool:
+    return bool(shape_of(expr))
+
+
+@lru_cache(maxsize=100_000)
+def shape_of(expr: sp.Expr) -> tuple:
+    if isinstance(expr, ShapedSymbol):
+        return expr.dims
+    if not expr.args or expr.is_Number:
+        return SCALAR
+    entry = P.entry_of(expr)
+    if entry is not None and not entry.elementwise:
+        return _structural_shape(entry, [shape_of(a) for a in expr.args])
+    return broadcast([shape_of(a) for a in expr.args], _symbol_of(expr))
+
+
+def _symbol_of(expr) -> str:
+    return {sp.Add: "+", sp.Mul: "⊙"}.get(type(expr), type(expr).__name__)
+
+
+def broadcast(shapes, what: str = "+") -> tuple:
+    arrays = {s for s in shapes if s}
+    if len(arrays) > 1:
+        a, b = sorted(arrays, key=str)[:2]
+        raise ShapeError(f"shape mismatch for {what}: {shape_text(a)} and {shape_text(b)}")
+    return arrays.pop() if arrays else SCALAR
+
+
+def _as_matrix(shape):
+    return shape if shape else (1, 1)
+
+
+def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
+    kind = entry.shape
+    if kind == "matmul":
+        a, b = (_as_matrix(s) for s in shapes)
+        if a[1] != b[0]:
+            raise ShapeError(f"shape mismatch for @: {shape_text(a)} and {shape_text(b)}")
+        return normal((a[0], b[1]))
+    (a,) = shapes
+    if kind == "transpose":
+        return (a[1], a[0]) if a else SCALAR
+    if kind in ("square", "square-reduce"):
+        if a and a[0] != a[1]:
+            raise ShapeError(f"{entry.names[0]} needs a square matrix, not {shape_text(a)}")
+        return a if kind == "square" else SCALAR
+    if kind == "reduce":
+        return SCALAR
+    if kind == "diag":
+        if not a:
+            return SCALAR
+        if a[1] == 1:
+            return (a[0], a[0])
+        if a[0] != a[1]:
+            raise ShapeError(f"diag needs a vector or a square matrix, not {shape_text(a)}")
+        return (a[0], 1)
+    raise ShapeError(f"no shape rule for {entry.name}")
+
+
+def check(expr: sp.Expr) -> tuple:
+    """The shape of `expr`, or ShapeError (for the parser, which places it)."""
+    return shape_of(expr)
+
+
+# --- builders that know shapes (the registry's VJPs and JVPs call these) ----------------------
+
+def split_scalar(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
+    """c·A → (c, A) where c is the product of the scalar factors."""
+    if isinstance(expr, sp.Mul):
+        scalars = [a for a in expr.args if not shape_of(a)]
+        arrays = [a for a in expr.args if shape_of(a)]
+        if scalars and len(arrays) == 1:
+            return sp.Mul(*scalars), arrays[0]
+    return S.One, expr
+
+
+def T(expr: sp.Expr) -> sp.Expr:
+    if not shape_of(expr):
+        return expr
+    if isinstance(expr, SizeConstant) and expr.constant == "eye":
+        return expr
+    if isinstance(expr, SizeConstant):
+        return ones((expr.dims[1], expr.dims[0]))
+    if isinstance(expr, P.REGISTRY["transpose"].cls):
+        return expr.args[0]
+    c, a = split_scalar(expr)
+    if c != 1:
+        return c * T(a)
+    if isinstance(expr, sp.Add):
+        return sp.Add(*(T(t) for t in expr.args))
+    if isinstance(expr, P.REGISTRY["matmul"].cls):
+        return matmul(T(expr.args[1]), T(expr.args[0]))
+    return P.call("transpose", expr)
+
+
+def matmul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    if not shape_of(a) or not shape_of(b):
+        return a * b
+    ca, a = split_scalar(a)
+    cb, b = split_scalar(b)
+    if isinstance(a, SizeConstant) and a.constant == "eye":
+        product = b
+    elif isinstance(b, SizeConstant) and b.constant == "eye":
+        product = a
+    else:
+        product = P.call("matmul", a, b)
+        shape_of(product)            # a mismatch here is a bug in a rule: fail loudly
+    return ca * cb * product
+
+
+def inv(a):
+    return P.call("inv", a) if shape_of(a) else 1 / a
+
+
+def trace(a):
+    return P.call("trace", a) if shape_of(a) else a
+
+
+def total(a):
+    return P.call("total", a) if shape_of(a) else a
+
+
+def diag(a):
+    return P.call("diag", a) if shape_of(a) else a
+
+
+def eye_like(a):
+    s = shape_of(a)
+    return eye(s[0]) if s else S.One
+
+
+def ones_like(a):
+    return ones(shape_of(a))
+
+
+def unbroadcast(expr: sp.Expr, shape: tuple) -> sp.Expr:
+    """Sum an adjoint over the axes its variable was broadcast along (a scalar times a matrix
+    gets Σ of the elementwise products)."""
+    if shape_of(expr) == tuple(shape):
+        return expr
+    if not shape:
+        return total(expr)
+    if not shape_of(expr):
+        return expr * ones(shape)
+    raise ShapeError(f"cannot reduce {shape_text(shape_of(expr))} to {shape_text(shape)}")
+
+
+# --- derivatives of one expression -------------------------------------------------------------
+
+def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.Dummy]:
+    """The outermost structural sub-expressions (those containing `wrt`, if given), each
+    replaced by a stand-in of its shape so the rest is elementwise algebra."""
+    found: dict[sp.Expr, sp.Symbol] = {}
+
+    def walk(e):
+        entry = P.entry_of(e)
+        if entry is not None and not entry.elementwise:
+            if wrt is None or e.has(wrt):
+                found.setdefault(e, ShapedSymbol(f"_u{len(found)}", shape_of(e))
+                                 if shape_of(e) else sp.Dummy(f"u{len(found)}", real=True))
+            return
+        for a in e.args:
+            walk(a)
+    walk(expr)
+    return found
+
+
+def vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Expr | None = None) -> sp.Expr:
+    """The contribution of `bar` (the adjoint of expr) to wrt's adjoint; 0 if none.
+    `out` is the symbol expr is stored in (so rules may say Z instead of X⁻¹)."""
+    if not expr.has(wrt):
+        return S.Zero
+    parts = _structural_parts(expr, wrt)
+    flat = expr.xreplace(parts) if parts else expr
+    total_ = S.Zero
+    d = sp.diff(flat, wrt)
+    if d != 0:
+        total_ += unbroadcast(bar * d, shape_of(wrt))
+    for sub, u in parts.items():
+        du = sp.diff(flat, u)
+        if du == 0:
+            continue
+        u_bar = unbroadcast(bar * du, shape_of(sub))
+        entry = P.entry_of(sub)
+        result = out if (out is not None and sub == expr) else sub
+        for i, arg in enumerate(sub.args):
+            if arg.has(wrt):
+                total_ += vjp(arg, entry.vjp(sub.args, result, u_bar, i), wrt)
+    return total_
+
+
+def jvp(expr: sp.Expr, dots: dict[sp.Symbol, sp.Expr], out: sp.Expr | None = None) -> sp.Expr:
+    """The tangent of expr given the tangents of the symbols in `dots`."""
+    parts = _structural_parts(expr, None)
+    flat = expr.xreplace(parts) if parts else expr
+    total_ = S.Zero
+    for s, s_dot in dots.items():
+        if s_dot != 0 and flat.has(s):
+            total_ += sp.diff(flat, s) * s_dot
+    for sub, u in parts.items():
+        if not any(sub.has(s) for s in dots):
+            continue
+        du = sp.diff(flat, u)
+        arg_dots = [jvp(a, dots) for a in sub.args]
+        entry = P.entry_of(sub)
+        result = out if (out is not None and sub == expr) else sub
+        total_ += du * entry.jvp(sub.args, result, arg_dots)
+    return total_
+
+
+def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
+    """∂expr/∂wrt for scalars (an edge's partial), written in the node's own symbol where
+    the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""
+    d = sp.diff(expr, wrt)
+    return d if d == expr else d.xreplace({expr: out})
+
+
+def rebuild(expr: sp.Expr) -> sp.Expr:
+    """Apply the builders bottom-up after a substitution: scalar factors out of products,
+    transposes pushed inward, identities dropped."""
+    if not expr.args or isinstance(expr, ShapedSymbol):
+        return expr
+    args = [rebuild(a) for a in expr.args]
+    entry = P.entry_of(expr)
+    if entry is not None and entry.name == "matmul":
+        return matmul(*args)
+    if entry is not None and entry.name == "transpose":
+        return T(args[0])
+    return expr.func(*args)

@@ -1,0 +1,357 @@
+"""Why a claim is wrong: one set of explanations, tried on the sampled arrays of any kind.
+
+Every explanation is a numeric comparison over the drawn batches (scalars and arrays alike),
+tried over a fixed list of candidates, cheapest first — no time limits, so a run says the same
+on a loaded machine as on an idle one. The first explanations found (at most two) are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import combinations
+
+import numpy as np
+import sympy as sp
+
+from deriv import algebra as A
+from deriv.findings import Finding
+from deriv.parse import DRef, dref_of, parse_factors
+from deriv.problem import derivative_shape
+
+MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
+MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
+
+
+def _per_point(mask):
+    return mask.reshape(-1, mask.shape[-1]).all(axis=0) if np.ndim(mask) > 1 else mask
+
+
+class Diagnosis:
+    def __init__(self, pc, claim, written: sp.Expr, pairs):
+        self.pc, self.claim, self.written = pc, claim, written
+        self.graph = pc.graph
+        self.pairs = pairs                       # (batch, claim value, truth, valid) per batch
+        self.target = None if claim.is_value else claim.target
+
+    # --- comparing -----------------------------------------------------------------------------
+    def matches(self, candidate, against=None) -> bool:
+        """Does candidate(batch) equal the claim (or against(batch)) wherever both are defined,
+        on at least half the valid points of every batch?"""
+        from deriv.check import close
+        for k, (batch, c, t, valid) in enumerate(self.pairs):
+            try:
+                values = candidate(batch, k)
+            except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
+                return False
+            reference = c if against is None else against(batch, k)
+            if values is None or reference is None or np.shape(values) != np.shape(reference):
+                return False
+            with np.errstate(all="ignore"):
+                ok = valid & _per_point(np.isfinite(values)) & _per_point(np.isfinite(reference))
+                if ok.sum() < max(3, 0.5 * valid.sum()):
+                    return False
+                agree = _per_point(close(values, reference))
+            if not agree[ok].all():
+                return False
+        return True
+
+    def truth_of(self, of: str, wrt: str, layout: str | None = None):
+        layout = layout or self.claim.layout
+        return lambda batch, k: batch.values.derivative(of, wrt, layout)
+
+    # --- the order of explanations -------------------------------------------------------------
+    def run(self) -> list[Finding]:
+        found: list[Finding] = []
+        for method in (self.transposed, self.mislabelled, self.lost_path, self.negated,
+                       self.constant_multiple, self.swapped, self.wrong_factor,
+                       self.factor, self.term, self.symmetric_only, self.square_only):
+            if len(found) >= 2:
+                break
+            finding = method()
+            if finding:
+                found.append(finding)
+        return found or [Finding("no-explanation", self.target)]
+
+    def shape_mismatch(self, got: tuple, want: tuple) -> list[Finding]:
+        if not self.claim.is_value and not self.claim.update:
+            other = "derivative" if self.claim.layout == "gradient" else "gradient"
+            if got == self.pc.target_shape(self.claim, other) and got != want:
+                pairs = [(b, self.pc.evaluate(b.values, self.written), t, v)
+                         for b, _, t, v in self.pairs]
+                self.pairs = pairs
+                if self.matches(lambda b, k: self.pc.truth(b.values, self.claim, other)):
+                    return [Finding("transposed", self.target, shapes=(got, want),
+                                    text=self.claim.layout)]
+        return [Finding("shape", self.target, shapes=(got, want), text=self.claim.layout)]
+
+    # --- explanations ---------------------------------------------------------------------------
+    def transposed(self) -> Finding | None:
+        claim = self.claim
+        if claim.is_value or claim.update or not self.pc.target_shape(claim):
+            return None
+        other = "derivative" if claim.layout == "gradient" else "gradient"
+        if self.matches(lambda b, k: self.pc.truth(b.values, claim, other)):
+            want = self.pc.target_shape(claim)
+            return Finding("transposed", self.target, shapes=(want, want), text=claim.layout)
+        return None
+
+    def numerators(self) -> list[str]:
+        """The claim's `of`, the output, then nodes of the same family and neighbours."""
+        claim, graph = self.claim, self.graph
+        stem = _stem(claim.of)
+        near = [n for n in graph.order if _stem(n) == stem] + list(graph.parents(claim.of)) + \
+            list(graph.children.get(claim.of, ()))
+        ofs = [claim.of, self.pc.problem.output] + [n for n in near if n in graph.nodes]
+        return list(dict.fromkeys(ofs))[:MAX_NUMERATORS]
+
+    def mislabelled(self) -> Finding | None:
+        claim, graph = self.claim, self.graph
+        if claim.is_value or claim.update:
+            return None
+        want = self.pc.target_shape(claim)
+        for of in self.numerators():
+            for wrt in graph.symbols:
+                if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not graph.depends(of, wrt):
+                    continue
+                try:
+                    if derivative_shape(graph, of, wrt, claim.layout) != want:
+                        continue
+                except Exception:      # noqa: BLE001  (an order-3 tensor: not a candidate)
+                    continue
+                if self.matches(self.truth_of(of, wrt)):
+                    return Finding("mislabelled", self.target, derivative=DRef(of, wrt))
+        return None
+
+    def units(self) -> list[tuple[str, sp.Expr]]:
+        """The terms of ∂of/∂wrt = Σ_children c̄·(∂c/∂wrt)ₑ, split further where one child's
+        share is itself a sum (N = AAᵀ reaches A twice: N̄A + N̄ᵀA)."""
+        claim, graph = self.claim, self.graph
+        out = []
+        for c in graph.children.get(claim.wrt, ()):
+            if not graph.depends(claim.of, c):
+                continue
+            bar = A.symbol(c + "_bar", graph.shape(c))
+            share = graph.adjoint_share(c, claim.wrt, bar)
+            out += [(c, t) for t in sp.Add.make_args(share)]
+        return out
+
+    def unit_value(self, batch, child: str, term: sp.Expr):
+        claim, graph, values = self.claim, self.graph, batch.values
+        if child == claim.of:
+            bar = values.zeros(()) + 1
+        else:
+            bar = values.derivative(claim.of, child, "gradient")
+        v = values.value(term, {A.symbol(child + "_bar", graph.shape(child)): bar})
+        return v if claim.layout == "gradient" else _transpose(v)
+
+    def lost_path(self) -> Finding | None:
+        """The claim is some of the terms of ∂of/∂wrt = Σ_children ∂of/∂c·∂c/∂wrt: the paths
+        through the others are lost (or one is counted twice)."""
+        claim, graph = self.claim, self.graph
+        if claim.is_value or claim.update or claim.local or graph.shape(claim.of):
+            return None
+        units = self.units()
+        if len(units) < 2 or len(units) > MAX_SUBSET_CHILDREN:
+            return self.repeated_path(units)
+        for size in range(1, len(units)):
+            for kept in combinations(range(len(units)), size):
+                def partial_sum(batch, k, kept=kept):
+                    return sum(self.unit_value(batch, *units[i]) for i in kept)
+                if self.matches(partial_sum):
+                    lost = [units[i] for i in range(len(units)) if i not in kept]
+                    paths = tuple(p for c in dict.fromkeys(c for c, _ in lost)
+                                  for p in _paths_via(graph, claim.wrt, c, claim.of))
+                    return Finding("lost-path", self.target, paths=paths[:3], count=len(paths),
+                                   expr=sp.Add(*(units[i][1] for i in kept)),
+                                   printed=sp.Add(*(t for _, t in units)),
+                                   symbols=tuple(dict.fromkeys(c for c, _ in lost)))
+        return self.repeated_path(units)
+
+    def repeated_path(self, units) -> Finding | None:
+        if len(units) < 2:
+            return None
+        for child, term in units:
+            def twice(batch, k, child=child, term=term):
+                return self.pairs[k][2] + self.unit_value(batch, child, term)
+            if self.matches(twice):
+                paths = tuple(_paths_via(self.graph, self.claim.wrt, child, self.claim.of))
+                return Finding("repeated-path", self.target, paths=paths[:3], count=2,
+                               expr=term, symbols=(child,))
+        return None
+
+    def negated(self) -> Finding | None:
+        if self.matches(lambda b, k: -self.pairs[k][2]):
+            return Finding("negated", self.target)
+        return None
+
+    def constant_multiple(self) -> Finding | None:
+        ratios = []
+        for batch, c, t, valid in self.pairs:
+            with np.errstate(all="ignore"):
+                ok = (np.abs(t) > 1e-8) & np.isfinite(c)
+                ok = ok & valid if np.ndim(t) == 1 else ok & valid[None, None, :]
+                if np.any(np.abs(np.where(np.abs(t) <= 1e-8, c, 0)[..., valid]) > 1e-8):
+                    return None
+                ratios.extend((c[ok] / t[ok]).ravel().tolist())
+        if len(ratios) < 10:
+            return None
+        k = float(np.median(ratios))
+        if k in (0.0, 1.0) or not np.allclose(ratios, k, rtol=1e-6, atol=1e-12):
+            return None
+        return Finding("constant-multiple", self.target, number=k)
+
+    def families(self) -> list[list[sp.Symbol]]:
+        groups: dict[tuple, list[sp.Symbol]] = {}
+        for name, symbol in self.graph.symbols.items():
+            groups.setdefault((_stem(name), A.shape_of(symbol)), []).append(symbol)
+        return [v for v in groups.values() if len(v) > 1]
+
+    def swapped(self) -> Finding | None:
+        """Exchanging two symbols of one family (ψ₂₁ ↔ ψ₂₂) makes the claim right: evaluated
+        by exchanging their arrays, so nothing is recompiled."""
+        if self.claim.expr is None:
+            return None
+        used = self.claim.expr.free_symbols
+        for members in self.families():
+            for i, a in enumerate(members):
+                for b in members[i + 1:]:
+                    if a not in used and b not in used:
+                        continue
+                    def exchanged(batch, k, a=a, b=b):
+                        env = batch.values.env
+                        extra = {s: self.pc.derivative(batch.values, d)
+                                 for s in self.written.free_symbols if (d := dref_of(s))}
+                        extra.update({a: env[b], b: env[a]})
+                        return batch.values.value(self.written, extra)
+                    if self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
+                        return Finding("swapped", self.target, symbols=(a.name, b.name))
+        return None
+
+    def candidates(self) -> list[tuple[object, sp.Expr]]:
+        """Quantities a lost or extra factor or term may be: node and input values, and the
+        partials (edge and total) along the paths from wrt to of."""
+        claim, graph = self.claim, self.graph
+        out: list[tuple[object, sp.Expr]] = [(None, s) for s in graph.symbols.values()]
+        if not claim.is_value and not claim.update:
+            on_paths = {n for n in graph.order if graph.depends(claim.of, n)
+                        and graph.depends(n, claim.wrt)} | {claim.wrt}
+            for a in sorted(on_paths, key=list(graph.symbols).index):
+                for b in graph.parents(a):
+                    if b in on_paths and not graph.shape(a) and not graph.shape(b):
+                        out.append((DRef(a, b), graph.local(a, b)))
+        return out
+
+    def wrong_factor(self) -> Finding | None:
+        """One factor of a printed product is not the partial it stands for: find the factor
+        and the partial (an edge on a path wrt → of, or a total derivative) it should be."""
+        claim, graph, pc = self.claim, self.graph, self.pc
+        if claim.expr_text is None or claim.is_value or claim.update or graph.shape(claim.of) \
+                or pc.target_shape(claim):
+            return None
+        factors = parse_factors(claim.expr_text, graph.symbols,
+                                derivative=lambda a, b: DRef(a, b).symbol(),
+                                sizes=frozenset(graph.sizes))
+        if len(factors) < 2:
+            return None
+        on_paths = [n for n in graph.order if graph.depends(claim.of, n)
+                    and graph.depends(n, claim.wrt)] + [claim.wrt]
+        refs = [DRef(a, b) for a in on_paths for b in graph.parents(a) if b in on_paths]
+        refs += [DRef(claim.of, n) for n in on_paths if n != claim.of]
+        for k, factor in enumerate(factors):
+            rest = sp.Mul(*(factors[:k] + factors[k + 1:]))
+            rest_of = (lambda b, _, rest=rest: pc.evaluate(b.values, rest))
+            if self.matches(rest_of, lambda b, j: self.pairs[j][2]):
+                return Finding("extra-factor", self.target, expr=factor)
+
+            def needed(batch, j, rest_of=rest_of):
+                with np.errstate(all="ignore"):
+                    r = rest_of(batch, j)
+                    return np.where(np.abs(r) > 1e-12, self.pairs[j][2] / r, np.nan)
+            for ref in refs:
+                if self.matches(lambda b, _, ref=ref: pc.derivative(b.values, ref), needed):
+                    expr = graph.local(ref.of, ref.wrt) if ref.wrt in graph.parents(ref.of) \
+                        else None
+                    return Finding("wrong-factor", self.target, derivative=ref, printed=factor,
+                                   expr=expr)
+        return None
+
+    def factor(self) -> Finding | None:
+        """claim / truth is one node, input or partial on the paths (extra), or its inverse."""
+        if any(np.ndim(t) > 1 for _, _, t, _ in self.pairs):
+            return self.hadamard_factor()
+        for ref, expr in self.candidates():
+            value = self.value_of(ref, expr)
+            if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
+                return Finding("extra-factor", self.target, derivative=ref, expr=expr)
+            if self.matches(lambda b, k: self.pairs[k][1] * value(b, k),
+                            lambda b, k: self.pairs[k][2]):
+                return Finding("missing-factor", self.target, derivative=ref, expr=expr)
+        return None
+
+    def hadamard_factor(self) -> Finding | None:
+        for ref, expr in self.candidates():
+            if A.shape_of(expr) not in ((), self.pc.target_shape(self.claim)):
+                continue
+            value = self.value_of(ref, expr)
+            if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
+                return Finding("extra-factor", self.target, derivative=ref, expr=expr)
+            if self.matches(lambda b, k: self.pairs[k][1] * value(b, k),
+                            lambda b, k: self.pairs[k][2]):
+                return Finding("missing-factor", self.target, derivative=ref, expr=expr)
+        return None
+
+    def value_of(self, ref, expr):
+        if ref is None:
+            return lambda b, k: b.values.env[expr]
+        return lambda b, k: self.pc.derivative(b.values, ref)
+
+    def term(self) -> Finding | None:
+        """truth − claim is one node or input value, or one term of the adjoint sum."""
+        want = self.pc.target_shape(self.claim)
+        for ref, expr in self.candidates():
+            if A.shape_of(expr) != want:
+                continue
+            value = self.value_of(ref, expr)
+            if self.matches(lambda b, k: self.pairs[k][2] - value(b, k)):
+                return Finding("missing-term", self.target, derivative=ref, expr=expr)
+            if self.matches(lambda b, k: self.pairs[k][2] + value(b, k)):
+                return Finding("extra-term", self.target, derivative=ref, expr=expr)
+        return None
+
+    def symmetric_only(self) -> Finding | None:
+        if not any(len(i.shape) == 2 and i.shape[0] == i.shape[1] and i.shape[0] != 1
+                   for i in self.graph.inputs.values()):
+            return None
+        from deriv.check import close
+        for batch in self.pc.symmetric_batches():
+            c = self.pc.evaluate(batch.values, self.written)
+            t = self.pc.truth(batch.values, self.claim)
+            valid = self.pc.valid(batch, self.claim, c, t)
+            if valid.sum() < 3 or not _per_point(close(c, t))[valid].all():
+                return None
+        return Finding("symmetric-only", self.target)
+
+    def square_only(self) -> Finding | None:
+        from deriv.check import close
+        if not self.pc.problem.sizes or len(self.pairs) < 2:
+            return None
+        square = [p for p in self.pairs if len(set(p[0].sizes.values())) == 1]
+        other = [p for p in self.pairs if len(set(p[0].sizes.values())) > 1]
+        if not square or not other:
+            return None
+        for _, c, t, valid in square:
+            if c is None or not _per_point(close(c, t))[valid].all():
+                return None
+        return Finding("square-only", self.target)
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[\d_]+$", "", name)
+
+
+def _transpose(v):
+    return np.swapaxes(v, 0, 1) if np.ndim(v) == 3 else v
+
+
+def _paths_via(graph, src: str, via: str, dst: str) -> list[tuple[str, ...]]:
+    return [(src,) + p for p in graph.paths(via, dst)][:3]

@@ -1,0 +1,141 @@
+"""The sentences a finding is read as, for every output format.
+
+A finding is data (deriv.findings); `sentence(finding, math)` writes it, with `math` the
+format's writer of symbols, derivatives, expressions and numbers (Unicode text, LaTeX). So the
+terminal, LaTeX and Markdown say the same thing, and none parses another's output.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+
+class UnicodeMath:
+    """Math as the terminal shows it: ψ₀₂, ∂y/∂f₃, exp(f₃)·x."""
+
+    def __init__(self, display=None):
+        from deriv.render.notation import number
+        self.display = display or {}
+        self.number = number
+
+    def name(self, name: str) -> str:
+        from deriv.names import pretty
+        return pretty(name, self.display)
+
+    def partial(self, ref) -> str:
+        from deriv.names import partial
+        return partial(ref.of, ref.wrt, self.display)
+
+    def expr(self, expr) -> str:
+        from deriv.render.notation import text
+        return text(expr, self.display)
+
+    def shape(self, shape) -> str:
+        from deriv.algebra import shape_text
+        return shape_text(shape) if shape else "scalar"
+
+    def path(self, path) -> str:
+        return " → ".join(self.name(n) for n in path)
+
+    def transpose(self, text: str) -> str:
+        return f"({text})ᵀ"
+
+
+def _ratio(k: float) -> tuple[str, str]:
+    frac = Fraction(k).limit_denominator(1000)
+    shown = str(frac) if abs(float(frac) - k) < 1e-9 * abs(k) else f"{k:.6g}"
+    inverse = str(1 / frac) if frac and abs(float(frac) - k) < 1e-9 * abs(k) else f"{1 / k:.6g}"
+    return shown, inverse
+
+
+def sentence(f, m) -> str:
+    """One finding in words; `m` writes the math (UnicodeMath, or the LaTeX writer)."""
+    target = m.partial(f.target) if f.target is not None else "the value"
+    kind = f.kind
+    if kind == "mislabelled":
+        return f"equals {m.partial(f.derivative)}, not {target}"
+    if kind == "transposed":
+        got, want = f.shapes
+        other = "derivative" if f.text == "gradient" else "gradient"
+        return (f"is transposed: it equals {m.transpose(target)}, the {other} layout; in the "
+                f"{f.text} layout {target} is {m.shape(want)}")
+    if kind == "shape":
+        got, want = f.shapes
+        return f"has shape {m.shape(got)}, but {target} is {m.shape(want)} in the {f.text} layout"
+    if kind == "negated":
+        return f"has the wrong sign: it is the negative of {target}"
+    if kind == "constant-multiple":
+        shown, inverse = _ratio(f.number)
+        if abs(f.number) > 1:
+            return f"is {shown} times {target} (an extra factor {shown})"
+        return f"is {shown} times {target} (a lost factor {inverse})"
+    if kind == "swapped":
+        a, b = f.symbols
+        return f"{m.name(a)} and {m.name(b)} are swapped: exchanging them makes it right"
+    if kind == "wrong-factor":
+        right = m.partial(f.derivative)
+        if f.expr is not None:
+            right += f" = {m.expr(f.expr)}"
+        return f"the factor {m.expr(f.printed)} should be {right}"
+    if kind in ("extra-factor", "missing-factor", "missing-term", "extra-term"):
+        what = m.expr(f.expr) if f.derivative is None else \
+            f"{m.partial(f.derivative)} = {m.expr(f.expr)}"
+        return {"extra-factor": f"has an extra factor {what}",
+                "missing-factor": f"misses a factor {what}",
+                "missing-term": f"misses the term {what}",
+                "extra-term": f"has an extra term {what}"}[kind]
+    if kind == "lost-path":
+        paths = ", ".join(m.path(p) for p in f.paths)
+        head = f"counts only the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)}" \
+            if f.expr is not None else f"equals part of {target}"
+        return head + (f"; the other paths are lost ({paths})" if paths else
+                       "; the other paths are lost")
+    if kind == "repeated-path":
+        paths = ", ".join(m.path(p) for p in f.paths)
+        return f"counts the term {m.expr(f.expr)} twice (the path {paths})"
+    if kind == "symmetric-only":
+        return ("is right only for symmetric matrices: it agrees when every square input is "
+                "symmetric and fails on non-symmetric draws")
+    if kind == "square-only":
+        return "is right only when all sizes are equal; it fails at non-square sizes"
+    if kind == "broken-link":
+        if f.count == -1:
+            return (f"{m.partial(f.derivative)} is zero: {m.name(f.derivative.wrt)} does not "
+                    f"reach {m.name(f.derivative.of)}")
+        if f.count == 0:
+            at, of = f.symbols
+            return f"broken link: the chain ends at {m.name(at)}, not at {m.name(of)}"
+        if f.derivative is not None:
+            at, wrt = f.symbols
+            return (f"broken link: {m.partial(f.derivative)} is followed by {m.partial(f.expr)} "
+                    f"({m.name(at)} ≠ {m.name(wrt)})")
+        return (f"broken link: no factor starts from {m.name(f.symbols[0])} (first factor "
+                f"{m.partial(f.expr)})")
+    if kind == "repeated-factor":
+        return f"the factor {m.partial(f.derivative)} is printed {f.count} times in one product"
+    if kind == "missing-path":
+        shown = "; ".join("missing path " + m.path(p) for p in f.paths)
+        more = f" (and {f.count - len(f.paths)} more)" if f.count > len(f.paths) else ""
+        return shown + more
+    if kind == "chain-value":
+        return f"the printed chain does not evaluate to {target}"
+    if kind == "value":
+        if f.count == 0:
+            return (f"printed value {f.text} needs the document's point: the problem's `at` "
+                    "must give every input")
+        return f"printed value {f.text} at the document's point, but it is {m.number(f.number)}"
+    if kind == "shape-printed":
+        if f.derivative is None:
+            return f"prints {f.count} sizes for {int(f.number)} terms"
+        printed, inferred = f.shapes
+        return (f"the printed size of {m.partial(f.derivative)} is "
+                f"{' × '.join(map(str, printed))}, but it is {m.shape(inferred)}")
+    if kind == "no-explanation":
+        return "no simple explanation found"
+    return kind
+
+
+def error_reason(v) -> str:
+    """Why a claim could not be checked."""
+    return (f"evaluable at only {v.samples} points ({v.undefined} undefined, {v.near_kink} "
+            "near a kink); is an input's domain missing (e.g. positive)?")
