@@ -1,11 +1,65 @@
 """deriv: derive derivatives step by step over computational graphs and check printed formulas.
 
-The package root stays light (no SymPy) so that `deriv --help` starts fast; import the
-submodules (`deriv.problem`, `deriv.sweep`, `deriv.check`) for the library API.
+The library API (the CLI is built on it):
+
+    problem = deriv.load("problem-7.12")          # a catalog id, a file path, or TOML text
+    solution = deriv.solve(problem, mode="both")   # steps, values at a point (Solution)
+    report = deriv.check(problem)                  # verdicts and findings (Report)
+
+The package root stays light (no SymPy) so that `deriv --help` starts fast: the heavy modules
+are imported when these functions are first called.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
+
+__version__ = "0.2.0"
 
 from deriv.errors import DerivError  # noqa: E402  (light: no SymPy)
 
-__all__ = ["DerivError", "__version__"]
+__all__ = ["DerivError", "__version__", "load", "load_all", "solve", "check"]
+
+
+def load_all(source: str, directory: str | None = None) -> list:
+    """Every problem `source` names: a catalog id, a path to a TOML file, or TOML text."""
+    import os
+
+    import deriv.render.jupyter  # noqa: F401  (Jupyter shows problems, solutions, reports)
+    from deriv.catalog import resolve
+    from deriv.problem import load_text
+    if "\n" in source or "[[problem]]" in source:
+        return load_text(source, "<text>")
+    if os.path.exists(source) or source.endswith(".toml"):
+        from deriv.problem import load_file
+        return load_file(source)
+    return resolve([source], directory)
+
+
+def load(source: str, directory: str | None = None, id: str | None = None):
+    """One problem (a file or text of several needs `id`)."""
+    problems = load_all(source, directory)
+    if id is not None:
+        problems = [p for p in problems if p.id == id]
+    if len(problems) != 1:
+        raise DerivError(f"{source[:60]!r} holds {len(problems)} problems; pass id=")
+    return problems[0]
+
+
+def solve(problem, mode: str | None = None, wrt: list[str] | None = None,
+          at: dict[str, float] | None = None, seed: int = 0):
+    """The derivation of `problem` (a Problem, or what `load` accepts) as a Solution."""
+    import deriv.render.jupyter  # noqa: F401
+    from deriv.solve import solve as run
+    if isinstance(problem, str):
+        problem = load(problem)
+    return run(problem, mode=mode, wrt=wrt, at=at, seed=seed)
+
+
+def check(problems, samples: int = 2000, seed: int = 0):
+    """Check the printed claims of one problem or a list of them; returns a Report."""
+    import deriv.render.jupyter  # noqa: F401
+    from deriv.check import Options, check as run
+    if isinstance(problems, str):
+        problems = load_all(problems)
+    if not isinstance(problems, (list, tuple)):
+        problems = [problems]
+    return run(list(problems), Options(samples=samples, seed=seed))

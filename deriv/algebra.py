@@ -13,6 +13,7 @@ JVP of its registry entry.
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 
 import sympy as sp
@@ -21,6 +22,7 @@ from sympy import S
 from deriv import primitives as P
 
 SCALAR: tuple = ()
+_THIS = sys.modules[__name__]      # handed to the registry's rules, which build with it
 
 
 class ShapeError(Exception):
@@ -281,7 +283,7 @@ def vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Expr | None = None)
         result = out if (out is not None and sub == expr) else sub
         for i, arg in enumerate(sub.args):
             if arg.has(wrt):
-                total_ += vjp(arg, entry.vjp(sub.args, result, u_bar, i), wrt)
+                total_ += vjp(arg, entry.vjp(_THIS, sub.args, result, u_bar, i), wrt)
     return total_
 
 
@@ -300,7 +302,7 @@ def jvp(expr: sp.Expr, dots: dict[sp.Symbol, sp.Expr], out: sp.Expr | None = Non
         arg_dots = [jvp(a, dots) for a in sub.args]
         entry = P.entry_of(sub)
         result = out if (out is not None and sub == expr) else sub
-        total_ += du * entry.jvp(sub.args, result, arg_dots)
+        total_ += du * entry.jvp(_THIS, sub.args, result, arg_dots)
     return total_
 
 

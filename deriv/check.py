@@ -18,15 +18,14 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv.chains import chain_findings
+from deriv.diagnose import Diagnosis
 from deriv.findings import Finding, Missing, Report, Verdict
 from deriv.parse import DRef, dref_of
 from deriv.primitives import kink_arguments
 from deriv.problem import Claim, Problem, derivative_shape
-from deriv.program import Values
+from deriv.program import Values, close, per_point
 from deriv.sampling import draw_all, size_assignments
 
-RTOL = 1e-6
-ATOL = 1e-9
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 12                  # disagreeing points re-evaluated at high precision
@@ -37,16 +36,6 @@ MIN_PER_BATCH = 50
 class Options:
     samples: int = 2000
     seed: int = 0
-
-
-def close(a, b, rtol: float = RTOL, atol: float = ATOL):
-    with np.errstate(all="ignore"):
-        return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
-
-
-def per_point(mask: np.ndarray) -> np.ndarray:
-    """An elementwise mask (…, S) → one flag per point (S,): every element must hold."""
-    return mask.reshape(-1, mask.shape[-1]).all(axis=0) if mask.ndim > 1 else mask
 
 
 class Batch:
@@ -178,7 +167,6 @@ class ProblemCheck:
 
     # --- one claim ---------------------------------------------------------------------------
     def check(self, claim: Claim) -> Verdict:
-        from deriv.diagnose import Diagnosis
         v = Verdict(self.problem.id, claim, "pass")
         findings: list[Finding] = []
         target = None if claim.is_value else claim.target

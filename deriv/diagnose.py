@@ -17,6 +17,7 @@ from deriv import algebra as A
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors
 from deriv.problem import derivative_shape
+from deriv.program import close
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
@@ -37,7 +38,6 @@ class Diagnosis:
     def matches(self, candidate, against=None) -> bool:
         """Does candidate(batch) equal the claim (or against(batch)) wherever both are defined,
         on at least half the valid points of every batch?"""
-        from deriv.check import close
         for k, (batch, c, t, valid) in enumerate(self.pairs):
             try:
                 values = candidate(batch, k)
@@ -322,7 +322,6 @@ class Diagnosis:
         if not any(len(i.shape) == 2 and i.shape[0] == i.shape[1] and i.shape[0] != 1
                    for i in self.graph.inputs.values()):
             return None
-        from deriv.check import close
         for batch in self.pc.symmetric_batches():
             c = self.pc.evaluate(batch.values, self.written)
             t = self.pc.truth(batch.values, self.claim)
@@ -332,7 +331,6 @@ class Diagnosis:
         return Finding("symmetric-only", self.target)
 
     def square_only(self) -> Finding | None:
-        from deriv.check import close
         if not self.pc.problem.sizes or len(self.pairs) < 2:
             return None
         square = [p for p in self.pairs if len(set(p[0].sizes.values())) == 1]

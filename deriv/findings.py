@@ -111,6 +111,3 @@ class Report:
     def exit_code(self) -> int:
         return 1 if any(v.unexpected for v in self.verdicts) else 0
 
-    def _repr_markdown_(self) -> str:     # Jupyter shows a report as `check --format markdown`
-        from deriv.render.markdown import report
-        return report(self, self.problems)

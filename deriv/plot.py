@@ -278,14 +278,3 @@ def _describe(a: float, b: float, px: np.ndarray, py: np.ndarray) -> Piece:
         return Piece(a, b, "linear", slope=_clean(float(slope)), intercept=_clean(float(intercept)),
                      low=low, high=high, xs=px, ys=py)
     return Piece(a, b, "curved", low=low, high=high, xs=px, ys=py)
-
-
-def describe_piece(piece: Piece) -> str:
-    from deriv.render.notation import number
-    if piece.kind == "constant":
-        return f"value {number(piece.value)}"
-    if piece.kind == "linear":
-        return f"slope {number(piece.slope)}"
-    if piece.kind == "curved":
-        return f"curved, from {number(piece.low)} to {number(piece.high)}"
-    return "undefined"

@@ -32,8 +32,8 @@ class Primitive:
     mpmath: Callable                            # forward at one point (elementwise ones: scalar)
     shape: str = "elementwise"                  # or structural: matmul, transpose, square, ...
     partials: tuple[Callable, ...] = ()         # elementwise: ∂f/∂argᵢ as SymPy, per argument
-    vjp: Callable | None = None                 # structural: (args, out, bar, i) → x̄ᵢ
-    jvp: Callable | None = None                 # structural: (args, out, dots) → ż
+    vjp: Callable | None = None                 # structural: (A, args, out, bar, i) → x̄ᵢ
+    jvp: Callable | None = None                 # structural: (A, args, out, dots) → ż
     kinks: Callable | None = None               # args → expressions whose sign switches a branch
     exact: Callable | None = None               # numbers → exact SymPy value (relu(3) = 3)
     unicode: str = ""                           # template: {0}, {1} are the printed arguments
@@ -215,8 +215,8 @@ register(Primitive(
 
 
 # --- structural operations: VJP and JVP side by side -------------------------------------------
-# Batched arrays keep the sample axis last: (rows, cols, S); a scalar is (S,). `A` builds the
-# SymPy side through deriv.algebra (imported late: it imports this module).
+# Batched arrays keep the sample axis last: (rows, cols, S); a scalar is (S,). A rule gets the
+# algebra module `A` (deriv.algebra, which knows shapes) to build its SymPy side.
 
 def _batch(f):
     """Apply a (S, r, c) → (S, ...) linear-algebra routine to batch-last arrays."""
@@ -307,64 +307,59 @@ def _mp_diag(x):
     return np.array([[x[i, i]] for i in range(n)], dtype=object)
 
 
-def _A():
-    from deriv import algebra
-    return algebra
-
-
 register(Primitive(
     "matmul", ("@",), 2, _np_matmul, _mp_matmul, shape="matmul",
-    vjp=lambda args, out, bar, i: (_A().matmul(bar, _A().T(args[1])) if i == 0
-                                   else _A().matmul(_A().T(args[0]), bar)),
-    jvp=lambda args, out, dots: _A().matmul(dots[0], args[1]) + _A().matmul(args[0], dots[1]),
+    vjp=lambda A, args, out, bar, i: (A.matmul(bar, A.T(args[1])) if i == 0
+                                   else A.matmul(A.T(args[0]), bar)),
+    jvp=lambda A, args, out, dots: A.matmul(dots[0], args[1]) + A.matmul(args[0], dots[1]),
     unicode="{0}{1}", latex="{0}{1}"))
 register(Primitive(
     "transpose", (".T",), 1, _np_transpose, lambda a: a.T if isinstance(a, np.ndarray) else a,
-    shape="transpose", vjp=lambda args, out, bar, i: _A().T(bar),
-    jvp=lambda args, out, dots: _A().T(dots[0]), unicode="{0}ᵀ", latex="{0}^{{\\top}}"))
+    shape="transpose", vjp=lambda A, args, out, bar, i: A.T(bar),
+    jvp=lambda A, args, out, dots: A.T(dots[0]), unicode="{0}ᵀ", latex="{0}^{{\\top}}"))
 register(Primitive(
     "inv", ("inv",), 1, _batch(lambda x: _np_inv(x)), _mp_linalg("inv"), shape="square",
-    vjp=lambda args, out, bar, i: -_A().matmul(_A().matmul(_A().T(out), bar), _A().T(out)),
-    jvp=lambda args, out, dots: -_A().matmul(_A().matmul(out, dots[0]), out),
+    vjp=lambda A, args, out, bar, i: -A.matmul(A.matmul(A.T(out), bar), A.T(out)),
+    jvp=lambda A, args, out, dots: -A.matmul(A.matmul(out, dots[0]), out),
     unicode="{0}⁻¹", latex="{0}^{{-1}}"))
 register(Primitive(
     "det", ("det",), 1, _batch(_np_det), _mp_linalg("det"), shape="square-reduce",
-    vjp=lambda args, out, bar, i: bar * out * _A().T(_A().inv(args[0])),
-    jvp=lambda args, out, dots: out * _A().trace(_A().matmul(_A().inv(args[0]), dots[0])),
+    vjp=lambda A, args, out, bar, i: bar * out * A.T(A.inv(args[0])),
+    jvp=lambda A, args, out, dots: out * A.trace(A.matmul(A.inv(args[0]), dots[0])),
     unicode="det({0})", latex=r"\det\left({0}\right)"))
 register(Primitive(
     "logdet", ("logdet",), 1, _batch(_np_logdet), _mp_linalg("logdet"), shape="square-reduce",
-    vjp=lambda args, out, bar, i: bar * _A().T(_A().inv(args[0])),
-    jvp=lambda args, out, dots: _A().trace(_A().matmul(_A().inv(args[0]), dots[0])),
+    vjp=lambda A, args, out, bar, i: bar * A.T(A.inv(args[0])),
+    jvp=lambda A, args, out, dots: A.trace(A.matmul(A.inv(args[0]), dots[0])),
     unicode="log det({0})", latex=r"\log\det\left({0}\right)"))
 register(Primitive(
     "trace", ("trace", "tr"), 1, lambda x: np.trace(x, axis1=0, axis2=1),
     lambda x: sum(x[i, i] for i in range(x.shape[0])), shape="square-reduce",
-    vjp=lambda args, out, bar, i: bar * _A().eye_like(args[0]),
-    jvp=lambda args, out, dots: _A().trace(dots[0]),
+    vjp=lambda A, args, out, bar, i: bar * A.eye_like(args[0]),
+    jvp=lambda A, args, out, dots: A.trace(dots[0]),
     unicode="tr({0})", latex=r"\operatorname{{tr}}\left({0}\right)"))
 register(Primitive(
     "total", ("sum",), 1, lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x,
     lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x, shape="reduce",
-    vjp=lambda args, out, bar, i: bar * _A().ones_like(args[0]),
-    jvp=lambda args, out, dots: _A().total(dots[0]),
+    vjp=lambda A, args, out, bar, i: bar * A.ones_like(args[0]),
+    jvp=lambda A, args, out, dots: A.total(dots[0]),
     unicode="sum({0})", latex=r"\textstyle\sum\left({0}\right)"))
 register(Primitive(
     "norm2", ("norm2",), 1, lambda x: np.sum(np.square(x), axis=(0, 1)) if np.ndim(x) == 3 else
     np.square(x), lambda x: sum(v * v for v in x.flat) if isinstance(x, np.ndarray) else x * x,
-    shape="reduce", vjp=lambda args, out, bar, i: 2 * bar * args[0],
-    jvp=lambda args, out, dots: 2 * _A().total(args[0] * dots[0]),
+    shape="reduce", vjp=lambda A, args, out, bar, i: 2 * bar * args[0],
+    jvp=lambda A, args, out, dots: 2 * A.total(args[0] * dots[0]),
     unicode="‖{0}‖²", latex=r"\left\|{0}\right\|^2"))
 register(Primitive(
     "norm", ("norm",), 1, lambda x: np.sqrt(np.sum(np.square(x), axis=(0, 1))) if np.ndim(x) == 3
     else np.abs(x), lambda x: _mp().sqrt(sum(v * v for v in x.flat)) if isinstance(x, np.ndarray)
-    else abs(x), shape="reduce", vjp=lambda args, out, bar, i: bar * args[0] / out,
-    jvp=lambda args, out, dots: _A().total(args[0] * dots[0]) / out,
+    else abs(x), shape="reduce", vjp=lambda A, args, out, bar, i: bar * args[0] / out,
+    jvp=lambda A, args, out, dots: A.total(args[0] * dots[0]) / out,
     unicode="‖{0}‖", latex=r"\left\|{0}\right\|"))
 register(Primitive(
     "diag", ("diag",), 1, _np_diag, _mp_diag, shape="diag",
-    vjp=lambda args, out, bar, i: _A().diag(bar),
-    jvp=lambda args, out, dots: _A().diag(dots[0]),
+    vjp=lambda A, args, out, bar, i: A.diag(bar),
+    jvp=lambda A, args, out, dots: A.diag(dots[0]),
     unicode="diag({0})", latex=r"\operatorname{{diag}}\left({0}\right)"))
 
 

@@ -107,14 +107,6 @@ class Problem:
         return [DRef(self.output, i) for i in self.graph.inputs
                 if self.graph.depends(self.output, i)]
 
-    def _repr_markdown_(self) -> str:   # Jupyter shows a problem as `deriv show` does
-        from deriv.render.markdown import problem
-        return problem(self)
-
-    def _repr_latex_(self) -> str:
-        from deriv.render.latex import problem_math
-        return problem_math(self)
-
 
 # --- locating lines in the raw text -----------------------------------------------------------
 class _Places:

@@ -246,6 +246,20 @@ def _mp_value(fn, args, shape):
     return mp.mpf(out)
 
 
+RTOL = 1e-6
+ATOL = 1e-9
+
+
+def close(a, b, rtol: float = RTOL, atol: float = ATOL):
+    with np.errstate(all="ignore"):
+        return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
+
+
+def per_point(mask: np.ndarray) -> np.ndarray:
+    """An elementwise mask (…, S) → one flag per point (S,): every element must hold."""
+    return mask.reshape(-1, mask.shape[-1]).all(axis=0) if mask.ndim > 1 else mask
+
+
 def forward_operations(problem) -> int:
     """Operations of one forward pass (per point)."""
     return sum(operations(problem.graph.nodes[n].expr) for n in problem.graph.order)

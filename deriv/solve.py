@@ -54,14 +54,6 @@ class Solution:
     def value(self, mode: str, step: Step):
         return self.values[(mode, step.target)]
 
-    def _repr_markdown_(self) -> str:   # Jupyter shows the derivation, $$ … $$ per step
-        from deriv.render.markdown import solution
-        return solution(self)
-
-    def _repr_latex_(self) -> str:
-        from deriv.render.latex import solution_math
-        return solution_math(self)
-
 
 def choose_point(problem: Problem, overrides: dict[str, float] | None = None, seed: int = 0
                  ) -> tuple[dict[str, object], str, dict]:

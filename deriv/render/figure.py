@@ -30,9 +30,8 @@ def _matplotlib():
 
 def figure(curve, width: float = 7.0):
     from deriv.names import partial, pretty
-    from deriv.plot import describe_piece
     from deriv.render.notation import number
-    from deriv.render.textplot import kink_label
+    from deriv.render.textplot import describe_piece, kink_label
 
     Figure = _matplotlib()
     d = curve.problem.display

@@ -32,7 +32,6 @@ def kink_label(curve, kink) -> str:
 
 
 def piece_label(curve, piece) -> str:
-    from deriv.plot import describe_piece
     d = curve.problem.display
     x = pretty(curve.over, d)
     lo = "[" if piece.lo == curve.lo else "("
@@ -141,3 +140,13 @@ def plot(curve, width: int = WIDTH, height: int = HEIGHT) -> Group:
     for piece in curve.pieces:
         out.append(Text(f"     {piece_label(curve, piece)}"))
     return Group(*out)
+
+
+def describe_piece(piece: Piece) -> str:
+    if piece.kind == "constant":
+        return f"value {number(piece.value)}"
+    if piece.kind == "linear":
+        return f"slope {number(piece.slope)}"
+    if piece.kind == "curved":
+        return f"curved, from {number(piece.low)} to {number(piece.high)}"
+    return "undefined"

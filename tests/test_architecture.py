@@ -1,0 +1,72 @@
+"""The shape of the code: imports point one way, one engine, and it stays small."""
+
+import ast
+from pathlib import Path
+
+import deriv
+
+ROOT = Path(deriv.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("deriv"):
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("deriv"))
+    return found
+
+
+def _modules() -> dict[str, set[str]]:
+    mods = {}
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        mods[name] = path
+    graph = {}
+    for name, path in mods.items():
+        graph[name] = {m for m in _imports(path) if m in mods and m != name}
+    return graph
+
+
+def test_no_import_cycles():
+    graph = _modules()
+    graph.pop("deriv", None)                      # the package root re-exports lazily
+    state: dict[str, int] = {}
+    cycle: list[str] = []
+
+    def visit(n, stack):
+        state[n] = 1
+        for m in graph.get(n, ()):
+            if m == "deriv":
+                continue
+            if state.get(m) == 1:
+                cycle.extend(stack[stack.index(m):] + [m])
+                return True
+            if state.get(m) is None and visit(m, stack + [m]):
+                return True
+        state[n] = 2
+        return False
+
+    assert not any(visit(n, [n]) for n in list(graph) if state.get(n) is None), cycle
+
+
+def test_engine_imports_no_renderer():
+    graph = _modules()
+    engine = [m for m in graph if not m.startswith("deriv.render") and m not in ("deriv.cli", "deriv")]
+    for name in engine:
+        assert not any(m.startswith("deriv.render") for m in graph[name]), name
+
+
+def test_one_engine():
+    assert not (ROOT / "matrix").exists()
+    for path in ROOT.rglob("*.py"):
+        assert "is_matrix" not in path.read_text(), path
+
+
+def test_smaller_than_round_one():
+    lines = sum(len(p.read_text().splitlines()) for p in ROOT.rglob("*.py"))
+    assert lines < 6920, lines
