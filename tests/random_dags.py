@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from deriv.numeric import evaluate
+from deriv.program import compiled
 
 Pick = Callable[[Sequence], object]
 Integer = Callable[[int, int], int]
@@ -103,6 +103,14 @@ def mutations(truth: sp.Expr, pick: Pick, integer: Integer) -> list[tuple[str, s
         out.append(("term dropped", truth.xreplace({total: total.func(
             *[a for a in total.args if a is not dropped])})))
     return out
+
+
+def evaluate(expr: sp.Expr, env: dict, n: int) -> np.ndarray:
+    """expr at n points (deriv's NumPy namespace for its own functions, via lambdify)."""
+    free = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    with np.errstate(all="ignore"):
+        out = np.asarray(compiled(expr, free)(*(env[s] for s in free)), dtype=float)
+    return np.broadcast_to(out, (n,)).copy()
 
 
 def node_values(graph, points: dict[str, np.ndarray]) -> dict:

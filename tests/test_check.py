@@ -5,22 +5,34 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import sympy as sp
 
 from deriv.check import Options, check, check_problem
 from deriv.problem import load_file, load_text
+from deriv.render.words import UnicodeMath, error_reason, sentence
 
 
 @pytest.fixture(scope="module")
-def verdicts(fixtures):
-    problems = load_file(fixtures / "wrong_claims.toml")
-    return {(v.problem, v.claim.id): v for p in problems for v in check_problem(p)[0]}
+def problems(fixtures):
+    return {p.id: p for p in load_file(fixtures / "wrong_claims.toml")}
+
+
+@pytest.fixture(scope="module")
+def verdicts(problems):
+    return {(v.problem, v.claim.id): v for p in problems.values() for v in check_problem(p)[0]}
+
+
+def words(problem, verdict) -> list[str]:
+    """The diagnosis as the terminal reads it (findings are data; deriv.render words them)."""
+    return [sentence(f, UnicodeMath(problem.display)) for f in verdict.diagnosis]
 
 
 CASES = [  # (problem, claim id, expected first diagnosis kind, text it must mention)
     ("net", "mislabelled", "mislabelled", "∂y/∂ψ₂"),
     ("net", "swapped", "swapped", "ψ₁ and ψ₂"),
-    ("net", "extra-factor", "extra-factor", "relu(θ₁·x)"),
-    ("net", "missing-term", "missing-term", "∂y/∂h₁"),
+    ("net", "extra-factor", "extra-factor", "a[θ₁·x]"),     # relu is the book's a[·]
+    # the missing term is the direct edge h1 → y: a lost path
+    ("net", "missing-term", {"lost-path", "missing-term"}, "h₁ → y"),
     ("smooth", "negated", "negated", "negative"),
     ("smooth", "constant-multiple", "constant-multiple", "2"),
     ("smooth", "missing-factor", {"missing-factor", "wrong-factor"}, "1 - s"),
@@ -32,12 +44,13 @@ CASES = [  # (problem, claim id, expected first diagnosis kind, text it must men
 
 
 @pytest.mark.parametrize("problem,claim,kind,mentions", CASES)
-def test_wrong_claim_is_diagnosed(verdicts, problem, claim, kind, mentions):
+def test_wrong_claim_is_diagnosed(problems, verdicts, problem, claim, kind, mentions):
     v = verdicts[(problem, claim)]
     assert v.verdict == "fail"
     assert v.outcome == "failed"
     assert v.diagnosis[0].kind in ({kind} if isinstance(kind, str) else kind), v.diagnosis
-    assert any(mentions in f.message for f in v.diagnosis), [f.message for f in v.diagnosis]
+    text = words(problems[problem], v)
+    assert any(mentions in t for t in text), text
 
 
 @pytest.mark.parametrize("problem,claim", [(p, c) for p, c, *_ in CASES])
@@ -49,7 +62,8 @@ def test_corrected_claim_passes(verdicts, problem, claim):
 
 def test_mislabelled_names_the_derivative_it_equals(verdicts):
     v = verdicts[("net", "mislabelled")]
-    assert v.diagnosis[0].equals == "D(y, psi2)"
+    f = v.diagnosis[0]
+    assert (f.derivative.of, f.derivative.wrt) == ("y", "psi2")
 
 
 def test_repeated_path_is_reported(verdicts):
@@ -183,7 +197,8 @@ def test_log_of_negative_samples_is_an_error_not_a_pass():
     ''')
     (v,), _ = check_problem(p)
     assert v.verdict == "error"
-    assert "domain" in v.reason
+    assert v.reason == "too-few-points" and v.samples == 0
+    assert "domain" in error_reason(v)
 
 
 def test_missing_derivatives_are_reported():
@@ -201,3 +216,39 @@ def test_missing_derivatives_are_reported():
     ''')
     _, missing = check_problem(p)
     assert [m.derivative for m in missing] == ["D(y, w)"]
+
+
+@pytest.mark.parametrize("expr, verdict, kinds", [
+    ("cos(x) * exp(sin(x))", "pass", set()),
+    ("-cos(x) * exp(sin(x))", "fail", {"negated"}),                      # sign flipped
+    # factor cos(x) dropped: that is ∂y/∂s, so "mislabelled" first, and the lost factor named
+    ("exp(sin(x))", "fail", {"mislabelled"}),
+    ("2 * cos(x) * exp(sin(x))", "fail", {"constant-multiple"}),
+])
+def test_the_checker_catches_a_wrong_formula(expr, verdict, kinds):
+    (p,) = _one(f'''
+        [[problem]]
+        id = "chain"
+        inputs = {{ x = "real" }}
+        graph = """
+        s = sin(x)
+        y = exp(s)
+        """
+        [[problem.claim]]
+        id = "dy/dx"
+        of = "y"
+        wrt = "x"
+        expr = "{expr}"
+    ''')
+    (v,), _ = check_problem(p, Options(samples=500, seed=3))
+    assert v.verdict == verdict, v.diagnosis
+    if kinds:
+        assert v.diagnosis and v.diagnosis[0].kind in kinds, v.diagnosis
+    else:
+        assert not v.diagnosis
+    if expr == "exp(sin(x))":
+        assert (v.diagnosis[0].derivative.of, v.diagnosis[0].derivative.wrt) == ("y", "s")
+        assert any(f.kind == "missing-factor" and f.expr == sp.cos(p.graph.symbols["x"])
+                   for f in v.diagnosis), v.diagnosis
+    if expr.startswith("2 *"):
+        assert v.diagnosis[0].number == pytest.approx(2)

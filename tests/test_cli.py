@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -108,12 +109,15 @@ def test_students_answer_file_names_the_wrong_term(run, tmp_path):
     result = run("check", str(answer))
     assert result.exit_code == 1
     assert "FAILED" in result.output
-    assert "misses the term ∂y/∂f₂·∂f₂/∂f₁ (the path through f₂)" in result.output
+    # the printed value is ∂y/∂f₂ (= ∂y/∂f₃): named, and the paths through f₂ it loses
+    assert "equals ∂y/∂f₂, not ∂y/∂f₁" in result.output
+    assert "the other paths are lost (f₁ → f₂ → f₃ → f₄ → y, f₁ → f₂ → f₃ → f₅ → y)" \
+        in result.output
 
 
 @pytest.mark.parametrize("expr,message", [
     ("__import__('os').system('x')", "only the named functions"),
-    ("x.real", "attribute access"),
+    ("x.real", "attribute .real is not allowed"),   # only .T, the transpose
     ("(lambda: 1)()", "lambda"),
     ("10**10**10", "exponent"),
 ])
@@ -132,3 +136,27 @@ def test_unknown_problem_is_exit_2(run):
     result = CliRunner().invoke(main, ["solve", "problem-99"])
     assert result.exit_code == 2
     assert "no problem 'problem-99'" in result.output
+
+
+def test_solve_matrix_problem_7_6_reverse(run):
+    result = run("solve", "problem-7.6")
+    assert result.exit_code == 0, result.output
+    assert "∂z/∂h = Ωᵀ" in result.output
+    assert "[dz/dh: PASSED]" in result.output
+
+
+def test_matrix_problem_forward_and_reverse_agree(run):
+    def results(mode):
+        result = run("solve", "problem-7.6", "--mode", mode, "--format", "json")
+        assert result.exit_code == 0, result.output
+        return {r["target"]: r["value"] for r in json.loads(result.output)["results"]}
+    forward, reverse = results("forward"), results("reverse")
+    assert set(forward) == set(reverse) >= {"D(z, h)", "D(z, beta)"}
+    for target in reverse:
+        assert forward[target]["shape"] == reverse[target]["shape"]
+        np.testing.assert_allclose(forward[target]["value"], reverse[target]["value"],
+                                   rtol=1e-12)
+    assert reverse["D(z, beta)"]["value"] == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    text = run("solve", "problem-7.6", "--mode", "forward").output
+    assert "Forward mode: tangents ∂·/∂h, input to output" in text
+    assert "∂z/∂h = Ωh\u0307" in text            # Ωḣ: the tangent of h, a combining dot

@@ -21,11 +21,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deriv.check import Options, check_problem
-from deriv.numeric import evaluate, evaluate_mp
 from deriv.problem import load_text
-from deriv.sweep import bar, dot, forward, reverse
+from deriv.program import Values
+from deriv.sweep import forward, reverse
 from random_dags import (HIGH, LOW, Dag, deriv_text, differs_on_positive_measure, mutations,
-                         node_values, random_dag)
+                         random_dag)
+from test_engine import builtin, diff, numeric
 
 # CI: a fixed set of examples (derandomized, so a failure reproduces); DERIV_DIFF_EXAMPLES=2000
 # for a long random run (benchmarks/mutation.py for the mutation figure)
@@ -34,7 +35,7 @@ DIFFERENTIAL = settings(max_examples=SCALE or 60, deadline=None, database=None,
                         derandomize=SCALE is None)
 MUTATION = settings(max_examples=(SCALE or 50) // 2, deadline=None, database=None,
                     derandomize=SCALE is None)
-POINTS = 64
+POINTS = 64          # = test_engine.N, the batch `numeric` evaluates
 
 
 @st.composite
@@ -47,33 +48,20 @@ def close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b) <= 1e-9 + 1e-7 * np.maximum(np.abs(a), np.abs(b))
 
 
-def run_program(steps, seed_symbol, env: dict, n: int) -> dict:
-    """Evaluate a sweep's program (x_bar / x_dot assignments) step by step, numerically."""
-    env = dict(env)
-    env[seed_symbol] = np.ones(n)
-    for symbol, program in steps:
-        if symbol not in env:
-            env[symbol] = evaluate(program, env, n)
-    return env
+_MP_STEPS = [{"step_gt": lambda z: mp.mpf(1 if z > 0 else 0),
+              "step_ge": lambda z: mp.mpf(1 if z >= 0 else 0)}, "mpmath"]
 
 
-def mp_point(graph, env: dict, i: int) -> dict:
-    """Sample i again: the inputs exactly, every node at 50 digits."""
-    point = {}
-    for name in graph.inputs:
-        point[graph.symbols[name]] = mp.mpf(float(env[graph.symbols[name]][i]))
-    for name in graph.order:
-        point[graph.symbols[name]] = evaluate_mp(graph.nodes[name].expr, point)
-    return point
-
-
-def mp_program(steps, seed_symbol, point: dict) -> dict:
-    point = dict(point)
-    point[seed_symbol] = mp.mpf(1)
-    for symbol, program in steps:
-        if symbol not in point:
-            point[symbol] = evaluate_mp(program, point)
-    return point
+def mp_numeric(expr: sp.Expr, point: dict):
+    """expr at one point in mpmath (the current precision), SymPy built-ins only."""
+    free = sorted(expr.free_symbols, key=lambda s: s.name)
+    gt, ge = sp.Function("step_gt"), sp.Function("step_ge")
+    steps = {h: (gt if h.args[1] == 0 else ge)(h.args[0]) for h in expr.atoms(sp.Heaviside)}
+    fn = sp.lambdify(free, expr.xreplace(steps), modules=_MP_STEPS)
+    try:
+        return mp.mpf(fn(*(point[s] for s in free)))
+    except (ZeroDivisionError, OverflowError, ValueError, TypeError):
+        return mp.nan
 
 
 def assert_agree(name: str, values: dict[str, np.ndarray], precise):
@@ -85,10 +73,10 @@ def assert_agree(name: str, values: dict[str, np.ndarray], precise):
     for a in arrays:
         suspect |= set(np.flatnonzero(finite & ~close(a, arrays[0])))
     for i in sorted(suspect)[:8]:
-        exact = precise(int(i))
-        if any(mp.isnan(v) for v in exact.values()):
-            continue
         with mp.workdps(50):
+            exact = precise(int(i))
+            if any(mp.isnan(v) for v in exact.values()):
+                continue
             first = exact[labels[0]]
             for label, v in exact.items():
                 tolerance = mp.mpf(10)**-20 + mp.mpf(10)**-12 * max(abs(v), abs(first))
@@ -98,47 +86,74 @@ def assert_agree(name: str, values: dict[str, np.ndarray], precise):
                      f"{arrays[0][i]})")
 
 
+def _resolved(sweep) -> dict:
+    """Each step's closed form in node symbols alone (a long one keeps earlier steps' symbols;
+    substitute them)."""
+    closed, symbols = sweep.closed_forms(), {}
+    out = {}
+    for step in sweep.steps:
+        expr = closed[step.target].xreplace(symbols)
+        symbols[step.program_symbol] = expr
+        out[(step.target.of, step.target.wrt)] = expr
+    return out
+
+
 @DIFFERENTIAL
 @given(dags(), st.integers(0, 2**32 - 1))
 # sin(n6) with n6 ≈ 3.5·10¹⁰: the float values differ in the 6th digit, the exact ones agree
 @example(Dag(["x0", "x1", "x2"], [("n1", "exp(x0)"), ("n2", "x0*x1"), ("n3", "exp(x0)"),
                                   ("n4", "(1 + x0**2)**n1"), ("n5", "exp(x0)"), ("n6", "n4**2"),
                                   ("n7", "sin(n6)")]), 1)
-def test_forward_reverse_and_oracle_agree(dag, seed):
+def test_forward_reverse_program_and_oracle_agree(dag, seed):
     (problem,) = load_text(dag.text(), "dag.toml")
     graph, out = problem.graph, problem.output
     rng = np.random.default_rng(seed)
-    env = node_values(graph, {i: rng.uniform(LOW, HIGH, POINTS) for i in graph.inputs})
-    rev = reverse(graph, out)
-    adjoints = run_program(rev.program(), bar(out), env, POINTS)
+    inputs = {i: rng.uniform(LOW, HIGH, POINTS) for i in graph.inputs}
+    values = Values(problem, inputs)
+    env = values.env
+    rev = _resolved(reverse(graph, out))
     flat = graph.inline(graph.symbols[out])
     zero = sp.S.Zero
     for w in graph.inputs:
-        fwd = forward(graph, w)
-        tangents = run_program(fwd.program(), dot(w), env, POINTS)
-        oracle = sp.diff(flat, graph.symbols[w])
-        reverse_expr = rev.step(out, w).expr if rev.step(out, w) else zero
-        forward_expr = fwd.step(out, w).expr if fwd.step(out, w) else zero
-        reached = graph.depends(out, w)
-        values = {
-            "oracle": evaluate(oracle, env, POINTS),
-            "reverse": evaluate(reverse_expr, env, POINTS),
-            "reverse program": adjoints.get(bar(w), np.zeros(POINTS)),
-            "forward": evaluate(forward_expr, env, POINTS),
-            "forward program": tangents[dot(out)] if reached else np.zeros(POINTS),
+        fwd = _resolved(forward(graph, w))
+        oracle = diff(flat, graph.symbols[w])
+        reverse_expr = builtin(rev.get((out, w), zero))
+        forward_expr = builtin(fwd.get((out, w), zero))
+        if not graph.depends(out, w):
+            assert (out, w) not in fwd and (out, w) not in rev
+        computed = {
+            "oracle": numeric(oracle, env),
+            "reverse": numeric(reverse_expr, env),
+            "forward": numeric(forward_expr, env),
+            "program": np.asarray(values.derivative(out, w), dtype=float),
         }
 
-        def precise(i, w=w, fwd=fwd, oracle=oracle, reverse_expr=reverse_expr,
-                    forward_expr=forward_expr, reached=reached):
-            point = mp_point(graph, env, i)
-            backward = mp_program(rev.program(), bar(out), point)
-            onward = mp_program(fwd.program(), dot(w), point)
-            return {"oracle": evaluate_mp(oracle, point),
-                    "reverse": evaluate_mp(reverse_expr, point),
-                    "reverse program": backward.get(bar(w), mp.mpf(0)),
-                    "forward": evaluate_mp(forward_expr, point),
-                    "forward program": onward[dot(out)] if reached else mp.mpf(0)}
-        assert_agree(f"D({out}, {w}) of\n{dag.text()}", values, precise)
+        def precise(i, w=w, oracle=oracle, reverse_expr=reverse_expr,
+                    forward_expr=forward_expr):
+            point_inputs = {k: mp.mpf(float(v[i])) for k, v in inputs.items()}
+            exact = Values(problem, point_inputs, backend="mpmath", n=1)
+            point = {graph.symbols[k]: v for k, v in point_inputs.items()}
+            nodes = dict(exact.env)
+            return {"oracle": mp_numeric(oracle, point),
+                    "reverse": mp_numeric(reverse_expr, nodes),
+                    "forward": mp_numeric(forward_expr, nodes),
+                    "program": mp.mpf(exact.derivative(out, w))}
+        assert_agree(f"D({out}, {w}) of\n{dag.text()}", computed, precise)
+
+
+def test_the_differential_comparison_can_fail():
+    """assert_agree is not vacuous: a derivative off by a factor is caught, even at 50 digits."""
+    (problem,) = load_text(Dag(["x0"], [("n1", "sin(x0)"), ("n2", "n1*x0")]).text())
+    graph = problem.graph
+    x = np.linspace(-1.9, 1.9, POINTS)
+    values = Values(problem, {"x0": x})
+    oracle = diff(graph.inline(graph.symbols["n2"]), graph.symbols["x0"])
+    right = np.asarray(values.derivative("n2", "x0"), dtype=float)
+    with pytest.raises(AssertionError):
+        assert_agree("wrong", {"oracle": numeric(oracle, values.env), "program": 2 * right},
+                     lambda i: {"oracle": mp.mpf(1), "program": mp.mpf(2)})
+    assert_agree("right", {"oracle": numeric(oracle, values.env), "program": right},
+                 lambda i: {})
 
 
 def test_the_dag_generator_covers_every_operation():
@@ -168,11 +183,10 @@ def test_wrong_claims_are_reported_failing(dag, data):
     graph = problem.graph
     pick = lambda seq: data.draw(st.sampled_from(list(seq)))        # noqa: E731
     integer = lambda lo, hi: data.draw(st.integers(lo, hi))        # noqa: E731
-    from deriv.sweep import Derivatives
-    truths = Derivatives(graph)
+    truths = _resolved(reverse(graph, problem.output))
     claims, wrong = [], {}
     for w in graph.inputs:
-        truth = truths.total(problem.output, w)
+        truth = truths.get((problem.output, w), sp.S.Zero)
         claims.append((f"true-{w}", w, deriv_text(truth)))
         for k, (kind, expr) in enumerate(mutations(truth, pick, integer)):
             if differs_on_positive_measure(graph, expr, truth):
