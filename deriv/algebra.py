@@ -245,6 +245,12 @@ def unbroadcast(expr: sp.Expr, shape: tuple) -> sp.Expr:
 
 # --- derivatives of one expression -------------------------------------------------------------
 
+def structural(expr: sp.Expr) -> bool:
+    """Does expr hold a structural operation (a matrix product, a sum over entries, ...)?"""
+    return any(P.entry_of(e) is not None and not P.entry_of(e).elementwise
+               for e in sp.preorder_traversal(expr))
+
+
 def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.Dummy]:
     """The outermost structural sub-expressions (those containing `wrt`, if given), each
     replaced by a stand-in of its shape so the rest is elementwise algebra."""
@@ -270,12 +276,13 @@ def vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Expr | None = None)
         return S.Zero
     parts = _structural_parts(expr, wrt)
     flat = expr.xreplace(parts) if parts else expr
+    back = {u: sub for sub, u in parts.items()}
     total_ = S.Zero
-    d = sp.diff(flat, wrt)
+    d = diff(flat, wrt).xreplace(back)
     if d != 0:
         total_ += unbroadcast(bar * d, shape_of(wrt))
     for sub, u in parts.items():
-        du = sp.diff(flat, u)
+        du = diff(flat, u).xreplace(back)
         if du == 0:
             continue
         u_bar = unbroadcast(bar * du, shape_of(sub))
@@ -291,14 +298,15 @@ def jvp(expr: sp.Expr, dots: dict[sp.Symbol, sp.Expr], out: sp.Expr | None = Non
     """The tangent of expr given the tangents of the symbols in `dots`."""
     parts = _structural_parts(expr, None)
     flat = expr.xreplace(parts) if parts else expr
+    back = {u: sub for sub, u in parts.items()}
     total_ = S.Zero
     for s, s_dot in dots.items():
         if s_dot != 0 and flat.has(s):
-            total_ += sp.diff(flat, s) * s_dot
+            total_ += diff(flat, s).xreplace(back) * s_dot
     for sub, u in parts.items():
         if not any(sub.has(s) for s in dots):
             continue
-        du = sp.diff(flat, u)
+        du = diff(flat, u).xreplace(back)
         arg_dots = [jvp(a, dots) for a in sub.args]
         entry = P.entry_of(sub)
         result = out if (out is not None and sub == expr) else sub
@@ -309,8 +317,43 @@ def jvp(expr: sp.Expr, dots: dict[sp.Symbol, sp.Expr], out: sp.Expr | None = Non
 def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     """∂expr/∂wrt for scalars (an edge's partial), written in the node's own symbol where
     the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""
-    d = sp.diff(expr, wrt)
+    d = diff(expr, wrt)
     return d if d == expr else d.xreplace({expr: out})
+
+
+def diff(expr: sp.Expr, wrt: sp.Symbol) -> sp.Expr:
+    """The elementwise partial ∂expr/∂wrt: the chain rule over Add, Mul and Pow, and each
+    function's partials from its registry entry. (SymPy's `diff` gives the same, at 20 ms an
+    edge where this takes a fraction of one: a graph of a thousand nodes is checked in
+    seconds.)"""
+    if wrt not in expr.free_symbols:
+        return S.Zero
+    if expr == wrt:
+        return S.One
+    if isinstance(expr, sp.Add):
+        return sp.Add(*(diff(a, wrt) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        args = expr.args
+        terms = []
+        for i, a in enumerate(args):
+            d = diff(a, wrt)
+            if d != 0:
+                terms.append(sp.Mul(*(args[:i] + (d,) + args[i + 1:])))
+        return sp.Add(*terms)
+    if isinstance(expr, sp.Pow):
+        base, exponent = expr.args
+        db, de = diff(base, wrt), diff(exponent, wrt)
+        if de == 0:
+            return exponent * base ** (exponent - 1) * db
+        return expr * (de * sp.log(base) + (exponent * db / base if db != 0 else 0))
+    entry = P.entry_of(expr)
+    if entry is not None and entry.partials:
+        return sp.Add(*(entry.partials[i](*expr.args) * diff(a, wrt)
+                        for i, a in enumerate(expr.args) if wrt in a.free_symbols))
+    if isinstance(expr, sp.Function) and entry is None:     # a SymPy function not registered
+        return sp.Add(*(expr.fdiff(i + 1) * diff(a, wrt)
+                        for i, a in enumerate(expr.args) if wrt in a.free_symbols))
+    return sp.diff(expr, wrt)
 
 
 def rebuild(expr: sp.Expr) -> sp.Expr:

@@ -133,7 +133,7 @@ class Graph:
         key = ("vjp", child, parent, bar)
         if key not in self._local:
             node = self.nodes[child]
-            if not node.shape and not self.shape(parent):       # scalar edge: bar·∂c/∂p
+            if not node.shape and not self.shape(parent) and not A.structural(node.expr):
                 share = bar * A.local(node.expr, self.symbols[parent], node.symbol)
             else:      # written in the node's own symbol where it reappears: 1 − x₂² for tanh
                 share = A.vjp(node.expr, bar, self.symbols[parent], out=node.symbol)
@@ -146,7 +146,7 @@ class Graph:
         key = ("jvp", child, parent, dot)
         if key not in self._local:
             node = self.nodes[child]
-            if not node.shape and not self.shape(parent):
+            if not node.shape and not self.shape(parent) and not A.structural(node.expr):
                 share = A.local(node.expr, self.symbols[parent], node.symbol) * dot
             else:
                 share = A.jvp(node.expr, {self.symbols[parent]: dot}, out=node.symbol)

@@ -219,9 +219,15 @@ register(Primitive(
 # algebra module `A` (deriv.algebra, which knows shapes) to build its SymPy side.
 
 def _batch(f):
-    """Apply a (S, r, c) → (S, ...) linear-algebra routine to batch-last arrays."""
+    """Apply a (S, r, c) → (S, ...) linear-algebra routine to batch-last arrays (a scalar, a
+    1×1 product, as a 1×1 matrix)."""
     def run(x):
-        out = f(np.moveaxis(np.asarray(x, dtype=float), -1, 0))
+        x = np.asarray(x, dtype=float)
+        if x.ndim < 3:
+            x = x.reshape((1, 1) + x.shape)
+            out = f(np.moveaxis(x, -1, 0))
+            return out.reshape(out.shape[0]) if np.ndim(out) > 1 else out
+        out = f(np.moveaxis(x, -1, 0))
         return np.moveaxis(out, 0, -1) if np.ndim(out) > 1 else out
     return run
 
@@ -263,6 +269,8 @@ def _np_logdet(x):
 
 
 def _np_diag(x):
+    if np.ndim(x) < 3:
+        return x
     if x.shape[1] == 1:                      # vector → diagonal matrix
         n = x.shape[0]
         out = np.zeros((n, n) + x.shape[2:])
@@ -333,7 +341,8 @@ register(Primitive(
     jvp=lambda A, args, out, dots: A.trace(A.matmul(A.inv(args[0]), dots[0])),
     unicode="log det({0})", latex=r"\log\det\left({0}\right)"))
 register(Primitive(
-    "trace", ("trace", "tr"), 1, lambda x: np.trace(x, axis1=0, axis2=1),
+    "trace", ("trace", "tr"), 1,
+    lambda x: np.trace(x, axis1=0, axis2=1) if np.ndim(x) == 3 else x,
     lambda x: sum(x[i, i] for i in range(x.shape[0])), shape="square-reduce",
     vjp=lambda A, args, out, bar, i: bar * A.eye_like(args[0]),
     jvp=lambda A, args, out, dots: A.trace(dots[0]),

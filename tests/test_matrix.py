@@ -79,14 +79,7 @@ def _finite_difference(p, values_of, inputs, sizes, name, h=1e-6):
     return grad
 
 
-BUGGY_RULES = {"sum": pytest.mark.xfail(strict=True, raises=KeyError, reason=(
-    "bug: a scalar node non-linear in an array reduction of its parent (L = sum(A) * "
-    "sum(hadamard(C, A)); also L = sum(A)**2, while sum(A) * sum(B) works): the VJP share "
-    "keeps the structural placeholder _u0, so Values.derivative raises KeyError: _u0"))}
-
-
-@pytest.mark.parametrize("rule", [pytest.param(r, marks=BUGGY_RULES.get(r, ()))
-                                  for r in sorted(RULES)])
+@pytest.mark.parametrize("rule", sorted(RULES))
 def test_rule_against_finite_differences(rule):
     inputs, graph = RULES[rule]
     p = problem(inputs, graph)
@@ -100,8 +93,6 @@ def test_rule_against_finite_differences(rule):
                    {s: int(v) for s, v in zip(p.sizes, rng.permutation([1, 2, 3]))},
                    {s: int(rng.integers(1, 4)) for s in p.sizes}]        # random
     for k, sizes in enumerate(assignments):
-        if rule == "trace" and sizes["n"] == 1:
-            continue      # a 1×1 product: test_trace_of_one_by_one_product (a known bug)
         ins = draw_all(p.inputs, 12, seed=k, sizes=sizes)
         values = Values(p, ins, sizes)
         # keep points away from kinks and singular matrices: the value must be finite and
@@ -117,11 +108,8 @@ def test_rule_against_finite_differences(rule):
                                        err_msg=f"{rule}: ∂L/∂{name} at sizes {sizes}")
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "bug in deriv.graph.adjoint_share: a scalar node whose expression has a scalar parent "
-    "inside an array primitive (L = sum(a * A), L = sum(leaky_relu(A, a))) takes the scalar "
-    "edge path, sp.diff reaches total() and raises 'total is not elementwise'"))
-@pytest.mark.parametrize("graph", ["L = sum(a * A)", "L = sum(leaky_relu(A, a))"])
+@pytest.mark.parametrize("graph", ["L = sum(a * A)", "L = sum(leaky_relu(A, a))",
+                                   "L = sum(A)**2 * a", "L = sum(A) * sum(hadamard(A, A)) * a"])
 def test_scalar_inside_array_primitive(graph):
     p = problem('A = "matrix(m, n)", a = "positive"', graph)
     sizes = {"m": 2, "n": 3}
@@ -132,11 +120,8 @@ def test_scalar_inside_array_primitive(graph):
     np.testing.assert_allclose(got, fd, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "bug: trace(A @ B) in one node with A n×m, B m×n at n = 1: the forward pass calls "
-    "np.trace on a value without two matrix axes ('diag requires an array of at least two "
-    "dimensions'); with C = A @ B as its own node it works"))
 def test_trace_of_one_by_one_product():
+    """A 1×1 product is a scalar: trace, det and inv of it are the scalar's."""
     p = problem(*RULES["trace"])
     sizes = {"m": 2, "n": 1}
     ins = draw_all(p.inputs, 4, seed=0, sizes=sizes)
