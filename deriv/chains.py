@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from deriv.findings import Finding
-from deriv.graph import Graph
+from deriv.graph import MAX_PATHS, Graph
 from deriv.parse import DRef
 
 
@@ -54,6 +54,16 @@ def _covers(graph: Graph, ordered: list[DRef], path: tuple[str, ...]) -> bool:
     return True
 
 
+def _covered_count(graph: Graph, ordered: list[DRef]) -> int:
+    """How many paths a telescoped product stands for: an edge factor one, a total
+    derivative every path between its ends."""
+    count = 1
+    for link in ordered:
+        if link.wrt not in graph.parents(link.of):
+            count *= graph.count_paths(link.wrt, link.of)
+    return count
+
+
 def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str) -> list[Finding]:
     findings: list[Finding] = []
     telescoped = []
@@ -71,6 +81,14 @@ def chain_findings(graph: Graph, chain: list[list[DRef]], of: str, wrt: str) -> 
         else:
             telescoped.append(ordered)
     if findings or not telescoped:
+        return findings
+    total = graph.count_paths(wrt, of)
+    if total > MAX_PATHS:       # too many to list: count the paths each product covers
+        covered = sum(_covered_count(graph, t) for t in telescoped)
+        if covered < total:
+            findings.append(Finding("missing-path", target, count=total - covered))
+        elif covered > total:
+            findings.append(Finding("repeated-path", target, count=covered - total))
         return findings
     paths = graph.paths(wrt, of)
     counts = Counter()

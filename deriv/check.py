@@ -55,7 +55,7 @@ class Batch:
             for parent in graph.parents(name):
                 mask = mask & self.defined[parent]
             self.defined[name] = mask
-        self.kink_values = {k: self.values.value(k) for k in kinks}
+        self.kink_values = dict(zip(kinks, self.values.values(kinks)))
         keep = np.ones(n, dtype=bool)
         keep_total = keep.copy()
         for values in self.kink_values.values():

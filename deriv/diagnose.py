@@ -62,9 +62,11 @@ class Diagnosis:
     # --- the order of explanations -------------------------------------------------------------
     def run(self) -> list[Finding]:
         found: list[Finding] = []
-        for method in (self.transposed, self.mislabelled, self.lost_path, self.negated,
-                       self.constant_multiple, self.swapped, self.wrong_factor,
-                       self.factor, self.term, self.symmetric_only, self.square_only):
+        # the ones that need no further sweep first; then those that evaluate more of the
+        # problem's derivatives
+        for method in (self.transposed, self.negated, self.lost_path, self.constant_multiple,
+                       self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
+                       self.symmetric_only, self.square_only):
             if len(found) >= 2:
                 break
             finding = method()

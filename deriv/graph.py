@@ -107,6 +107,17 @@ class Graph:
     def depends(self, of: str, wrt: str) -> bool:
         return of == wrt or wrt in self.ancestors[of]
 
+    def count_paths(self, src: str, dst: str) -> int:
+        """How many paths lead from src to dst (counted, never listed: a ladder of diamonds
+        has 2^depth)."""
+        if not self.depends(dst, src):
+            return 0
+        count = {src: 1}
+        for name in self.order:
+            if name != src and self.depends(dst, name) and self.depends(name, src):
+                count[name] = sum(count.get(p, 0) for p in self.nodes[name].parents)
+        return count.get(dst, 1 if dst == src else 0)
+
     def paths(self, src: str, dst: str) -> list[tuple[str, ...]]:
         """Every path src → … → dst along edges (bounded: a huge count is an error)."""
         if not self.depends(dst, src):

@@ -1,10 +1,12 @@
-"""Evaluating the programs a sweep builds, node by node, on batches of sampled points.
+"""Evaluating the programs a sweep builds, on batches of sampled points.
 
 The truth `check` compares against is the adjoint program — each node's VJP evaluated on the
 arrays of its parents and its own adjoint — never one inlined expression, whose size grows with
 the number of paths. Every intermediate is shared, so a sweep costs a small constant times the
-forward pass (the cheap-gradient bound). Each expression is compiled once (lambdify) and the
-operations evaluated are counted, so benchmarks report what the commands really do.
+forward pass (the cheap-gradient bound). A program is straight-line code, `target = expression`,
+compiled once into one Python function (one `exec` for a whole sweep, where one `lambdify` a
+node would cost seconds on a large graph); the operations it evaluates are counted, so the
+benchmarks report what the commands really do.
 
 Two back-ends: NumPy on batches (a scalar is (S,), an array (rows, cols, S)) and mpmath at one
 point (a scalar is an mpf, an array a 2-D object array of mpf) for the high-precision recheck.
@@ -21,47 +23,175 @@ from deriv import algebra as A
 from deriv import primitives as P
 from deriv.sampling import concrete
 
-_COMPILED: dict[tuple, Callable] = {}
-_MAX_COMPILED = 20_000
+RTOL = 1e-6
+ATOL = 1e-9
 _OPS: dict[sp.Expr, int] = {}
 
 
-def _modules(backend: str):
-    if backend == "numpy":
-        return [P.numpy_namespace(), "numpy"]
-    return [P.mpmath_namespace(), "mpmath"]
-
-
-def _printable(expr: sp.Expr, backend: str) -> sp.Expr:
-    """No backend prints ∞̃ (zoo): it is undefined, NaN. NumPy computes in floats: an exact
-    number beyond 2⁵³ becomes a float, not a Python int that overflows NumPy."""
-    reps = {sp.zoo: sp.nan} if expr.has(sp.zoo) else {}
-    if backend == "numpy":
-        reps.update({a: sp.Float(a, 17) for a in expr.atoms(sp.Rational)
-                     if abs(a.p) > 2**53 or a.q > 2**53})
-    return expr.xreplace(reps) if reps else expr
-
-
-def compiled(expr: sp.Expr, symbols: tuple, backend: str = "numpy") -> Callable:
-    key = (expr, symbols, backend)
-    fn = _COMPILED.get(key)
-    if fn is None:
-        if len(_COMPILED) > _MAX_COMPILED:
-            _COMPILED.clear()
-        # dummify=False: lambdify still renames symbols that are not identifiers (D(y,x)),
-        # and skips rebuilding the whole expression
-        fn = sp.lambdify(list(symbols), _printable(expr, backend), modules=_modules(backend),
-                         dummify=False)
-        _COMPILED[key] = fn
-    return fn
-
-
 def operations(expr: sp.Expr) -> int:
-    """Operations one evaluation of `expr` costs (SymPy's count, at least 1 for a leaf)."""
+    """Operations one evaluation of `expr` costs: its non-leaf nodes (at least 1)."""
     n = _OPS.get(expr)
     if n is None:
-        n = _OPS[expr] = max(1, int(sp.count_ops(expr)))
+        n = _OPS[expr] = max(1, sum(1 for e in sp.preorder_traversal(expr) if e.args))
     return n
+
+
+class _Source:
+    """Python source for one expression and a backend. Every function is a call into the
+    registry's forwards, so the generated code knows no particular primitive either."""
+
+    def __init__(self, names: dict[sp.Symbol, str], backend: str):
+        self.names = names
+        self.backend = backend
+        self.memo: dict[sp.Expr, str] = {}
+
+    def __call__(self, e: sp.Expr) -> str:
+        if e in self.names:
+            return self.names[e]
+        text = self.memo.get(e)
+        if text is None:
+            text = self.memo[e] = self.write(e)
+        return text
+
+    def write(self, e: sp.Expr) -> str:
+        if e.is_Number:
+            return self.number(e)
+        if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
+            value = complex(e)
+            return "NAN" if value.imag else self.number(sp.Float(value.real, 30))
+        if isinstance(e, sp.Add):
+            return "(" + " + ".join(self(a) for a in e.args) + ")"
+        if isinstance(e, sp.Mul):
+            return "(" + "*".join(self(a) for a in e.args) + ")"
+        if isinstance(e, sp.Pow):
+            base, exponent = e.args
+            if exponent == sp.S.Half:
+                return f"F_sqrt({self(base)})"
+            if exponent == -1:
+                return f"(1/{self(base)})"
+            return f"({self(base)}**{self(exponent)})"
+        entry = P.entry_of(e)
+        if entry is not None:
+            return f"F_{entry.name}({', '.join(self(a) for a in e.args)})"
+        raise ValueError(f"deriv cannot evaluate {type(e).__name__}")
+
+    def number(self, e) -> str:
+        if e is sp.nan or e is sp.zoo:                # undefined: NaN, never a value
+            return "NAN"
+        if e is sp.oo or e is sp.S.NegativeInfinity:
+            return "INF" if e is sp.oo else "(-INF)"
+        if self.backend == "numpy":
+            if e.is_Integer and abs(int(e)) < 2**53:
+                return str(int(e))
+            value = float(e)               # an exact number beyond a float is ±inf or 0
+            return repr(value) if np.isfinite(value) else ("INF" if value > 0 else "(-INF)")
+        if e.is_Rational:
+            return f"(MPF({int(e.p)})/MPF({int(e.q)}))" if e.q != 1 else f"MPF({int(e.p)})"
+        return f"MPF('{e}')"
+
+
+def _namespace(backend: str) -> dict:
+    if backend == "numpy":
+        ns = {f"F_{e.name}": e.numpy for e in P.REGISTRY.values()}
+        ns.update(NAN=np.nan, INF=np.inf)
+        return ns
+    import mpmath as mp
+    ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
+    ns.update(NAN=mp.nan, MPF=mp.mpf)
+    return ns
+
+
+class Program:
+    """Straight-line code `target = expression`, compiled once per backend into one Python
+    function: the forward pass, an adjoint sweep, or one claim's expression."""
+
+    def __init__(self, assignments: list[tuple[sp.Symbol, sp.Expr]], outputs: list[sp.Symbol]):
+        assigned = {t for t, _ in assignments}
+        free: dict[sp.Symbol, None] = {}
+        for _, e in assignments:
+            for s in e.free_symbols:
+                if s not in assigned:
+                    free[s] = None
+        self.inputs = sorted(free, key=lambda s: s.name)
+        self.assignments = assignments
+        self.outputs = list(outputs)
+        self.ops = sum(operations(e) for _, e in assignments)
+        self._compiled: dict[str, Callable] = {}
+
+    def function(self, backend: str) -> Callable:
+        fn = self._compiled.get(backend)
+        if fn is None:
+            names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
+            source = _Source(names, backend)
+            lines = [f"def program({', '.join(names[s] for s in self.inputs)}):"]
+            for k, (target, expr) in enumerate(self.assignments):
+                lines.append(f"    v{k} = {source(expr)}")
+                names[target] = f"v{k}"
+            lines.append(f"    return ({''.join(names[s] + ', ' for s in self.outputs)})")
+            namespace = _namespace(backend)
+            # generated from SymPy trees that the safe parser built; no text from a file
+            exec(compile("\n".join(lines), "<deriv program>", "exec"), namespace)  # noqa: S102
+            fn = self._compiled[backend] = namespace["program"]
+        return fn
+
+
+def _programs(graph) -> dict:
+    cache = getattr(graph, "_programs", None)
+    if cache is None:
+        cache = graph._programs = {}
+    return cache
+
+
+def forward_program(graph) -> Program:
+    cache = _programs(graph)
+    if "forward" not in cache:
+        order = graph.order
+        cache["forward"] = Program([(graph.nodes[n].symbol, graph.nodes[n].expr) for n in order],
+                                   [graph.nodes[n].symbol for n in order])
+    return cache["forward"]
+
+
+def adjoint_program(graph, of: str, only: str | None = None) -> tuple[Program, list[str]]:
+    """One reverse sweep from `of` as a program: x̄ = Σ_children shares, in reverse order.
+    Its inputs are node values and the seed ō; its outputs every adjoint it reaches.
+    `only`: the edge partial to that parent alone."""
+    key = ("adjoint", of, only)
+    cache = _programs(graph)
+    if key not in cache:
+        relevant = graph.ancestors[of] | {of}
+        shares: dict[str, list[sp.Expr]] = {}
+        bars = {of: A.symbol(of + "_bar", graph.shape(of))}
+        seed = bars[of]
+        assignments = []
+        for name in [n for n in reversed(graph.order) if n in relevant] + \
+                [i for i in graph.inputs if i in relevant]:
+            if name != of:
+                if name not in shares:
+                    continue
+                bars[name] = A.symbol(name + "_bar", graph.shape(name))
+                assignments.append((bars[name], sp.Add(*shares[name])))
+            if name not in graph.nodes or (only is not None and name != of):
+                continue
+            for parent in graph.parents(name):
+                if parent in relevant and (only is None or parent == only):
+                    share = graph.adjoint_share(name, parent, bars[name])
+                    if share != 0:
+                        shares.setdefault(parent, []).append(share)
+        names = [n for n in bars if n != of]
+        program = Program(assignments, [bars[n] for n in names])
+        if seed not in program.inputs:
+            program.inputs.append(seed)
+        cache[key] = (program, names)
+    return cache[key]
+
+
+def expression_program(graph, expr: sp.Expr) -> Program:
+    cache = _programs(graph)
+    key = ("expr", expr)
+    if key not in cache:
+        target = A.symbol("_value", A.shape_of(expr))
+        cache[key] = Program([(target, expr)], [target])
+    return cache[key]
 
 
 class Values:
@@ -78,32 +208,58 @@ class Values:
         self.ops = 0
         self.env: dict[sp.Symbol, object] = {self.graph.symbols[k]: v for k, v in inputs.items()}
         self._sweeps: dict[tuple, dict[str, object]] = {}
-        for name in self.graph.order:
-            node = self.graph.nodes[name]
-            self.env[node.symbol] = self.value(node.expr)
+        program = forward_program(self.graph)
+        for symbol, value in zip(program.outputs, self.run(program, self.env)):
+            self.env[symbol] = value
 
-    # --- one expression ---------------------------------------------------------------------
+    # --- running a program -------------------------------------------------------------------
+    def run(self, program: Program, env: dict) -> list:
+        args = []
+        for s in program.inputs:
+            if s not in env:
+                if not isinstance(s, A.SizeConstant):
+                    raise KeyError(s.name)
+                env[s] = self._constant(s)
+            args.append(env[s])
+        self.ops += program.ops
+        fn = program.function(self.backend)
+        if self.backend != "numpy":
+            try:
+                out = fn(*args)
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                import mpmath as mp
+                out = [mp.nan] * len(program.outputs)
+            return [_mp_shaped(v, concrete(A.shape_of(s), self.sizes))
+                    for v, s in zip(out, program.outputs)]
+        with np.errstate(all="ignore"):
+            out = fn(*args)
+        return [self._shaped(v, s) for v, s in zip(out, program.outputs)]
+
+    def _shaped(self, v, symbol):
+        shape = concrete(A.shape_of(symbol), self.sizes) + (self.n,)
+        v = np.asarray(v, dtype=float)
+        return v if v.shape == shape else np.broadcast_to(v, shape).copy()
+
     def shape(self, expr: sp.Expr) -> tuple:
         return concrete(A.shape_of(expr), self.sizes)
 
     def value(self, expr: sp.Expr, extra: dict | None = None):
         """`expr` at every point, with the shape of its value (samples last)."""
+        program = expression_program(self.graph, expr)
         env = self.env if not extra else {**self.env, **extra}
-        free = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
-        for s in free:
-            if s not in env and isinstance(s, A.SizeConstant):
-                env[s] = self._constant(s)
-        fn = compiled(expr, free, self.backend)
-        self.ops += operations(expr)
-        if self.backend != "numpy":
-            return _mp_value(fn, [env[s] for s in free], self.shape(expr))
-        with np.errstate(all="ignore"):
-            out = fn(*(env[s] for s in free))
-            if np.iscomplexobj(out):   # never keep the real part of a complex value
-                out = np.where(np.imag(out) == 0, np.real(out), np.nan)
-        out = np.asarray(out, dtype=float)
-        shape = self.shape(expr) + (self.n,)
-        return out if out.shape == shape else np.broadcast_to(out, shape).copy()
+        v = self.run(program, env)[0]
+        if self.backend == "numpy":
+            return self._shaped(v, expr)
+        return v
+
+    def values(self, exprs: list[sp.Expr]) -> list:
+        """Several expressions in one program (the kink arguments of a problem)."""
+        key = ("exprs", tuple(exprs))
+        cache = _programs(self.graph)
+        if key not in cache:
+            targets = [A.symbol(f"_value{k}", A.shape_of(e)) for k, e in enumerate(exprs)]
+            cache[key] = Program(list(zip(targets, exprs)), targets)
+        return self.run(cache[key], dict(self.env)) if exprs else []
 
     def _constant(self, c: A.SizeConstant):
         dims = concrete(c.dims, self.sizes)
@@ -127,30 +283,19 @@ class Values:
 
     def adjoints(self, of: str, seed=None, only: str | None = None) -> dict[str, object]:
         """Every adjoint ∂(seed·of)/∂name by one reverse sweep from `of` (seed: 1 for a scalar).
-        `only`: the edge partial to that parent alone (the sweep stops after `of`)."""
+        `only`: the edge partial to that parent alone."""
         key = (of, None if seed is None else id(seed), only)
         if key in self._sweeps:
             return self._sweeps[key]
-        graph = self.graph
         if seed is None:
             seed = self.zeros(()) + 1
-        bars: dict[str, object] = {of: seed}
-        relevant = graph.ancestors[of] | {of}
-        for child in reversed(graph.order):
-            if child not in bars or child not in graph.nodes:
-                continue
-            bar_symbol = A.symbol(child + "_bar", graph.shape(child))
-            for parent in graph.parents(child):
-                if parent not in relevant or (only is not None and parent != only):
-                    continue
-                share = graph.adjoint_share(child, parent, bar_symbol)
-                if share == 0:
-                    continue
-                v = self.value(share, {bar_symbol: bars[child]})
-                bars[parent] = bars[parent] + v if parent in bars else v
-            if only is not None:
-                break
-        self._sweeps[key] = bars
+        program, names = adjoint_program(self.graph, of, only)
+        env = dict(self.env)
+        env[A.symbol(of + "_bar", self.graph.shape(of))] = seed
+        bars = dict(zip(names, self.run(program, env)))
+        bars[of] = seed
+        if seed is not None and key[1] is None:
+            self._sweeps[key] = bars
         return bars
 
     def derivative(self, of: str, wrt: str, layout: str = "gradient", local: bool = False):
@@ -175,9 +320,7 @@ class Values:
             if of == wrt:
                 columns.append(_flat(seed, self.backend))
                 continue
-            bars = self.adjoints(of, seed, only)
-            self._sweeps.pop((of, id(seed), only), None)     # seeds are not reused
-            v = bars.get(wrt)
+            v = self.adjoints(of, seed, only).get(wrt)
             columns.append(_flat(v if v is not None else self.zeros(sw), self.backend))
         g = _stack(columns, self.backend)
         return g if layout == "gradient" else _transpose(g, self.backend)
@@ -204,6 +347,20 @@ class Values:
         return seed
 
 
+def _mp_shaped(v, shape):
+    import mpmath as mp
+    if isinstance(v, np.ndarray):
+        return v
+    if shape:                                      # a scalar broadcast to an array
+        return np.full(shape, v, dtype=object)
+    if isinstance(v, mp.mpc):
+        return mp.nan if v.imag != 0 else v.real
+    try:
+        return mp.mpf(v)
+    except (TypeError, ValueError):
+        return mp.nan
+
+
 def _count(inputs: dict) -> int:
     for v in inputs.values():
         return int(np.shape(v)[-1]) if np.ndim(v) else 1
@@ -218,10 +375,9 @@ def _flat(v, backend):
 
 
 def _stack(columns, backend):
+    g = np.stack(columns, axis=1)          # (len wrt, len of, S)
     if backend == "numpy":
-        g = np.stack(columns, axis=1)          # (len wrt, len of, S)
         return g[0, 0] if g.shape[:2] == (1, 1) else g
-    g = np.stack(columns, axis=1)
     return g[0, 0] if g.shape == (1, 1) else g
 
 
@@ -229,25 +385,6 @@ def _transpose(g, backend):
     if backend == "numpy":
         return np.swapaxes(g, 0, 1) if g.ndim == 3 else g
     return g.T if isinstance(g, np.ndarray) else g
-
-
-def _mp_value(fn, args, shape):
-    import mpmath as mp
-    try:
-        out = fn(*args)
-    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-        return mp.nan
-    if isinstance(out, np.ndarray):
-        return out
-    if shape and not isinstance(out, np.ndarray):       # a scalar broadcast to an array
-        return np.full(shape, out, dtype=object)
-    if isinstance(out, mp.mpc):
-        return mp.nan if out.imag != 0 else out.real
-    return mp.mpf(out)
-
-
-RTOL = 1e-6
-ATOL = 1e-9
 
 
 def close(a, b, rtol: float = RTOL, atol: float = ATOL):
@@ -262,4 +399,4 @@ def per_point(mask: np.ndarray) -> np.ndarray:
 
 def forward_operations(problem) -> int:
     """Operations of one forward pass (per point)."""
-    return sum(operations(problem.graph.nodes[n].expr) for n in problem.graph.order)
+    return forward_program(problem.graph).ops

@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-from deriv.program import compiled
+from deriv.primitives import numpy_namespace
 
 Pick = Callable[[Sequence], object]
 Integer = Callable[[int, int], int]
@@ -109,7 +109,8 @@ def evaluate(expr: sp.Expr, env: dict, n: int) -> np.ndarray:
     """expr at n points (deriv's NumPy namespace for its own functions, via lambdify)."""
     free = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
     with np.errstate(all="ignore"):
-        out = np.asarray(compiled(expr, free)(*(env[s] for s in free)), dtype=float)
+        fn = sp.lambdify(free, expr, modules=[numpy_namespace(), "numpy"])
+        out = np.asarray(fn(*(env[s] for s in free)), dtype=float)
     return np.broadcast_to(out, (n,)).copy()
 
 

@@ -91,6 +91,10 @@ def sentence(f, m) -> str:
         return head + (f"; the other paths are lost ({paths})" if paths else
                        "; the other paths are lost")
     if kind == "repeated-path":
+        if f.expr is None:
+            return f"counts {f.count} paths from {m.name(f.target.wrt)} to " \
+                   f"{m.name(f.target.of)} twice" if not f.paths else \
+                   f"path {m.path(f.paths[0])} counted {f.count} times"
         paths = ", ".join(m.path(p) for p in f.paths)
         return f"counts the term {m.expr(f.expr)} twice (the path {paths})"
     if kind == "symmetric-only":
@@ -114,6 +118,9 @@ def sentence(f, m) -> str:
     if kind == "repeated-factor":
         return f"the factor {m.partial(f.derivative)} is printed {f.count} times in one product"
     if kind == "missing-path":
+        if not f.paths:
+            return f"misses {f.count} of the paths from {m.name(f.target.wrt)} to " \
+                   f"{m.name(f.target.of)}"
         shown = "; ".join("missing path " + m.path(p) for p in f.paths)
         more = f" (and {f.count - len(f.paths)} more)" if f.count > len(f.paths) else ""
         return shown + more
