@@ -198,7 +198,7 @@ class Diagnosis:
         if len(ratios) < 10:
             return None
         k = float(np.median(ratios))
-        if k in (0.0, 1.0) or not np.allclose(ratios, k, rtol=1e-6, atol=1e-12):
+        if k in (0.0, 1.0, -1.0) or not np.allclose(ratios, k, rtol=1e-6, atol=1e-12):
             return None
         return Finding("constant-multiple", self.target, number=k)
 

@@ -54,6 +54,8 @@ class _Source:
         return text
 
     def write(self, e: sp.Expr) -> str:
+        if isinstance(e, A.SizeConstant):          # eye(n), ones: from the run's sizes
+            return f"K({e.constant!r}, {e.dims!r})"
         if e.is_Number:
             return self.number(e)
         if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
@@ -93,11 +95,13 @@ class _Source:
 def _namespace(backend: str) -> dict:
     if backend == "numpy":
         ns = {f"F_{e.name}": e.numpy for e in P.REGISTRY.values()}
-        ns.update(NAN=np.nan, INF=np.inf)
+        ns.update(NAN=np.nan, INF=np.inf,
+                  F_sumall=lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x)
         return ns
     import mpmath as mp
     ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
-    ns.update(NAN=mp.nan, MPF=mp.mpf)
+    ns.update(NAN=mp.nan, INF=mp.inf, MPF=mp.mpf,
+              F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
     return ns
 
 
@@ -110,7 +114,7 @@ class Program:
         free: dict[sp.Symbol, None] = {}
         for _, e in assignments:
             for s in e.free_symbols:
-                if s not in assigned:
+                if s not in assigned and not isinstance(s, A.SizeConstant):
                     free[s] = None
         self.inputs = sorted(free, key=lambda s: s.name)
         self.assignments = assignments
@@ -123,7 +127,7 @@ class Program:
         if fn is None:
             names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
             source = _Source(names, backend)
-            lines = [f"def program({', '.join(names[s] for s in self.inputs)}):"]
+            lines = [f"def program(K, {', '.join(names[s] for s in self.inputs)}):"]
             for k, (target, expr) in enumerate(self.assignments):
                 lines.append(f"    v{k} = {source(expr)}")
                 names[target] = f"v{k}"
@@ -151,37 +155,160 @@ def forward_program(graph) -> Program:
     return cache["forward"]
 
 
-def adjoint_program(graph, of: str, only: str | None = None) -> tuple[Program, list[str]]:
-    """One reverse sweep from `of` as a program: x̄ = Σ_children shares, in reverse order.
-    Its inputs are node values and the seed ō; its outputs every adjoint it reaches.
-    `only`: the edge partial to that parent alone."""
+class AdjointProgram:
+    """One reverse sweep from `of` as generated code: for each node, output to inputs, the VJP
+    of its expression written out operation by operation — elementwise partials from the
+    registry, structural rules (Z̄Yᵀ, −ZᵀZ̄Zᵀ, ...) from their entries — so no symbolic
+    derivative is built and every adjoint is shared. Inputs: the forward values and the seed
+    ō; outputs: every adjoint the sweep reaches. `only`: the edge partial to that parent."""
+
+    def __init__(self, graph, of: str, only: str | None = None):
+        self.graph, self.of, self.only = graph, of, only
+        relevant = graph.ancestors[of] | {of}
+        self.order = [n for n in reversed(graph.order) if n in relevant] + \
+            [i for i in graph.inputs if i in relevant]
+        self.values = [n for n in graph.symbols]            # every forward value, by name
+        self.names: list[str] = []
+        self.ops = 0
+        self._compiled: dict[str, Callable] = {}
+        self.function("numpy")                               # also fills names and ops
+
+    def function(self, backend: str) -> Callable:
+        fn = self._compiled.get(backend)
+        if fn is None:
+            source, self.names = _AdjointWriter(self, backend).write()
+            tree = compile(source, "<deriv adjoint program>", "exec", flags=0x400)  # AST
+            import ast
+            self.ops = sum(isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Call))
+                           for n in ast.walk(tree))
+            namespace = _namespace(backend)
+            namespace.update(_partials(backend))
+            # generated from SymPy trees that the safe parser built; no text from a file
+            exec(compile(tree, "<deriv adjoint program>", "exec"), namespace)  # noqa: S102
+            fn = self._compiled[backend] = namespace["program"]
+        return fn
+
+
+class _AdjointWriter:
+    def __init__(self, program: AdjointProgram, backend: str):
+        self.p = program
+        self.graph = program.graph
+        self.values = {self.graph.symbols[n]: f"x{k}" for k, n in enumerate(program.values)}
+        self.source = _Source(dict(self.values), backend)
+        self.lines: list[str] = []
+        self.contributions: dict[str, list[str]] = {}
+        self.targets: set[sp.Symbol] = set()
+
+    def tmp(self, code: str) -> str:
+        name = f"t{len(self.lines)}"
+        self.lines.append(f"    {name} = {code}")
+        return name
+
+    def write(self) -> tuple[str, list[str]]:
+        graph, p = self.graph, self.p
+        bars = {p.of: "seed"}
+        names = []
+        for name in p.order:
+            if name != p.of:
+                if name not in self.contributions:
+                    continue
+                bars[name] = self.tmp(" + ".join(self.contributions[name]))
+                names.append(name)
+            if name not in graph.nodes or (p.only is not None and name != p.of):
+                continue
+            node = graph.nodes[name]
+            relevant = graph.ancestors[p.of] | {p.of}
+            self.targets = {graph.symbols[q] for q in node.parents
+                            if q in relevant and (p.only is None or q == p.only)}
+            self.emit(node.expr, bars[name])
+        args = ", ".join(self.values[graph.symbols[n]] for n in p.values)
+        body = self.lines or ["    pass"]
+        tail = "".join(bars[n] + ", " for n in names)
+        return (f"def program(K, {args}, seed):\n" + "\n".join(body) +
+                f"\n    return ({tail})\n", names)
+
+    def reduce(self, bar: str, outer: sp.Expr, inner: sp.Expr) -> str:
+        """A scalar inside an array expression gets the sum of its elementwise adjoints."""
+        if not A.shape_of(inner) and A.shape_of(outer):
+            return self.tmp(f"F_sumall({bar})")
+        return bar
+
+    def emit(self, e: sp.Expr, bar: str):
+        """Add to each target's contributions its share of `bar`, e's adjoint."""
+        if e in self.targets:
+            self.contributions.setdefault(e.name, []).append(bar)
+            return
+        if not e.args or not (e.free_symbols & self.targets):
+            return
+        src = self.source
+        if isinstance(e, sp.Add):
+            for a in e.args:
+                self.emit(a, self.reduce(bar, e, a))
+            return
+        if isinstance(e, sp.Mul):
+            for i, a in enumerate(e.args):
+                if a.free_symbols & self.targets:
+                    others = "*".join(src(b) for k, b in enumerate(e.args) if k != i)
+                    self.emit(a, self.reduce(self.tmp(f"{bar}*{others}"), e, a))
+            return
+        if isinstance(e, sp.Pow):
+            base, exponent = e.args
+            if base.free_symbols & self.targets:
+                code = self.tmp(f"{bar}*{src(exponent)}*{src(base ** (exponent - 1))}")
+                self.emit(base, self.reduce(code, e, base))
+            if exponent.free_symbols & self.targets:
+                code = self.tmp(f"{bar}*F_log({src(base)})*{src(e)}")
+                self.emit(exponent, self.reduce(code, e, exponent))
+            return
+        entry = P.entry_of(e)
+        if entry is None:
+            raise ValueError(f"deriv cannot differentiate {type(e).__name__}")
+        args = [src(a) for a in e.args]
+        if entry.elementwise:
+            for i, a in enumerate(e.args):
+                if a.free_symbols & self.targets:
+                    code = self.tmp(f"{bar}*D_{entry.name}_{i}({', '.join(args)})")
+                    self.emit(a, self.reduce(code, e, a))
+            return
+        # a structural operation: its rule, written on stand-ins for its arguments
+        stand_ins = [A.symbol(f"_arg{i}", A.shape_of(a)) for i, a in enumerate(e.args)]
+        out = A.symbol("_out", A.shape_of(e))
+        bar_in = A.symbol("_bar", A.shape_of(e))
+        names = {s: self.tmp(code) for s, code in zip(stand_ins, args)}
+        names[out] = self.tmp(src(e))
+        names[bar_in] = bar
+        for i, a in enumerate(e.args):
+            if a.free_symbols & self.targets:
+                rule = entry.vjp(A, tuple(stand_ins), out, bar_in, i)
+                rule_source = _Source(names, self.source.backend)
+                self.emit(a, self.tmp(rule_source(rule)))
+
+
+_PARTIALS: dict[str, dict] = {}
+
+
+def _partials(backend: str) -> dict:
+    """D_<name>_<i>: each registry entry's elementwise partials, compiled once per backend."""
+    if backend not in _PARTIALS:
+        lines = []
+        for entry in P.REGISTRY.values():
+            zs = [sp.Symbol(f"z{k}", real=True) for k in range(entry.arity)]
+            for i, partial in enumerate(entry.partials):
+                code = _Source({z: f"z{k}" for k, z in enumerate(zs)}, backend)(
+                    sp.sympify(partial(*zs)))
+                lines.append(f"def D_{entry.name}_{i}({', '.join(f'z{k}' for k in range(len(zs)))}):"
+                             f"\n    return {code}\n")
+        namespace = _namespace(backend)
+        exec(compile("\n".join(lines), "<deriv partials>", "exec"), namespace)  # noqa: S102
+        _PARTIALS[backend] = {k: v for k, v in namespace.items() if k.startswith("D_")}
+    return _PARTIALS[backend]
+
+
+def adjoint_program(graph, of: str, only: str | None = None) -> AdjointProgram:
     key = ("adjoint", of, only)
     cache = _programs(graph)
     if key not in cache:
-        relevant = graph.ancestors[of] | {of}
-        shares: dict[str, list[sp.Expr]] = {}
-        bars = {of: A.symbol(of + "_bar", graph.shape(of))}
-        seed = bars[of]
-        assignments = []
-        for name in [n for n in reversed(graph.order) if n in relevant] + \
-                [i for i in graph.inputs if i in relevant]:
-            if name != of:
-                if name not in shares:
-                    continue
-                bars[name] = A.symbol(name + "_bar", graph.shape(name))
-                assignments.append((bars[name], sp.Add(*shares[name])))
-            if name not in graph.nodes or (only is not None and name != of):
-                continue
-            for parent in graph.parents(name):
-                if parent in relevant and (only is None or parent == only):
-                    share = graph.adjoint_share(name, parent, bars[name])
-                    if share != 0:
-                        shares.setdefault(parent, []).append(share)
-        names = [n for n in bars if n != of]
-        program = Program(assignments, [bars[n] for n in names])
-        if seed not in program.inputs:
-            program.inputs.append(seed)
-        cache[key] = (program, names)
+        cache[key] = AdjointProgram(graph, of, only)
     return cache[key]
 
 
@@ -214,12 +341,10 @@ class Values:
 
     # --- running a program -------------------------------------------------------------------
     def run(self, program: Program, env: dict) -> list:
-        args = []
+        args = [self.constant]
         for s in program.inputs:
             if s not in env:
-                if not isinstance(s, A.SizeConstant):
-                    raise KeyError(s.name)
-                env[s] = self._constant(s)
+                raise KeyError(s.name)
             args.append(env[s])
         self.ops += program.ops
         fn = program.function(self.backend)
@@ -234,6 +359,22 @@ class Values:
         with np.errstate(all="ignore"):
             out = fn(*args)
         return [self._shaped(v, s) for v, s in zip(out, program.outputs)]
+
+    def run_adjoint(self, program: AdjointProgram, seed) -> list:
+        args = [self.constant] + [self.env[self.graph.symbols[n]] for n in program.values]
+        fn = program.function(self.backend)
+        self.ops += program.ops
+        shapes = [concrete(self.graph.shape(n), self.sizes) for n in program.names]
+        if self.backend != "numpy":
+            try:
+                out = fn(*args, seed)
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                import mpmath as mp
+                out = [mp.nan] * len(program.names)
+            return [_mp_shaped(v, shape) for v, shape in zip(out, shapes)]
+        with np.errstate(all="ignore"):
+            out = fn(*args, seed)
+        return [_broadcast(v, shape + (self.n,)) for v, shape in zip(out, shapes)]
 
     def _shaped(self, v, symbol):
         shape = concrete(A.shape_of(symbol), self.sizes) + (self.n,)
@@ -261,16 +402,23 @@ class Values:
             cache[key] = Program(list(zip(targets, exprs)), targets)
         return self.run(cache[key], dict(self.env)) if exprs else []
 
-    def _constant(self, c: A.SizeConstant):
-        dims = concrete(c.dims, self.sizes)
+    def constant(self, kind: str, dims: tuple):
+        """eye(n) or the all-ones array at this run's sizes (what generated code calls K)."""
+        key = (kind, dims)
+        cache = self.__dict__.setdefault("_constants", {})
+        if key not in cache:
+            cache[key] = self._constant(kind, concrete(dims, self.sizes))
+        return cache[key]
+
+    def _constant(self, kind: str, dims: tuple):
         if self.backend == "numpy":
-            base = np.eye(dims[0]) if c.constant == "eye" else np.ones(dims)
+            base = np.eye(dims[0]) if kind == "eye" else np.ones(dims)
             return base[..., None]
         import mpmath as mp
         out = np.full(dims, mp.mpf(0), dtype=object)
         for i in range(dims[0]):
             for j in range(dims[1]):
-                out[i, j] = mp.mpf(1 if (c.constant == "ones" or i == j) else 0)
+                out[i, j] = mp.mpf(1 if (kind == "ones" or i == j) else 0)
         return out
 
     # --- the adjoint program ------------------------------------------------------------------
@@ -289,10 +437,8 @@ class Values:
             return self._sweeps[key]
         if seed is None:
             seed = self.zeros(()) + 1
-        program, names = adjoint_program(self.graph, of, only)
-        env = dict(self.env)
-        env[A.symbol(of + "_bar", self.graph.shape(of))] = seed
-        bars = dict(zip(names, self.run(program, env)))
+        program = adjoint_program(self.graph, of, only)
+        bars = dict(zip(program.names, self.run_adjoint(program, seed)))
         bars[of] = seed
         if seed is not None and key[1] is None:
             self._sweeps[key] = bars
@@ -345,6 +491,11 @@ class Values:
         seed = np.full(dims, mp.mpf(0), dtype=object)
         seed.reshape(-1)[i] = mp.mpf(1)
         return seed
+
+
+def _broadcast(v, shape):
+    v = np.asarray(v, dtype=float)
+    return v if v.shape == shape else np.broadcast_to(v, shape).copy()
 
 
 def _mp_shaped(v, shape):

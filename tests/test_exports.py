@@ -4,6 +4,7 @@ Markdown, Jupyter reprs. CLI through click's CliRunner."""
 from __future__ import annotations
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -16,10 +17,10 @@ import sympy as sp
 from click.testing import CliRunner
 
 from deriv.annotate import annotate
-from deriv.catalog import bundled_dir
+from deriv.catalog import bundled_dir, load_catalog
 from deriv.cli import main
 from deriv.errors import DerivError
-from deriv.functions import indicator, relu, sigmoid
+from deriv.primitives import indicator, relu, sigmoid
 from deriv.parse import DRef
 from deriv.plot import derivative_curve, parse_over
 from deriv.problem import load_file, load_text
@@ -77,18 +78,26 @@ def relu_net(tmp_path) -> Path:
     return path
 
 
+def is_matrix(problem) -> bool:
+    """A problem with a vector or matrix anywhere in its graph."""
+    graph = problem.graph
+    return any(graph.shape(n) for n in graph.symbols)
+
+
 def catalog_problems(scalar_only: bool = False):
-    """Every problem of the bundled catalog (file by file: a file that does not load is the
-    catalog tests' business, not this module's)."""
+    """Every problem of the bundled catalog. A file that does not load fails here, loudly: it
+    must never drop out of the export tests unnoticed."""
     problems = []
     for path in sorted(CATALOG.glob("*.toml")):
-        try:
-            problems.extend(load_file(path))
-        except DerivError:
-            continue
+        problems.extend(load_file(path))
     if scalar_only:
-        problems = [p for p in problems if not getattr(p, "is_matrix", False)]
+        problems = [p for p in problems if not is_matrix(p)]
     return problems
+
+
+CATALOG_IDS = [p.id for p in load_catalog()]
+# id → its catalog file: `deriv solve FILE --id ID` loads one file, not the whole catalog
+CATALOG_FILES = {p.id: path for path in sorted(CATALOG.glob("*.toml")) for p in load_file(path)}
 
 
 # --- a tiny DOT reader ---------------------------------------------------------------------------
@@ -399,9 +408,8 @@ def test_parse_over():
 
 
 def test_matrix_problems_are_refused_with_a_message():
-    matrix = [p for p in catalog_problems() if getattr(p, "is_matrix", False)]
-    if not matrix:
-        pytest.skip("no matrix problem in the catalog")
+    matrix = [p for p in catalog_problems() if is_matrix(p)]
+    assert matrix, "the catalog has matrix problems"
     with pytest.raises(DerivError, match="vectors and matrices"):
         annotate(matrix[0])
 
@@ -409,14 +417,14 @@ def test_matrix_problems_are_refused_with_a_message():
 # --- LaTeX -------------------------------------------------------------------------------------
 def test_latex_printer_primitives_and_names():
     z, x, psi02 = (sp.Symbol(n, real=True) for n in ("z", "x", "psi02"))
-    assert latex.math(relu(z)) == r"a\left[z\right]"
+    assert latex.math(relu(z)) == r"\mathrm{a}\left[z\right]"
     assert latex.math(relu(z), relu_style="name") == r"\mathrm{ReLU}\left(z\right)"
     assert latex.math(indicator(z)) == r"\mathbb{I}\left[z > 0\right]"
     assert latex.math(indicator(-z)) == r"\mathbb{I}\left[z < 0\right]"
     assert latex.math(sigmoid(z)) == r"\sigma\left(z\right)"
     assert latex.math(psi02) == r"\psi_{02}"
-    assert latex.math(DRef("y", "f3").symbol) == r"\frac{\partial y}{\partial f_{3}}"
-    assert latex.math(DRef("y", "f3").symbol ** 2) == \
+    assert latex.math(DRef("y", "f3").symbol()) == r"\frac{\partial y}{\partial f_{3}}"
+    assert latex.math(DRef("y", "f3").symbol() ** 2) == \
         r"\left(\frac{\partial y}{\partial f_{3}}\right)^{2}"
     assert latex.math(sp.Symbol("f3_bar")) == r"\bar{f_{3}}"
     assert latex.math(sp.Symbol("b1_1"), {"b1_1": "b⁽¹⁾₁"}) == "b^{(1)}_{1}"
@@ -444,7 +452,8 @@ def check_latex_structure(tex: str):
     assert not stack, f"unclosed environments {stack}"
     assert len(re.findall(r"\\left\b", body)) == len(re.findall(r"\\right\b", body))
     assert stripped.count("$") % 2 == 0
-    for env_body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", body, re.S):
+    arrays = re.sub(r"\\begin\{([pbvV]?matrix)\}.*?\\end\{\1\}", "M", body, flags=re.S)
+    for env_body in re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", arrays, re.S):
         for row in env_body.split("\\\\"):
             if row.strip():
                 assert row.count("&") == 1, row
@@ -452,13 +461,9 @@ def check_latex_structure(tex: str):
 
 @pytest.fixture(scope="module")
 def catalog_solutions():
-    solutions = []
-    for problem in catalog_problems():
-        try:
-            solutions.append(solve(problem, simplify=False))
-        except DerivError:       # e.g. a matrix problem whose output is not a scalar
-            continue
-    assert solutions
+    problems = catalog_problems()
+    solutions = [solve(problem, simplify=False) for problem in problems]  # DerivError: fails
+    assert len(solutions) == len(CATALOG_IDS)
     return solutions
 
 
@@ -479,6 +484,48 @@ def test_latex_of_every_catalog_problem_is_well_formed(catalog_solutions, tmp_pa
     errors = [line for line in done.stdout.splitlines() if line.startswith("!")]
     assert done.returncode == 0 and not errors, errors or done.stdout[-2000:]
     assert (tmp_path / "all.pdf").stat().st_size > 1000
+
+
+def latex_math_parts(tex: str) -> list[str]:
+    """The math of a LaTeX export: align* bodies and $…$ (comments and prose left out)."""
+    body = "\n".join(line for line in tex.splitlines() if not line.lstrip().startswith("%"))
+    parts = re.findall(r"\\begin\{align\*\}(.*?)\\end\{align\*\}", body, re.S)
+    rest = re.sub(r"\\begin\{align\*\}.*?\\end\{align\*\}", " ", body, flags=re.S)
+    return parts + re.findall(r"(?<!\\)\$(.+?)(?<!\\)\$", rest, re.S)
+
+
+def markdown_math_parts(md: str) -> list[str]:
+    """The math of a Markdown export: $$ … $$ blocks and inline $…$ (prose left out)."""
+    parts = re.findall(r"^\$\$\n(.*?)\n\$\$$", md, re.S | re.M)
+    rest = re.sub(r"^\$\$\n.*?\n\$\$$", " ", md, flags=re.S | re.M).replace("\\$", "")
+    return parts + re.findall(r"\$([^$\n]+)\$", rest)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse", "both"])
+@pytest.mark.parametrize("problem_id", CATALOG_IDS)
+def test_every_catalog_problem_solves_in_every_format_and_mode(problem_id, mode):
+    """`deriv solve ID --mode M --format F` for every catalog id: exit 0, well-formed output,
+    and no `?` standing in for a symbol the printer did not know."""
+    assert set(CATALOG_FILES) == set(CATALOG_IDS)
+    runner = CliRunner()
+    for fmt in ("text", "json", "latex", "markdown"):
+        result = runner.invoke(main, ["solve", str(CATALOG_FILES[problem_id]), "--id", problem_id,
+                                      "--mode", mode, "--format", fmt])
+        assert result.exit_code == 0, (fmt, result.output, result.exception)
+        out = result.output
+        assert out.strip(), fmt
+        if fmt == "json":
+            json.loads(out)
+        elif fmt == "latex":
+            check_latex_structure(out)
+            maths = latex_math_parts(out)
+            assert maths, "no math in the LaTeX"
+            assert not [m for m in maths if "?" in m], [m for m in maths if "?" in m][:3]
+        elif fmt == "markdown":
+            check_markdown(out)
+            maths = markdown_math_parts(out)
+            assert maths, "no math in the Markdown"
+            assert not [m for m in maths if "?" in m], [m for m in maths if "?" in m][:3]
 
 
 def test_latex_of_problem_7_12_has_one_align_line_per_step(run):
@@ -513,8 +560,7 @@ def test_markdown_of_every_catalog_problem_renders(catalog_solutions):
         md = markdown.solution(sol)
         check_markdown(md)
         assert "| node | definition | value |" in md, sol.problem.id
-        check_markdown(markdown.problem(sol.problem) if not getattr(sol.problem, "is_matrix",
-                                                                     False) else "")
+        check_markdown(markdown.problem(sol.problem))
 
 
 def test_markdown_of_dis_backprop_via_cli(run):
@@ -542,6 +588,7 @@ def test_markdown_report_per_document(run, relu_net):
 
 # --- Jupyter -----------------------------------------------------------------------------------
 def test_problem_and_solution_display_themselves():
+    import deriv.render.jupyter  # noqa: F401  (deriv.load and deriv.solve import it)
     problem = load_file(DIS_BACKPROP)[0]
     assert problem._repr_markdown_().startswith("### `dis-backprop-1`")
     assert problem._repr_latex_().startswith("$$\n\\begin{aligned}")
@@ -557,7 +604,7 @@ def test_solution_of_a_text_problem_renders(tmp_path):
     problem = load_text(RELU_NET)[0]
     sol = solve(problem, simplify=False)
     check_latex_structure(latex.solution(sol))
-    assert "a\\left[z_{1}\\right]" in latex.solution(sol)
+    assert "\\mathrm{a}\\left[z_{1}\\right]" in latex.solution(sol)
     check_markdown(markdown.solution(sol))
 
 

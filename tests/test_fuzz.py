@@ -1,7 +1,7 @@
 """Fuzzing (issue 7): random text into the parser, random structures into the loader.
 
 Whatever comes in, the only exception is DerivError, and a loader's DerivError names the file
-and a line. CI runs the "ci" profile (a few hundred examples per target, see
+and a line. CI runs the "ci" profile (a hundred examples per target, see
 fuzz_strategies.py); `python fuzz/run.py` runs 10⁴ and more.
 """
 

@@ -19,11 +19,16 @@ import pytest
 import sympy as sp
 from click.testing import CliRunner
 
-import deriv.check as check_module
 from deriv.check import Options, check_problem
 from deriv.cli import main
-from deriv.numeric import evaluate
 from deriv.problem import load_text
+from deriv.program import Values
+from deriv.render.words import UnicodeMath, error_reason, sentence
+
+
+# The rewritten diagnosis is numeric, with no per-attempt time limit of its own: a diagnosis
+# that takes longer than this on a small problem is a hang.
+DIAGNOSIS_SECONDS = 20.0
 
 
 def problem(graph: str, claims: list[dict], inputs: str = '{ x = "real" }', at: str = "") -> str:
@@ -52,7 +57,9 @@ def test_log_of_an_input_sampled_negative_is_an_error_naming_the_domain():
     v = verdicts(problem("y = log(x)", [claim("d", "1/x")], inputs='{ x = "negative" }'))["d"]
     assert v.verdict == "error"
     assert v.samples == 0 and v.undefined == 2000
-    assert "evaluable at only 0 of 2000 points" in v.reason and "domain" in v.reason
+    assert v.reason == "too-few-points"
+    words = error_reason(v)
+    assert "evaluable at only 0 points (2000 undefined" in words and "domain" in words
 
 
 def test_too_few_defined_points_is_an_error_not_a_pass():
@@ -107,7 +114,8 @@ def test_a_printed_value_where_the_truth_is_infinite_is_never_a_pass():
     v = verdicts(text)
     for cid in ("d", "v"):
         assert v[cid].verdict == "fail"
-        assert "cannot be confirmed" in " ".join(f.message for f in v[cid].diagnosis)
+        said = " ".join(sentence(f, UnicodeMath()) for f in v[cid].diagnosis)
+        assert "∞" in said, said          # the diagnosis says the truth is infinite there
 
 
 def test_division_by_zero_at_a_kink():
@@ -121,12 +129,13 @@ def test_huge_exact_numbers_evaluate_to_inf_not_an_overflow_error():
 
 
 def test_complex_values_are_undefined_never_their_real_part():
-    x = sp.Symbol("x", real=True)
-    env = {x: np.array([-1.0, 4.0])}
-    out = evaluate(x + sp.I * x, env, 2)
+    (p,) = load_text(problem("y = x", []), "trap.toml")
+    values = Values(p, {"x": np.array([-1.0, 4.0])}, {})
+    x = p.graph.symbols["x"]
+    out = values.value(x + sp.I * x)
     assert np.isnan(out).all()
-    assert list(evaluate(sp.sqrt(x), env, 2)[1:]) == [2.0] and np.isnan(evaluate(sp.sqrt(x), env,
-                                                                                    2)[0])
+    root = values.value(sp.sqrt(x))
+    assert list(root[1:]) == [2.0] and np.isnan(root[0])
 
 
 def test_a_constant_that_is_not_real_is_refused_at_load():
@@ -155,7 +164,7 @@ def test_symbolic_simplification_in_the_diagnosis_has_a_time_bound(monkeypatch):
         faulthandler.cancel_dump_traceback_later()
     assert v.verdict == "fail"
     assert [f.kind for f in v.diagnosis] == ["no-explanation"]
-    assert elapsed < 4 * check_module.DIAGNOSIS_SECONDS + 5
+    assert elapsed < DIAGNOSIS_SECONDS
 
 
 def test_a_diamond_ladder_is_diagnosed_without_inlining_it_whole():
@@ -179,4 +188,4 @@ def test_a_deep_chain_is_diagnosed_within_the_budget():
     start = time.perf_counter()
     v = verdicts(text, samples=500)["wrong"]
     assert v.verdict == "fail"
-    assert time.perf_counter() - start < 8 * check_module.DIAGNOSIS_BUDGET + 10
+    assert time.perf_counter() - start < DIAGNOSIS_SECONDS
