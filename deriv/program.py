@@ -14,6 +14,7 @@ point (a scalar is an mpf, an array a 2-D object array of mpf) for the high-prec
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import numpy as np
@@ -25,29 +26,21 @@ from deriv.sampling import concrete
 
 RTOL = 1e-6
 ATOL = 1e-9
-_OPS: dict[sp.Expr, int] = {}
-
-
-def operations(expr: sp.Expr) -> int:
-    """Operations one evaluation of `expr` costs: its non-leaf nodes (at least 1)."""
-    n = _OPS.get(expr)
-    if n is None:
-        n = _OPS[expr] = max(1, sum(1 for e in sp.preorder_traversal(expr) if e.args))
-    return n
-
-
 class _Source:
     """Python source for one expression and a backend. Every function is a call into the
     registry's forwards, so the generated code knows no particular primitive either."""
 
-    def __init__(self, names: dict[sp.Symbol, str], backend: str):
+    def __init__(self, names: dict[sp.Symbol, str], backend: str, free: bool = False):
         self.names = names
         self.backend = backend
+        self.free = free                   # any symbol by its own name (to count operations)
         self.memo: dict[sp.Expr, str] = {}
 
     def __call__(self, e: sp.Expr) -> str:
         if e in self.names:
             return self.names[e]
+        if self.free and e.is_Symbol:
+            return "s"
         text = self.memo.get(e)
         if text is None:
             text = self.memo[e] = self.write(e)
@@ -119,7 +112,8 @@ class Program:
         self.inputs = sorted(free, key=lambda s: s.name)
         self.assignments = assignments
         self.outputs = list(outputs)
-        self.ops = sum(operations(e) for _, e in assignments)
+        self.ops = sum(count_operations(_Source({}, "numpy", free=True)(e))
+                       for _, e in assignments)
         self._compiled: dict[str, Callable] = {}
 
     def function(self, backend: str) -> Callable:
@@ -155,77 +149,85 @@ def forward_program(graph) -> Program:
     return cache["forward"]
 
 
-class AdjointProgram:
-    """One reverse sweep from `of` as generated code: for each node, output to inputs, the VJP
-    of its expression written out operation by operation — elementwise partials from the
-    registry, structural rules (Z̄Yᵀ, −ZᵀZ̄Zᵀ, ...) from their entries — so no symbolic
-    derivative is built and every adjoint is shared. Inputs: the forward values and the seed
-    ō; outputs: every adjoint the sweep reaches. `only`: the edge partial to that parent."""
+_OPERATION = re.compile(r"\*\*|[-+*/]|\w+\(")
 
-    def __init__(self, graph, of: str, only: str | None = None):
-        self.graph, self.of, self.only = graph, of, only
-        relevant = graph.ancestors[of] | {of}
-        self.order = [n for n in reversed(graph.order) if n in relevant] + \
-            [i for i in graph.inputs if i in relevant]
-        self.values = [n for n in graph.symbols]            # every forward value, by name
-        self.names: list[str] = []
-        self.ops = 0
+
+def count_operations(code: str) -> int:
+    """Operations a line of generated code evaluates: arithmetic operators and calls."""
+    return len(_OPERATION.findall(code))
+
+
+class AdjointProgram:
+    """Reverse sweeps as generated code, compiled once per graph: for each node, output to
+    inputs, the VJP of its expression written out operation by operation — elementwise
+    partials from the registry, structural rules (Z̄Yᵀ, −ZᵀZ̄Zᵀ, ...) from their entries — so
+    no symbolic derivative is built and every adjoint is shared. A node's block runs only when
+    its adjoint exists, so a sweep from any node (seeded through `S`) costs what it reaches.
+    `only` = (child, parent): the edge partial, child's block to that parent alone."""
+
+    def __init__(self, graph, only: tuple[str, str] | None = None):
+        self.graph, self.only = graph, only
+        self.names = list(graph.symbols)                   # b{i}: the adjoint of names[i]
+        self.index = {n: i for i, n in enumerate(self.names)}
+        self.block_ops: dict[str, int] = {}
         self._compiled: dict[str, Callable] = {}
-        self.function("numpy")                               # also fills names and ops
+        self.function("numpy")                              # also counts each block's ops
 
     def function(self, backend: str) -> Callable:
         fn = self._compiled.get(backend)
         if fn is None:
-            source, self.names = _AdjointWriter(self, backend).write()
-            tree = compile(source, "<deriv adjoint program>", "exec", flags=0x400)  # AST
-            import ast
-            self.ops = sum(isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Call))
-                           for n in ast.walk(tree))
+            source = _AdjointWriter(self, backend).write()
             namespace = _namespace(backend)
             namespace.update(_partials(backend))
             # generated from SymPy trees that the safe parser built; no text from a file
-            exec(compile(tree, "<deriv adjoint program>", "exec"), namespace)  # noqa: S102
+            exec(compile(source, "<deriv adjoint program>", "exec"), namespace)  # noqa: S102
             fn = self._compiled[backend] = namespace["program"]
         return fn
+
+    def ops(self, bars: list) -> int:
+        """Operations a run evaluated: the blocks of the nodes it reached."""
+        return sum(self.block_ops.get(n, 0) for n, b in zip(self.names, bars) if b is not None)
 
 
 class _AdjointWriter:
     def __init__(self, program: AdjointProgram, backend: str):
         self.p = program
         self.graph = program.graph
-        self.values = {self.graph.symbols[n]: f"x{k}" for k, n in enumerate(program.values)}
-        self.source = _Source(dict(self.values), backend)
+        self.values = {self.graph.symbols[n]: f"x{k}" for k, n in enumerate(program.names)}
+        self.backend = backend
         self.lines: list[str] = []
-        self.contributions: dict[str, list[str]] = {}
         self.targets: set[sp.Symbol] = set()
 
     def tmp(self, code: str) -> str:
         name = f"t{len(self.lines)}"
-        self.lines.append(f"    {name} = {code}")
+        self.lines.append(f"{name} = {code}")
         return name
 
-    def write(self) -> tuple[str, list[str]]:
+    def write(self) -> str:
         graph, p = self.graph, self.p
-        bars = {p.of: "seed"}
-        names = []
-        for name in p.order:
-            if name != p.of:
-                if name not in self.contributions:
-                    continue
-                bars[name] = self.tmp(" + ".join(self.contributions[name]))
-                names.append(name)
-            if name not in graph.nodes or (p.only is not None and name != p.of):
-                continue
+        args = ", ".join(f"x{k}" for k in range(len(p.names)))
+        out = [f"def program(K, {args}, S):"]
+        out += [f"    b{k} = S.get({k})" for k in range(len(p.names))]
+        blocks = [p.only[0]] if p.only else [n for n in reversed(graph.order)]
+        for name in blocks:
             node = graph.nodes[name]
-            relevant = graph.ancestors[p.of] | {p.of}
             self.targets = {graph.symbols[q] for q in node.parents
-                            if q in relevant and (p.only is None or q == p.only)}
-            self.emit(node.expr, bars[name])
-        args = ", ".join(self.values[graph.symbols[n]] for n in p.values)
-        body = self.lines or ["    pass"]
-        tail = "".join(bars[n] + ", " for n in names)
-        return (f"def program(K, {args}, seed):\n" + "\n".join(body) +
-                f"\n    return ({tail})\n", names)
+                            if p.only is None or q == p.only[1]}
+            self.lines = []
+            self.source = _Source(dict(self.values), self.backend)
+            self.emit(node.expr, f"b{p.index[name]}")
+            if not self.lines:
+                continue
+            if self.backend == "numpy":
+                p.block_ops[name] = sum(count_operations(line) for line in self.lines)
+            out.append(f"    if b{p.index[name]} is not None:")
+            out += ["        " + line for line in self.lines]
+        out.append(f"    return ({''.join(f'b{k}, ' for k in range(len(p.names)))})")
+        return "\n".join(out) + "\n"
+
+    def add(self, target: sp.Symbol, bar: str):
+        b = f"b{self.p.index[target.name]}"
+        self.lines.append(f"{b} = {bar} if {b} is None else {b} + {bar}")
 
     def reduce(self, bar: str, outer: sp.Expr, inner: sp.Expr) -> str:
         """A scalar inside an array expression gets the sum of its elementwise adjoints."""
@@ -236,7 +238,7 @@ class _AdjointWriter:
     def emit(self, e: sp.Expr, bar: str):
         """Add to each target's contributions its share of `bar`, e's adjoint."""
         if e in self.targets:
-            self.contributions.setdefault(e.name, []).append(bar)
+            self.add(e, bar)
             return
         if not e.args or not (e.free_symbols & self.targets):
             return
@@ -304,11 +306,11 @@ def _partials(backend: str) -> dict:
     return _PARTIALS[backend]
 
 
-def adjoint_program(graph, of: str, only: str | None = None) -> AdjointProgram:
-    key = ("adjoint", of, only)
+def adjoint_program(graph, only: tuple[str, str] | None = None) -> AdjointProgram:
+    key = ("adjoint", only)
     cache = _programs(graph)
     if key not in cache:
-        cache[key] = AdjointProgram(graph, of, only)
+        cache[key] = AdjointProgram(graph, only)
     return cache[key]
 
 
@@ -360,21 +362,22 @@ class Values:
             out = fn(*args)
         return [self._shaped(v, s) for v, s in zip(out, program.outputs)]
 
-    def run_adjoint(self, program: AdjointProgram, seed) -> list:
-        args = [self.constant] + [self.env[self.graph.symbols[n]] for n in program.values]
+    def run_adjoint(self, program: AdjointProgram, of: str, seed) -> dict[str, object]:
+        args = [self.env[self.graph.symbols[n]] for n in program.names]
         fn = program.function(self.backend)
-        self.ops += program.ops
-        shapes = [concrete(self.graph.shape(n), self.sizes) for n in program.names]
         if self.backend != "numpy":
             try:
-                out = fn(*args, seed)
+                out = fn(self.constant, *args, {program.index[of]: seed})
             except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                 import mpmath as mp
-                out = [mp.nan] * len(program.names)
-            return [_mp_shaped(v, shape) for v, shape in zip(out, shapes)]
+                return {n: mp.nan for n in self.graph.ancestors[of]}
+            return {n: _mp_shaped(v, concrete(self.graph.shape(n), self.sizes))
+                    for n, v in zip(program.names, out) if v is not None and n != of}
         with np.errstate(all="ignore"):
-            out = fn(*args, seed)
-        return [_broadcast(v, shape + (self.n,)) for v, shape in zip(out, shapes)]
+            out = fn(self.constant, *args, {program.index[of]: seed})
+        self.ops += program.ops(out)
+        return {n: _broadcast(v, concrete(self.graph.shape(n), self.sizes) + (self.n,))
+                for n, v in zip(program.names, out) if v is not None and n != of}
 
     def _shaped(self, v, symbol):
         shape = concrete(A.shape_of(symbol), self.sizes) + (self.n,)
@@ -437,8 +440,8 @@ class Values:
             return self._sweeps[key]
         if seed is None:
             seed = self.zeros(()) + 1
-        program = adjoint_program(self.graph, of, only)
-        bars = dict(zip(program.names, self.run_adjoint(program, seed)))
+        program = adjoint_program(self.graph, (of, only) if only is not None else None)
+        bars = self.run_adjoint(program, of, seed)
         bars[of] = seed
         if seed is not None and key[1] is None:
             self._sweeps[key] = bars
