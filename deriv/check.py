@@ -82,12 +82,13 @@ class ProblemCheck:
         self.options = options
         assignments = size_assignments(problem.sizes, options.seed) if problem.sizes else [{}]
         self.per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
-        kinks = {k for n in self.graph.order for k in kink_arguments(self.graph.nodes[n].expr)}
+        # in the order they appear (never a set's order: that changes from run to run)
+        kinks = [k for n in self.graph.order for k in kink_arguments(self.graph.nodes[n].expr)]
         for claim in problem.claims:
             for e in (claim.expr, claim.chain_expr):
                 if e is not None:
-                    kinks |= {k for k in kink_arguments(e) if not _has_dref(k)}
-        self.kinks = sorted(kinks, key=sp.default_sort_key)
+                    kinks += [k for k in kink_arguments(e) if not _has_dref(k)]
+        self.kinks = list(dict.fromkeys(kinks))
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: list[Batch] | None = None

@@ -28,6 +28,8 @@ MAX_DIGITS = 4_000       # decimal digits of any number the text builds (Python 
                          # at most 4300 digits of an int: every number must stay printable)
 MAX_LITERAL = 60         # characters of one numeric literal
 MAX_SIZE = 64            # a numeric size is drawn as given: 9999 × 9999 would fill memory
+MAX_TERMS = 1_000        # terms of one written sum
+_UNDEFINED = (sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity)     # singletons
 
 SPECIAL = {"D", "eye", "hadamard"}    # read by the parser itself, not registry entries
 RESERVED = set(P.function_names()) | SPECIAL | {"T"}
@@ -101,7 +103,8 @@ class _Reader:
         try:
             result = method(node, depth + 1)
             A.check(result)
-            if result.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            # SymPy carries ∞̃ and NaN up to the top of what it builds, or one level below
+            if any(a is u for a in (result, *result.args) for u in _UNDEFINED):
                 raise self.fail(node, "this expression divides by zero or is not a finite "
                                       "number")
             self.bounded(node, result)
@@ -162,7 +165,29 @@ class _Reader:
             return operand
         raise self.fail(node, f"operator {type(node.op).__name__} is not allowed")
 
+    def sum_terms(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        """a + b − c + …, read as one sum (SymPy builds a + b + c pairwise in quadratic time);
+        a long sum is one level of nesting, bounded by its number of terms."""
+        terms: list[tuple[int, ast.AST]] = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            terms.append((1 if isinstance(node.op, ast.Add) else -1, node.right))
+            node = node.left
+            if len(terms) > MAX_TERMS:
+                raise self.fail(node, f"a sum of more than {MAX_TERMS} terms is too long")
+        terms.append((1, node))
+        terms.reverse()
+        values = [self.read(t, depth) for _, t in terms]
+        shapes = {bool(A.shape_of(v)) for v in values if v != 0}
+        if len(shapes) > 1:
+            a, b = (next(A.shape_of(v) for v in values if bool(A.shape_of(v)) == k)
+                    for k in (False, True))
+            raise self.fail(terms[1][1] if len(terms) > 1 else node,
+                            f"shape mismatch for +: {A.shape_text(a)} and {A.shape_text(b)}")
+        return sp.Add(*(v if sign > 0 else -v for (sign, _), v in zip(terms, values)))
+
     def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        if isinstance(node.op, (ast.Add, ast.Sub)):
+            return self.sum_terms(node, depth)
         left = self.read(node.left, depth)
         right = self.read(node.right, depth)
         op = node.op

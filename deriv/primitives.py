@@ -389,7 +389,14 @@ def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
             found.extend(entry.kinks(*sub.args))
         elif isinstance(sub, sp.Heaviside):
             found.append(sub.args[0])
-    return [-k if k.could_extract_minus_sign() else k for k in found]
+    return [_one_sign(k) for k in found]
+
+
+def _one_sign(k: sp.Expr) -> sp.Expr:
+    """k or −k, whichever has a positive leading coefficient (in SymPy's canonical order of
+    terms) — cheap, where could_extract_minus_sign asks the assumption system."""
+    lead = k.args[0] if k.is_Add else k
+    return -k if lead.as_coeff_Mul()[0].is_negative else k
 
 
 def numpy_namespace() -> dict:
