@@ -368,3 +368,8 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
     if entry is not None and entry.name == "transpose":
         return T(args[0])
     return expr.func(*args)
+
+
+def size(expr: sp.Expr) -> int:
+    """The operations of an expression: its non-leaf nodes (a cheap sp.count_ops)."""
+    return sum(1 for e in sp.preorder_traversal(expr) if e.args)

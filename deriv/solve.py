@@ -23,6 +23,8 @@ from deriv.sampling import draw_all
 from deriv.sweep import Step, Sweep, forward, reverse
 
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
+FACTOR_MAX_OPS = 40         # factoring (milliseconds each) is tried on steps up to this size,
+FACTOR_STEPS = 200          # and on at most this many steps of one solution
 
 
 @dataclass
@@ -125,6 +127,7 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
         for name in dict.fromkeys(r.wrt for r in requested):
             sweeps.append(forward(graph, name))
     solution = Solution(problem, point, source, sizes, forward_pass, sweeps)
+    budget = [FACTOR_STEPS]
     for sweep in sweeps:
         shown = sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
         if sweep.mode == "reverse" and graph.shape(problem.output):
@@ -134,8 +137,8 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
             solution.values[(sweep.mode, step.target)] = numbers.get(step.target.wrt
                                                                      if sweep.mode == "reverse"
                                                                      else step.target.of)
-            solution.shown[(sweep.mode, step.target)] = tidy(shown[step.target]) if simplify \
-                else shown[step.target]
+            solution.shown[(sweep.mode, step.target)] = tidy(shown[step.target], budget) \
+                if simplify else shown[step.target]
     for ref in requested:
         sweep = next((s for s in sweeps if s.mode == "reverse"), None) or \
             next(s for s in sweeps if s.origin == ref.wrt)
@@ -190,12 +193,16 @@ def _jacobian_exists(graph, of: str, wrt: str) -> bool:
     return True
 
 
-def tidy(expr: sp.Expr) -> sp.Expr:
+def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
     """A readable form within a size bound: factored with function applications held opaque
-    (exp(a + b) stays whole), if that is no longer. Arrays are left as the rules built them."""
-    if A.shape_of(expr) or sp.count_ops(expr) > TIDY_MAX_OPS or \
-            any(isinstance(s, A.ShapedSymbol) for s in expr.free_symbols):
+    (exp(a + b) stays whole), if that is no longer. Arrays are left as the rules built them;
+    `budget` counts the factorings left (a deterministic bound, never a timer)."""
+    if A.shape_of(expr) or expr.is_Atom or A.size(expr) > FACTOR_MAX_OPS or \
+            any(isinstance(s, A.ShapedSymbol) for s in expr.free_symbols) or \
+            (budget is not None and budget[0] <= 0):
         return expr
+    if budget is not None:
+        budget[0] -= 1
     hidden: dict[sp.Expr, sp.Dummy] = {}
 
     def hide(e):
@@ -206,7 +213,7 @@ def tidy(expr: sp.Expr) -> sp.Expr:
         factored = sp.factor(hide(expr)).xreplace({d: e for e, d in hidden.items()})
     except (sp.PolynomialError, RecursionError):
         return expr
-    return factored if sp.count_ops(factored) <= sp.count_ops(expr) else expr
+    return factored if A.size(factored) <= A.size(expr) else expr
 
 
 def node_values(problem: Problem, point: dict[str, float]) -> Values:

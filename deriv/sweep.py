@@ -89,7 +89,7 @@ class Sweep:
         out: dict[DRef, sp.Expr] = {}
         for step in self.steps:
             expr = A.rebuild(step.program.xreplace(closed)) if closed else step.program
-            if sp.count_ops(expr) > max_ops:
+            if A.size(expr) > max_ops:
                 expr = step.program
             else:
                 closed[step.program_symbol] = expr

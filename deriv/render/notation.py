@@ -21,7 +21,9 @@ class TextPrinter(StrPrinter):
     """One-line Unicode math for the terminal."""
 
     def __init__(self, display: dict[str, str] | None = None, **settings):
-        super().__init__(settings)
+        # order "none": terms in SymPy's canonical order, without sorting them again for each
+        # print (which cost more than deriving a thousand-node chain)
+        super().__init__({"order": "none", **settings})
         self.display = display or {}
 
     def _print_Symbol(self, expr):
@@ -110,8 +112,13 @@ def array_text(value: np.ndarray, limit: int = 12) -> str:
                            for row in value) + "]"
 
 
+_PRINTER: list = [None, None]          # (display, printer): one printer per problem's names
+
+
 def text(expr, display: dict[str, str] | None = None) -> str:
-    return TextPrinter(display).doprint(expr)
+    if _PRINTER[0] is not display or _PRINTER[1] is None:
+        _PRINTER[:] = [display, TextPrinter(display)]
+    return _PRINTER[1].doprint(expr)
 
 
 class SourcePrinter(StrPrinter):
