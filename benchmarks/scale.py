@@ -7,7 +7,7 @@ as a user would run it:
 - `check` wall time and exit status (0: every outcome as expected, the wrong claim xfailed);
 - `solve --mode reverse --format text` wall time and bytes printed ('rc N' if it failed): a
   derivation that writes every adjoint out in full grows quadratically (chain) or faster per node;
-- the operation counts of the engine's programs, if `deriv.program.operation_counts(problem)`
+- the operation counts of the engine's programs, if `deriv.check.operation_counts(problem)`
   exists ({"forward": …, "check": …} array operations): the cheap-gradient bound says the
   check program should cost a small constant times the forward pass at every size. They are
   computed in a child process too (a stuck engine cannot hang the benchmark); else 'n/a'.
@@ -38,7 +38,7 @@ import graphs  # noqa: E402
 COUNTS = r"""
 import importlib, json, sys
 try:
-    counts = importlib.import_module("deriv.program").operation_counts
+    counts = importlib.import_module("deriv.check").operation_counts
 except (ImportError, AttributeError):
     print("null")
     raise SystemExit

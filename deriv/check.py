@@ -55,7 +55,7 @@ class Batch:
             for parent in graph.parents(name):
                 mask = mask & self.defined[parent]
             self.defined[name] = mask
-        self.kink_values = dict(zip(kinks, self.values.values(kinks)))
+        self.kink_values = self.values.kinks(kinks)
         keep = np.ones(n, dtype=bool)
         keep_total = keep.copy()
         for values in self.kink_values.values():
@@ -92,6 +92,11 @@ class ProblemCheck:
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: list[Batch] | None = None
+        self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
+
+    def operations(self, kind: str = "ops") -> float:
+        """Operations evaluated so far, per sampled point (every batch runs the same code)."""
+        return sum(getattr(b.values, kind) for b in self.batches) / len(self.batches)
 
     # --- values -------------------------------------------------------------------------------
     def derivative(self, values: Values, ref: DRef) -> object:
@@ -197,7 +202,10 @@ class ProblemCheck:
             same, bad = self.agree(pairs, claim)
             if not same and self.confirmed(claim, written, bad):
                 v.verdict = "fail"
+                before = self.operations(), self.operations("sweep_ops")
                 findings.extend(Diagnosis(self, claim, written, pairs).run())
+                self.diagnosis_ops += self.operations() - before[0]
+                self.diagnosis_sweep_ops += self.operations("sweep_ops") - before[1]
         if claim.chain is not None and not claim.is_value:
             structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt)
             if not structure and claim.expr is not None and claim.chain_expr is not None:
@@ -326,6 +334,26 @@ def check_problem(problem: Problem, options: Options | None = None
     covered = {(c.of, c.wrt) for c in problem.claims}
     missing = [Missing(problem.id, str(a)) for a in problem.asks if (a.of, a.wrt) not in covered]
     return verdicts, missing
+
+
+def operation_counts(problem: Problem, options: Options | None = None) -> dict[str, int]:
+    """Array operations per sampled point, from the generated code's operators and calls:
+    `forward`, one forward pass; `truth`, the forward pass and the reverse sweeps the verdicts
+    need (the cheap-gradient bound: ≤ 3 × forward); `check`, all that reaching the verdicts
+    evaluated (truth, the claims as written, their edge partials, kinks); `diagnosis`, apart,
+    what explaining the failing claims cost."""
+    from deriv.program import forward_operations
+    options = options or Options()
+    with np.errstate(all="ignore"):
+        pc = ProblemCheck(problem, options)
+        for claim in problem.claims:
+            pc.check(claim)
+    total = pc.operations()
+    forward = forward_operations(problem)
+    sweeps = pc.operations("sweep_ops") - pc.diagnosis_sweep_ops
+    return {"forward": forward, "truth": int(round(forward + sweeps)),
+            "check": int(round(total - pc.diagnosis_ops)),
+            "diagnosis": int(round(pc.diagnosis_ops))}
 
 
 def check(problems: list[Problem], options: Options | None = None, jobs: int | None = None

@@ -30,17 +30,14 @@ class _Source:
     """Python source for one expression and a backend. Every function is a call into the
     registry's forwards, so the generated code knows no particular primitive either."""
 
-    def __init__(self, names: dict[sp.Symbol, str], backend: str, free: bool = False):
+    def __init__(self, names: dict[sp.Symbol, str], backend: str):
         self.names = names
         self.backend = backend
-        self.free = free                   # any symbol by its own name (to count operations)
         self.memo: dict[sp.Expr, str] = {}
 
     def __call__(self, e: sp.Expr) -> str:
         if e in self.names:
             return self.names[e]
-        if self.free and e.is_Symbol:
-            return "s"
         text = self.memo.get(e)
         if text is None:
             text = self.memo[e] = self.write(e)
@@ -54,9 +51,18 @@ class _Source:
         if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
             value = complex(e)
             return "NAN" if value.imag else self.number(sp.Float(value.real, 30))
-        if isinstance(e, sp.Add):
-            return "(" + " + ".join(self(a) for a in e.args) + ")"
+        if isinstance(e, sp.Add):         # a − b, not a + (−1·b): what a person would write
+            text = ""
+            for a in e.args:
+                negative = isinstance(a, sp.Mul) and a.args[0].is_Number and a.args[0] < 0
+                if text and negative:
+                    text += " - " + self(-a)
+                else:
+                    text += (" + " if text else "") + self(a)
+            return "(" + text + ")"
         if isinstance(e, sp.Mul):
+            if e.args[0] == -1:
+                return "(-" + self(sp.Mul(*e.args[1:])) + ")"
             return "(" + "*".join(self(a) for a in e.args) + ")"
         if isinstance(e, sp.Pow):
             base, exponent = e.args
@@ -112,8 +118,7 @@ class Program:
         self.inputs = sorted(free, key=lambda s: s.name)
         self.assignments = assignments
         self.outputs = list(outputs)
-        self.ops = sum(count_operations(_Source({}, "numpy", free=True)(e))
-                       for _, e in assignments)
+        self.ops = 0                       # counted from the generated NumPy code
         self._compiled: dict[str, Callable] = {}
 
     def function(self, backend: str) -> Callable:
@@ -124,7 +129,9 @@ class Program:
             lines = [f"def program(K, {', '.join(names[s] for s in self.inputs)}):"]
             for k, (target, expr) in enumerate(self.assignments):
                 lines.append(f"    v{k} = {source(expr)}")
-                names[target] = f"v{k}"
+                names[target] = names[expr] = f"v{k}"   # later code reads the stored value
+            if backend == "numpy":
+                self.ops = sum(count_operations(line) for line in lines[1:])
             lines.append(f"    return ({''.join(names[s] + ', ' for s in self.outputs)})")
             namespace = _namespace(backend)
             # generated from SymPy trees that the safe parser built; no text from a file
@@ -141,12 +148,35 @@ def _programs(graph) -> dict:
 
 
 def forward_program(graph) -> Program:
+    """The forward pass, keeping every argument of a function (relu's z, the W@x of
+    relu(W@x + b)) as a stored intermediate: the kinks and the reverse sweep read them
+    instead of computing them again — the tape of reverse mode."""
     cache = _programs(graph)
     if "forward" not in cache:
-        order = graph.order
-        cache["forward"] = Program([(graph.nodes[n].symbol, graph.nodes[n].expr) for n in order],
-                                   [graph.nodes[n].symbol for n in order])
+        assignments: list[tuple[sp.Expr, sp.Expr]] = []
+        stored: set[sp.Expr] = set()
+        for name in graph.order:
+            node = graph.nodes[name]
+            for part in _intermediates(node.expr):
+                if part not in stored:
+                    stored.add(part)
+                    assignments.append((part, part))
+            assignments.append((node.symbol, node.expr))
+        cache["forward"] = Program(assignments, [t for t, _ in assignments])
     return cache["forward"]
+
+
+def _intermediates(expr: sp.Expr) -> list[sp.Expr]:
+    """The compound arguments of the functions in expr, innermost first."""
+    out: list[sp.Expr] = []
+
+    def walk(e):
+        for a in e.args:
+            walk(a)
+        if P.entry_of(e) is not None:
+            out.extend(a for a in e.args if a.args and not isinstance(a, A.SizeConstant))
+    walk(expr)
+    return out
 
 
 _OPERATION = re.compile(r"\*\*|[-+*/]|\w+\(")
@@ -169,6 +199,7 @@ class AdjointProgram:
         self.graph, self.only = graph, only
         self.names = list(graph.symbols)                   # b{i}: the adjoint of names[i]
         self.index = {n: i for i, n in enumerate(self.names)}
+        self.forward = forward_program(graph)               # its values are the inputs
         self.block_ops: dict[str, int] = {}
         self._compiled: dict[str, Callable] = {}
         self.function("numpy")                              # also counts each block's ops
@@ -178,7 +209,6 @@ class AdjointProgram:
         if fn is None:
             source = _AdjointWriter(self, backend).write()
             namespace = _namespace(backend)
-            namespace.update(_partials(backend))
             # generated from SymPy trees that the safe parser built; no text from a file
             exec(compile(source, "<deriv adjoint program>", "exec"), namespace)  # noqa: S102
             fn = self._compiled[backend] = namespace["program"]
@@ -193,10 +223,14 @@ class _AdjointWriter:
     def __init__(self, program: AdjointProgram, backend: str):
         self.p = program
         self.graph = program.graph
-        self.values = {self.graph.symbols[n]: f"x{k}" for k, n in enumerate(program.names)}
+        forward = program.forward
+        self.values = {s: f"x{k}" for k, s in enumerate(forward.inputs)}
+        self.values.update({t: f"v{k}" for k, (t, _) in enumerate(forward.assignments)})
+        self.values.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
         self.backend = backend
         self.lines: list[str] = []
         self.targets: set[sp.Symbol] = set()
+        self.shares: dict[str, int] = {}       # adjoint → how many shares it receives
 
     def tmp(self, code: str) -> str:
         name = f"t{len(self.lines)}"
@@ -205,10 +239,12 @@ class _AdjointWriter:
 
     def write(self) -> str:
         graph, p = self.graph, self.p
-        args = ", ".join(f"x{k}" for k in range(len(p.names)))
-        out = [f"def program(K, {args}, S):"]
+        args = "".join(f"x{k}, " for k in range(len(p.forward.inputs))) + \
+            "".join(f"v{k}, " for k in range(len(p.forward.assignments)))
+        out = [f"def program(K, {args}S):"]
         out += [f"    b{k} = S.get({k})" for k in range(len(p.names))]
         blocks = [p.only[0]] if p.only else [n for n in reversed(graph.order)]
+        blocks_lines = []
         for name in blocks:
             node = graph.nodes[name]
             self.targets = {graph.symbols[q] for q in node.parents
@@ -218,15 +254,32 @@ class _AdjointWriter:
             self.emit(node.expr, f"b{p.index[name]}")
             if not self.lines:
                 continue
+            blocks_lines.append((name, self.lines))
+        seen: set[str] = set()
+        for name, lines in blocks_lines:
+            # an adjoint with one share in the whole sweep is assigned, never accumulated
+            lines = [line.split(" if ")[0] if " is None else " in line and
+                     self.shares[line.split(" = ")[0]] == 1 else line for line in lines]
             if self.backend == "numpy":
-                p.block_ops[name] = sum(count_operations(line) for line in self.lines)
+                # an adjoint's first share is an assignment, each later one an addition (an
+                # upper bound: the first share's block may not run)
+                ops = 0
+                for line in lines:
+                    target = line.split(" = ")[0]
+                    if " is None else " in line and target not in seen:
+                        ops += count_operations(line.split(" if ")[0])
+                    else:
+                        ops += count_operations(line)
+                    seen.add(target)
+                p.block_ops[name] = ops
             out.append(f"    if b{p.index[name]} is not None:")
-            out += ["        " + line for line in self.lines]
+            out += ["        " + line for line in lines]
         out.append(f"    return ({''.join(f'b{k}, ' for k in range(len(p.names)))})")
         return "\n".join(out) + "\n"
 
     def add(self, target: sp.Symbol, bar: str):
         b = f"b{self.p.index[target.name]}"
+        self.shares[b] = self.shares.get(b, 0) + 1
         self.lines.append(f"{b} = {bar} if {b} is None else {b} + {bar}")
 
     def reduce(self, bar: str, outer: sp.Expr, inner: sp.Expr) -> str:
@@ -248,10 +301,13 @@ class _AdjointWriter:
                 self.emit(a, self.reduce(bar, e, a))
             return
         if isinstance(e, sp.Mul):
-            for i, a in enumerate(e.args):
+            coefficient, factors = e.as_coeff_mul()
+            scaled = bar if coefficient == 1 else self.tmp(f"{bar}*{src(coefficient)}")
+            for i, a in enumerate(factors):
                 if a.free_symbols & self.targets:
-                    others = "*".join(src(b) for k, b in enumerate(e.args) if k != i)
-                    self.emit(a, self.reduce(self.tmp(f"{bar}*{others}"), e, a))
+                    others = [src(b) for k, b in enumerate(factors) if k != i]
+                    code = self.tmp("*".join([scaled] + others)) if others else scaled
+                    self.emit(a, self.reduce(code, e, a))
             return
         if isinstance(e, sp.Pow):
             base, exponent = e.args
@@ -266,10 +322,10 @@ class _AdjointWriter:
         if entry is None:
             raise ValueError(f"deriv cannot differentiate {type(e).__name__}")
         args = [src(a) for a in e.args]
-        if entry.elementwise:
+        if entry.elementwise:          # the registry's partial, reading stored values
             for i, a in enumerate(e.args):
                 if a.free_symbols & self.targets:
-                    code = self.tmp(f"{bar}*D_{entry.name}_{i}({', '.join(args)})")
+                    code = self.tmp(f"{bar}*{src(entry.partials[i](*e.args))}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
@@ -284,26 +340,6 @@ class _AdjointWriter:
                 rule = entry.vjp(A, tuple(stand_ins), out, bar_in, i)
                 rule_source = _Source(names, self.source.backend)
                 self.emit(a, self.tmp(rule_source(rule)))
-
-
-_PARTIALS: dict[str, dict] = {}
-
-
-def _partials(backend: str) -> dict:
-    """D_<name>_<i>: each registry entry's elementwise partials, compiled once per backend."""
-    if backend not in _PARTIALS:
-        lines = []
-        for entry in P.REGISTRY.values():
-            zs = [sp.Symbol(f"z{k}", real=True) for k in range(entry.arity)]
-            for i, partial in enumerate(entry.partials):
-                code = _Source({z: f"z{k}" for k, z in enumerate(zs)}, backend)(
-                    sp.sympify(partial(*zs)))
-                lines.append(f"def D_{entry.name}_{i}({', '.join(f'z{k}' for k in range(len(zs)))}):"
-                             f"\n    return {code}\n")
-        namespace = _namespace(backend)
-        exec(compile("\n".join(lines), "<deriv partials>", "exec"), namespace)  # noqa: S102
-        _PARTIALS[backend] = {k: v for k, v in namespace.items() if k.startswith("D_")}
-    return _PARTIALS[backend]
 
 
 def adjoint_program(graph, only: tuple[str, str] | None = None) -> AdjointProgram:
@@ -334,7 +370,8 @@ class Values:
         self.sizes = dict(sizes or {})
         self.backend = backend
         self.n = n if n is not None else _count(inputs)
-        self.ops = 0
+        self.ops = 0                       # operations evaluated per point, in all
+        self.sweep_ops = 0                 # of which in reverse sweeps (the truth)
         self.env: dict[sp.Symbol, object] = {self.graph.symbols[k]: v for k, v in inputs.items()}
         self._sweeps: dict[tuple, dict[str, object]] = {}
         program = forward_program(self.graph)
@@ -348,8 +385,8 @@ class Values:
             if s not in env:
                 raise KeyError(s.name)
             args.append(env[s])
-        self.ops += program.ops
         fn = program.function(self.backend)
+        self.ops += program.function("numpy") and program.ops
         if self.backend != "numpy":
             try:
                 out = fn(*args)
@@ -363,7 +400,8 @@ class Values:
         return [self._shaped(v, s) for v, s in zip(out, program.outputs)]
 
     def run_adjoint(self, program: AdjointProgram, of: str, seed) -> dict[str, object]:
-        args = [self.env[self.graph.symbols[n]] for n in program.names]
+        forward = program.forward
+        args = [self.env[s] for s in forward.inputs] + [self.env[t] for t in forward.outputs]
         fn = program.function(self.backend)
         if self.backend != "numpy":
             try:
@@ -376,6 +414,8 @@ class Values:
         with np.errstate(all="ignore"):
             out = fn(self.constant, *args, {program.index[of]: seed})
         self.ops += program.ops(out)
+        if program.only is None:
+            self.sweep_ops += program.ops(out)
         return {n: _broadcast(v, concrete(self.graph.shape(n), self.sizes) + (self.n,))
                 for n, v in zip(program.names, out) if v is not None and n != of}
 
@@ -395,6 +435,20 @@ class Values:
         if self.backend == "numpy":
             return self._shaped(v, expr)
         return v
+
+    def kinks(self, exprs: list[sp.Expr]) -> dict:
+        """Kink arguments, read from the forward pass's stored intermediates where they are
+        there (relu's argument), computed otherwise."""
+        out, missing = {}, []
+        for k in exprs:
+            if k in self.env:
+                out[k] = self.env[k]
+            elif -k in self.env:
+                out[k] = -self.env[-k]
+            else:
+                missing.append(k)
+        out.update(zip(missing, self.values(missing)))
+        return out
 
     def values(self, exprs: list[sp.Expr]) -> list:
         """Several expressions in one program (the kink arguments of a problem)."""
@@ -553,4 +607,6 @@ def per_point(mask: np.ndarray) -> np.ndarray:
 
 def forward_operations(problem) -> int:
     """Operations of one forward pass (per point)."""
-    return forward_program(problem.graph).ops
+    program = forward_program(problem.graph)
+    program.function("numpy")
+    return program.ops
