@@ -15,12 +15,13 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv.findings import Finding
-from deriv.parse import DRef, dref_of, parse_factors
+from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv.program import close
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
+MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 
 
 def _per_point(mask):
@@ -245,32 +246,45 @@ class Diagnosis:
 
     def wrong_factor(self) -> Finding | None:
         """One factor of a printed product is not the partial it stands for: find the factor
-        and the partial (an edge on a path wrt → of, or a total derivative) it should be."""
+        and the partial (an edge on a path wrt → of, or a total derivative) that, put in its
+        place, makes the claim right — for scalar and matrix products alike."""
         claim, graph, pc = self.claim, self.graph, self.pc
-        if claim.expr_text is None or claim.is_value or claim.update or graph.shape(claim.of) \
-                or pc.target_shape(claim):
+        if claim.expr_text is None or claim.is_value or claim.update:
             return None
-        factors = parse_factors(claim.expr_text, graph.symbols,
-                                derivative=lambda a, b: DRef(a, b).symbol(),
-                                sizes=frozenset(graph.sizes))
+        try:
+            factors = parse_factors(claim.expr_text, graph.symbols,
+                                    derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
+                                        derivative_shape(graph, a, b, claim.layout)),
+                                    sizes=frozenset(graph.sizes))
+        except Exception:        # noqa: BLE001  (it parsed at load: only a shape rebuild fails)
+            return None
         if len(factors) < 2:
             return None
         on_paths = [n for n in graph.order if graph.depends(claim.of, n)
                     and graph.depends(n, claim.wrt)] + [claim.wrt]
-        refs = [DRef(a, b) for a in on_paths for b in graph.parents(a) if b in on_paths]
-        refs += [DRef(claim.of, n) for n in on_paths if n != claim.of]
-        for k, factor in enumerate(factors):
-            rest = sp.Mul(*(factors[:k] + factors[k + 1:]))
-            rest_of = (lambda b, _, rest=rest: pc.evaluate(b.values, rest))
-            if self.matches(rest_of, lambda b, j: self.pairs[j][2]):
-                return Finding("extra-factor", self.target, expr=factor)
-
-            def needed(batch, j, rest_of=rest_of):
-                with np.errstate(all="ignore"):
-                    r = rest_of(batch, j)
-                    return np.where(np.abs(r) > 1e-12, self.pairs[j][2] / r, np.nan)
-            for ref in refs:
-                if self.matches(lambda b, _, ref=ref: pc.derivative(b.values, ref), needed):
+        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a)
+                if b in on_paths]
+        refs += [DRef(claim.of, n, claim.layout) for n in on_paths if n != claim.of]
+        truth = (lambda b, j: self.pairs[j][2])
+        for k, (op, factor) in enumerate(factors):
+            rest = factors[:k] + factors[k + 1:]
+            if A.shape_of(factor) == () and op == "*" and (k > 0 or factors[1][0] == "*"):
+                rest_expr = product([("*", rest[0][1])] + rest[1:])
+                if self.matches(lambda b, _, e=rest_expr: pc.evaluate(b.values, e), truth):
+                    return Finding("extra-factor", self.target, expr=factor)
+            for ref in refs[:MAX_FACTOR_CANDIDATES]:
+                try:
+                    shape = derivative_shape(graph, ref.of, ref.wrt, ref.layout)
+                except Exception:     # noqa: BLE001  (an order-3 tensor: not a candidate)
+                    continue
+                if shape != A.shape_of(factor):
+                    continue
+                replaced = factors[:k] + [(op, ref.symbol(shape))] + factors[k + 1:]
+                try:
+                    candidate = product(replaced)
+                except A.ShapeError:
+                    continue
+                if self.matches(lambda b, _, e=candidate: pc.evaluate(b.values, e), truth):
                     expr = graph.local(ref.of, ref.wrt) if ref.wrt in graph.parents(ref.of) \
                         else None
                     return Finding("wrong-factor", self.target, derivative=ref, printed=factor,

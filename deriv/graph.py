@@ -171,7 +171,10 @@ class Graph:
             return sp.S.Zero
         if not node.shape:
             return self.adjoint_share(child, parent, sp.S.One)
-        return A.rebuild(self.adjoint_share(child, parent, A.eye(node.shape[0])))
+        # a vector child: its VJP with c̄ = I is the Jacobian in the gradient layout (Ωᵀ)
+        bar = A.symbol(child + "_bar", node.shape)
+        share = self.adjoint_share(child, parent, bar)
+        return A.rebuild(share.xreplace({bar: A.eye(node.shape[0])}))
 
     @cached_property
     def inlined(self) -> dict[sp.Symbol, sp.Expr]:

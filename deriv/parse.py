@@ -284,11 +284,11 @@ class _Reader:
         if entry.comparison and isinstance(node.args[0], ast.Compare):
             return entry.cls(self.comparison(node.args[0], depth))
         args = [self.read(a, depth) for a in node.args]
-        if entry.elementwise:
-            shapes = [A.shape_of(a) for a in args]
-            if any(shapes[1:]):
-                raise self.fail(node, f"the parameter of {name} must be a scalar, not "
-                                      f"{A.shape_text(next(s for s in shapes[1:] if s))}")
+        if entry.elementwise:          # arguments broadcast: scalars, or arrays of one shape
+            arrays = list(dict.fromkeys(A.shape_of(a) for a in args if A.shape_of(a)))
+            if len(arrays) > 1:
+                raise self.fail(node, f"shape mismatch for {name}: "
+                                      f"{A.shape_text(arrays[0])} and {A.shape_text(arrays[1])}")
         return entry.cls(*args)
 
     def comparison(self, node: ast.Compare, depth: int) -> sp.Expr:
@@ -384,27 +384,33 @@ def parse_expression(text: str, names: Mapping[str, sp.Expr], *,
 
 def parse_factors(text: str, names: Mapping[str, sp.Expr], *,
                   derivative: Callable[[str, str], sp.Expr] | None = None,
-                  sizes: frozenset = frozenset()) -> list[sp.Expr]:
-    """The factors of a top-level product as written: "(-sin(f2))*(omega3)*(2*f3)" gives
-    [-sin(f2), omega3, 2*f3] (SymPy alone would merge the constants)."""
+                  sizes: frozenset = frozenset()) -> list[tuple[str, sp.Expr]]:
+    """The factors of a top-level product as written, each with the operator before it
+    ("*" or "@"): "(-sin(f2))*(omega3)*(2*f3)" gives [-sin(f2), omega3, 2*f3] (SymPy alone
+    would merge the constants); "D(l, f) @ h.T" gives [D(l, f), hᵀ]."""
     tree = parse_ast(text)
     reader = _Reader(names, derivative, 0, 1, sizes)
-    factors: list[ast.AST] = []
-
-    def flatten(node: ast.AST):
-        # a*b*c parses as (a*b)*c: walk down the left side only, so that a written
-        # right operand such as (2*f3) stays one factor
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult):
-            flatten(node.left)
-            factors.append(node.right)
-        else:
-            factors.append(node)
-
+    factors: list[tuple[str, ast.AST]] = []
+    node = tree.body
+    # a*b@c parses as (a*b)@c: walk down the left side only, so that a written right operand
+    # such as (2*f3) stays one factor
+    while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
+        factors.append(("@" if isinstance(node.op, ast.MatMult) else "*", node.right))
+        node = node.left
+    factors.append(("*", node))
+    factors.reverse()
     try:
-        flatten(tree.body)
-        return [reader.read(f) for f in factors]
+        return [(op, reader.read(f)) for op, f in factors]
     except RecursionError:
         raise DerivError("expression too deeply nested", None, 1, 1) from None
+
+
+def product(factors: list[tuple[str, sp.Expr]]) -> sp.Expr:
+    """The factors multiplied again, each by its written operator."""
+    out = factors[0][1]
+    for op, f in factors[1:]:
+        out = A.matmul(out, f) if op == "@" else out * f
+    return out
 
 
 def parse_chain(text: str, known: set[str]) -> list[list[DRef]]:
