@@ -7,10 +7,14 @@ as a user would run it:
 - `check` wall time and exit status (0: every outcome as expected, the wrong claim xfailed);
 - `solve --mode reverse --format text` wall time and bytes printed ('rc N' if it failed): a
   derivation that writes every adjoint out in full grows quadratically (chain) or faster per node;
-- the operation counts of the engine's programs, if `deriv.check.operation_counts(problem)`
-  exists ({"forward": …, "check": …} array operations): the cheap-gradient bound says the
-  check program should cost a small constant times the forward pass at every size. They are
-  computed in a child process too (a stuck engine cannot hang the benchmark); else 'n/a'.
+- the operation counts of `deriv.checker.operation_counts(problem)` (array operations per sampled
+  point): `forward`, one forward pass; `truth`, the forward pass and the reverse sweeps the
+  verdicts need; `check`, all that reaching the verdicts evaluated (truth, the claims as
+  written, their edge partials, kinks); `diag`, apart, what explaining the failing claim cost;
+  and the ratios truth/forward (the cheap-gradient bound says at most about 3) and
+  check/forward, which should stay a small constant at every size. They are computed in a
+  child process too (a stuck engine cannot hang the benchmark); 'n/a' if the function is
+  missing.
 
 A run past the timeout is killed and shown as '>T s'. Standard library only.
 
@@ -38,7 +42,7 @@ import graphs  # noqa: E402
 COUNTS = r"""
 import importlib, json, sys
 try:
-    counts = importlib.import_module("deriv.check").operation_counts
+    counts = importlib.import_module("deriv.checker").operation_counts
 except (ImportError, AttributeError):
     print("null")
     raise SystemExit
@@ -51,12 +55,13 @@ else:
 if isinstance(problem, (list, tuple)):
     (problem,) = problem
 c = counts(problem)
-print(json.dumps({"forward": c["forward"], "check": c["check"]}))
+print(json.dumps({k: c[k] for k in ("forward", "truth", "check", "diagnosis")}))
 """
 
 WHERE = "import importlib.util as u, pathlib; print(pathlib.Path(u.find_spec('deriv').origin).parent)"
 COLUMNS = ("family", "nodes", "check s", "check rc", "solve s", "solve bytes", "bytes/node",
-           "forward ops", "check ops", "ratio")
+           "forward ops", "truth ops", "check ops", "diag ops", "truth/fwd", "check/fwd")
+COUNTED = ("forward", "truth", "check", "diagnosis")
 
 
 def run(cmd: list[str], timeout: float, cwd: Path) -> tuple[float | None, int | None, bytes]:
@@ -87,17 +92,19 @@ def measure(cmd: list[str], timeout: float, repeat: int, cwd: Path):
     return statistics.median(times), code, out
 
 
-def counts(path: Path, timeout: float):
+def counts(path: Path, timeout: float) -> list[str]:
+    """forward, truth, check and diagnosis operations, then truth/forward and check/forward."""
     seconds, code, out = run([sys.executable, "-c", COUNTS, str(path)], timeout, path.parent)
     if seconds is None:
-        return "timeout", "timeout", "-"
+        return ["timeout"] * len(COUNTED) + ["-", "-"]
     if code != 0:
-        return "error", "error", "-"
+        return ["error"] * len(COUNTED) + ["-", "-"]
     c = json.loads(out)
     if c is None:
-        return "n/a", "n/a", "n/a"
-    ratio = f"{c['check'] / c['forward']:.2f}" if c["forward"] else "-"
-    return str(c["forward"]), str(c["check"]), ratio
+        return ["n/a"] * (len(COUNTED) + 2)
+    forward = c["forward"]
+    ratios = [f"{c[k] / forward:.2f}" if forward else "-" for k in ("truth", "check")]
+    return [str(c[k]) for k in COUNTED] + ratios
 
 
 def graph_nodes(text: str) -> int:

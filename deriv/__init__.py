@@ -48,7 +48,7 @@ def solve(problem, mode: str | None = None, wrt: list[str] | None = None,
           at: dict[str, float] | None = None, seed: int = 0):
     """The derivation of `problem` (a Problem, or what `load` accepts) as a Solution."""
     import deriv.render.jupyter  # noqa: F401
-    from deriv.solve import solve as run
+    from deriv.solution import solve as run
     if isinstance(problem, str):
         problem = load(problem)
     return run(problem, mode=mode, wrt=wrt, at=at, seed=seed)
@@ -57,7 +57,7 @@ def solve(problem, mode: str | None = None, wrt: list[str] | None = None,
 def check(problems, samples: int = 2000, seed: int = 0):
     """Check the printed claims of one problem or a list of them; returns a Report."""
     import deriv.render.jupyter  # noqa: F401
-    from deriv.check import Options, check as run
+    from deriv.checker import Options, check as run
     if isinstance(problems, str):
         problems = load_all(problems)
     if not isinstance(problems, (list, tuple)):

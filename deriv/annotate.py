@@ -1,7 +1,7 @@
 """The graph annotated at one point, for pictures: nodes by depth, each with its definition,
 forward value and adjoint, and every edge with its local partial and that partial's value.
 
-The numbers come from `deriv.solve.solve` (one forward pass, one reverse sweep from the
+The numbers come from `deriv.solution.solve` (one forward pass, one reverse sweep from the
 output); the renderers (render/dot.py, render/graphtext.py) only lay them out.
 """
 
@@ -57,7 +57,7 @@ class Picture:
 
 
 def annotate(problem: Problem, at: dict[str, float] | None = None, seed: int = 0) -> Picture:
-    from deriv.solve import node_values, solve
+    from deriv.solution import node_values, solve
     graph = problem.graph
     if any(graph.shape(n) for n in graph.symbols):
         raise DerivError(f"{problem.id} has vectors and matrices; the picture shows one number "

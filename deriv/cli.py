@@ -119,7 +119,7 @@ def show(obj, target):
 def solve(obj, target, mode, wrt, at, fmt, problem_id):
     """Derive a problem step by step: forward pass, then every chain-rule term with its value."""
     from deriv.catalog import resolve
-    from deriv.solve import solve as run
+    from deriv.solution import solve as run
     problems = resolve([target], obj["problems"])
     if problem_id:
         problems = [p for p in problems if p.id == problem_id]
@@ -136,7 +136,7 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
         render = latex.solution if fmt == "latex" else markdown.solution
         click.echo("\n".join(render(s) for s in solutions), nl=False)
         return
-    from deriv.check import check_problem
+    from deriv.checker import check_problem
     from deriv.render import text
     from deriv.render.console import make
     console = make()
@@ -166,7 +166,7 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose):
     erratum passes, 2 for bad input.
     """
     from deriv.catalog import resolve
-    from deriv.check import Options, check as run
+    from deriv.checker import Options, check as run
     problems = resolve(list(targets), obj["problems"])
     report = run(problems, Options(samples=samples, seed=seed))
     if fmt == "markdown":

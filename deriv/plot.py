@@ -1,7 +1,7 @@
 """A derivative as a function of one input: `deriv plot ID --wrt NAME --over x=LO:HI`.
 
 The derivative ∂output/∂NAME is evaluated over LO ≤ x ≤ HI with every other input held at the
-evaluation point (the document's, `--at`, or a seeded one: `deriv.solve.choose_point`). Where a
+evaluation point (the document's, `--at`, or a seeded one: `deriv.solution.choose_point`). Where a
 branch argument (`deriv.primitives.kink_arguments`: the argument of relu, 𝕀, abs, max, ...) of the
 derivative or of a node it depends on crosses zero, the derivative may jump or bend: each
 crossing is found by sampling and refined by bisection, then classified from its one-sided
@@ -158,7 +158,7 @@ def _location(problem: Problem, argument: sp.Expr, over: str) -> sp.Expr | None:
 def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float,
                      at: dict[str, float] | None = None, seed: int = 0,
                      samples: int = SAMPLES) -> Curve:
-    from deriv.solve import choose_point
+    from deriv.solution import choose_point
     from deriv.sweep import reverse
 
     graph = problem.graph

@@ -51,7 +51,7 @@ def load_target(text):
 
 
 def check_target(doc):
-    from deriv.check import Options, check_problem
+    from deriv.checker import Options, check_problem
     from deriv.problem import load_text
     try:
         problems = load_text(fs.toml_document(doc), "fuzz.toml")

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 import sympy as sp
 
-from deriv.check import Options, check, check_problem
+from deriv.checker import Options, check, check_problem
 from deriv.problem import load_file, load_text
 from deriv.render.words import UnicodeMath, error_reason, sentence
 

@@ -20,7 +20,7 @@ import sympy as sp
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from deriv.check import Options, check_problem
+from deriv.checker import Options, check_problem
 from deriv.problem import load_text
 from deriv.program import Values
 from deriv.sweep import forward, reverse

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from deriv.check import Options, check_problem
+from deriv.checker import Options, check_problem
 from deriv.cli import main
 from deriv.errors import DerivError
 from deriv.problem import MAX_NODES, load_text

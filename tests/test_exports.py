@@ -25,7 +25,7 @@ from deriv.parse import DRef
 from deriv.plot import derivative_curve, parse_over
 from deriv.problem import load_file, load_text
 from deriv.render import dot, latex, markdown
-from deriv.solve import solve
+from deriv.solution import solve
 
 CATALOG = bundled_dir()
 DIS_BACKPROP = CATALOG / "dis-backprop.toml"

@@ -34,26 +34,9 @@ PLACE = re.compile(r"^(?P<file>.+?):(?P<line>\d+)(?::(?P<col>\d+))?: error: (?P<
                    re.S)
 
 
-# The engine rewrite reworded these refusals (same place, same meaning, or an earlier refusal
-# of the same attack); the corpus files keep their old `# expect:` until they are next edited.
-REWORDED = {
-    "cycle-function-name": "cannot be a node name (it is a function)",
-    "inject-attribute": "is not allowed (only .T, the transpose)",
-    "inject-claim-chain": "only the named functions may be called",
-    "inject-node-name": "cannot be a node name",
-    "shape-matmul": "@ is the matrix product of two arrays",
-    "shape-matrix-dunder": "is not allowed (only .T, the transpose)",
-    "shape-matrix-power": "** needs scalars",
-    "unicode-node-name": "cannot be a node name",
-}
-
-
 def directives(path: Path) -> dict[str, str]:
     text = path.read_bytes().decode("utf-8", errors="replace")
-    found = dict(re.findall(r"^# (expect|where): (.*?)\s*$", text, re.M))
-    if path.stem in REWORDED:
-        found["expect"] = REWORDED[path.stem]
-    return found
+    return dict(re.findall(r"^# (expect|where): (.*?)\s*$", text, re.M))
 
 
 def limit_memory():                    # preexec_fn of every real process here

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from deriv.check import Options, check_problem
-from deriv.check import per_point
+from deriv.checker import Options, check_problem
+from deriv.checker import per_point
 from deriv.errors import DerivError
 from deriv.parse import DRef
 from deriv.problem import load_text
@@ -445,7 +445,7 @@ def test_solve_matrix_problem_in_both_modes():
     from rich.console import Console
 
     from deriv.render.text import solution
-    from deriv.solve import solve
+    from deriv.solution import solve
     p = problem(*NOTES)
     reverse = solve(p, mode="reverse", wrt=["W", "x"])
     W, x, y = (np.asarray(reverse.point[k], dtype=float) for k in ("W", "x", "y"))

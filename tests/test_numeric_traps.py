@@ -19,7 +19,7 @@ import pytest
 import sympy as sp
 from click.testing import CliRunner
 
-from deriv.check import Options, check_problem
+from deriv.checker import Options, check_problem
 from deriv.cli import main
 from deriv.problem import load_text
 from deriv.program import Values

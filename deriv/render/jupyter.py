@@ -8,7 +8,7 @@ from __future__ import annotations
 from deriv.findings import Report
 from deriv.problem import Problem
 from deriv.render import latex, markdown
-from deriv.solve import Solution
+from deriv.solution import Solution
 
 
 def attach():
