@@ -314,6 +314,22 @@ def jvp(expr: sp.Expr, dots: dict[sp.Symbol, sp.Expr], out: sp.Expr | None = Non
     return total_
 
 
+def edge_vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
+    """wrt's share of the adjoint `bar` of a node `out = expr`, in the node's own symbol where
+    it reappears (1 − h² for h = tanh(z)): bar·∂out/∂wrt between scalars, the VJP otherwise."""
+    if not shape_of(expr) and not shape_of(wrt) and not structural(expr):
+        return bar * local(expr, wrt, out)
+    share = vjp(expr, bar, wrt, out=out)
+    return share.xreplace({expr: out}) if expr.args else share
+
+
+def edge_jvp(expr: sp.Expr, dot: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
+    """The node's tangent from wrt's tangent `dot` (∂out/∂wrt·dot between scalars)."""
+    if not shape_of(expr) and not shape_of(wrt) and not structural(expr):
+        return local(expr, wrt, out) * dot
+    return jvp(expr, {wrt: dot}, out=out)
+
+
 def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     """∂expr/∂wrt for scalars (an edge's partial), written in the node's own symbol where
     the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""

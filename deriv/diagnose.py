@@ -292,19 +292,8 @@ class Diagnosis:
         return None
 
     def factor(self) -> Finding | None:
-        """claim / truth is one node, input or partial on the paths (extra), or its inverse."""
-        if any(np.ndim(t) > 1 for _, _, t, _ in self.pairs):
-            return self.hadamard_factor()
-        for ref, expr in self.candidates():
-            value = self.value_of(ref, expr)
-            if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
-                return Finding("extra-factor", self.target, derivative=ref, expr=expr)
-            if self.matches(lambda b, k: self.pairs[k][1] * value(b, k),
-                            lambda b, k: self.pairs[k][2]):
-                return Finding("missing-factor", self.target, derivative=ref, expr=expr)
-        return None
-
-    def hadamard_factor(self) -> Finding | None:
+        """claim / truth is one node, input or partial on the paths (extra), or its inverse —
+        a scalar, or an array of the claim's shape (elementwise)."""
         for ref, expr in self.candidates():
             if A.shape_of(expr) not in ((), self.pc.target_shape(self.claim)):
                 continue

@@ -144,12 +144,7 @@ class Graph:
         key = ("vjp", child, parent, bar)
         if key not in self._local:
             node = self.nodes[child]
-            if not node.shape and not self.shape(parent) and not A.structural(node.expr):
-                share = bar * A.local(node.expr, self.symbols[parent], node.symbol)
-            else:      # written in the node's own symbol where it reappears: 1 − x₂² for tanh
-                share = A.vjp(node.expr, bar, self.symbols[parent], out=node.symbol)
-                share = share.xreplace({node.expr: node.symbol}) if node.expr.args else share
-            self._local[key] = share
+            self._local[key] = A.edge_vjp(node.expr, bar, self.symbols[parent], node.symbol)
         return self._local[key]
 
     def tangent_share(self, child: str, parent: str, dot: sp.Expr) -> sp.Expr:
@@ -157,11 +152,7 @@ class Graph:
         key = ("jvp", child, parent, dot)
         if key not in self._local:
             node = self.nodes[child]
-            if not node.shape and not self.shape(parent) and not A.structural(node.expr):
-                share = A.local(node.expr, self.symbols[parent], node.symbol) * dot
-            else:
-                share = A.jvp(node.expr, {self.symbols[parent]: dot}, out=node.symbol)
-            self._local[key] = share
+            self._local[key] = A.edge_jvp(node.expr, dot, self.symbols[parent], node.symbol)
         return self._local[key]
 
     def local(self, child: str, parent: str) -> sp.Expr:

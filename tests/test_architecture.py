@@ -70,3 +70,29 @@ def test_one_engine():
 def test_smaller_than_round_one():
     lines = sum(len(p.read_text().splitlines()) for p in ROOT.rglob("*.py"))
     assert lines < 6920, lines
+
+
+def test_the_readme_layout_is_the_import_order():
+    """README's layout lists the modules so that imports point down the list, never up."""
+    import re
+    readme = (ROOT.parent / "README.md").read_text()
+    block = readme.split("imports point one way, down this list")[1].split("```")[1]
+    listed = []
+    for line in block.splitlines():
+        for name in re.findall(r"\b([a-z_]+)(?:\.py|/)", line.split("  ")[1] if
+                               line.startswith("  ") and len(line.split("  ")) > 1 else ""):
+            listed.append(name)
+    order = ["deriv." + n for n in listed if n != "__init__"]
+    graph = _modules()
+    position = {}
+    for module in graph:
+        for i, prefix in enumerate(order):
+            if module == prefix or module.startswith(prefix + "."):
+                position[module] = i
+    assert set(graph) - set(position) <= {"deriv", "deriv.__main__"}, \
+        sorted(set(graph) - set(position))
+    for module, deps in graph.items():
+        for dep in deps:
+            if module in position and dep in position and not (
+                    module.startswith("deriv.render") and dep.startswith("deriv.render")):
+                assert position[dep] >= position[module], f"{module} imports {dep} (up)"
