@@ -324,12 +324,12 @@ register(Primitive(
 register(Primitive(
     "transpose", (".T",), 1, _np_transpose, lambda a: a.T if isinstance(a, np.ndarray) else a,
     shape="transpose", vjp=lambda A, args, out, bar, i: A.T(bar),
-    jvp=lambda A, args, out, dots: A.T(dots[0]), unicode="{0}ᵀ", latex="{0}^{{\\top}}"))
+    jvp=lambda A, args, out, dots: A.T(dots[0]), unicode="{0}ᵀ", latex="{{{0}}}^{{\\top}}"))
 register(Primitive(
     "inv", ("inv",), 1, _batch(lambda x: _np_inv(x)), _mp_linalg("inv"), shape="square",
     vjp=lambda A, args, out, bar, i: -A.matmul(A.matmul(A.T(out), bar), A.T(out)),
     jvp=lambda A, args, out, dots: -A.matmul(A.matmul(out, dots[0]), out),
-    unicode="{0}⁻¹", latex="{0}^{{-1}}"))
+    unicode="{0}⁻¹", latex="{{{0}}}^{{-1}}"))
 register(Primitive(
     "det", ("det",), 1, _batch(_np_det), _mp_linalg("det"), shape="square-reduce",
     vjp=lambda A, args, out, bar, i: bar * out * A.T(A.inv(args[0])),

@@ -83,7 +83,7 @@ class LatexPrinter(SympyLatexPrinter):
             if arg.could_extract_minus_sign() and not arg.is_Add:
                 return self._power(r"\mathbb{I}\left[%s < 0\right]" % self._print(-arg), exp)
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
-            return self._power(self._operand(expr.args[0].args[0]) + "^{-\\top}", exp)
+            return self._power("{" + self._operand(expr.args[0].args[0]) + "}^{-\\top}", exp)
         if entry.name in ("matmul", "transpose", "inv"):
             args = [self._operand(a) for a in expr.args]
         else:
@@ -288,7 +288,7 @@ class LatexMath:
         return "$%s$" % r" \to ".join(self.printer.name(n) for n in path)
 
     def transpose(self, text: str) -> str:
-        return text[:-1] + r"^{\top}$" if text.endswith("$") else text + "ᵀ"
+        return "${" + text[1:-1] + r"}^{\top}$" if text.endswith("$") else text + "ᵀ"
 
     def number(self, value) -> str:
         return "$%s$" % number(value)
