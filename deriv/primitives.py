@@ -393,10 +393,9 @@ def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
 
 
 def _one_sign(k: sp.Expr) -> sp.Expr:
-    """k or −k, whichever has a positive leading coefficient (in SymPy's canonical order of
-    terms) — cheap, where could_extract_minus_sign asks the assumption system."""
-    lead = k.args[0] if k.is_Add else k
-    return -k if lead.as_coeff_Mul()[0].is_negative else k
+    """−z is the same kink as z: I(−z) keeps z. (A sum is kept as written: negating a long
+    one costs more than evaluating it twice.)"""
+    return -k if not k.is_Add and k.as_coeff_Mul()[0].is_negative else k
 
 
 def numpy_namespace() -> dict:
