@@ -96,10 +96,6 @@ def ones(shape) -> sp.Expr:
 
 # --- shapes ------------------------------------------------------------------------------------
 
-def is_array(expr) -> bool:
-    return bool(shape_of(expr))
-
-
 @lru_cache(maxsize=100_000)
 def shape_of(expr: sp.Expr) -> tuple:
     if isinstance(expr, ShapedSymbol):
@@ -153,11 +149,6 @@ def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
             raise ShapeError(f"diag needs a vector or a square matrix, not {shape_text(a)}")
         return (a[0], 1)
     raise ShapeError(f"no shape rule for {entry.name}")
-
-
-def check(expr: sp.Expr) -> tuple:
-    """The shape of `expr`, or ShapeError (for the parser, which places it)."""
-    return shape_of(expr)
 
 
 # --- builders that know shapes (the registry's VJPs and JVPs call these) ----------------------

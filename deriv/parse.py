@@ -102,7 +102,7 @@ class _Reader:
             raise self.fail(node, f"{_describe(node)} is not allowed in an expression")
         try:
             result = method(node, depth + 1)
-            A.check(result)
+            A.shape_of(result)         # a shape mismatch raises here, and is placed
             # SymPy carries ∞̃ and NaN up to the top of what it builds, or one level below
             if any(a is u for a in (result, *result.args) for u in _UNDEFINED):
                 raise self.fail(node, "this expression divides by zero or is not a finite "

@@ -105,10 +105,6 @@ def call(name: str, *args):
 # --- helpers for the forwards ------------------------------------------------------------------
 
 
-def _where(cond, a, b):
-    return np.where(cond, a, b)
-
-
 def _stable_sigmoid(z):
     z = np.asarray(z, dtype=float)
     ez = np.exp(-np.abs(z))              # never exp of a large positive number
@@ -278,11 +274,6 @@ def _np_diag(x):
         return out
     n = x.shape[0]
     return x[np.arange(n), np.arange(n)][:, None, ...]
-
-
-def _mpm(x):
-    """An mpmath point value as a 2-D object array (a scalar stays a scalar)."""
-    return x
 
 
 def _mp_matmul(a, b):

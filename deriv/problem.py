@@ -66,11 +66,6 @@ class Claim:
         """A claim without `wrt` is about a node's forward value, e.g. m = 1 + 2 = 3."""
         return not self.wrt
 
-    def references(self) -> set[DRef]:
-        from deriv.parse import dref_of
-        if self.expr is None:
-            return set()
-        return {d for s in self.expr.free_symbols if (d := dref_of(s)) is not None}
 
 
 @dataclass
