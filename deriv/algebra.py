@@ -318,7 +318,8 @@ def edge_jvp(expr: sp.Expr, dot: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.
     """The node's tangent from wrt's tangent `dot` (∂out/∂wrt·dot between scalars)."""
     if not shape_of(expr) and not shape_of(wrt) and not structural(expr):
         return local(expr, wrt, out) * dot
-    return jvp(expr, {wrt: dot}, out=out)
+    share = jvp(expr, {wrt: dot}, out=out)
+    return share.xreplace({expr: out}) if expr.args else share
 
 
 def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
@@ -380,3 +381,40 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
 def size(expr: sp.Expr) -> int:
     """The operations of an expression: its non-leaf nodes (a cheap sp.count_ops)."""
     return sum(1 for e in sp.preorder_traversal(expr) if e.args)
+
+
+def jacobian(share: sp.Expr, bar: sp.Symbol, size) -> sp.Expr | None:
+    """A vector node's VJP c̄ ↦ share, with c̄ = I: the Jacobian in the gradient layout (Ωᵀ for
+    Ωh; diag(g) for an elementwise c̄ ⊙ g). None where that is no matrix expression."""
+    identity = eye(size)
+
+    def diagonals(e):
+        if not e.args or isinstance(e, ShapedSymbol):
+            return e
+        e = e.func(*(diagonals(a) for a in e.args))
+        if isinstance(e, sp.Mul):      # v ⊙ M with M's columns along v: diag(v)·M
+            shapes = [shape_of_safe(a) for a in e.args]
+            matrices = [(a, s) for a, s in zip(e.args, shapes) if s and s[1] != 1]
+            rows = matrices[0][1][0] if len(matrices) == 1 else None
+            vectors = [a for a, s in zip(e.args, shapes) if s == (rows, 1)]
+            scalars = [a for a, s in zip(e.args, shapes) if s == ()]
+            matrices = [a for a, _ in matrices]
+            if vectors and len(matrices) == 1 and \
+                    len(vectors) + len(scalars) + 1 == len(e.args):
+                d = diag(sp.Mul(*vectors))
+                return sp.Mul(*scalars) * (d if matrices[0] == identity else
+                                           P.call("matmul", d, matrices[0]))
+        return e
+    try:
+        out = rebuild(diagonals(share.xreplace({bar: identity})))
+        shape_of(out)
+        return out
+    except ShapeError:
+        return None
+
+
+def shape_of_safe(expr: sp.Expr):
+    try:
+        return shape_of(expr)
+    except ShapeError:
+        return None

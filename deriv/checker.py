@@ -29,7 +29,6 @@ from deriv.sampling import draw_all, size_assignments
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 12                  # disagreeing points re-evaluated at high precision
-PLAIN = 1e-3                  # a disagreement this large at most points is not round-off
 MIN_PER_BATCH = 50
 
 
@@ -93,7 +92,6 @@ class ProblemCheck:
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: list[Batch] | None = None
-        self.plainly = False
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
 
     def operations(self, kind: str = "ops") -> float:
@@ -143,28 +141,18 @@ class ProblemCheck:
         return mask
 
     def agree(self, pairs, claim: Claim) -> tuple[bool, list]:
-        """Do claim and truth agree at every valid point? (and the disagreeing points, and
-        whether they disagree plainly: by more than 10⁻³ relative, at most valid points)"""
+        """Do claim and truth agree at every valid point? (and the disagreeing points)"""
         bad = []
-        plain = valid_count = 0
         for batch, c, t, valid in pairs:
             if np.shape(c) != np.shape(t):
                 return False, []
             ok = per_point(close(c, t))
-            far = per_point(close(c, t, rtol=PLAIN, atol=PLAIN))
-            plain += int((valid & ~far).sum())
-            valid_count += int(valid.sum())
             for i in np.flatnonzero(valid & ~ok):
                 bad.append((batch, int(i)))
-        self.plainly = plain > 0.5 * valid_count
         return not bad, bad
 
     def confirmed(self, claim: Claim, expr: sp.Expr, bad: list) -> bool:
-        """Does a disagreement survive at 50 digits (mpmath)? Round-off never fails a claim:
-        only a claim that disagrees plainly (by more than 10⁻³ relative at most points, which
-        no round-off of double precision does) skips the recheck."""
-        if self.plainly:
-            return True
+        """Does a disagreement survive at 50 digits (mpmath)? Round-off never fails a claim."""
         import mpmath as mp
         for batch, i in bad[:RECHECK]:
             point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
@@ -273,8 +261,8 @@ class ProblemCheck:
         truth = float(np.ravel(self.truth(values, claim))[0])
         if not np.isfinite(truth):   # never a pass: inf is within any tolerance of inf
             return Finding("value", target, text=text, number=truth)
-        decimals = len(text.split(".")[1].rstrip("0")) if "." in text and "e" not in text.lower() \
-            else 0
+        # "1.0" is printed to one decimal: ±0.05 (its zeros are digits too)
+        decimals = len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
         tol = 0.5 * 10 ** -decimals if decimals else 1e-9 * max(1.0, abs(truth))
         if abs(truth - claim.value) <= tol + 1e-12:
             return None

@@ -162,9 +162,11 @@ class Diagnosis:
                     return sum(self.unit_value(batch, *units[i]) for i in kept)
                 if self.matches(partial_sum):
                     lost = [units[i] for i in range(len(units)) if i not in kept]
-                    paths = tuple(p for c in dict.fromkeys(c for c, _ in lost)
+                    lost_children = list(dict.fromkeys(c for c, _ in lost))
+                    paths = tuple(p for c in lost_children
                                   for p in _paths_via(graph, claim.wrt, c, claim.of))
-                    return Finding("lost-path", self.target, paths=paths[:3], count=len(paths),
+                    count = sum(graph.count_paths(c, claim.of) for c in lost_children)
+                    return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                    expr=sp.Add(*(units[i][1] for i in kept)),
                                    printed=sp.Add(*(t for _, t in units)),
                                    symbols=tuple(dict.fromkeys(c for c, _ in lost)))
@@ -357,4 +359,4 @@ def _transpose(v):
 
 
 def _paths_via(graph, src: str, via: str, dst: str) -> list[tuple[str, ...]]:
-    return [(src,) + p for p in graph.paths(via, dst)][:3]
+    return [(src,) + p for p in graph.some_paths(via, dst, 3)]

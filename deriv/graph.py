@@ -118,6 +118,23 @@ class Graph:
                 count[name] = sum(count.get(p, 0) for p in self.nodes[name].parents)
         return count.get(dst, 1 if dst == src else 0)
 
+    def some_paths(self, src: str, dst: str, limit: int = 3) -> list[tuple[str, ...]]:
+        """The first `limit` paths src → … → dst (found without listing them all)."""
+        import itertools
+        return list(itertools.islice(self._walk(src, dst), limit))
+
+    def _walk(self, src: str, dst: str):
+        if not self.depends(dst, src):
+            return
+        stack = [(src, (src,))]
+        while stack:
+            at, path = stack.pop()
+            if at == dst:
+                yield path
+                continue
+            stack.extend((c, path + (c,)) for c in reversed(self.children[at])
+                         if self.depends(dst, c))
+
     def paths(self, src: str, dst: str) -> list[tuple[str, ...]]:
         """Every path src → … → dst along edges (bounded: a huge count is an error)."""
         if not self.depends(dst, src):
@@ -162,10 +179,12 @@ class Graph:
             return sp.S.Zero
         if not node.shape:
             return self.adjoint_share(child, parent, sp.S.One)
-        # a vector child: its VJP with c̄ = I is the Jacobian in the gradient layout (Ωᵀ)
+        # a vector child: its VJP with c̄ = I is the Jacobian in the gradient layout (Ωᵀ), or
+        # else the VJP itself, written with c̄
         bar = A.symbol(child + "_bar", node.shape)
         share = self.adjoint_share(child, parent, bar)
-        return A.rebuild(share.xreplace({bar: A.eye(node.shape[0])}))
+        jacobian = A.jacobian(share, bar, node.shape[0]) if node.shape[1] == 1 else None
+        return jacobian if jacobian is not None else share
 
     @cached_property
     def inlined(self) -> dict[sp.Symbol, sp.Expr]:

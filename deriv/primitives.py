@@ -285,6 +285,10 @@ def _mp_matmul(a, b):
 def _mp_linalg(kind):
     def run(x):
         mp = _mp()
+        if not isinstance(x, np.ndarray):          # a scalar (a 1×1 product) is its own matrix
+            if kind == "inv":
+                return 1 / x if x != 0 else mp.nan
+            return x if kind == "det" else (mp.log(abs(x)) if x != 0 else mp.nan)
         m = mp.matrix(x.tolist())
         try:
             if kind == "inv":
@@ -297,6 +301,8 @@ def _mp_linalg(kind):
 
 
 def _mp_diag(x):
+    if not isinstance(x, np.ndarray):
+        return x
     n = x.shape[0]
     if x.shape[1] == 1:
         out = np.full((n, n), _mp().mpf(0), dtype=object)
@@ -334,7 +340,8 @@ register(Primitive(
 register(Primitive(
     "trace", ("trace", "tr"), 1,
     lambda x: np.trace(x, axis1=0, axis2=1) if np.ndim(x) == 3 else x,
-    lambda x: sum(x[i, i] for i in range(x.shape[0])), shape="square-reduce",
+    lambda x: sum(x[i, i] for i in range(x.shape[0])) if isinstance(x, np.ndarray) else x,
+    shape="square-reduce",
     vjp=lambda A, args, out, bar, i: bar * A.eye_like(args[0]),
     jvp=lambda A, args, out, dots: A.trace(dots[0]),
     unicode="tr({0})", latex=r"\operatorname{{tr}}\left({0}\right)"))
@@ -380,13 +387,14 @@ def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
             found.extend(entry.kinks(*sub.args))
         elif isinstance(sub, sp.Heaviside):
             found.append(sub.args[0])
-    return [_one_sign(k) for k in found]
-
-
-def _one_sign(k: sp.Expr) -> sp.Expr:
-    """−z is the same kink as z: I(−z) keeps z. (A sum is kept as written: negating a long
-    one costs more than evaluating it twice.)"""
-    return -k if not k.is_Add and k.as_coeff_Mul()[0].is_negative else k
+    unique: dict[frozenset, sp.Expr] = {}
+    for k in found:
+        terms = [a.as_coeff_Mul() for a in sp.Add.make_args(k)]
+        key = frozenset(terms)
+        if key in unique or frozenset((-c, t) for c, t in terms) in unique:
+            continue        # z and −z are one kink (found without building −z: for a long sum
+        unique[key] = -k if not k.is_Add and terms[0][0] < 0 else k   # that costs seconds)
+    return list(unique.values())
 
 
 def numpy_namespace() -> dict:

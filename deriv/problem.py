@@ -199,9 +199,13 @@ def _array_kind(value: Any, where) -> tuple | None:
 
 
 def _check_name(name: str, fail, what: str):
-    """One rule for every name: an identifier that is neither a keyword nor a function."""
-    if not NAME.match(name) or keyword.iskeyword(name) or name in RESERVED:
+    """One rule for every name: an identifier that is neither a keyword nor a function, and
+    does not end in _bar or _dot (deriv's names for adjoints and tangents: y_bar is ȳ)."""
+    reserved_suffix = name.endswith(("_bar", "_dot"))
+    if not NAME.match(name) or keyword.iskeyword(name) or name in RESERVED or reserved_suffix:
         why = (" (it is a function)" if name in RESERVED else
+               " (a name ending in _bar or _dot is deriv's adjoint or tangent)"
+               if reserved_suffix else
                " (a Python keyword: write lam for λ)" if name == "lambda" else
                " (a Python keyword)" if keyword.iskeyword(name) else "")
         raise fail(f"'{name}' cannot be {what}{why}")

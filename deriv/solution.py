@@ -143,8 +143,12 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
         sweep = next((s for s in sweeps if s.mode == "reverse"), None) or \
             next(s for s in sweeps if s.origin == ref.wrt)
         expr = solution.shown.get((sweep.mode, ref), sp.S.Zero)
-        solution.results.append(Result(ref, expr, _at_point(
-            values.derivative(ref.of, ref.wrt)) if graph.depends(ref.of, ref.wrt) else 0.0))
+        value = None                   # a tensor (a vector by a matrix) has no value shown
+        if not graph.depends(ref.of, ref.wrt):
+            value = 0.0
+        elif _jacobian_exists(graph, ref.of, ref.wrt):
+            value = _at_point(values.derivative(ref.of, ref.wrt))
+        solution.results.append(Result(ref, expr, value))
     return solution
 
 
@@ -176,11 +180,13 @@ def _jacobians(graph, sweep: Sweep, shown: dict) -> dict:
     the Jacobian in the gradient layout (∂z/∂h = Ωᵀ for z = β + Ωh)."""
     out = dict(shown)
     seed = sweep.steps[0].program_symbol
-    identity = A.eye(graph.shape(sweep.origin)[0])
+    size = graph.shape(sweep.origin)[0]
     for step in sweep.steps:
         shape = graph.shape(step.target.wrt)
         if shape and shape[1] == 1:
-            out[step.target] = A.rebuild(shown[step.target].xreplace({seed: identity}))
+            jacobian = A.jacobian(shown[step.target], seed, size)
+            if jacobian is not None:
+                out[step.target] = jacobian
     return out
 
 

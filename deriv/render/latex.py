@@ -83,17 +83,18 @@ class LatexPrinter(SympyLatexPrinter):
             if arg.could_extract_minus_sign() and not arg.is_Add:
                 return self._power(r"\mathbb{I}\left[%s < 0\right]" % self._print(-arg), exp)
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
-            return self._power("{" + self._operand(expr.args[0].args[0]) + "}^{-\\top}", exp)
+            return self._power("{" + self._operand(expr.args[0].args[0], True) + "}^{-\\top}", exp)
         if entry.name in ("matmul", "transpose", "inv"):
-            args = [self._operand(a) for a in expr.args]
+            args = [self._operand(a, entry.name != "matmul") for a in expr.args]
         else:
             args = [self._print(a) for a in expr.args]
         return self._power(entry.latex.format(*args), exp)
 
-    def _operand(self, expr) -> str:
+    def _operand(self, expr, postfix: bool = False) -> str:
         text = self._print(expr)
-        atomic = (expr.is_Symbol and dref_of(expr) is None) or \
-            P.entry_of(expr) in (P.REGISTRY["matmul"], P.REGISTRY["transpose"], P.REGISTRY["inv"])
+        # a product is a factor of a product as it stands, but (AB)ᵀ needs its parentheses
+        atomic = (expr.is_Symbol and dref_of(expr) is None) or (
+            P.entry_of(expr) is not None and not (postfix and P.entry_of(expr).name == "matmul"))
         return text if atomic and not expr.is_Add else r"\left(%s\right)" % text
 
     @staticmethod
@@ -355,7 +356,7 @@ def result_parts(sol) -> list[tuple[str, list[str]]]:
     out = []
     for r in sol.results:
         parts = [math(r.expr, d)]
-        if not r.expr.is_Number:
+        if not r.expr.is_Number and r.value is not None:
             parts.append(number(r.value))
         out.append((partial(r.target.of, r.target.wrt, d), parts))
     return out

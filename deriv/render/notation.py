@@ -53,18 +53,19 @@ class TextPrinter(StrPrinter):
             if arg.could_extract_minus_sign() and not arg.is_Add:
                 return f"𝕀[{self._print(-arg)} < 0]"
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
-            return self._operand(expr.args[0].args[0]) + "⁻ᵀ"
+            return self._operand(expr.args[0].args[0], True) + "⁻ᵀ"
         if entry.name in ("matmul", "transpose", "inv"):
-            args = [self._operand(a) for a in expr.args]
+            args = [self._operand(a, entry.name != "matmul") for a in expr.args]
         else:
             args = [self._print(a) for a in expr.args]
         return entry.unicode.format(*args)
 
-    def _operand(self, expr) -> str:
+    def _operand(self, expr, postfix: bool = False) -> str:
         """A factor of a matrix product or a transposed term: parenthesised unless atomic."""
         text = self._print(expr)
-        atomic = (expr.is_Symbol and dref_of(expr) is None) or \
-            P.entry_of(expr) in (P.REGISTRY["matmul"], P.REGISTRY["transpose"], P.REGISTRY["inv"])
+        # a product is a factor of a product as it stands, but (AB)ᵀ needs its parentheses
+        atomic = (expr.is_Symbol and dref_of(expr) is None) or (
+            P.entry_of(expr) is not None and not (postfix and P.entry_of(expr).name == "matmul"))
         return text if atomic and not expr.is_Add else f"({text})"
 
     def _print_Abs(self, expr):

@@ -119,7 +119,7 @@ def solution(sol, verdicts=None) -> Group:
         line.append(" = " + math(r.expr, d))
         out.append(line)
         pad = " " * len(_ref(r.target, d))
-        if not r.expr.is_Number:
+        if not r.expr.is_Number and r.value is not None:
             out.append(Text(f"  {pad} = {number(r.value)}"))
     return Group(*out)
 

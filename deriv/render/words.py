@@ -88,7 +88,8 @@ def sentence(f, m) -> str:
         paths = ", ".join(m.path(p) for p in f.paths)
         head = f"counts only the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)}" \
             if f.expr is not None else f"equals part of {target}"
-        return head + (f"; the other paths are lost ({paths})" if paths else
+        more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
+        return head + (f"; the other paths are lost ({paths}{more})" if paths else
                        "; the other paths are lost")
     if kind == "repeated-path":
         if f.expr is None:
