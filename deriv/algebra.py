@@ -242,7 +242,7 @@ def structural(expr: sp.Expr) -> bool:
                for e in sp.preorder_traversal(expr))
 
 
-def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.Dummy]:
+def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.Symbol]:
     """The outermost structural sub-expressions (those containing `wrt`, if given), each
     replaced by a stand-in of its shape so the rest is elementwise algebra."""
     found: dict[sp.Expr, sp.Symbol] = {}

@@ -60,17 +60,13 @@ class Batch:
         keep_total = keep.copy()
         for values in self.kink_values.values():
             near = np.abs(values) < KINK_EPS * (1.0 + np.abs(values))
-            keep &= ~_any_point(near)
-            keep_total &= ~_any_point(near & (values != 0))
+            keep &= ~per_point(near, every=False)
+            keep_total &= ~per_point(near & (values != 0), every=False)
         self.keep = keep
         # A kink argument exactly 0 is 0 on a whole region (relu(relu(x)) for x < 0): the
         # function is flat there, so a total derivative is defined and compared; only an edge
         # partial (a local claim) sits on the kink itself.
         self.keep_total = keep_total
-
-
-def _any_point(mask: np.ndarray) -> np.ndarray:
-    return mask.reshape(-1, mask.shape[-1]).any(axis=0) if mask.ndim > 1 else mask
 
 
 class ProblemCheck:

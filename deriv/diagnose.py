@@ -17,15 +17,11 @@ from deriv import algebra as A
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
-from deriv.program import close
+from deriv.program import close, per_point, transpose_points
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
-
-
-def _per_point(mask):
-    return mask.reshape(-1, mask.shape[-1]).all(axis=0) if np.ndim(mask) > 1 else mask
 
 
 class Diagnosis:
@@ -48,10 +44,10 @@ class Diagnosis:
             if values is None or reference is None or np.shape(values) != np.shape(reference):
                 return False
             with np.errstate(all="ignore"):
-                ok = valid & _per_point(np.isfinite(values)) & _per_point(np.isfinite(reference))
+                ok = valid & per_point(np.isfinite(values)) & per_point(np.isfinite(reference))
                 if ok.sum() < max(3, 0.5 * valid.sum()):
                     return False
-                agree = _per_point(close(values, reference))
+                agree = per_point(close(values, reference))
             if not agree[ok].all():
                 return False
         return True
@@ -145,7 +141,7 @@ class Diagnosis:
         else:
             bar = values.derivative(claim.of, child, "gradient")
         v = values.value(term, {A.symbol(child + "_bar", graph.shape(child)): bar})
-        return v if claim.layout == "gradient" else _transpose(v)
+        return v if claim.layout == "gradient" else transpose_points(v)
 
     def lost_path(self) -> Finding | None:
         """The claim is some of the terms of ∂of/∂wrt = Σ_children ∂of/∂c·∂c/∂wrt: the paths
@@ -333,7 +329,7 @@ class Diagnosis:
             c = self.pc.evaluate(batch.values, self.written)
             t = self.pc.truth(batch.values, self.claim)
             valid = self.pc.valid(batch, self.claim, c, t)
-            if valid.sum() < 3 or not _per_point(close(c, t))[valid].all():
+            if valid.sum() < 3 or not per_point(close(c, t))[valid].all():
                 return None
         return Finding("symmetric-only", self.target)
 
@@ -345,17 +341,13 @@ class Diagnosis:
         if not square or not other:
             return None
         for _, c, t, valid in square:
-            if c is None or not _per_point(close(c, t))[valid].all():
+            if c is None or not per_point(close(c, t))[valid].all():
                 return None
         return Finding("square-only", self.target)
 
 
 def _stem(name: str) -> str:
     return re.sub(r"[\d_]+$", "", name)
-
-
-def _transpose(v):
-    return np.swapaxes(v, 0, 1) if np.ndim(v) == 3 else v
 
 
 def _paths_via(graph, src: str, via: str, dst: str) -> list[tuple[str, ...]]:

@@ -2,7 +2,8 @@
 
 One graph for every kind: a scalar is a shape () node of the same graph as vectors and
 matrices. Each node's expression is kept in terms of its parents' symbols, never inlined, so
-a deep graph stays linear in size. `inline` builds the flat expression only for the oracle.
+a deep graph stays linear in size. `inline` builds the flat expression (for the tests' oracle
+and for `deriv plot`, on small problems).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The safe expression parser: Python's `ast` read through a whitelist, never evaluated.
 
-Only numbers, names from a table, the operators + - * / ** and calls to the functions in
-the registry's functions get through (deriv.primitives); every other construct is refused with its line and column.
+Only numbers, names from a table, the operators + - * / ** @ .T and calls to the registry's
+functions (deriv.primitives) get through; every other construct is refused with its line and
+column.
 Costs are bounded (text length, nesting depth, exponent and literal size) so that a hostile
 text is an error, not a hung machine.
 """
@@ -231,8 +232,6 @@ class _Reader:
             coefficient = base if base.is_number else base.as_coeff_Mul()[0]  # (10**999*x)**4
             if _digits(coefficient) * abs(float(exponent)) > MAX_DIGITS:
                 raise self.fail(node, f"this power would have more than {MAX_DIGITS} digits")
-        elif base.is_number and base != 0 and base != 1 and base != -1:
-            pass  # a number to a symbolic power (2**x) is fine: SymPy keeps it symbolic
         if base == 0 and exponent.is_number and exponent.is_negative:
             raise self.fail(node, "division by zero (0 to a negative power)")
         return sp.Pow(base, exponent)

@@ -386,7 +386,8 @@ class Values:
                 raise KeyError(s.name)
             args.append(env[s])
         fn = program.function(self.backend)
-        self.ops += program.function("numpy") and program.ops
+        program.function("numpy")          # (its operations are counted on the NumPy code)
+        self.ops += program.ops
         if self.backend != "numpy":
             try:
                 out = fn(*args)
@@ -497,7 +498,7 @@ class Values:
         program = adjoint_program(self.graph, (of, only) if only is not None else None)
         bars = self.run_adjoint(program, of, seed)
         bars[of] = seed
-        if seed is not None and key[1] is None:
+        if key[1] is None:                 # a unit seed of a vector is used once
             self._sweeps[key] = bars
         return bars
 
@@ -600,9 +601,18 @@ def close(a, b, rtol: float = RTOL, atol: float = ATOL):
         return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
 
 
-def per_point(mask: np.ndarray) -> np.ndarray:
-    """An elementwise mask (…, S) → one flag per point (S,): every element must hold."""
-    return mask.reshape(-1, mask.shape[-1]).all(axis=0) if mask.ndim > 1 else mask
+def per_point(mask: np.ndarray, every: bool = True) -> np.ndarray:
+    """An elementwise mask (…, S) → one flag per point (S,): every element must hold (or,
+    with every=False, any)."""
+    if np.ndim(mask) <= 1:
+        return mask
+    flat = mask.reshape(-1, mask.shape[-1])
+    return flat.all(axis=0) if every else flat.any(axis=0)
+
+
+def transpose_points(v):
+    """Each point's matrix transposed (samples stay last)."""
+    return np.swapaxes(v, 0, 1) if np.ndim(v) == 3 else v
 
 
 def forward_operations(problem) -> int:
