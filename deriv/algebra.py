@@ -151,6 +151,29 @@ def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
     raise ShapeError(f"no shape rule for {entry.name}")
 
 
+def derivative_shape(of: tuple, wrt: tuple, layout: str = "gradient") -> tuple:
+    """The shape of ∂of/∂wrt: of a scalar, wrt's shape; of vectors (or a scalar and a vector),
+    len(wrt) × len(of) — transposed in the derivative layout."""
+    if not of:
+        shape = wrt
+    else:
+        n_of, n_wrt = _length(of), _length(wrt) if wrt else 1
+        if n_of is None or n_wrt is None:
+            raise ShapeError(f"of a {shape_text(of)} by a {shape_text(wrt)} is a tensor of order "
+                             "3 or 4; deriv handles D(a, b) with a scalar, or with a and b "
+                             "vectors")
+        shape = normal((n_wrt, n_of))
+    if layout == "derivative" and shape:
+        shape = normal((shape[1], shape[0]))
+    return shape
+
+
+def _length(shape: tuple):
+    if shape[1] == 1:
+        return shape[0]
+    return shape[1] if shape[0] == 1 else None
+
+
 # --- builders that know shapes (the registry's VJPs and JVPs call these) ----------------------
 
 def split_scalar(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:

@@ -437,27 +437,12 @@ def claim_place(file, places: _Places, p: int, c: int):
 
 
 def derivative_shape(graph: Graph, of: str, wrt: str, layout: str = "gradient") -> tuple:
-    """The shape of D(of, wrt): of a scalar, wrt's shape; of vectors (or a scalar and a vector),
-    len(wrt) × len(of) — transposed in the derivative layout."""
-    so, sw = graph.shape(of), graph.shape(wrt)
-    if not so:
-        shape = sw
-    else:
-        no, nw = _length(so), _length(sw) if sw else 1
-        if no is None or nw is None:
-            raise DerivError(f"D({of}, {wrt}) of a {A.shape_text(so)} by a {A.shape_text(sw)} is "
-                             "a tensor of order 3 or 4; deriv handles D(a, b) with a scalar, or "
-                             "with a and b vectors")
-        shape = A.normal((nw, no))
-    if layout == "derivative" and shape:
-        shape = A.normal((shape[1], shape[0]) if len(shape) == 2 else shape)
-    return shape
-
-
-def _length(shape: tuple):
-    if shape[1] == 1:
-        return shape[0]
-    return shape[1] if shape[0] == 1 else None
+    """The shape of D(of, wrt) in a layout (deriv.algebra.derivative_shape), or a DerivError
+    for a tensor of order 3 or 4."""
+    try:
+        return A.derivative_shape(graph.shape(of), graph.shape(wrt), layout)
+    except A.ShapeError as err:
+        raise DerivError(f"D({of}, {wrt}) {err}") from None
 
 
 def _load_claim(entry, graph: Graph, file, places: _Places, p: int, c: int,
