@@ -94,6 +94,18 @@ def ones(shape) -> sp.Expr:
     return SizeConstant("ones", shape) if shape else S.One
 
 
+def zeros(shape) -> sp.Expr:
+    """The zero array: what A − A or 0·A is (SymPy folds them to the number 0)."""
+    return SizeConstant("zeros", shape) if shape else S.Zero
+
+
+def shaped(result: sp.Expr, shape: tuple) -> sp.Expr:
+    """`result` with the shape its operands gave it: SymPy folds A − A to the scalar 0."""
+    if shape and not shape_of(result) and result == 0:
+        return zeros(shape)
+    return result
+
+
 # --- shapes ------------------------------------------------------------------------------------
 
 @lru_cache(maxsize=100_000)
@@ -124,13 +136,18 @@ def _as_matrix(shape):
     return shape if shape else (1, 1)
 
 
+def product_shape(a: tuple, b: tuple) -> tuple:
+    """The shape of the matrix product of shapes a and b (a scalar counts as 1×1)."""
+    a, b = _as_matrix(a), _as_matrix(b)
+    if a[1] != b[0]:
+        raise ShapeError(f"shape mismatch for @: {shape_text(a)} and {shape_text(b)}")
+    return normal((a[0], b[1]))
+
+
 def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
     kind = entry.shape
     if kind == "matmul":
-        a, b = (_as_matrix(s) for s in shapes)
-        if a[1] != b[0]:
-            raise ShapeError(f"shape mismatch for @: {shape_text(a)} and {shape_text(b)}")
-        return normal((a[0], b[1]))
+        return product_shape(*shapes)
     (a,) = shapes
     if kind == "transpose":
         return (a[1], a[0]) if a else SCALAR
@@ -192,7 +209,7 @@ def T(expr: sp.Expr) -> sp.Expr:
     if isinstance(expr, SizeConstant) and expr.constant == "eye":
         return expr
     if isinstance(expr, SizeConstant):
-        return ones((expr.dims[1], expr.dims[0]))
+        return SizeConstant(expr.constant, (expr.dims[1], expr.dims[0]))
     if isinstance(expr, P.REGISTRY["transpose"].cls):
         return expr.args[0]
     c, a = split_scalar(expr)

@@ -18,6 +18,7 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv.chains import chain_findings
+from deriv.errors import DerivError
 from deriv.diagnose import Diagnosis
 from deriv.findings import Finding, Missing, Report, Verdict
 from deriv.parse import DRef, dref_of
@@ -30,6 +31,8 @@ KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 12                  # disagreeing points re-evaluated at high precision
 MIN_PER_BATCH = 50
+MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
+MEMORY = 1 << 30              # bytes the arrays of one batch may take
 
 
 @dataclass
@@ -77,7 +80,7 @@ class ProblemCheck:
         self.graph = problem.graph
         self.options = options
         assignments = size_assignments(problem.sizes, options.seed) if problem.sizes else [{}]
-        self.per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
+        self.per_batch = self.batch_size(problem, options, assignments)
         # in the order they appear (never a set's order: that changes from run to run)
         kinks = [k for n in self.graph.order for k in kink_arguments(self.graph.nodes[n].expr)]
         for claim in problem.claims:
@@ -93,6 +96,22 @@ class ProblemCheck:
     def operations(self, kind: str = "ops") -> float:
         """Operations evaluated so far, per sampled point (every batch runs the same code)."""
         return sum(getattr(b.values, kind) for b in self.batches) / len(self.batches)
+
+    @staticmethod
+    def batch_size(problem: Problem, options: Options, assignments: list[dict]) -> int:
+        """Points a batch draws: the samples asked for, shared among the size assignments, and
+        bounded so that every value of the graph (kept for the reverse sweep) fits in memory."""
+        from deriv.sampling import concrete
+        per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
+        largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
+        elements = sum(int(np.prod(concrete(problem.graph.shape(n), largest) or (1,)))
+                       for n in problem.graph.symbols)
+        fits = MEMORY // (8 * 3 * elements)       # values, adjoints and temporaries
+        if fits < MIN_POINTS:
+            raise DerivError(f"{problem.id} is too large to check: {elements} numbers a point "
+                             f"(at most {MEMORY // (8 * 3 * MIN_POINTS)})", problem.path,
+                             problem.line)
+        return min(per_batch, fits)
 
     # --- values -------------------------------------------------------------------------------
     def derivative(self, values: Values, ref: DRef) -> object:

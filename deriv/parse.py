@@ -161,7 +161,7 @@ class _Reader:
     def read_UnaryOp(self, node: ast.UnaryOp, depth: int) -> sp.Expr:
         operand = self.read(node.operand, depth)
         if isinstance(node.op, ast.USub):
-            return -operand
+            return A.shaped(-operand, A.shape_of(operand))
         if isinstance(node.op, ast.UAdd):
             return operand
         raise self.fail(node, f"operator {type(node.op).__name__} is not allowed")
@@ -178,13 +178,13 @@ class _Reader:
         terms.append((1, node))
         terms.reverse()
         values = [self.read(t, depth) for _, t in terms]
-        shapes = {bool(A.shape_of(v)) for v in values if v != 0}
-        if len(shapes) > 1:
-            a, b = (next(A.shape_of(v) for v in values if bool(A.shape_of(v)) == k)
-                    for k in (False, True))
+        shapes = list(dict.fromkeys(A.shape_of(v) for v in values if v != 0))
+        if len(shapes) > 1:      # terms of one shape (scalars only with scalars)
             raise self.fail(terms[1][1] if len(terms) > 1 else node,
-                            f"shape mismatch for +: {A.shape_text(a)} and {A.shape_text(b)}")
-        return sp.Add(*(v if sign > 0 else -v for (sign, _), v in zip(terms, values)))
+                            f"shape mismatch for +: {A.shape_text(shapes[0])} and "
+                            f"{A.shape_text(shapes[1])}")
+        total = sp.Add(*(v if sign > 0 else -v for (sign, _), v in zip(terms, values)))
+        return A.shaped(total, shapes[0] if shapes else ())
 
     def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
         if isinstance(node.op, (ast.Add, ast.Sub)):
@@ -203,13 +203,13 @@ class _Reader:
                 raise self.fail(node, f"shape mismatch for *: {A.shape_text(ls)} and "
                                       f"{A.shape_text(rs)} (use @ for the matrix product, "
                                       "hadamard(a, b) for the elementwise one)")
-            return left * right
+            return A.shaped(left * right, ls or rs)
         if isinstance(op, ast.Div):
             if rs:
                 raise self.fail(node, f"division by a non-scalar {A.shape_text(rs)}")
             if right == 0:
                 raise self.fail(node, "division by zero")
-            return left / right
+            return A.shaped(left / right, ls)
         if isinstance(op, ast.Pow):
             if ls or rs:
                 raise self.fail(node, f"** needs scalars, not {A.shape_text(ls or rs)} (use "
@@ -239,8 +239,9 @@ class _Reader:
     def matmul(self, node: ast.AST, left: sp.Expr, right: sp.Expr) -> sp.Expr:
         if not A.shape_of(left) or not A.shape_of(right):
             raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar")
-        try:
-            return A.matmul(left, right)
+        try:          # the shapes as written (before eye(n) @ A is simplified to A)
+            shape = A.product_shape(A.shape_of(left), A.shape_of(right))
+            return A.shaped(A.matmul(left, right), shape)
         except A.ShapeError as err:
             raise self.fail(node, f"{err} in `{_unparse(node)}`") from None
 
@@ -274,7 +275,7 @@ class _Reader:
                 raise self.fail(node, f"shape mismatch for ⊙ (hadamard): "
                                       f"{A.shape_text(A.shape_of(a))} and "
                                       f"{A.shape_text(A.shape_of(b))}")
-            return a * b
+            return A.shaped(a * b, A.shape_of(a))
         entry = P.BY_NAME.get(name) if name[0].isalpha() else None
         if entry is None:
             hint = " (Python's builtins are not functions here)" if hasattr(builtins, name) else ""

@@ -220,7 +220,7 @@ def _batch(f):
     def run(x):
         x = np.asarray(x, dtype=float)
         if x.ndim < 3:
-            x = x.reshape((1, 1) + x.shape)
+            x = x.reshape((1, 1) + (x.shape or (1,)))
             out = f(np.moveaxis(x, -1, 0))
             return out.reshape(out.shape[0]) if np.ndim(out) > 1 else out
         out = f(np.moveaxis(x, -1, 0))
@@ -243,10 +243,13 @@ COND_LIMIT = 1e8                  # a nearly singular draw is undefined there, n
 
 
 def _well_conditioned(x):
+    """Which of the (S, n, n) matrices are safely invertible, and the batch with every other
+    one replaced by I (so NumPy never meets a singular matrix; those points become NaN)."""
     with np.errstate(all="ignore"):
         finite = np.all(np.isfinite(x), axis=(1, 2))
         safe = np.where(finite[:, None, None], x, np.eye(x.shape[1]))
-        return finite & (np.linalg.cond(safe) < COND_LIMIT), safe
+        ok = finite & (np.linalg.cond(safe) < COND_LIMIT)
+        return ok, np.where(ok[:, None, None], safe, np.eye(x.shape[1]))
 
 
 def _np_inv(x):

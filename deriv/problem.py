@@ -99,8 +99,16 @@ class Problem:
         """What the problem asks for, or else ∂output/∂input for every input it depends on."""
         if self.asks:
             return self.asks
-        return [DRef(self.output, i) for i in self.graph.inputs
-                if self.graph.depends(self.output, i)]
+        graph = self.graph
+        out = []
+        for i in graph.inputs:
+            try:       # a vector output by a matrix is a tensor: not a derivative deriv shows
+                A.derivative_shape(graph.shape(self.output), graph.shape(i))
+            except A.ShapeError:
+                continue
+            if graph.depends(self.output, i):
+                out.append(DRef(self.output, i))
+        return out
 
 
 # --- locating lines in the raw text -----------------------------------------------------------
@@ -400,7 +408,12 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
             raise err.shift(file, places.value(index, None, "asks")[0], None) from None
         if len(chain) != 1 or len(chain[0]) != 1:
             raise where(f"'asks' entries are single derivatives D(of, wrt), not {text!r}", "asks")
-        asks.append(chain[0][0])
+        ask = chain[0][0]
+        try:
+            A.derivative_shape(graph.shape(ask.of), graph.shape(ask.wrt))
+        except A.ShapeError as err:
+            raise where(f"'asks' names {ask}, which {err}", "asks") from None
+        asks.append(ask)
 
     display = table.get("display", {})
     if not isinstance(display, dict) or not all(isinstance(v, str) for v in display.values()):

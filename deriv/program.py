@@ -470,13 +470,14 @@ class Values:
 
     def _constant(self, kind: str, dims: tuple):
         if self.backend == "numpy":
-            base = np.eye(dims[0]) if kind == "eye" else np.ones(dims)
+            base = np.eye(dims[0]) if kind == "eye" else np.full(dims, 0.0 if kind == "zeros"
+                                                                 else 1.0)
             return base[..., None]
         import mpmath as mp
         out = np.full(dims, mp.mpf(0), dtype=object)
         for i in range(dims[0]):
             for j in range(dims[1]):
-                out[i, j] = mp.mpf(1 if (kind == "ones" or i == j) else 0)
+                out[i, j] = mp.mpf(1 if kind == "ones" or (kind == "eye" and i == j) else 0)
         return out
 
     # --- the adjoint program ------------------------------------------------------------------

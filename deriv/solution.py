@@ -162,6 +162,8 @@ def _sweep_values(values: Values, sweep: Sweep) -> dict[str, object]:
             return {name: _at_point(v) for name, v in bars.items()}
         return {s.target.wrt: _at_point(values.derivative(sweep.origin, s.target.wrt))
                 for s in sweep.steps if _jacobian_exists(graph, sweep.origin, s.target.wrt)}
+    if graph.shape(sweep.origin):
+        return {}       # an array's tangents depend on its direction ẋ: the formulas say it all
     dots = {sweep.origin: values.zeros(graph.shape(sweep.origin)) + 1}
     for step in sweep.steps:
         name = step.target.of

@@ -57,7 +57,7 @@ class LatexPrinter(SympyLatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         if isinstance(expr, A.SizeConstant):
-            return "I" if expr.constant == "eye" else r"\mathbf{1}"
+            return {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[expr.constant]
         ref = dref_of(expr)
         if ref is not None:
             return self.partial(ref.of, ref.wrt)

@@ -31,7 +31,7 @@ class TextPrinter(StrPrinter):
         if ref is not None:
             return partial(ref.of, ref.wrt, self.display)
         if isinstance(expr, A.SizeConstant):
-            return "I" if expr.constant == "eye" else "𝟏"
+            return {"eye": "I", "ones": "𝟏", "zeros": "𝟎"}[expr.constant]
         name = expr.name
         for suffix, mark in (("_bar", "\u0305"), ("_dot", "\u0307")):
             if name.endswith(suffix):
@@ -129,7 +129,7 @@ class SourcePrinter(StrPrinter):
     def _print_Symbol(self, expr):
         if isinstance(expr, A.SizeConstant):
             return f"eye({expr.dims[0]})" if expr.constant == "eye" else \
-                f"ones({', '.join(map(str, expr.dims))})"
+                f"{expr.constant}({', '.join(map(str, expr.dims))})"
         ref = dref_of(expr)
         return str(ref) if ref is not None else expr.name
 
