@@ -347,7 +347,7 @@ def check_problem(problem: Problem, options: Options | None = None
         pc = ProblemCheck(problem, options)
         verdicts = [pc.check(c) for c in problem.claims]
     covered = {(c.of, c.wrt) for c in problem.claims}
-    missing = [Missing(problem.id, str(a)) for a in problem.asks if (a.of, a.wrt) not in covered]
+    missing = [Missing(problem.id, a) for a in problem.asks if (a.of, a.wrt) not in covered]
     return verdicts, missing
 
 

@@ -91,7 +91,7 @@ class Verdict:
 @dataclass
 class Missing:
     problem: str
-    derivative: str                # "D(y, theta02)"
+    derivative: object             # the DRef asked for and printed nowhere
 
 
 @dataclass

@@ -127,7 +127,7 @@ class Graph:
     def _walk(self, src: str, dst: str):
         if not self.depends(dst, src):
             return
-        stack = [(src, (src,))]
+        stack = [(src, (src,))]   # depth-first, without recursion: a chain may be 5000 long
         while stack:
             at, path = stack.pop()
             if at == dst:
@@ -138,21 +138,11 @@ class Graph:
 
     def paths(self, src: str, dst: str) -> list[tuple[str, ...]]:
         """Every path src → … → dst along edges (bounded: a huge count is an error)."""
-        if not self.depends(dst, src):
-            return []
-        found: list[tuple[str, ...]] = []
-        stack = [(src, (src,))]   # depth-first, without recursion: a chain may be 5000 long
-        while stack:
-            at, path = stack.pop()
-            if at == dst:
-                found.append(path)
-                if len(found) > MAX_PATHS:
-                    node = self.nodes.get(dst)
-                    raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}",
-                                     self.file, node.line if node else None)
-                continue
-            stack.extend((c, path + (c,)) for c in reversed(self.children[at])
-                         if self.depends(dst, c))
+        found = self.some_paths(src, dst, MAX_PATHS + 1)
+        if len(found) > MAX_PATHS:
+            node = self.nodes.get(dst)
+            raise DerivError(f"more than {MAX_PATHS} paths from {src} to {dst}", self.file,
+                             node.line if node else None)
         return found
 
     # --- calculus: one edge ---------------------------------------------------------------------

@@ -92,6 +92,7 @@ def report(rep) -> str:
             **({"reason": error_reason(v)} if v.verdict == "error" else {}),
         })
     data = {"claims": claims,
-            "missing": [{"problem": m.problem, "derivative": m.derivative} for m in rep.missing],
+            "missing": [{"problem": m.problem, "derivative": str(m.derivative)}
+                        for m in rep.missing],
             "summary": rep.summary(), "seconds": round(rep.seconds, 3), "kinds": KINDS}
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -124,24 +124,13 @@ _ACCENTS = {"\u0302": r"\hat", "\u0305": r"\bar", "\u0304": r"\bar", "\u0307": r
             "\u0303": r"\tilde"}
 
 
-_OPERATORS = {"·": r"\cdot ", "×": r"\times ", "⊙": r"\odot ", "∂": r"\partial ", "−": "-",
-              "‖": r"\Vert ", "→": r"\to ", "∇": r"\nabla ", "𝕀": r"\mathbb{I}", "∞": r"\infty ",
-              "≠": r"\neq ", "≤": r"\le ", "≥": r"\ge ", "∘": r"\circ ", "⊗": r"\otimes ",
-              "√": r"\sqrt ", "Σ": r"\Sigma ", "…": r"\dots "}
-_WORDS = {"exp", "log", "ln", "sin", "cos", "tan", "tanh", "sqrt", "max", "min", "relu",
-          "rect", "diag", "tr", "sum", "sig", "sigmoid", "softmax", "det", "vec", "layout",
-          "numerator", "denominator", "reg", "input", "ReLU", "nan", "NaN"}
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def from_unicode(text: str, line: bool = False) -> str | None:
-    """Unicode math as deriv prints it, in LaTeX: W⁽¹⁾₁ → W^{(1)}_{1}, ŷ → \\hat{y},
-    𝓛_reg → \\mathcal{L}_{\\mathrm{reg}}, sig[z] → \\mathrm{sig}[z], 2mxᵀ → 2 m x^{T}.
-
-    A name (`line=False`) keeps a run of letters as one upright word; an expression line
-    (`line=True`) reads a run as a product of one-letter symbols unless it is a known word
-    (exp, max, diag, ...). None if a character has no LaTeX form here.
-    """
+def from_unicode(text: str) -> str | None:
+    """A display name in LaTeX: W⁽¹⁾₁ → W^{(1)}_{1}, ŷ → \\hat{y}, 𝓛_reg →
+    \\mathcal{L}_{\\mathrm{reg}}; a run of letters is one upright word. None if a character
+    has no LaTeX form here."""
     text = unicodedata.normalize("NFD", text)
     atoms: list[str] = []
     i = 0
@@ -159,19 +148,11 @@ def from_unicode(text: str, line: bool = False) -> str | None:
             word = text[i:end]
             if len(word) == 1:
                 atoms.append(word)
-            elif not line or word in _WORDS:
-                atoms.append(r"\mathrm{%s}" % word)
             else:
-                atoms.extend(word)
-        elif line and ch == " ":
-            end = run(" ", i)
-            atoms.append(r"\quad " if end - i >= 2 else " ")
+                atoms.append(r"\mathrm{%s}" % word)
         elif ch.isascii() and (ch.isdigit() or ch in "[](),+-=' "):
             end = i + 1
             atoms.append(ch)
-        elif line and ch in "/*.:;<>!|":
-            end = i + 1
-            atoms.append(r"\vert " if ch == "|" else ch)
         elif ch == "_" and i + 1 < len(text) and text[i + 1].isalnum():
             end = run(_LETTERS + "0123456789", i + 1)
             atoms.append("_{%s}" % from_unicode(text[i + 1:end]))
@@ -187,9 +168,6 @@ def from_unicode(text: str, line: bool = False) -> str | None:
         elif ch in _GREEK_LATEX:
             end = i + 1
             atoms.append(_GREEK_LATEX[ch] + " ")
-        elif line and ch in _OPERATORS:
-            end = i + 1
-            atoms.append(_OPERATORS[ch])
         else:
             label = unicodedata.name(ch, "")
             if "SCRIPT CAPITAL" in label:
@@ -200,15 +178,6 @@ def from_unicode(text: str, line: bool = False) -> str | None:
         i = end
     joined = "".join(atoms).replace(" _", "_").replace(" ^", "^").strip()
     return joined or None
-
-
-def text_math(text: str) -> str:
-    """Any printed text in math mode: converted where possible, else shown as plain text."""
-    converted = from_unicode(str(text), line=True)
-    if converted is not None:
-        return converted
-    ascii_only = "".join(ch if ch.isascii() else "?" for ch in str(text))
-    return r"\text{%s}" % escape(ascii_only)
 
 
 _SUB_CHARS = "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ"
@@ -231,8 +200,6 @@ def number(value) -> str:
             .replace(".", "").isdigit():
         mantissa, _, exponent = text.partition("e")
         return r"%s \cdot 10^{%d}" % (mantissa, int(exponent))
-    if not all(ch.isdigit() or ch in ".-" for ch in text):
-        return text_math(text)      # a matrix value shows its shape, [n×1]
     return text
 
 

@@ -205,7 +205,9 @@ def report(rep, problems=None, level: str = "###") -> str:
             out.append("")
         if doc["missing"]:
             out.append("Asked for but not printed: " + ", ".join(
-                inline(_ref_latex(m.derivative, by_id.get(m.problem))) for m in doc["missing"]) + ".")
+                inline(latex.partial(m.derivative.of, m.derivative.wrt,
+                                     by_id[m.problem].display if m.problem in by_id else None))
+                for m in doc["missing"]) + ".")
             out.append("")
     summary = rep.summary()
     parts = [f"{summary[k]} {k}" for k in ("passed", "failed", "xfailed", "xpassed", "errors")
@@ -214,14 +216,3 @@ def report(rep, problems=None, level: str = "###") -> str:
                f"{total_errata} errat{'um' if total_errata == 1 else 'a'} found "
                f"({', '.join(parts) or 'no claims'}).")
     return "\n".join(out) + "\n"
-
-
-def _ref_latex(text: str, problem) -> str:
-    """"D(y, theta02)" → \\frac{∂y}{∂θ_{02}} (the Missing records keep the text form)."""
-    d = problem.display if problem else None
-    inner = text.strip()
-    if inner.startswith("D(") and inner.endswith(")") and "," in inner:
-        of, wrt = (s.strip() for s in inner[2:-1].split(",", 1))
-        return latex.partial(of, wrt, d)
-    return r"\text{%s}" % latex.escape(text)
-
