@@ -68,6 +68,12 @@ class SizeConstant(ShapedSymbol):
         self.dims, self.constant = state["dims"], state["constant"]
 
 
+def seed(symbol: sp.Symbol) -> sp.Expr:
+    """What a sweep starts from: 1 for a scalar (ȳ = 1, u̇ = 1); an array keeps its symbol
+    (its seed is a direction)."""
+    return symbol if shape_of(symbol) else S.One
+
+
 def symbol(name: str, shape: tuple = SCALAR) -> sp.Symbol:
     shape = normal(shape)
     return ShapedSymbol(name, shape) if shape else sp.Symbol(name, real=True)

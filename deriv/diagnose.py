@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from deriv import algebra as A
+from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
@@ -22,6 +23,7 @@ from deriv.program import close, per_point, transpose_points
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
+SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 
 
 class Diagnosis:
@@ -66,7 +68,10 @@ class Diagnosis:
                        self.symmetric_only, self.square_only):
             if len(found) >= 2:
                 break
-            finding = method()
+            try:
+                finding = method()
+            except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
+                finding = None     # an explanation that does not apply to this claim's shapes
             if finding:
                 found.append(finding)
         return found or [Finding("no-explanation", self.target)]
@@ -215,8 +220,11 @@ class Diagnosis:
         used = self.claim.expr.free_symbols
         for members in self.families():
             for i, a in enumerate(members):
-                for b in members[i + 1:]:
-                    if a not in used and b not in used:
+                # a typo exchanges neighbours (ψ₂₁ ↔ ψ₂₂) or two symbols the claim uses: a
+                # family of a thousand nodes is not tried pair by pair
+                for j, b in enumerate(members[i + 1:], start=i + 1):
+                    if (a not in used and b not in used) or \
+                            (j - i > SWAP_REACH and not (a in used and b in used)):
                         continue
                     def exchanged(batch, k, a=a, b=b):
                         env = batch.values.env

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -340,8 +341,10 @@ def _describe(node: ast.AST) -> str:
     return kinds.get(type(node).__name__, f"'{type(node).__name__}'")
 
 
+@functools.lru_cache(maxsize=20_000)     # a graph's lines are read twice: for order, for values
 def parse_ast(text: str) -> ast.Expression:
-    """Python's parser on the text wrapped in parentheses (so it may span lines)."""
+    """Python's parser on the text wrapped in parentheses (so it may span lines); the tree is
+    only read, never changed, so it is shared."""
     if len(text) > MAX_TEXT:
         raise DerivError(f"expression longer than {MAX_TEXT} characters", None, 1, 1)
     if all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):

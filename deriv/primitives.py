@@ -61,7 +61,7 @@ class PrimitiveBase(sp.Function):
     @classmethod
     def eval(cls, *args):
         exact = cls.entry.exact
-        if S.NaN in args:            # undefined stays undefined (NaN > 0 is an error)
+        if any(a is S.NaN for a in args):    # undefined stays undefined (NaN > 0 is an error)
             return S.NaN
         if exact is not None and all(a.is_Number for a in args):
             return exact(*args)

@@ -111,7 +111,7 @@ def reverse(graph: Graph, output: str) -> Sweep:
     relevant = graph.ancestors[output] | {output}
     shape = graph.shape(output)
     seed = bar(output, shape)
-    sweep.steps.append(Step(DRef(output, output), [], seed if shape else sp.S.One, seed, shape))
+    sweep.steps.append(Step(DRef(output, output), [], A.seed(seed), seed, shape))
     order = [n for n in reversed(graph.order) if n in relevant and n != output]
     order += [i for i in graph.inputs if i in relevant]
     for name in order:
@@ -123,8 +123,7 @@ def reverse(graph: Graph, output: str) -> Sweep:
             share = graph.adjoint_share(child, name, child_bar)
             edge = dict(edge=DRef(child, name), bypassed=_bypassed(graph, child, name))
             if child == output:
-                if not shape:
-                    share = share.xreplace({child_bar: sp.S.One})
+                share = share.xreplace({child_bar: A.seed(child_bar)})
                 terms.append(Term((DRef(child, name),), share, **edge))
             else:
                 terms.append(Term((DRef(output, child), DRef(child, name)), share,
@@ -139,7 +138,6 @@ def forward(graph: Graph, wrt: str) -> Sweep:
     """Tangents of every descendant of `wrt`, in topological order (a scalar is seeded with
     1; an array with its direction ẋ)."""
     sweep = Sweep("forward", wrt)
-    shape = graph.shape(wrt)
     reached = {wrt}
     for name in graph.order:
         if name == wrt or not graph.depends(name, wrt):
@@ -152,8 +150,7 @@ def forward(graph: Graph, wrt: str) -> Sweep:
             share = graph.tangent_share(name, parent, parent_dot)
             edge = dict(edge=DRef(name, parent), bypassed=_bypassed(graph, name, parent))
             if parent == wrt:
-                if not shape:
-                    share = share.xreplace({parent_dot: sp.S.One})
+                share = share.xreplace({parent_dot: A.seed(parent_dot)})
                 terms.append(Term((DRef(name, parent),), share, **edge))
             else:
                 terms.append(Term((DRef(name, parent), DRef(parent, wrt)), share,
