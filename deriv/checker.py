@@ -288,7 +288,7 @@ class ProblemCheck:
         printed = [tuple(int(x) if x.isdigit() else x for x in re.split(r"\s*[x×]\s*", s.strip()))
                    for s in claim.shapes]
         source = claim.chain_expr if claim.chain_expr is not None else claim.expr
-        refs = [d for d in _drefs_in_order(source)]
+        refs = [d for e in sp.preorder_traversal(source) if e.is_Symbol and (d := dref_of(e))]
         inferred = [(claim.target, self.target_shape(claim))]
         inferred += [(d, derivative_shape(self.graph, d.of, d.wrt, d.layout)) for d in refs]
         out = []
@@ -300,14 +300,6 @@ class ProblemCheck:
                 out.append(Finding("shape-printed", claim.target, derivative=ref,
                                    shapes=(p, shape)))
         return out
-
-
-def _drefs_in_order(expr: sp.Expr) -> list[DRef]:
-    out = []
-    for sub in sp.preorder_traversal(expr):
-        if isinstance(sub, sp.Symbol) and (d := dref_of(sub)) is not None:
-            out.append(d)
-    return out
 
 
 def _has_dref(expr: sp.Expr) -> bool:

@@ -219,21 +219,24 @@ class Diagnosis:
             return None
         used = self.claim.expr.free_symbols
         for members in self.families():
-            for i, a in enumerate(members):
-                # a typo exchanges neighbours (ψ₂₁ ↔ ψ₂₂) or two symbols the claim uses: a
-                # family of a thousand nodes is not tried pair by pair
-                for j, b in enumerate(members[i + 1:], start=i + 1):
-                    if (a not in used and b not in used) or \
-                            (j - i > SWAP_REACH and not (a in used and b in used)):
-                        continue
-                    def exchanged(batch, k, a=a, b=b):
-                        env = batch.values.env
-                        extra = {s: self.pc.derivative(batch.values, d)
-                                 for s in self.written.free_symbols if (d := dref_of(s))}
-                        extra.update({a: env[b], b: env[a]})
-                        return batch.values.value(self.written, extra)
-                    if self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
-                        return Finding("swapped", self.target, symbols=(a.name, b.name))
+            # a typo exchanges neighbours (ψ₂₁ ↔ ψ₂₂) or two symbols the claim uses: a family
+            # of a thousand nodes is not tried pair by pair
+            position = {m: i for i, m in enumerate(members)}
+            pairs = []
+            for a in [m for m in members if m in used]:
+                i = position[a]
+                near = members[max(0, i - SWAP_REACH):i + SWAP_REACH + 1]
+                pairs += [(a, b) for b in dict.fromkeys(near + [m for m in members if m in used])
+                          if b != a]
+            for a, b in dict.fromkeys(tuple(sorted(p, key=position.get)) for p in pairs):
+                def exchanged(batch, k, a=a, b=b):
+                    env = batch.values.env
+                    extra = {s: self.pc.derivative(batch.values, d)
+                             for s in self.written.free_symbols if (d := dref_of(s))}
+                    extra.update({a: env[b], b: env[a]})
+                    return batch.values.value(self.written, extra)
+                if self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
+                    return Finding("swapped", self.target, symbols=(a.name, b.name))
         return None
 
     def candidates(self) -> list[tuple[object, sp.Expr]]:

@@ -290,6 +290,10 @@ class _Reader:
             if len(arrays) > 1:
                 raise self.fail(node, f"shape mismatch for {name}: "
                                       f"{A.shape_text(arrays[0])} and {A.shape_text(arrays[1])}")
+        if entry.sympy is not None and not any(a.is_number for a in args):
+            # SymPy's own functions (exp, sin, ...) are kept as written: their automatic
+            # rewriting asks the assumption system and costs ~2 ms a call on a symbol
+            return entry.cls(*args, evaluate=False)
         return entry.cls(*args)
 
     def comparison(self, node: ast.Compare, depth: int) -> sp.Expr:

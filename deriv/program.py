@@ -325,7 +325,9 @@ class _AdjointWriter:
         if entry.elementwise:          # the registry's partial, reading stored values
             for i, a in enumerate(e.args):
                 if a.free_symbols & self.targets:
-                    code = self.tmp(f"{bar}*{src(entry.partials[i](*e.args))}")
+                    with sp.evaluate(False):      # code, not algebra: no rewriting needed
+                        partial = entry.partials[i](*e.args)
+                    code = self.tmp(f"{bar}*{src(partial)}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments

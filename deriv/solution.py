@@ -24,7 +24,7 @@ from deriv.sweep import Step, Sweep, forward, reverse
 
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
 FACTOR_MAX_OPS = 40         # factoring (milliseconds each) is tried on steps up to this size,
-FACTOR_STEPS = 200          # and on at most this many steps of one solution
+FACTOR_STEPS = 60           # and on at most this many steps of one solution
 
 
 @dataclass

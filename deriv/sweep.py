@@ -87,8 +87,10 @@ class Sweep:
         so what solve prints grows linearly with the graph."""
         closed: dict[sp.Symbol, sp.Expr] = {}
         out: dict[DRef, sp.Expr] = {}
+        arrays = any(step.shape for step in self.steps)    # (only products need rebuilding)
         for step in self.steps:
-            expr = A.rebuild(step.program.xreplace(closed)) if closed else step.program
+            expr = step.program.xreplace(closed) if closed else step.program
+            expr = A.rebuild(expr) if arrays and closed else expr
             if A.size(expr) > max_ops:
                 expr = step.program
             else:
