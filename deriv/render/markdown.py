@@ -104,7 +104,7 @@ def problem(p, level: str = "###") -> str:
     """A problem as `deriv show` prints it: question, inputs, graph, claims as printed."""
     d = p.display
     out, meta = _header(p, level)
-    inputs = ", ".join(inline(latex.name(i.name, d)) + f" ({i.domain})" for i in p.inputs.values())
+    inputs = ", ".join(inline(latex.name(i.name, d)) + f" ({i.kind})" for i in p.inputs.values())
     meta.append(f"*Inputs:* {inputs}")
     if p.at:
         meta.append(f"*Point:* {_point(p.at, d)}")

@@ -146,8 +146,7 @@ def problem_view(p) -> Group:
         out.append(Text(f"asks:   {p.ask}"))
     if p.note:
         out.append(Text(f"note:   {p.note}", style="dim"))
-    inputs = ", ".join(f"{pretty(i.name, d)} ({i.domain if i.domain != 'interval' else i.interval})"
-                       for i in p.inputs.values())
+    inputs = ", ".join(f"{pretty(i.name, d)} ({i.kind})" for i in p.inputs.values())
     out.append(Text(f"inputs: {inputs}"))
     if p.at:
         out.append(Text(f"point:  {point_text(p.at, d)}"))
