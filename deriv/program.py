@@ -30,9 +30,9 @@ class _Source:
     """Python source for one expression and a backend. Every function is a call into the
     registry's forwards, so the generated code knows no particular primitive either."""
 
-    def __init__(self, names: dict[sp.Symbol, str], backend: str):
+    def __init__(self, names: dict[sp.Symbol, str], constants: dict):
         self.names = names
-        self.backend = backend
+        self.constants = constants         # number → its index in the table C the code reads
         self.memo: dict[sp.Expr, str] = {}
 
     def __call__(self, e: sp.Expr) -> str:
@@ -50,7 +50,7 @@ class _Source:
             return self.number(e)
         if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
             value = complex(e)
-            return "NAN" if value.imag else self.number(sp.Float(value.real, 30))
+            return self.number(sp.nan if value.imag else sp.Float(value.real, 30))
         if isinstance(e, sp.Add):         # a − b, not a + (−1·b): what a person would write
             text = ""
             for a in e.args:
@@ -77,30 +77,39 @@ class _Source:
         raise ValueError(f"deriv cannot evaluate {type(e).__name__}")
 
     def number(self, e) -> str:
-        if e is sp.nan or e is sp.zoo:                # undefined: NaN, never a value
-            return "NAN"
-        if e is sp.oo or e is sp.S.NegativeInfinity:
-            return "INF" if e is sp.oo else "(-INF)"
-        if self.backend == "numpy":
+        """A number is read from the table C, filled per back-end: floats for NumPy, exact
+        for mpmath — so one generated code serves both."""
+        return f"C[{self.constants.setdefault(e, len(self.constants))}]"
+
+
+def _table(constants: dict, backend: str) -> list:
+    if backend == "numpy":
+        def convert(e):
             if e.is_Integer and abs(int(e)) < 2**53:
-                return str(int(e))
-            value = float(e)               # an exact number beyond a float is ±inf or 0
-            return repr(value) if np.isfinite(value) else ("INF" if value > 0 else "(-INF)")
-        if e.is_Rational:
-            return f"(MPF({int(e.p)})/MPF({int(e.q)}))" if e.q != 1 else f"MPF({int(e.p)})"
-        return f"MPF('{e}')"
+                return int(e)
+            return float(e) if e not in (sp.zoo,) else float("nan")   # beyond a float: ±inf, 0
+    else:
+        import mpmath as mp
+
+        def convert(e):
+            if e is sp.nan or e is sp.zoo:
+                return mp.nan
+            if e is sp.oo or e is sp.S.NegativeInfinity:
+                return mp.inf if e is sp.oo else -mp.inf
+            if e.is_Rational:
+                return mp.mpf(int(e.p)) / mp.mpf(int(e.q))
+            return mp.mpf(str(e))
+    return [convert(e) for e in constants]
 
 
 def _namespace(backend: str) -> dict:
     if backend == "numpy":
         ns = {f"F_{e.name}": e.numpy for e in P.REGISTRY.values()}
-        ns.update(NAN=np.nan, INF=np.inf,
-                  F_sumall=lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x)
+        ns.update(F_sumall=lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x)
         return ns
     import mpmath as mp
     ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
-    ns.update(NAN=mp.nan, INF=mp.inf, MPF=mp.mpf,
-              F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
+    ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
     return ns
 
 
@@ -118,26 +127,35 @@ class Program:
         self.inputs = sorted(free, key=lambda s: s.name)
         self.assignments = assignments
         self.outputs = list(outputs)
-        self.ops = 0                       # counted from the generated NumPy code
+        self.ops = 0                       # counted from the generated code
         self._compiled: dict[str, Callable] = {}
+        self._code = None
+        self._constants: dict = {}
 
     def function(self, backend: str) -> Callable:
         fn = self._compiled.get(backend)
         if fn is None:
-            names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
-            source = _Source(names, backend)
-            lines = [f"def program(K, {', '.join(names[s] for s in self.inputs)}):"]
-            for k, (target, expr) in enumerate(self.assignments):
-                lines.append(f"    v{k} = {source(expr)}")
-                names[target] = names[expr] = f"v{k}"   # later code reads the stored value
-            if backend == "numpy":
+            if self._code is None:
+                names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
+                source = _Source(names, self._constants)
+                lines = [f"def program(K, {', '.join(names[s] for s in self.inputs)}):"]
+                for k, (target, expr) in enumerate(self.assignments):
+                    lines.append(f"    v{k} = {source(expr)}")
+                    names[target] = names[expr] = f"v{k}"   # later code reads the stored value
                 self.ops = sum(count_operations(line) for line in lines[1:])
-            lines.append(f"    return ({''.join(names[s] + ', ' for s in self.outputs)})")
-            namespace = _namespace(backend)
-            # generated from SymPy trees that the safe parser built; no text from a file
-            exec(compile("\n".join(lines), "<deriv program>", "exec"), namespace)  # noqa: S102
-            fn = self._compiled[backend] = namespace["program"]
+                lines.append(f"    return ({''.join(names[s] + ', ' for s in self.outputs)})")
+                self._code = compile("\n".join(lines), "<deriv program>", "exec")
+            fn = self._compiled[backend] = _define(self._code, self._constants, backend)
         return fn
+
+
+def _define(code, constants: dict, backend: str) -> Callable:
+    """The generated function, bound to a back-end's primitives and its table of numbers."""
+    namespace = _namespace(backend)
+    namespace["C"] = _table(constants, backend)
+    # generated from SymPy trees that the safe parser built; no text from a file
+    exec(code, namespace)  # noqa: S102
+    return namespace["program"]
 
 
 def _programs(graph) -> dict:
@@ -202,16 +220,14 @@ class AdjointProgram:
         self.forward = forward_program(graph)               # its values are the inputs
         self.block_ops: dict[str, int] = {}
         self._compiled: dict[str, Callable] = {}
-        self.function("numpy")                              # also counts each block's ops
+        self._constants: dict = {}
+        source = _AdjointWriter(self).write()               # (also counts each block's ops)
+        self._code = compile(source, "<deriv adjoint program>", "exec")
 
     def function(self, backend: str) -> Callable:
         fn = self._compiled.get(backend)
         if fn is None:
-            source = _AdjointWriter(self, backend).write()
-            namespace = _namespace(backend)
-            # generated from SymPy trees that the safe parser built; no text from a file
-            exec(compile(source, "<deriv adjoint program>", "exec"), namespace)  # noqa: S102
-            fn = self._compiled[backend] = namespace["program"]
+            fn = self._compiled[backend] = _define(self._code, self._constants, backend)
         return fn
 
     def ops(self, bars: list) -> int:
@@ -220,14 +236,13 @@ class AdjointProgram:
 
 
 class _AdjointWriter:
-    def __init__(self, program: AdjointProgram, backend: str):
+    def __init__(self, program: AdjointProgram):
         self.p = program
         self.graph = program.graph
         forward = program.forward
         self.values = {s: f"x{k}" for k, s in enumerate(forward.inputs)}
         self.values.update({t: f"v{k}" for k, (t, _) in enumerate(forward.assignments)})
         self.values.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
-        self.backend = backend
         self.lines: list[str] = []
         self.targets: set[sp.Symbol] = set()
         self.shares: dict[str, int] = {}       # adjoint → how many shares it receives
@@ -250,7 +265,7 @@ class _AdjointWriter:
             self.targets = {graph.symbols[q] for q in node.parents
                             if p.only is None or q == p.only[1]}
             self.lines = []
-            self.source = _Source(dict(self.values), self.backend)
+            self.source = _Source(dict(self.values), self.p._constants)
             self.emit(node.expr, f"b{p.index[name]}")
             if not self.lines:
                 continue
@@ -260,18 +275,17 @@ class _AdjointWriter:
             # an adjoint with one share in the whole sweep is assigned, never accumulated
             lines = [line.split(" if ")[0] if " is None else " in line and
                      self.shares[line.split(" = ")[0]] == 1 else line for line in lines]
-            if self.backend == "numpy":
-                # an adjoint's first share is an assignment, each later one an addition (an
-                # upper bound: the first share's block may not run)
-                ops = 0
-                for line in lines:
-                    target = line.split(" = ")[0]
-                    if " is None else " in line and target not in seen:
-                        ops += count_operations(line.split(" if ")[0])
-                    else:
-                        ops += count_operations(line)
-                    seen.add(target)
-                p.block_ops[name] = ops
+            # an adjoint's first share is an assignment, each later one an addition (an upper
+            # bound: the first share's block may not run)
+            ops = 0
+            for line in lines:
+                target = line.split(" = ")[0]
+                if " is None else " in line and target not in seen:
+                    ops += count_operations(line.split(" if ")[0])
+                else:
+                    ops += count_operations(line)
+                seen.add(target)
+            p.block_ops[name] = ops
             out.append(f"    if b{p.index[name]} is not None:")
             out += ["        " + line for line in lines]
         out.append(f"    return ({''.join(f'b{k}, ' for k in range(len(p.names)))})")
@@ -340,7 +354,7 @@ class _AdjointWriter:
         for i, a in enumerate(e.args):
             if a.free_symbols & self.targets:
                 rule = entry.vjp(A, tuple(stand_ins), out, bar_in, i)
-                rule_source = _Source(names, self.source.backend)
+                rule_source = _Source(names, self.p._constants)
                 self.emit(a, self.tmp(rule_source(rule)))
 
 
@@ -388,7 +402,6 @@ class Values:
                 raise KeyError(s.name)
             args.append(env[s])
         fn = program.function(self.backend)
-        program.function("numpy")          # (its operations are counted on the NumPy code)
         self.ops += program.ops
         if self.backend != "numpy":
             try:
@@ -518,7 +531,7 @@ class Values:
                 return self.zeros(()) + 1
             out = self.adjoints(of, None, only).get(wrt)
             out = out if out is not None else self.zeros(sw)
-            return out if layout == "gradient" else _transpose(out, self.backend)
+            return out if layout == "gradient" else transpose_points(out)
         # a vector `of`: one column per component, seeded with eᵢ
         dims = concrete(so, self.sizes)
         columns = []
@@ -529,8 +542,8 @@ class Values:
                 continue
             v = self.adjoints(of, seed, only).get(wrt)
             columns.append(_flat(v if v is not None else self.zeros(sw), self.backend))
-        g = _stack(columns, self.backend)
-        return g if layout == "gradient" else _transpose(g, self.backend)
+        g = _stack(columns)
+        return g if layout == "gradient" else transpose_points(g)
 
     def _identity_or_zero(self, of: str, wrt: str, layout: str):
         from deriv.problem import derivative_shape
@@ -586,17 +599,9 @@ def _flat(v, backend):
         np.array([v], dtype=object)
 
 
-def _stack(columns, backend):
-    g = np.stack(columns, axis=1)          # (len wrt, len of, S)
-    if backend == "numpy":
-        return g[0, 0] if g.shape[:2] == (1, 1) else g
-    return g[0, 0] if g.shape == (1, 1) else g
-
-
-def _transpose(g, backend):
-    if backend == "numpy":
-        return np.swapaxes(g, 0, 1) if g.ndim == 3 else g
-    return g.T if isinstance(g, np.ndarray) else g
+def _stack(columns):
+    g = np.stack(columns, axis=1)          # (len wrt, len of, S), or (len wrt, len of) in mpmath
+    return g[0, 0] if g.shape[:2] == (1, 1) else g
 
 
 def close(a, b, rtol: float = RTOL, atol: float = ATOL):
@@ -614,8 +619,8 @@ def per_point(mask: np.ndarray, every: bool = True) -> np.ndarray:
 
 
 def transpose_points(v):
-    """Each point's matrix transposed (samples stay last)."""
-    return np.swapaxes(v, 0, 1) if np.ndim(v) == 3 else v
+    """Each point's matrix transposed (samples stay last; an mpmath point is 2-D)."""
+    return np.swapaxes(v, 0, 1) if np.ndim(v) >= 2 else v
 
 
 def forward_operations(problem) -> int:
