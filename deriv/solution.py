@@ -154,7 +154,7 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
 
 def _sweep_values(values: Values, sweep: Sweep) -> dict[str, object]:
     """Each step's value: adjoints from one reverse program (a vector output: the Jacobian),
-    tangents from one forward program (an array input: along the direction 𝟏)."""
+    tangents of a scalar input from one forward program (an array's depend on its ẋ)."""
     graph = values.graph
     if sweep.mode == "reverse":
         if not graph.shape(sweep.origin):
