@@ -23,16 +23,18 @@ from deriv import algebra as A
 from deriv import primitives as P
 from deriv.names import GREEK, latex as latex_name
 from deriv.parse import dref_of
-from deriv.render.notation import number as plain_number
+from deriv.render.notation import ArrayNotation, number as plain_number
 
 PREAMBLE = r"\usepackage{amsmath,amssymb}"
 
 
-class LatexPrinter(SympyLatexPrinter):
+class LatexPrinter(ArrayNotation, SympyLatexPrinter):
     """SymPy's LaTeX printer taught deriv's primitives and the documents' names.
 
     `relu_style` is "bracket" (the documents' a[z]) or "name" (\\mathrm{ReLU}(z)).
     """
+
+    PARENS, ODOT, TIMES = r"\left(%s\right)", r" \odot ", " "
 
     def __init__(self, display: dict[str, str] | None = None, relu_style: str = "bracket",
                  **settings):
@@ -84,32 +86,14 @@ class LatexPrinter(SympyLatexPrinter):
                 return self._power(r"\mathbb{I}\left[%s < 0\right]" % self._print(-arg), exp)
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
             return self._power("{" + self._operand(expr.args[0].args[0], True) + "}^{-\\top}", exp)
-        if entry.name in ("matmul", "transpose", "inv"):
-            args = [self._operand(a, entry.name != "matmul") for a in expr.args]
-        else:
-            args = [self._print(a) for a in expr.args]
-        return self._power(entry.latex.format(*args), exp)
-
-    def _operand(self, expr, postfix: bool = False) -> str:
-        text = self._print(expr)
-        # a product is a factor of a product as it stands, but (AB)ᵀ needs its parentheses
-        atomic = (expr.is_Symbol and dref_of(expr) is None) or (
-            P.entry_of(expr) is not None and not (postfix and P.entry_of(expr).name == "matmul"))
-        return text if atomic and not expr.is_Add else r"\left(%s\right)" % text
+        return self._power(entry.latex.format(*self._operands(expr)), exp)
 
     @staticmethod
     def _power(text: str, exp) -> str:
         return r"{%s}^{%s}" % (text, exp) if exp is not None else text
 
     def _print_Mul(self, expr):
-        arrays = [a for a in expr.args if A.shape_of(a)]
-        if len(arrays) > 1:          # arrays multiply elementwise: the Hadamard product
-            scalars = [a for a in expr.args if not A.shape_of(a)]
-            parts = [self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"])
-                     for a in arrays]
-            head = self._print(sp.Mul(*scalars)) + " " if scalars else ""
-            return head + r" \odot ".join(parts)
-        return super()._print_Mul(expr)
+        return self._hadamard(expr) or super()._print_Mul(expr)
 
     def _print_exp(self, expr, exp=None):
         # The documents write \exp[f_3] like \sin[f_3]; e^{...} nests badly for exp(exp(x)).

@@ -17,8 +17,39 @@ from deriv.parse import dref_of
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-class TextPrinter(StrPrinter):
+class ArrayNotation:
+    """What the Unicode and LaTeX printers share about arrays: a product of arrays is the
+    Hadamard product, and which operands of AB, Aᵀ, A⁻¹ need parentheses. A printer gives
+    `PARENS` (its parentheses) and `ODOT`, `TIMES` (its ⊙ and scalar product)."""
+
+    def _operand(self, expr, postfix: bool = False) -> str:
+        text = self._print(expr)
+        # a product is a factor of a product as it stands, but (AB)ᵀ needs its parentheses
+        atomic = (expr.is_Symbol and dref_of(expr) is None) or (
+            P.entry_of(expr) is not None and not (postfix and P.entry_of(expr).name == "matmul"))
+        return text if atomic and not expr.is_Add else self.PARENS % text
+
+    def _operands(self, expr) -> list[str]:
+        """The printed arguments of a registry operation."""
+        name = P.entry_of(expr).name
+        if name in ("matmul", "transpose", "inv"):
+            return [self._operand(a, name != "matmul") for a in expr.args]
+        return [self._print(a) for a in expr.args]
+
+    def _hadamard(self, expr) -> str | None:
+        arrays = [a for a in expr.args if A.shape_of(a)]
+        if len(arrays) < 2:
+            return None
+        scalars = [a for a in expr.args if not A.shape_of(a)]
+        parts = [self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"]) for a in arrays]
+        head = self._print(sp.Mul(*scalars)) + self.TIMES if scalars else ""
+        return head + self.ODOT.join(parts)
+
+
+class TextPrinter(ArrayNotation, StrPrinter):
     """One-line Unicode math for the terminal."""
+
+    PARENS, ODOT, TIMES = "(%s)", " ⊙ ", "·"
 
     def __init__(self, display: dict[str, str] | None = None, **settings):
         # order "none": terms in SymPy's canonical order, without sorting them again for each
@@ -54,32 +85,13 @@ class TextPrinter(StrPrinter):
                 return f"𝕀[{self._print(-arg)} < 0]"
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
             return self._operand(expr.args[0].args[0], True) + "⁻ᵀ"
-        if entry.name in ("matmul", "transpose", "inv"):
-            args = [self._operand(a, entry.name != "matmul") for a in expr.args]
-        else:
-            args = [self._print(a) for a in expr.args]
-        return entry.unicode.format(*args)
-
-    def _operand(self, expr, postfix: bool = False) -> str:
-        """A factor of a matrix product or a transposed term: parenthesised unless atomic."""
-        text = self._print(expr)
-        # a product is a factor of a product as it stands, but (AB)ᵀ needs its parentheses
-        atomic = (expr.is_Symbol and dref_of(expr) is None) or (
-            P.entry_of(expr) is not None and not (postfix and P.entry_of(expr).name == "matmul"))
-        return text if atomic and not expr.is_Add else f"({text})"
+        return entry.unicode.format(*self._operands(expr))
 
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Mul(self, expr):
-        arrays = [a for a in expr.args if A.shape_of(a)]
-        if len(arrays) > 1:          # arrays multiply elementwise: the Hadamard product
-            scalars = [a for a in expr.args if not A.shape_of(a)]
-            parts = [self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"])
-                     for a in arrays]
-            head = self._print(sp.Mul(*scalars)) + "·" if scalars else ""
-            return head + " ⊙ ".join(parts)
-        return super()._print_Mul(expr).replace("*", "·")
+        return self._hadamard(expr) or super()._print_Mul(expr).replace("*", "·")
 
     def _print_Float(self, expr):
         return number(float(expr))
