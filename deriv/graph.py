@@ -68,7 +68,8 @@ class Graph:
         for name in self.order:
             for p in self.nodes[name].parents:
                 self.children[p].append(name)
-        self._local: dict[tuple[str, str], sp.Expr] = {}
+        self._shares: dict[tuple, sp.Expr] = {}     # (vjp|jvp, child, parent, seed) → share
+        self.programs: dict = {}                   # deriv.program's compiled code, per graph
 
     def _topological(self, nodes: list[Node], file: str | None) -> list[str]:
         sorter = graphlib.TopologicalSorter({n.name: [p for p in n.parents if p in self.nodes]
@@ -150,18 +151,18 @@ class Graph:
         """parent's share of child's adjoint `bar` through the edge (VJP of child's expression):
         bar·∂child/∂parent for scalars, Z̄Yᵀ for Z = XY."""
         key = ("vjp", child, parent, bar)
-        if key not in self._local:
+        if key not in self._shares:
             node = self.nodes[child]
-            self._local[key] = A.edge_vjp(node.expr, bar, self.symbols[parent], node.symbol)
-        return self._local[key]
+            self._shares[key] = A.edge_vjp(node.expr, bar, self.symbols[parent], node.symbol)
+        return self._shares[key]
 
     def tangent_share(self, child: str, parent: str, dot: sp.Expr) -> sp.Expr:
         """child's tangent from parent's tangent `dot` through the edge (JVP)."""
         key = ("jvp", child, parent, dot)
-        if key not in self._local:
+        if key not in self._shares:
             node = self.nodes[child]
-            self._local[key] = A.edge_jvp(node.expr, dot, self.symbols[parent], node.symbol)
-        return self._local[key]
+            self._shares[key] = A.edge_jvp(node.expr, dot, self.symbols[parent], node.symbol)
+        return self._shares[key]
 
     def local(self, child: str, parent: str) -> sp.Expr:
         """∂child/∂parent of a scalar edge, other parents held fixed (0 if no edge)."""

@@ -158,18 +158,11 @@ def _define(code, constants: dict, backend: str) -> Callable:
     return namespace["program"]
 
 
-def _programs(graph) -> dict:
-    cache = getattr(graph, "_programs", None)
-    if cache is None:
-        cache = graph._programs = {}
-    return cache
-
-
 def forward_program(graph) -> Program:
     """The forward pass, keeping every argument of a function (relu's z, the W@x of
     relu(W@x + b)) as a stored intermediate: the kinks and the reverse sweep read them
     instead of computing them again — the tape of reverse mode."""
-    cache = _programs(graph)
+    cache = graph.programs
     if "forward" not in cache:
         assignments: list[tuple[sp.Expr, sp.Expr]] = []
         stored: set[sp.Expr] = set()
@@ -360,14 +353,14 @@ class _AdjointWriter:
 
 def adjoint_program(graph, only: tuple[str, str] | None = None) -> AdjointProgram:
     key = ("adjoint", only)
-    cache = _programs(graph)
+    cache = graph.programs
     if key not in cache:
         cache[key] = AdjointProgram(graph, only)
     return cache[key]
 
 
 def expression_program(graph, expr: sp.Expr) -> Program:
-    cache = _programs(graph)
+    cache = graph.programs
     key = ("expr", expr)
     if key not in cache:
         target = A.symbol("_value", A.shape_of(expr))
@@ -469,7 +462,7 @@ class Values:
     def values(self, exprs: list[sp.Expr]) -> list:
         """Several expressions in one program (the kink arguments of a problem)."""
         key = ("exprs", tuple(exprs))
-        cache = _programs(self.graph)
+        cache = self.graph.programs
         if key not in cache:
             targets = [A.symbol(f"_value{k}", A.shape_of(e)) for k, e in enumerate(exprs)]
             cache[key] = Program(list(zip(targets, exprs)), targets)
