@@ -96,3 +96,16 @@ def test_the_readme_layout_is_the_import_order():
             if module in position and dep in position and not (
                     module.startswith("deriv.render") and dep.startswith("deriv.render")):
                 assert position[dep] >= position[module], f"{module} imports {dep} (up)"
+
+
+def test_generated_code_holds_no_text_from_the_file():
+    """The sweeps are compiled from code deriv writes (deriv.program): a file's names become
+    numbered variables and its numbers a table, so no text of the file reaches `exec`."""
+    from deriv.problem import load_text
+    from deriv.program import AdjointProgram, _AdjointWriter
+    (p,) = load_text('[[problem]]\nid = "p"\ninputs = { system = "real", W = "matrix(n, n)" }\n'
+                     'graph = """\nimport_ = exp(system * 123.456)\n'
+                     'popen = sum(W @ W) * import_\n"""\n', "names.toml")
+    source = _AdjointWriter(AdjointProgram(p.graph)).write()
+    for text in ("system", "import_", "popen", "123.456"):
+        assert text not in source
