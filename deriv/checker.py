@@ -88,6 +88,7 @@ class ProblemCheck:
                 if e is not None:
                     kinks += [k for k in kink_arguments(e) if not _has_dref(k)]
         self.kinks = list(dict.fromkeys(kinks))
+        self.kink_symbols = {k: k.free_symbols for k in self.kinks}
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: list[Batch] | None = None
@@ -253,7 +254,7 @@ class ProblemCheck:
             {self.graph.symbols[claim.of]}
         written = [e for e in (claim.expr, claim.chain_expr) if e is not None]
         relevant = [k for k in self.kinks
-                    if k.free_symbols & upstream or any(e.has(k) for e in written)]
+                    if self.kink_symbols[k] & upstream or any(e.has(k) for e in written)]
         seen = 0
         for k in relevant:
             pos = neg = False

@@ -18,11 +18,13 @@ from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
-from deriv.program import close, per_point, transpose_points
+from deriv.program import Values, close, per_point, transpose_points
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
+MAX_DENOMINATORS = 64       # and other variables
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
+SCREEN_POINTS = 32          # points a candidate is screened at before all points
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 
 
@@ -32,12 +34,13 @@ class Diagnosis:
         self.graph = pc.graph
         self.pairs = pairs                       # (batch, claim value, truth, valid) per batch
         self.target = None if claim.is_value else claim.target
+        self._screen: list | None = None
 
     # --- comparing -----------------------------------------------------------------------------
-    def matches(self, candidate, against=None) -> bool:
+    def matches(self, candidate, against=None, pairs=None) -> bool:
         """Does candidate(batch) equal the claim (or against(batch)) wherever both are defined,
         on at least half the valid points of every batch?"""
-        for k, (batch, c, t, valid) in enumerate(self.pairs):
+        for k, (batch, c, t, valid) in enumerate(pairs or self.pairs):
             try:
                 values = candidate(batch, k)
             except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
@@ -53,6 +56,19 @@ class Diagnosis:
             if not agree[ok].all():
                 return False
         return True
+
+    def screened(self, candidate) -> bool:
+        """Could the candidate match? Tried first at a batch's first points, where a sweep costs
+        little: one that disagrees there cannot agree everywhere."""
+        if self._screen is None:
+            self._screen = []
+            for batch, c, t, valid in self.pairs:
+                if valid[:SCREEN_POINTS].sum() < SCREEN_POINTS // 2:
+                    self._screen = []           # too few valid points there to decide
+                    break
+                few = _Prefix(self.pc.problem, batch, SCREEN_POINTS)
+                self._screen.append((few, _head(c), _head(t), valid[:SCREEN_POINTS]))
+        return not self._screen or self.matches(candidate, pairs=self._screen)
 
     def truth_of(self, of: str, wrt: str, layout: str | None = None):
         layout = layout or self.claim.layout
@@ -108,13 +124,21 @@ class Diagnosis:
         ofs = [claim.of, self.pc.problem.output] + [n for n in near if n in graph.nodes]
         return list(dict.fromkeys(ofs))[:MAX_NUMERATORS]
 
+    def denominators(self) -> list[str]:
+        """The claim's family (w₁ for w₂), its neighbours, the inputs, then the graph's order."""
+        claim, graph = self.claim, self.graph
+        stem = _stem(claim.wrt)
+        near = [n for n in graph.symbols if _stem(n) == stem] + list(graph.parents(claim.wrt)) \
+            + list(graph.children.get(claim.wrt, ())) + list(graph.inputs)
+        return list(dict.fromkeys(near + list(graph.symbols)))[:MAX_DENOMINATORS]
+
     def mislabelled(self) -> Finding | None:
         claim, graph = self.claim, self.graph
         if claim.is_value or claim.update:
             return None
         want = self.pc.target_shape(claim)
         for of in self.numerators():
-            for wrt in graph.symbols:
+            for wrt in self.denominators():
                 if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not graph.depends(of, wrt):
                     continue
                 try:
@@ -122,7 +146,8 @@ class Diagnosis:
                         continue
                 except Exception:      # noqa: BLE001  (an order-3 tensor: not a candidate)
                     continue
-                if self.matches(self.truth_of(of, wrt)):
+                candidate = self.truth_of(of, wrt)
+                if self.screened(candidate) and self.matches(candidate):
                     return Finding("mislabelled", self.target, derivative=DRef(of, wrt))
         return None
 
@@ -355,6 +380,19 @@ class Diagnosis:
             if c is None or not per_point(close(c, t))[valid].all():
                 return None
         return Finding("square-only", self.target)
+
+
+class _Prefix:
+    """A batch's first points, with their own forward pass (for screening candidates)."""
+
+    def __init__(self, problem, batch, n: int):
+        self.values = Values(problem, {k: _head(v, n) for k, v in batch.inputs.items()},
+                             batch.sizes)
+
+
+def _head(values, n: int = 0):
+    n = n or SCREEN_POINTS
+    return values[..., :n] if isinstance(values, np.ndarray) else values
 
 
 def _stem(name: str) -> str:

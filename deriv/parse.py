@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import sympy as sp
+from sympy.core.add import _addsort    # the canonical order of a sum's terms
 
 from deriv import algebra as A
 from deriv import primitives as P
@@ -71,12 +72,54 @@ def _place(text: str) -> tuple[int, int] | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _number(text: str) -> sp.Rational:
+    """A literal as an exact number (cached: weight matrices repeat few distinct literals)."""
+    return sp.Rational(text)
+
+
+def _scaled(number: sp.Expr, atom: sp.Expr) -> sp.Expr:
+    """number·atom as SymPy's canonical Mul, built without its general flattening (a long
+    weighted sum spends most of its reading time there); anything else is multiplied."""
+    if atom.is_Symbol or atom.is_Function or (atom.is_Pow and atom.base.is_Symbol):
+        if number is sp.S.One:            # (SymPy's 0 and 1 are singletons)
+            return atom
+        if number is not sp.S.Zero and number.is_finite:
+            return sp.Mul._from_args((number, atom), True)
+    return number * atom
+
+
+def _negated(term: sp.Expr) -> sp.Expr:
+    if term.is_Mul and len(term.args) == 2 and term.args[0].is_Number:
+        return _scaled(-term.args[0], term.args[1])
+    if term.is_Number:
+        return -term
+    return _scaled(sp.S.NegativeOne, term)
+
+
+def _sum(terms: list[sp.Expr]) -> sp.Expr:
+    """SymPy's canonical Add of scalar terms, built without its general flattening when the
+    terms are distinct monomials, as in a layer's weighted sum (tests compare it with sp.Add)."""
+    constant, monomials, seen = sp.S.Zero, [], set()
+    for term in terms:
+        if term.is_Number:
+            constant += term
+            continue
+        rest = term.as_coeff_Mul()[1]
+        if term.is_Add or not term.is_commutative or rest in seen or A.shape_of(term):
+            return sp.Add(*terms)
+        seen.add(rest)
+        monomials.append(term)
+    if len(monomials) < 2 or not constant.is_finite:
+        return sp.Add(*terms)
+    _addsort(monomials)
+    return sp.Add._from_args(([constant] if constant is not sp.S.Zero else []) + monomials, True)
+
+
 def _digits(number: sp.Expr) -> float:
     """Decimal digits of a SymPy number's magnitude (cheap: from bit length, no printing)."""
-    if number.is_Integer:
-        return abs(int(number)).bit_length() * math.log10(2)
     if number.is_Rational:
-        return max(_digits(sp.Integer(number.p)), _digits(sp.Integer(number.q)))
+        return max(abs(number.p).bit_length(), number.q.bit_length()) * math.log10(2)
     if number.is_Float:
         return abs(float(number)) and abs(math.log10(abs(float(number))))
     return 0.0
@@ -102,6 +145,8 @@ class _Reader:
         method = getattr(self, "read_" + type(node).__name__, None)
         if method is None:
             raise self.fail(node, f"{_describe(node)} is not allowed in an expression")
+        if isinstance(node, (ast.Name, ast.Constant)):    # leaves are checked as they are read
+            return method(node, depth + 1)
         try:
             result = method(node, depth + 1)
             A.shape_of(result)         # a shape mismatch raises here, and is placed
@@ -142,7 +187,7 @@ class _Reader:
             raise self.fail(node, f"numeric literal longer than {MAX_LITERAL} characters")
         if isinstance(value, float) and not math.isfinite(value):
             raise self.fail(node, "numeric literal is not finite")
-        return sp.Integer(value) if isinstance(value, int) else sp.Rational(text)
+        return _number(text)
 
     def read_Name(self, node: ast.Name, depth: int) -> sp.Expr:
         name = node.id
@@ -179,12 +224,13 @@ class _Reader:
         terms.append((1, node))
         terms.reverse()
         values = [self.read(t, depth) for _, t in terms]
-        shapes = list(dict.fromkeys(A.shape_of(v) for v in values if v != 0))
+        shapes = list(dict.fromkeys(A.shape_of(v) for v in values if v is not sp.S.Zero))
         if len(shapes) > 1:      # terms of one shape (scalars only with scalars)
             raise self.fail(terms[1][1] if len(terms) > 1 else node,
                             f"shape mismatch for +: {A.shape_text(shapes[0])} and "
                             f"{A.shape_text(shapes[1])}")
-        total = sp.Add(*(v if sign > 0 else -v for (sign, _), v in zip(terms, values)))
+        total = _sum([v if sign > 0 else -v if A.shape_of(v) else _negated(v)
+                      for (sign, _), v in zip(terms, values)])
         return A.shaped(total, shapes[0] if shapes else ())
 
     def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
@@ -204,6 +250,10 @@ class _Reader:
                 raise self.fail(node, f"shape mismatch for *: {A.shape_text(ls)} and "
                                       f"{A.shape_text(rs)} (use @ for the matrix product, "
                                       "hadamard(a, b) for the elementwise one)")
+            if not (ls or rs) and left.is_Number:
+                return _scaled(left, right)
+            if not (ls or rs) and right.is_Number:
+                return _scaled(right, left)
             return A.shaped(left * right, ls or rs)
         if isinstance(op, ast.Div):
             if rs:

@@ -21,7 +21,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
-from deriv.parse import MAX_SIZE, RESERVED, DRef, parse_ast, parse_chain, parse_expression
+from deriv.parse import MAX_SIZE, RESERVED, DRef, parse_chain, parse_expression
 
 MAX_FILE_BYTES = 2_000_000
 MAX_NODES = 5_000
@@ -219,21 +219,18 @@ def _check_name(name: str, fail, what: str):
         raise fail(f"'{name}' cannot be {what}{why}")
 
 
+_NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
+
+
 def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
     """Nodes in an order where each comes after the nodes it names (a cycle is an error)."""
-    import ast as _ast
     import graphlib
     deps = {}
     for name, (_, text, _) in texts.items():
-        try:
-            tree = parse_ast(text)
-        except DerivError:
-            deps[name] = []          # the parser reports it, with its place, when it is read
-            continue
-        deps[name] = [n.id for n in _ast.walk(tree) if isinstance(n, _ast.Name)
-                      and n.id in texts and n.id != name] + \
-                     ([name] if any(isinstance(n, _ast.Name) and n.id == name
-                                    for n in _ast.walk(tree)) else [])
+        # the names an expression uses (not an attribute such as .T, not inside a number);
+        # a self-reference is reported as a cycle, and bad syntax later, with its place
+        used = set(_NAME.findall(text))
+        deps[name] = [n for n in used if n in texts]
     try:
         return list(graphlib.TopologicalSorter(deps).static_order())
     except graphlib.CycleError as err:

@@ -14,6 +14,7 @@ point (a scalar is an mpf, an array a 2-D object array of mpf) for the high-prec
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable
 
@@ -102,14 +103,19 @@ def _table(constants: dict, backend: str) -> list:
     return [convert(e) for e in constants]
 
 
+def _accumulate(adjoint, share):
+    """An adjoint's first share is assigned, each later one added."""
+    return share if adjoint is None else adjoint + share
+
+
 def _namespace(backend: str) -> dict:
     if backend == "numpy":
         ns = {f"F_{e.name}": e.numpy for e in P.REGISTRY.values()}
         ns.update(F_sumall=lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x)
-        return ns
-    import mpmath as mp
-    ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
-    ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
+    else:
+        ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
+        ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
+    ns["ACC"] = _accumulate
     return ns
 
 
@@ -209,6 +215,7 @@ class AdjointProgram:
     def __init__(self, graph, only: tuple[str, str] | None = None):
         self.graph, self.only = graph, only
         self.names = list(graph.symbols)                   # b{i}: the adjoint of names[i]
+        self.returned: list[str] = []                      # the adjoints a run returns
         self.index = {n: i for i, n in enumerate(self.names)}
         self.forward = forward_program(graph)               # its values are the inputs
         self.block_ops: dict[str, int] = {}
@@ -225,7 +232,7 @@ class AdjointProgram:
 
     def ops(self, bars: list) -> int:
         """Operations a run evaluated: the blocks of the nodes it reached."""
-        return sum(self.block_ops.get(n, 0) for n, b in zip(self.names, bars) if b is not None)
+        return sum(self.block_ops.get(n, 0) for n, b in zip(self.returned, bars) if b is not None)
 
 
 class _AdjointWriter:
@@ -233,9 +240,12 @@ class _AdjointWriter:
         self.p = program
         self.graph = program.graph
         forward = program.forward
-        self.values = {s: f"x{k}" for k, s in enumerate(forward.inputs)}
-        self.values.update({t: f"v{k}" for k, (t, _) in enumerate(forward.assignments)})
-        self.values.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
+        if not hasattr(forward, "names_in_code"):     # shared by every sweep of the graph
+            names = {s: f"x{k}" for k, s in enumerate(forward.inputs)}
+            names.update({t: f"v{k}" for k, (t, _) in enumerate(forward.assignments)})
+            names.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
+            forward.names_in_code = names
+        self.values = forward.names_in_code
         self.lines: list[str] = []
         self.targets: set[sp.Symbol] = set()
         self.shares: dict[str, int] = {}       # adjoint → how many shares it receives
@@ -247,10 +257,7 @@ class _AdjointWriter:
 
     def write(self) -> str:
         graph, p = self.graph, self.p
-        args = "".join(f"x{k}, " for k in range(len(p.forward.inputs))) + \
-            "".join(f"v{k}, " for k in range(len(p.forward.assignments)))
-        out = [f"def program(K, {args}S):"]
-        out += [f"    b{k} = S.get({k})" for k in range(len(p.names))]
+        out: list[str] = []
         blocks = [p.only[0]] if p.only else [n for n in reversed(graph.order)]
         blocks_lines = []
         for name in blocks:
@@ -258,36 +265,44 @@ class _AdjointWriter:
             self.targets = {graph.symbols[q] for q in node.parents
                             if p.only is None or q == p.only[1]}
             self.lines = []
-            self.source = _Source(dict(self.values), self.p._constants)
+            self.reached: dict[sp.Expr, bool] = {}
+            self.source = _Source(self.values, self.p._constants)
             self.emit(node.expr, f"b{p.index[name]}")
             if not self.lines:
                 continue
-            blocks_lines.append((name, self.lines))
+            blocks_lines.append((name, _inlined(self.lines)))
         seen: set[str] = set()
         for name, lines in blocks_lines:
-            # an adjoint with one share in the whole sweep is assigned, never accumulated
-            lines = [line.split(" if ")[0] if " is None else " in line and
-                     self.shares[line.split(" = ")[0]] == 1 else line for line in lines]
-            # an adjoint's first share is an assignment, each later one an addition (an upper
-            # bound: the first share's block may not run)
-            ops = 0
+            ops, written = 0, []
             for line in lines:
-                target = line.split(" = ")[0]
-                if " is None else " in line and target not in seen:
-                    ops += count_operations(line.split(" if ")[0])
-                else:
-                    ops += count_operations(line)
+                target, code = line.split(" = ", 1)
+                share = code[len(f"ACC({target}, "):-1] if code.startswith("ACC(") else None
+                if share is not None and self.shares[target] == 1:
+                    code = share         # one share in the whole sweep: assigned, not added
+                # an adjoint's first share is an assignment, each later one an addition (an
+                # upper bound: the first share's block may not run)
+                ops += count_operations(code if share is None else share) + \
+                    (share is not None and target in seen)
                 seen.add(target)
+                written.append(f"{target} = {code}")
+            lines = written
             p.block_ops[name] = ops
             out.append(f"    if b{p.index[name]} is not None:")
             out += ["        " + line for line in lines]
-        out.append(f"    return ({''.join(f'b{k}, ' for k in range(len(p.names)))})")
-        return "\n".join(out) + "\n"
+        # read only the values and adjoints the blocks use (an edge program uses a few)
+        used = set(re.findall(r"\b[xvb]\d+\b", "\n".join(out)))
+        numbered = sorted(used, key=lambda u: (u[0], int(u[1:])))
+        bars = [u for u in numbered if u[0] == "b"]
+        p.returned = [p.names[int(b[1:])] for b in bars]
+        head = ["def program(K, X, V, S):"] + \
+            [f"    {u} = {'X' if u[0] == 'x' else 'V'}[{u[1:]}]" for u in numbered if u[0] != "b"] + \
+            [f"    {b} = S.get({b[1:]})" for b in bars]
+        return "\n".join(head + out + [f"    return ({''.join(b + ', ' for b in bars)})"]) + "\n"
 
     def add(self, target: sp.Symbol, bar: str):
         b = f"b{self.p.index[target.name]}"
         self.shares[b] = self.shares.get(b, 0) + 1
-        self.lines.append(f"{b} = {bar} if {b} is None else {b} + {bar}")
+        self.lines.append(f"{b} = ACC({b}, {bar})")
 
     def reduce(self, bar: str, outer: sp.Expr, inner: sp.Expr) -> str:
         """A scalar inside an array expression gets the sum of its elementwise adjoints."""
@@ -295,12 +310,20 @@ class _AdjointWriter:
             return self.tmp(f"F_sumall({bar})")
         return bar
 
+    def reaches(self, e: sp.Expr) -> bool:
+        """Does e contain a target? (memoised bottom-up: free_symbols at every level of a
+        deep expression would cost its size times its depth)"""
+        known = self.reached.get(e)
+        if known is None:
+            known = self.reached[e] = e in self.targets or any(self.reaches(a) for a in e.args)
+        return known
+
     def emit(self, e: sp.Expr, bar: str):
         """Add to each target's contributions its share of `bar`, e's adjoint."""
         if e in self.targets:
             self.add(e, bar)
             return
-        if not e.args or not (e.free_symbols & self.targets):
+        if not e.args or not self.reaches(e):
             return
         src = self.source
         if isinstance(e, sp.Add):
@@ -311,17 +334,17 @@ class _AdjointWriter:
             coefficient, factors = e.as_coeff_mul()
             scaled = bar if coefficient == 1 else self.tmp(f"{bar}*{src(coefficient)}")
             for i, a in enumerate(factors):
-                if a.free_symbols & self.targets:
+                if self.reaches(a):
                     others = [src(b) for k, b in enumerate(factors) if k != i]
                     code = self.tmp("*".join([scaled] + others)) if others else scaled
                     self.emit(a, self.reduce(code, e, a))
             return
         if isinstance(e, sp.Pow):
             base, exponent = e.args
-            if base.free_symbols & self.targets:
+            if self.reaches(base):
                 code = self.tmp(f"{bar}*{src(exponent)}*{src(base ** (exponent - 1))}")
                 self.emit(base, self.reduce(code, e, base))
-            if exponent.free_symbols & self.targets:
+            if self.reaches(exponent):
                 code = self.tmp(f"{bar}*F_log({src(base)})*{src(e)}")
                 self.emit(exponent, self.reduce(code, e, exponent))
             return
@@ -329,12 +352,13 @@ class _AdjointWriter:
         if entry is None:
             raise ValueError(f"deriv cannot differentiate {type(e).__name__}")
         args = [src(a) for a in e.args]
-        if entry.elementwise:          # the registry's partial, reading stored values
+        if entry.elementwise:          # the registry's partial, written on stand-ins
+            stand_ins = _stand_ins(len(e.args))
+            names = dict(zip(stand_ins, args))
             for i, a in enumerate(e.args):
-                if a.free_symbols & self.targets:
-                    with sp.evaluate(False):      # code, not algebra: no rewriting needed
-                        partial = entry.partials[i](*e.args)
-                    code = self.tmp(f"{bar}*{src(partial)}")
+                if self.reaches(a):
+                    partial = _partial(entry, i, len(e.args))
+                    code = self.tmp(f"{bar}*{_Source(names, self.p._constants)(partial)}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
@@ -345,10 +369,39 @@ class _AdjointWriter:
         names[out] = self.tmp(src(e))
         names[bar_in] = bar
         for i, a in enumerate(e.args):
-            if a.free_symbols & self.targets:
+            if self.reaches(a):
                 rule = entry.vjp(A, tuple(stand_ins), out, bar_in, i)
                 rule_source = _Source(names, self.p._constants)
                 self.emit(a, self.tmp(rule_source(rule)))
+
+
+def _inlined(lines: list[str]) -> list[str]:
+    """A temporary used once, by the accumulation on the next line, written into it: half
+    the lines for Python to compile on a wide graph."""
+    uses: dict[str, int] = {}
+    for line in lines:
+        for name in set(re.findall(r"\bt\d+\b", line.split(" = ", 1)[1])):
+            uses[name] = uses.get(name, 0) + 1
+    out: list[str] = []
+    for line in lines:
+        target, code = line.split(" = ", 1)
+        previous = out[-1].split(" = ", 1) if out else None
+        if previous and uses.get(previous[0]) == 1 and code == f"ACC({target}, {previous[0]})":
+            out[-1] = f"{target} = ACC({target}, {previous[1]})"
+        else:
+            out.append(line)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _stand_ins(arity: int) -> tuple[sp.Symbol, ...]:
+    return tuple(sp.Symbol(f"_arg{i}", real=True) for i in range(arity))
+
+
+@functools.lru_cache(maxsize=None)
+def _partial(entry, i: int, arity: int) -> sp.Expr:
+    """An elementwise primitive's i-th partial, on stand-ins for its arguments."""
+    return entry.partials[i](*_stand_ins(arity))
 
 
 def adjoint_program(graph, only: tuple[str, str] | None = None) -> AdjointProgram:
@@ -410,7 +463,7 @@ class Values:
 
     def run_adjoint(self, program: AdjointProgram, of: str, seed) -> dict[str, object]:
         forward = program.forward
-        args = [self.env[s] for s in forward.inputs] + [self.env[t] for t in forward.outputs]
+        args = [self.env[s] for s in forward.inputs], [self.env[t] for t in forward.outputs]
         fn = program.function(self.backend)
         if self.backend != "numpy":
             try:
@@ -419,14 +472,14 @@ class Values:
                 import mpmath as mp
                 return {n: mp.nan for n in self.graph.ancestors[of]}
             return {n: _mp_shaped(v, concrete(self.graph.shape(n), self.sizes))
-                    for n, v in zip(program.names, out) if v is not None and n != of}
+                    for n, v in zip(program.returned, out) if v is not None and n != of}
         with np.errstate(all="ignore"):
             out = fn(self.constant, *args, {program.index[of]: seed})
         self.ops += program.ops(out)
         if program.only is None:
             self.sweep_ops += program.ops(out)
         return {n: _broadcast(v, concrete(self.graph.shape(n), self.sizes) + (self.n,))
-                for n, v in zip(program.names, out) if v is not None and n != of}
+                for n, v in zip(program.returned, out) if v is not None and n != of}
 
     def _shaped(self, v, symbol):
         shape = concrete(A.shape_of(symbol), self.sizes) + (self.n,)

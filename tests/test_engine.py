@@ -209,3 +209,22 @@ def test_program_form_is_linear_in_depth():
     values, env = forward_env(q)
     assert_close(np.asarray(values.derivative("h6", "x"), dtype=float),
                  numeric(oracle(q.graph, "h6", "x"), env), "D(h6, x)")
+
+
+def test_fast_sums_are_sympys_canonical_sums():
+    """The parser builds a weighted sum without SymPy's general flattening; the result must be
+    the very expression sp.Add builds (same arguments, order and hash), or caching, equality
+    and printing would differ with how a sum was written."""
+    import random
+
+    from deriv.parse import _scaled, _sum
+    x, y, z = sp.symbols("x y z", real=True)
+    atoms = [x, y, z, x**2, sp.exp(x), x * y, sp.Rational(3, 2), sp.Integer(-2), sp.sin(z)]
+    rng = random.Random(3)
+    for _ in range(2000):
+        terms = [_scaled(sp.S(rng.choice([1, -1, 2, sp.Rational(1, 3), 0])), rng.choice(atoms))
+                 for _ in range(rng.randint(1, 6))]
+        fast, canonical = _sum(terms), sp.Add(*terms)
+        assert sp.srepr(fast) == sp.srepr(canonical) and hash(fast) == hash(canonical), terms
+        for term in terms:
+            assert not term.args or sp.srepr(term) == sp.srepr(term.func(*term.args)), term
