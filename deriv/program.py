@@ -352,13 +352,12 @@ class _AdjointWriter:
         if entry is None:
             raise ValueError(f"deriv cannot differentiate {type(e).__name__}")
         args = [src(a) for a in e.args]
-        if entry.elementwise:          # the registry's partial, written on stand-ins
-            stand_ins = _stand_ins(len(e.args))
-            names = dict(zip(stand_ins, args))
+        if entry.elementwise:          # the registry's partial, reading stored values
+            arguments = dict(zip(_stand_ins(len(e.args)), e.args))    # (tanh′ reads tanh)
             for i, a in enumerate(e.args):
                 if self.reaches(a):
-                    partial = _partial(entry, i, len(e.args))
-                    code = self.tmp(f"{bar}*{_Source(names, self.p._constants)(partial)}")
+                    partial = _partial(entry, i, len(e.args)).xreplace(arguments)
+                    code = self.tmp(f"{bar}*{src(partial)}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
