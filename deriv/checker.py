@@ -39,6 +39,7 @@ MEMORY = 1 << 30              # bytes the arrays of one batch may take
 class Options:
     samples: int = 2000
     seed: int = 0
+    strict: bool = False        # warnings fail too
 
 
 class Batch:
@@ -246,7 +247,25 @@ class ProblemCheck:
                 v.verdict = "fail"
                 findings.extend(found)
         v.diagnosis = findings
+        if v.verdict == "fail" and not self.options.strict and self.harmless(claim, written):
+            v.severity = "warning"
         return v
+
+    def harmless(self, claim: Claim, written: sp.Expr) -> bool:
+        """A printed forward value that is off by a quantity no asked derivative can see (the
+        zᵢ = Σⱼ Ωᵢⱼhⱼ that drops β, where ∂z/∂h is asked): off by terms that neither depend on
+        an asked variable nor feed it."""
+        if not claim.is_value or claim.expr is None or claim.of not in self.graph.nodes:
+            return False
+        error = written - self.graph.nodes[claim.of].expr
+        names = {s.name for s in error.free_symbols}
+        if not names <= set(self.graph.symbols):
+            return False
+        # the derivatives asked, or else those the document's claims are about
+        asked = {d.wrt for d in self.problem.asks} or \
+            {c.wrt for c in self.problem.claims if not c.is_value}
+        return bool(asked) and not any(self.graph.depends(n, w) or self.graph.depends(w, n)
+                                       for n in names for w in asked)
 
     def coverage(self, claim: Claim, pairs) -> tuple[int, int]:
         """Each kink argument upstream of the claim: is each side seen at a valid point?"""

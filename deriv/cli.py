@@ -156,9 +156,11 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
               help="markdown: per document, claims checked and errata with their diagnosis.")
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
+@click.option("--strict", is_flag=True,
+              help="Warnings (a printed intermediate off in a way no asked derivative sees) fail.")
 @click.pass_obj
 @reports_errors
-def check(obj, targets, samples, seed, as_json, fmt, verbose):
+def check(obj, targets, samples, seed, as_json, fmt, verbose, strict):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem ids or problem files (default: the whole catalog). Exit status 0 when
@@ -168,7 +170,7 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose):
     from deriv.catalog import resolve
     from deriv.checker import Options, check as run
     problems = resolve(list(targets), obj["problems"])
-    report = run(problems, Options(samples=samples, seed=seed))
+    report = run(problems, Options(samples=samples, seed=seed, strict=strict))
     if fmt == "markdown":
         from deriv.render import markdown
         click.echo(markdown.report(report, problems), nl=False)

@@ -19,11 +19,15 @@ from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv.program import Values, close, per_point, transpose_points
+from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_DENOMINATORS = 64       # and other variables
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
+MAX_DROP_VARIANTS = 24      # sweeps with some edges left out (each is compiled)
+MAX_DROP_NODES = 400        # ... tried on graphs up to this size
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
+MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
 SCREEN_POINTS = 32          # points a candidate is screened at before all points
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 
@@ -38,8 +42,9 @@ class Diagnosis:
 
     # --- comparing -----------------------------------------------------------------------------
     def matches(self, candidate, against=None, pairs=None) -> bool:
-        """Does candidate(batch) equal the claim (or against(batch)) wherever both are defined,
-        on at least half the valid points of every batch?"""
+        """Does candidate(batch) equal the claim (or against(batch)) at every valid point of
+        every batch? (An explanation that is undefined or wrong at some of them — where the
+        rest of a product vanishes, say — explains nothing.)"""
         for k, (batch, c, t, valid) in enumerate(pairs or self.pairs):
             try:
                 values = candidate(batch, k)
@@ -49,11 +54,11 @@ class Diagnosis:
             if values is None or reference is None or np.shape(values) != np.shape(reference):
                 return False
             with np.errstate(all="ignore"):
-                ok = valid & per_point(np.isfinite(values)) & per_point(np.isfinite(reference))
-                if ok.sum() < max(3, 0.5 * valid.sum()):
+                finite = per_point(np.isfinite(values)) & per_point(np.isfinite(reference))
+                if valid.sum() < 3 or not finite[valid].all():
                     return False
                 agree = per_point(close(values, reference))
-            if not agree[ok].all():
+            if not agree[valid].all():
                 return False
         return True
 
@@ -90,18 +95,43 @@ class Diagnosis:
                 finding = None     # an explanation that does not apply to this claim's shapes
             if finding:
                 found.append(finding)
-        return found or [Finding("no-explanation", self.target)]
+        return found or [self.counterexample()]
+
+    def counterexample(self) -> Finding:
+        """Nothing simple explains the claim: the first point where it is wrong, its value and
+        the true one there, and the right formula in the problem's own nodes."""
+        claim, graph = self.claim, self.graph
+        point: tuple = ()
+        values: tuple = ()
+        for batch, c, t, valid in self.pairs:
+            wrong = np.flatnonzero(valid & ~per_point(close(c, t)))
+            if len(wrong):
+                i = int(wrong[0])
+                point = tuple((name, _at(v, i)) for name, v in batch.inputs.items())
+                values = (_at(c, i), _at(t, i))
+                break
+        formula = None
+        if not (claim.is_value or claim.update or claim.local) and \
+                len(graph.order) <= MAX_DROP_NODES and not graph.shape(claim.of):
+            forms = reverse(graph, claim.of).closed_forms()
+            formula = next((e for ref, e in forms.items() if ref.wrt == claim.wrt), None)
+        return Finding("no-explanation", self.target, point=point, values=values, expr=formula,
+                       symbols=(claim.of,))
 
     def shape_mismatch(self, got: tuple, want: tuple) -> list[Finding]:
+        """The claim has another shape: the transpose, or another derivative of that shape
+        (tried before saying "shape", as for a square claim)."""
         if not self.claim.is_value and not self.claim.update:
+            self.pairs = [(b, self.pc.evaluate(b.values, self.written), t, v)
+                          for b, _, t, v in self.pairs]
             other = "derivative" if self.claim.layout == "gradient" else "gradient"
             if got == self.pc.target_shape(self.claim, other) and got != want:
-                pairs = [(b, self.pc.evaluate(b.values, self.written), t, v)
-                         for b, _, t, v in self.pairs]
-                self.pairs = pairs
                 if self.matches(lambda b, k: self.pc.truth(b.values, self.claim, other)):
                     return [Finding("transposed", self.target, shapes=(got, want),
                                     text=self.claim.layout)]
+            found = self.mislabelled(got)
+            if found:
+                return [found]
         return [Finding("shape", self.target, shapes=(got, want), text=self.claim.layout)]
 
     # --- explanations ---------------------------------------------------------------------------
@@ -132,11 +162,11 @@ class Diagnosis:
             + list(graph.children.get(claim.wrt, ())) + list(graph.inputs)
         return list(dict.fromkeys(near + list(graph.symbols)))[:MAX_DENOMINATORS]
 
-    def mislabelled(self) -> Finding | None:
+    def mislabelled(self, want: tuple | None = None) -> Finding | None:
         claim, graph = self.claim, self.graph
         if claim.is_value or claim.update:
             return None
-        want = self.pc.target_shape(claim)
+        want = self.pc.target_shape(claim) if want is None else want
         for of in self.numerators():
             for wrt in self.denominators():
                 if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not graph.depends(of, wrt):
@@ -181,7 +211,7 @@ class Diagnosis:
             return None
         units = self.units()
         if len(units) < 2 or len(units) > MAX_SUBSET_CHILDREN:
-            return self.repeated_path(units)
+            return self.dropped_paths() or self.repeated_path(units)
         for size in range(1, len(units)):
             for kept in combinations(range(len(units)), size):
                 def partial_sum(batch, k, kept=kept):
@@ -192,11 +222,52 @@ class Diagnosis:
                     paths = tuple(p for c in lost_children
                                   for p in _paths_via(graph, claim.wrt, c, claim.of))
                     count = sum(graph.count_paths(c, claim.of) for c in lost_children)
+                    kept_children = tuple(dict.fromkeys(units[i][0] for i in kept))
+                    only_lost = tuple(c for c in lost_children if c not in kept_children)
+                    # (one child's share may have several terms: N = AAᵀ reaches A twice)
                     return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                    expr=sp.Add(*(units[i][1] for i in kept)),
                                    printed=sp.Add(*(t for _, t in units)),
-                                   symbols=tuple(dict.fromkeys(c for c, _ in lost)))
-        return self.repeated_path(units)
+                                   symbols=only_lost or tuple(lost_children),
+                                   kept=kept_children if only_lost else ())
+        return self.dropped_paths() or self.repeated_path(units)
+
+    def dropped_paths(self) -> Finding | None:
+        """The claim is the derivative without the paths through some of one node's children
+        (BPTT that keeps the last step, a norm without its statistics): evaluated as a sweep
+        with those edges left out, at any node between wrt and of, for any shapes."""
+        claim, graph = self.claim, self.graph
+        if claim.is_value or claim.update or claim.local or len(graph.order) > MAX_DROP_NODES:
+            return None
+        between = dict.fromkeys([claim.wrt] + [n for n in graph.order if n != claim.of and
+                                               graph.depends(claim.of, n) and
+                                               graph.depends(n, claim.wrt)])
+        tried = 0
+        for node in between:
+            children = [c for c in graph.children.get(node, ())
+                        if c == claim.of or graph.depends(claim.of, c)]
+            if not 2 <= len(children) <= MAX_SUBSET_CHILDREN:
+                continue
+            for size in range(1, len(children)):
+                for kept in combinations(children, size):
+                    tried += 1
+                    if tried > MAX_DROP_VARIANTS:
+                        return None
+                    lost = tuple(c for c in children if c not in kept)
+                    drop = frozenset((c, node) for c in lost)
+
+                    def without(batch, k, drop=drop):
+                        return batch.values.derivative(claim.of, claim.wrt, claim.layout,
+                                                       drop=drop)
+                    if self.screened(without) and self.matches(without):
+                        head = graph.some_paths(claim.wrt, node, 1)[0]
+                        paths = tuple(head + p for c in lost
+                                      for p in graph.some_paths(c, claim.of, 3))
+                        count = graph.count_paths(claim.wrt, node) * sum(
+                            graph.count_paths(c, claim.of) for c in lost)
+                        return Finding("lost-path", self.target, paths=paths[:3], count=count,
+                                       symbols=lost, kept=kept)
+        return None
 
     def repeated_path(self, units) -> Finding | None:
         if len(units) < 2:
@@ -306,23 +377,36 @@ class Diagnosis:
                 rest_expr = product([("*", rest[0][1])] + rest[1:])
                 if self.matches(lambda b, _, e=rest_expr: pc.evaluate(b.values, e), truth):
                     return Finding("extra-factor", self.target, expr=factor)
-            for ref in refs[:MAX_FACTOR_CANDIDATES]:
+        shapes = {}
+        for ref in refs[:MAX_FACTOR_CANDIDATES]:
+            try:
+                shapes[ref] = derivative_shape(graph, ref.of, ref.wrt, ref.layout)
+            except Exception:     # noqa: BLE001  (an order-3 tensor: not a candidate)
+                continue
+        # a printed factor may itself be a product (q(1 − q) for ∂q/∂z): every run of up to
+        # MAX_RUN neighbouring factors is tried in place of one partial
+        for length in range(1, min(MAX_RUN, len(factors) - 1) + 1):
+            for i in range(len(factors) - length + 1):
+                run = factors[i:i + length]
                 try:
-                    shape = derivative_shape(graph, ref.of, ref.wrt, ref.layout)
-                except Exception:     # noqa: BLE001  (an order-3 tensor: not a candidate)
-                    continue
-                if shape != A.shape_of(factor):
-                    continue
-                replaced = factors[:k] + [(op, ref.symbol(shape))] + factors[k + 1:]
-                try:
-                    candidate = product(replaced)
+                    printed = product([("*", run[0][1])] + run[1:])
                 except A.ShapeError:
                     continue
-                if self.matches(lambda b, _, e=candidate: pc.evaluate(b.values, e), truth):
-                    expr = graph.local(ref.of, ref.wrt) if ref.wrt in graph.parents(ref.of) \
-                        else None
-                    return Finding("wrong-factor", self.target, derivative=ref, printed=factor,
-                                   expr=expr)
+                for ref, shape in shapes.items():
+                    if shape != A.shape_of(printed):
+                        continue
+                    replaced = factors[:i] + [(run[0][0], ref.symbol(shape))] + \
+                        factors[i + length:]
+                    try:
+                        candidate = product(replaced if i else [("*", replaced[0][1])] +
+                                            replaced[1:])
+                    except A.ShapeError:
+                        continue
+                    if self.matches(lambda b, _, e=candidate: pc.evaluate(b.values, e), truth):
+                        expr = graph.local(ref.of, ref.wrt) \
+                            if ref.wrt in graph.parents(ref.of) else None
+                        return Finding("wrong-factor", self.target, derivative=ref,
+                                       printed=printed, expr=expr)
         return None
 
     def factor(self) -> Finding | None:
@@ -393,6 +477,12 @@ class _Prefix:
 def _head(values, n: int = 0):
     n = n or SCREEN_POINTS
     return values[..., :n] if isinstance(values, np.ndarray) else values
+
+
+def _at(values, i: int):
+    """One point of a batched array (samples last): a float, or an array of floats."""
+    v = np.asarray(values)[..., i]
+    return float(v) if v.ndim == 0 else v
 
 
 def _stem(name: str) -> str:

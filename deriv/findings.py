@@ -52,6 +52,9 @@ class Finding:
     count: int | None = None           # how many times (repeated factor, path), or more paths
     shapes: tuple = ()                 # (got, want) shapes
     text: str = ""                     # a printed value or size, verbatim from the file
+    kept: tuple = ()                   # lost paths: the children whose paths the claim keeps
+    point: tuple = ()                  # a counterexample: ((input, value), ...)
+    values: tuple = ()                 # its (claim's value, true value)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -76,12 +79,15 @@ class Verdict:
     branches_seen: int = 0
     diagnosis: list[Finding] = field(default_factory=list)
     reason: str = ""               # for an error verdict
+    # "warning": a printed intermediate that is off but cannot change an asked derivative
+    severity: str = "error"
 
     @property
     def outcome(self) -> str:
         if self.verdict == "error":
             return "error"
-        return OUTCOMES[(self.verdict, self.claim.expect)]
+        outcome = OUTCOMES[(self.verdict, self.claim.expect)]
+        return "warning" if outcome == "failed" and self.severity == "warning" else outcome
 
     @property
     def unexpected(self) -> bool:
@@ -102,9 +108,10 @@ class Report:
     problems: list = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
-        counts = {"passed": 0, "failed": 0, "xfailed": 0, "xpassed": 0, "errors": 0}
+        counts = {"passed": 0, "failed": 0, "warnings": 0, "xfailed": 0, "xpassed": 0,
+                  "errors": 0}
         for v in self.verdicts:
-            counts["errors" if v.outcome == "error" else v.outcome] += 1
+            counts[{"error": "errors", "warning": "warnings"}.get(v.outcome, v.outcome)] += 1
         return counts
 
     @property

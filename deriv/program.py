@@ -210,10 +210,11 @@ class AdjointProgram:
     partials from the registry, structural rules (Z̄Yᵀ, −ZᵀZ̄Zᵀ, ...) from their entries — so
     no symbolic derivative is built and every adjoint is shared. A node's block runs only when
     its adjoint exists, so a sweep from any node (seeded through `S`) costs what it reaches.
-    `only` = (child, parent): the edge partial, child's block to that parent alone."""
+    `only` = (child, parent): the edge partial, child's block to that parent alone; `drop`:
+    edges (child, parent) left out — the paths a wrong claim lost."""
 
-    def __init__(self, graph, only: tuple[str, str] | None = None):
-        self.graph, self.only = graph, only
+    def __init__(self, graph, only: tuple[str, str] | None = None, drop: frozenset = frozenset()):
+        self.graph, self.only, self.drop = graph, only, drop
         self.names = list(graph.symbols)                   # b{i}: the adjoint of names[i]
         self.returned: list[str] = []                      # the adjoints a run returns
         self.index = {n: i for i, n in enumerate(self.names)}
@@ -263,7 +264,7 @@ class _AdjointWriter:
         for name in blocks:
             node = graph.nodes[name]
             self.targets = {graph.symbols[q] for q in node.parents
-                            if p.only is None or q == p.only[1]}
+                            if (p.only is None or q == p.only[1]) and (name, q) not in p.drop}
             self.lines = []
             self.reached: dict[sp.Expr, bool] = {}
             self.source = _Source(self.values, self.p._constants)
@@ -403,11 +404,12 @@ def _partial(entry, i: int, arity: int) -> sp.Expr:
     return entry.partials[i](*_stand_ins(arity))
 
 
-def adjoint_program(graph, only: tuple[str, str] | None = None) -> AdjointProgram:
-    key = ("adjoint", only)
+def adjoint_program(graph, only: tuple[str, str] | None = None,
+                    drop: frozenset = frozenset()) -> AdjointProgram:
+    key = ("adjoint", only, drop)
     cache = graph.programs
     if key not in cache:
-        cache[key] = AdjointProgram(graph, only)
+        cache[key] = AdjointProgram(graph, only, drop)
     return cache[key]
 
 
@@ -475,7 +477,7 @@ class Values:
         with np.errstate(all="ignore"):
             out = fn(self.constant, *args, {program.index[of]: seed})
         self.ops += program.ops(out)
-        if program.only is None:
+        if program.only is None and not program.drop:
             self.sweep_ops += program.ops(out)
         return {n: _broadcast(v, concrete(self.graph.shape(n), self.sizes) + (self.n,))
                 for n, v in zip(program.returned, out) if v is not None and n != of}
@@ -548,24 +550,27 @@ class Values:
         import mpmath as mp
         return np.full(shape, mp.mpf(0), dtype=object) if shape else mp.mpf(0)
 
-    def adjoints(self, of: str, seed=None, only: str | None = None) -> dict[str, object]:
+    def adjoints(self, of: str, seed=None, only: str | None = None,
+                 drop: frozenset = frozenset()) -> dict[str, object]:
         """Every adjoint ∂(seed·of)/∂name by one reverse sweep from `of` (seed: 1 for a scalar).
         `only`: the edge partial to that parent alone."""
-        key = (of, None if seed is None else id(seed), only)
+        key = (of, None if seed is None else id(seed), only, drop)
         if key in self._sweeps:
             return self._sweeps[key]
         if seed is None:
             seed = self.zeros(()) + 1
-        program = adjoint_program(self.graph, (of, only) if only is not None else None)
+        program = adjoint_program(self.graph, (of, only) if only is not None else None, drop)
         bars = self.run_adjoint(program, of, seed)
         bars[of] = seed
         if key[1] is None:                 # a unit seed of a vector is used once
             self._sweeps[key] = bars
         return bars
 
-    def derivative(self, of: str, wrt: str, layout: str = "gradient", local: bool = False):
+    def derivative(self, of: str, wrt: str, layout: str = "gradient", local: bool = False,
+                   drop: frozenset = frozenset()):
         """D(of, wrt) at every point, in the claim's layout: of a scalar, wrt's shape; of
-        vectors, len(wrt) × len(of) (one sweep per component of `of`)."""
+        vectors, len(wrt) × len(of) (one sweep per component of `of`); without the edges in
+        `drop`."""
         graph = self.graph
         only = wrt if local else None
         if of in graph.inputs:
@@ -574,7 +579,7 @@ class Values:
         if not so:
             if of == wrt:
                 return self.zeros(()) + 1
-            out = self.adjoints(of, None, only).get(wrt)
+            out = self.adjoints(of, None, only, drop).get(wrt)
             out = out if out is not None else self.zeros(sw)
             return out if layout == "gradient" else transpose_points(out)
         # a vector `of`: one column per component, seeded with eᵢ
@@ -585,7 +590,7 @@ class Values:
             if of == wrt:
                 columns.append(_flat(seed, self.backend))
                 continue
-            v = self.adjoints(of, seed, only).get(wrt)
+            v = self.adjoints(of, seed, only, drop).get(wrt)
             columns.append(_flat(v if v is not None else self.zeros(sw), self.backend))
         g = _stack(columns)
         return g if layout == "gradient" else transpose_points(g)

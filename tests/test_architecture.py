@@ -79,7 +79,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 7100, lines
+    assert lines < 7500, lines
 
 
 def test_the_readme_layout_is_the_import_order():

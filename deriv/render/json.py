@@ -18,7 +18,9 @@ def _num(v):
     if v is None:
         return None
     if isinstance(v, np.ndarray):
-        return {"shape": list(v.shape), "value": [[_num(float(x)) for x in row] for row in v]}
+        def nested(a):
+            return [nested(x) for x in a] if np.ndim(a) else _num(float(a))
+        return {"shape": list(v.shape), "value": nested(v)}
     v = float(v)
     return v if math.isfinite(v) else str(v)
 
@@ -69,6 +71,11 @@ def finding(f, display) -> dict:
         d["count"] = f.count
     if f.shapes:
         d["shapes"] = [list(s) for s in f.shapes]
+    if f.kept:
+        d["kept"] = list(f.kept)
+    if f.point:      # a counterexample: the inputs, the claim's value and the true one
+        d["point"] = {name: _num(v) for name, v in f.point}
+        d["values"] = {"claim": _num(f.values[0]), "truth": _num(f.values[1])}
     return d
 
 
@@ -94,5 +101,6 @@ def report(rep) -> str:
     data = {"claims": claims,
             "missing": [{"problem": m.problem, "derivative": str(m.derivative)}
                         for m in rep.missing],
-            "summary": rep.summary(), "seconds": round(rep.seconds, 3), "kinds": KINDS}
+            "summary": rep.summary(), "kinds": KINDS}     # (no time: output is a function
+                                                           # of the input and the seed only)
     return json.dumps(data, indent=2, ensure_ascii=False)

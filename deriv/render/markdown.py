@@ -210,7 +210,8 @@ def report(rep, problems=None, level: str = "###") -> str:
                 for m in doc["missing"]) + ".")
             out.append("")
     summary = rep.summary()
-    parts = [f"{summary[k]} {k}" for k in ("passed", "failed", "xfailed", "xpassed", "errors")
+    parts = [f"{summary[k]} {k}" for k in ("passed", "failed", "warnings", "xfailed", "xpassed",
+                                           "errors")
              if summary[k]]
     out.append(f"**In all:** {_plural(total_claims, 'claim')} in {_plural(len(documents), 'document')}, "
                f"{total_errata} errat{'um' if total_errata == 1 else 'a'} found "

@@ -176,7 +176,7 @@ def problem_view(p) -> Group:
 
 OUTCOME_STYLE = {"passed": ("PASSED", "green"), "failed": ("FAILED", "bold red"),
                  "xfailed": ("XFAIL", "yellow"), "xpassed": ("XPASS", "bold red"),
-                 "error": ("ERROR", "bold red")}
+                 "error": ("ERROR", "bold red"), "warning": ("WARNING", "yellow")}
 
 
 def report(rep, problems=None, verbose: bool = False) -> Group:
@@ -229,7 +229,8 @@ def report(rep, problems=None, verbose: bool = False) -> Group:
 def summary_line(rep) -> Text:
     counts = rep.summary()
     parts = []
-    for key, style in (("failed", "bold red"), ("passed", "green"), ("xfailed", "yellow"),
+    for key, style in (("failed", "bold red"), ("passed", "green"), ("warnings", "yellow"),
+                       ("xfailed", "yellow"),
                        ("xpassed", "bold red"), ("errors", "bold red")):
         if counts[key]:
             parts.append((f"{counts[key]} {key}", style))

@@ -48,6 +48,21 @@ def _ratio(k: float) -> tuple[str, str]:
     return shown, inverse
 
 
+def _number(v) -> str:
+    """A value of a counterexample: a number, or an array's values (short)."""
+    import numpy as np
+    a = np.asarray(v, dtype=float)
+    if a.ndim == 0:
+        return f"{float(a):.6g}"
+    text = np.array2string(a, precision=4, separator=", ", threshold=12, edgeitems=2)
+    return " ".join(text.split())
+
+
+def _names(m, names) -> str:
+    shown = [m.name(n) for n in names]
+    return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+
+
 def sentence(f, m) -> str:
     """One finding in words; `m` writes the math (UnicodeMath, or the LaTeX writer)."""
     target = m.partial(f.target) if f.target is not None else "the value"
@@ -84,6 +99,14 @@ def sentence(f, m) -> str:
                 "missing-factor": f"misses a factor {what}",
                 "missing-term": f"misses the term {what}",
                 "extra-term": f"has an extra term {what}"}[kind]
+    if kind == "lost-path" and f.kept:
+        paths = ", ".join(m.path(p) for p in f.paths)
+        more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
+        head = (f"keeps only the path{'s' * (len(f.kept) > 1)} through {_names(m, f.kept)}; "
+                f"misses those through {_names(m, f.symbols)}")
+        if f.expr is not None:
+            head += f" (it is the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)})"
+        return head + (f": {paths}{more}" if paths else "")
     if kind == "lost-path":
         paths = ", ".join(m.path(p) for p in f.paths)
         head = f"counts only the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)}" \
@@ -139,7 +162,15 @@ def sentence(f, m) -> str:
         return (f"the printed size of {m.partial(f.derivative)} is "
                 f"{' × '.join(map(str, printed))}, but it is {m.shape(inferred)}")
     if kind == "no-explanation":
-        return "no simple explanation found"
+        said = "no simple explanation found"
+        if f.point:
+            at = ", ".join(f"{m.name(n)} = {_number(v)}" for n, v in f.point)
+            truth = target if f.target is not None else m.name(f.symbols[0])
+            said += (f"; at {at} it is {_number(f.values[0])} where {truth} = "
+                     f"{_number(f.values[1])}")
+        if f.expr is not None:
+            said += f"; the right formula is {target} = {m.expr(f.expr)}"
+        return said
     return kind
 
 

@@ -1,0 +1,115 @@
+"""Issue 11's cases: each wrong claim gets the right explanation (and a right claim passes),
+the explanation is never a tautology, an unexplained claim gets a counterexample, and a
+printed intermediate that no asked derivative can see is a warning."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import deriv
+from deriv.checker import Options, check
+
+HERE = Path(__file__).parent / "fixtures" / "explanations"
+
+
+def verdicts(name: str, **options):
+    report = check(deriv.load_all(str(HERE / name)), Options(**options))
+    return {v.claim.id: v for v in report.verdicts}, report
+
+
+def test_bptt_that_keeps_only_the_last_step_loses_two_paths():
+    v, _ = verdicts("paths.toml")
+    f = v["last-step-only"].diagnosis[0]
+    assert (f.kind, f.kept, set(f.symbols)) == ("lost-path", ("h3",), {"h1", "h2"})
+
+
+def test_batch_norm_without_its_statistics_loses_the_mean_and_variance_paths():
+    v, _ = verdicts("paths.toml")
+    f = v["drops-stats"].diagnosis[0]
+    assert (f.kind, f.kept, set(f.symbols)) == ("lost-path", ("y1",), {"mu", "v"})
+    f = v["drops-var"].diagnosis[0]
+    assert (f.kind, set(f.kept), f.symbols) == ("lost-path", {"mu", "y1"}, ("v",))
+
+
+def test_a_path_lost_between_wrt_and_of_is_found_by_a_sweep_without_it():
+    v, _ = verdicts("paths.toml")
+    f = v["drops-c"].diagnosis[0]
+    assert (f.kind, f.kept, f.symbols) == ("lost-path", ("b",), ("c",))
+    assert f.paths == (("x", "a", "c", "y"),)
+
+
+def test_a_wrong_variable_inside_a_factor_that_is_a_product():
+    v, _ = verdicts("factor.toml")
+    assert v["dL/dw-ok"].verdict == "pass"
+    f = v["dL/dw"].diagnosis[0]
+    assert f.kind == "wrong-factor"
+    assert (f.derivative.of, f.derivative.wrt) == ("q", "z")
+    assert str(f.printed) == "z*(1 - q)" and str(f.expr) == "q*(1 - q)"
+
+
+def test_no_wrong_factor_is_a_tautology():
+    from deriv.render.words import UnicodeMath, sentence
+    for name in ("factor.toml", "paths.toml", "mislabel.toml"):
+        v, _ = verdicts(name)
+        for verdict in v.values():
+            for f in verdict.diagnosis:
+                if f.kind == "wrong-factor" and f.expr is not None:
+                    assert f.expr != f.printed, sentence(f, UnicodeMath())
+
+
+def test_a_rectangular_mislabel_is_named_not_called_a_shape_error():
+    v, _ = verdicts("mislabel.toml")
+    assert v["dC/dX"].verdict == "pass"
+    f = v["dC/dA-printed-as-dC/dX"].diagnosis[0]
+    assert f.kind == "mislabelled" and (f.derivative.of, f.derivative.wrt) == ("C", "A")
+
+
+def test_an_unexplained_claim_gets_a_counterexample_and_the_right_formula():
+    v, _ = verdicts("paths.toml")
+    f = v["unexplained"].diagnosis[0]
+    assert f.kind == "no-explanation"
+    point = dict(f.point)
+    assert set(point) == {"w", "u", "x1", "x2", "x3", "h0", "y"}
+    claim_value, true_value = f.values
+    assert abs(claim_value - true_value) > 1e-3
+    # the right formula, in the problem's own nodes, evaluated at that point is the true value
+    assert {s.name for s in f.expr.free_symbols} <= {"w", "h2", "h3", "y"}
+    import math
+    h1 = math.tanh(point["w"] * point["h0"] + point["u"] * point["x1"])
+    h2v = math.tanh(point["w"] * h1 + point["u"] * point["x2"])
+    h3v = math.tanh(point["w"] * h2v + point["u"] * point["x3"])
+    subs = {s: {"w": point["w"], "h2": h2v, "h3": h3v, "y": point["y"]}[s.name]
+            for s in f.expr.free_symbols}
+    assert abs(float(f.expr.subs(subs)) - true_value) < 1e-9
+
+
+def test_an_intermediate_no_asked_derivative_sees_is_a_warning():
+    v, report = verdicts("severity.toml")
+    assert v["dz/dh"].outcome == "passed"
+    assert v["z"].outcome == "warning"           # drops β; ∂z/∂h = Ωᵀ is unaffected
+    assert v["z-bad"].outcome == "failed"        # 2Ωh: ∂z/∂h would change
+    assert report.summary()["warnings"] == 1 and report.exit_code == 1
+    v, report = verdicts("severity.toml", strict=True)
+    assert v["z"].outcome == "failed"
+
+
+def test_the_check_says_the_same_on_every_run_under_load(tmp_path):
+    """Five runs in parallel with a CPU-heavy job, each with its own hash seed: the same
+    bytes of JSON (nothing depends on the clock or on a set's order)."""
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        files = [str(HERE / n) for n in ("paths.toml", "factor.toml", "severity.toml")]
+        runs = [subprocess.Popen([sys.executable, "-m", "deriv", "check", *files, "problem-7.1",
+                                  "notes-backprop-4.2a", "--format", "json"],
+                                 stdout=subprocess.PIPE, env={**os.environ,
+                                                              "PYTHONHASHSEED": str(k)})
+                for k in range(5)]
+        outputs = [r.communicate(timeout=300)[0] for r in runs]
+    finally:
+        burner.kill()
+    assert len(set(outputs)) == 1
+    assert json.loads(outputs[0])["summary"]["failed"] >= 5
