@@ -30,6 +30,7 @@ from deriv.sampling import draw_all, size_assignments
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 RECHECK = 12                  # disagreeing points re-evaluated at high precision
+MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
 MIN_PER_BATCH = 50
 MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
 MEMORY = 1 << 30              # bytes the arrays of one batch may take
@@ -168,6 +169,48 @@ class ProblemCheck:
                 bad.append((batch, int(i)))
         return not bad, bad
 
+    def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int]:
+        """Points where float64 overflows (log(exp(a) + exp(b)) at a = 710) are not undefined:
+        up to MAX_PRECISE of them a batch are evaluated at 50 digits instead. Returns how many
+        are defined there, how many of those disagree, and how many were tried."""
+        import mpmath as mp
+        defined = wrong = tried = 0
+        for batch, _, _, valid in pairs:
+            keep = batch.keep if claim.local else batch.keep_total
+            for i in np.flatnonzero(keep & ~valid)[:MAX_PRECISE]:
+                tried += 1
+                values = self.precise_values(batch, int(i))
+                if values is None:
+                    continue
+                with mp.workdps(50):
+                    try:
+                        c = _mp_flat(self.evaluate(values, expr))
+                        t = _mp_flat(self.truth(values, claim))
+                    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                        continue
+                    if c is None or t is None or len(c) != len(t) or not all(
+                            isinstance(x, mp.mpf) and mp.isfinite(x) for x in c + t):
+                        continue
+                    defined += 1
+                    wrong += any(abs(a - b) > 1e-12 + 1e-9 * max(abs(a), abs(b))
+                                 for a, b in zip(c, t))
+        return defined, wrong, tried
+
+    def precise_values(self, batch: Batch, i: int) -> Values | None:
+        """The forward pass at one point at 50 digits (shared by the claims), or None where
+        the function itself is undefined (a log of a negative: not an overflow)."""
+        import mpmath as mp
+        cache = self.__dict__.setdefault("_precise", {})
+        key = (id(batch), i)
+        if key not in cache:
+            point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
+            with mp.workdps(50):
+                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
+            finite = all(isinstance(x, mp.mpf) and mp.isfinite(x)
+                         for v in values.env.values() for x in (_mp_flat(v) or [mp.nan]))
+            cache[key] = values if finite else None
+        return cache[key]
+
     def confirmed(self, claim: Claim, expr: sp.Expr, bad: list) -> bool:
         """Does a disagreement survive at 50 digits (mpmath)? Round-off never fails a claim."""
         import mpmath as mp
@@ -208,16 +251,25 @@ class ProblemCheck:
         v.samples = int(sum(p[3].sum() for p in pairs))
         v.branches, v.branches_seen = self.coverage(claim, pairs)
         total = self.per_batch * len(self.batches)
+        precise_wrong = 0
+        if got == want and v.undefined:
+            v.precise, precise_wrong, tried = self.precise(claim, written, pairs)
+            # every point tried is defined at 50 digits: the others overflow too, they are not
+            # undefined (they are counted, not all evaluated)
+            v.overflow = v.undefined if tried and v.precise == tried else v.precise
+            v.undefined -= v.overflow
         if got != want:
             v.verdict = "fail"
             findings.extend(Diagnosis(self, claim, written, pairs).shape_mismatch(got, want))
-        elif v.samples < max(10, MIN_VALID_FRACTION * total):
+        elif v.samples < 3 and v.precise and precise_wrong == 0:
+            pass        # float64 fails at (almost) every point: decided at 50 digits alone
+        elif v.samples < max(10, MIN_VALID_FRACTION * total) and not v.precise:
             v.verdict = "error"
             v.reason = "too-few-points"
             return v
         else:
             same, bad = self.agree(pairs, claim)
-            if not same and self.confirmed(claim, written, bad):
+            if precise_wrong or (not same and self.confirmed(claim, written, bad)):
                 v.verdict = "fail"
                 before = self.operations(), self.operations("sweep_ops")
                 findings.extend(Diagnosis(self, claim, written, pairs).run())

@@ -75,6 +75,8 @@ class Verdict:
     samples: int = 0               # points where both sides were compared
     undefined: int = 0             # points where either side was NaN or infinite
     near_kink: int = 0             # points dropped for lying within ε of a kink
+    overflow: int = 0              # points where float64 overflows but the function is defined
+    precise: int = 0               # ... of which checked at 50 digits
     branches: int = 0
     branches_seen: int = 0
     diagnosis: list[Finding] = field(default_factory=list)

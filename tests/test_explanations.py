@@ -113,3 +113,20 @@ def test_the_check_says_the_same_on_every_run_under_load(tmp_path):
         burner.kill()
     assert len(set(outputs)) == 1
     assert json.loads(outputs[0])["summary"]["failed"] >= 5
+
+
+def test_overflow_is_not_undefined():
+    """log(exp(a) + exp(b)) at a, b ∈ [700, 720]: float64 overflows at most points, the
+    function does not; those points are checked at 50 digits, not dropped as undefined —
+    and a missing domain is still called undefined."""
+    for samples in (200, 2000):
+        v, _ = verdicts("overflow.toml", samples=samples)
+        assert v["dy/da"].verdict == "pass" and v["dy/da"].undefined == 0
+        assert v["dy/da"].overflow > samples / 2 and v["dy/da"].precise >= 64
+        assert v["dy/da-wrong"].verdict == "fail"
+    by_problem = {(r.problem, r.claim.id): r for r in verdicts("overflow.toml")[1].verdicts}
+    everywhere = by_problem[("all-over", "dy/da-wrong")]
+    assert everywhere.verdict == "fail" and everywhere.samples == 0
+    assert by_problem[("all-over", "dy/da")].verdict == "pass"
+    domain = by_problem[("domain", "dy/dx")]
+    assert domain.undefined > 500 and domain.overflow == 0

@@ -102,7 +102,8 @@ def test_exp_overflow_in_the_graph_is_counted_not_compared():
         claim("wrong", "a"),
     ])
     v = verdicts(text)
-    assert v["right"].verdict == "pass" and v["right"].undefined > 0
+    # where float64 overflows, the points are checked at 50 digits instead of compared in floats
+    assert v["right"].verdict == "pass" and v["right"].overflow > 0 and v["right"].precise > 0
     assert v["wrong"].verdict == "fail"
 
 
@@ -124,8 +125,11 @@ def test_division_by_zero_at_a_kink():
 
 
 def test_huge_exact_numbers_evaluate_to_inf_not_an_overflow_error():
-    v = verdicts(problem("y = x * 10**300 * 10**300", [claim("d", "10**600")]))["d"]
-    assert v.verdict == "error"              # inf on both sides: nothing to compare
+    v = verdicts(problem("y = x * 10**300 * 10**300", [claim("d", "10**600"),
+                                                        claim("e", "10**599")]))
+    # inf on both sides in float64: decided at 50 digits, where 10**600 is a number
+    assert v["d"].verdict == "pass" and v["d"].precise > 0
+    assert v["e"].verdict == "fail"
 
 
 def test_complex_values_are_undefined_never_their_real_part():

@@ -96,6 +96,7 @@ def report(rep) -> str:
             "equals": [str(f.derivative) for f in v.diagnosis
                        if f.kind == "mislabelled" and f.derivative is not None],
             "coverage": {"branches_seen": v.branches_seen, "branches": v.branches},
+            "overflow": v.overflow, "precise": v.precise,
             **({"reason": error_reason(v)} if v.verdict == "error" else {}),
         })
     data = {"claims": claims,

@@ -201,6 +201,8 @@ def report(rep, problems=None, verbose: bool = False) -> Group:
             extras.append(f"branches {v.branches_seen}/{v.branches}")
         if v.undefined:
             extras.append(f"{v.undefined} undefined")
+        if v.overflow:
+            extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
         if extras and (verbose or v.branches_seen < v.branches or v.undefined):
             line.append("   " + ", ".join(extras), style="dim")
         out.append(line)
