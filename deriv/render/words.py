@@ -95,6 +95,11 @@ def sentence(f, m) -> str:
     if kind in ("extra-factor", "missing-factor", "missing-term", "extra-term"):
         what = m.expr(f.expr) if f.derivative is None else \
             f"{m.partial(f.derivative)} = {m.expr(f.expr)}"
+        if f.derivative is not None and f.target is not None and \
+                (f.derivative.of, f.derivative.wrt) == (f.target.of, f.target.wrt):
+            # the edge partial, not the claim's own total derivative under the same name
+            what = (f"{m.expr(f.expr)} (the partial along the edge {m.name(f.target.wrt)} → "
+                    f"{m.name(f.target.of)} alone)")
         return {"extra-factor": f"has an extra factor {what}",
                 "missing-factor": f"misses a factor {what}",
                 "missing-term": f"misses the term {what}",
@@ -102,8 +107,15 @@ def sentence(f, m) -> str:
     if kind == "lost-path" and f.kept:
         paths = ", ".join(m.path(p) for p in f.paths)
         more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
-        head = (f"keeps only the path{'s' * (len(f.kept) > 1)} through {_names(m, f.kept)}; "
-                f"misses those through {_names(m, f.symbols)}")
+        def through(names):        # a child that is `of` itself is the direct edge
+            direct = [n for n in names if f.target is not None and n == f.target.of]
+            said = [f"the path{'s' * (len(names) - len(direct) > 1)} through "
+                    f"{_names(m, [n for n in names if n not in direct])}"] if \
+                len(direct) < len(names) else []
+            if direct:
+                said.append(f"the direct edge {m.name(f.target.wrt)} → {m.name(f.target.of)}")
+            return " and ".join(said)
+        head = f"keeps only {through(f.kept)}; misses {through(f.symbols)}"
         if f.expr is not None:
             head += f" (it is the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)})"
         return head + (f": {paths}{more}" if paths else "")
