@@ -111,7 +111,7 @@ def test_students_answer_file_names_the_wrong_term(run, tmp_path):
     assert "FAILED" in result.output
     # the printed value is ∂y/∂f₂ (= ∂y/∂f₃): named, and the paths through f₂ it loses
     assert "equals ∂y/∂f₂, not ∂y/∂f₁" in result.output
-    assert "keeps only the path through f₃; misses those through f₂" in result.output
+    assert "keeps only the path through f₃; misses the paths through f₂" in result.output
     assert ": f₁ → f₂ → f₃ → f₄ → y, f₁ → f₂ → f₃ → f₅ → y" in result.output
 
 

@@ -107,15 +107,15 @@ def sentence(f, m) -> str:
     if kind == "lost-path" and f.kept:
         paths = ", ".join(m.path(p) for p in f.paths)
         more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
-        def through(names):        # a child that is `of` itself is the direct edge
+        def through(names, many=False):     # a child that is `of` is the direct edge
             direct = [n for n in names if f.target is not None and n == f.target.of]
-            said = [f"the path{'s' * (len(names) - len(direct) > 1)} through "
+            said = [f"the path{'s' * (many or len(names) - len(direct) > 1)} through "
                     f"{_names(m, [n for n in names if n not in direct])}"] if \
                 len(direct) < len(names) else []
             if direct:
                 said.append(f"the direct edge {m.name(f.target.wrt)} → {m.name(f.target.of)}")
             return " and ".join(said)
-        head = f"keeps only {through(f.kept)}; misses {through(f.symbols)}"
+        head = f"keeps only {through(f.kept)}; misses {through(f.symbols, (f.count or 0) > 1)}"
         if f.expr is not None:
             head += f" (it is the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)})"
         return head + (f": {paths}{more}" if paths else "")
