@@ -249,6 +249,10 @@ class ProblemCheck:
             pairs.append((batch, c, t, valid))
         v.undefined -= v.near_kink
         v.samples = int(sum(p[3].sum() for p in pairs))
+        # size settings where nothing could be compared (a singular XᵀAX for wide X): said,
+        # never passed over in silence
+        v.dropped = tuple(dict(p[0].sizes) for p in pairs if p[3].sum() < 3) \
+            if len(pairs) > 1 else ()
         v.branches, v.branches_seen = self.coverage(claim, pairs)
         total = self.per_batch * len(self.batches)
         precise_wrong = 0

@@ -77,6 +77,7 @@ class Verdict:
     near_kink: int = 0             # points dropped for lying within ε of a kink
     overflow: int = 0              # points where float64 overflows but the function is defined
     precise: int = 0               # ... of which checked at 50 digits
+    dropped: tuple = ()            # size settings ({m: 2, n: 5}) where nothing was compared
     branches: int = 0
     branches_seen: int = 0
     diagnosis: list[Finding] = field(default_factory=list)

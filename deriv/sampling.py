@@ -32,18 +32,22 @@ def draw(inp: Input, shape: tuple, rng: np.random.Generator) -> np.ndarray:
 
 
 def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS) -> list[dict]:
-    """One square assignment (every size 3), then random ones, the first all distinct."""
+    """One square assignment (every size 3); then distinct sizes in increasing and in
+    decreasing order, so that every pair of sizes is drawn both ways (m < n and m > n: a
+    formula right only for tall matrices, or undefined for wide ones, is never checked on
+    square settings alone); then random ones."""
     rng = np.random.default_rng(seed)
     out = [{s: 3 for s in sizes}]
     if not sizes:
         return out
     lo, hi = SIZE_RANGE
-    for k in range(count - 1):
-        if k == 0 and len(sizes) <= hi - lo:
-            values = rng.permutation(np.arange(lo, hi))[: len(sizes)]
-        else:
-            values = rng.integers(lo, hi, len(sizes))
+    if len(sizes) <= hi - lo:
+        values = sorted(rng.permutation(np.arange(lo, hi))[: len(sizes)])
         out.append({s: int(v) for s, v in zip(sizes, values)})
+        if len(sizes) > 1:
+            out.append({s: int(v) for s, v in zip(sizes, reversed(values))})
+    while len(out) < count:
+        out.append({s: int(v) for s, v in zip(sizes, rng.integers(lo, hi, len(sizes)))})
     return out
 
 

@@ -130,3 +130,24 @@ def test_overflow_is_not_undefined():
     assert by_problem[("all-over", "dy/da")].verdict == "pass"
     domain = by_problem[("domain", "dy/dx")]
     assert domain.undefined > 500 and domain.overflow == 0
+
+
+def test_a_formula_right_only_at_some_sizes_fails_on_every_seed():
+    """det(XᵀAX) for X of m × n: for m < n, XᵀAX is singular and nothing can be compared
+    there; the sizes are drawn both ways (m < n and m > n), so the symmetric-A formula applied
+    to a general A fails whatever the seed, and the dropped setting is said."""
+    problems = deriv.load_all(str(HERE / "det.toml"))
+    for seed in range(8):
+        report = check(problems, Options(seed=seed, samples=200))
+        v = {r.claim.id: r for r in report.verdicts}
+        assert v["general"].verdict == "pass", seed
+        assert v["symmetric-A-twin"].verdict == "fail", seed
+        assert all(d["m"] < d["n"] for d in v["general"].dropped), seed
+
+
+def test_sizes_are_drawn_both_ways():
+    from deriv.sampling import size_assignments
+    for seed in range(10):
+        settings = size_assignments(["m", "n"], seed)
+        assert {"m": 3, "n": 3} in settings
+        assert any(s["m"] < s["n"] for s in settings) and any(s["m"] > s["n"] for s in settings)

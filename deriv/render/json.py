@@ -96,7 +96,7 @@ def report(rep) -> str:
             "equals": [str(f.derivative) for f in v.diagnosis
                        if f.kind == "mislabelled" and f.derivative is not None],
             "coverage": {"branches_seen": v.branches_seen, "branches": v.branches},
-            "overflow": v.overflow, "precise": v.precise,
+            "overflow": v.overflow, "precise": v.precise, "dropped_sizes": list(v.dropped),
             **({"reason": error_reason(v)} if v.verdict == "error" else {}),
         })
     data = {"claims": claims,

@@ -201,9 +201,12 @@ def report(rep, problems=None, verbose: bool = False) -> Group:
             extras.append(f"branches {v.branches_seen}/{v.branches}")
         if v.undefined:
             extras.append(f"{v.undefined} undefined")
+        if v.dropped:
+            extras.append("not compared at " + "; ".join(
+                ", ".join(f"{k} = {n}" for k, n in d.items()) for d in v.dropped))
         if v.overflow:
             extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
-        if extras and (verbose or v.branches_seen < v.branches or v.undefined):
+        if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped):
             line.append("   " + ", ".join(extras), style="dim")
         out.append(line)
         if v.outcome == "error":
