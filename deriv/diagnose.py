@@ -7,6 +7,7 @@ on a loaded machine as on an idle one. The first explanations found (at most two
 
 from __future__ import annotations
 
+import itertools
 import re
 from itertools import combinations
 
@@ -24,7 +25,8 @@ from deriv.sweep import reverse
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_DENOMINATORS = 64       # and other variables
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
-MAX_DROP_VARIANTS = 24      # sweeps with some edges left out (each is compiled)
+MAX_DROP_VARIANTS = 48      # sweeps with some edges left out (each is compiled)
+MAX_PATHS = 12              # single paths tried as all a claim keeps
 MAX_DROP_NODES = 400        # ... tried on graphs up to this size
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
@@ -242,7 +244,19 @@ class Diagnosis:
         between = dict.fromkeys([claim.wrt] + [n for n in graph.order if n != claim.of and
                                                graph.depends(claim.of, n) and
                                                graph.depends(n, claim.wrt)])
-        tried = 0
+        budget = max(8, MAX_DROP_VARIANTS * 50 // max(50, len(graph.order)))
+        for drop, finding in itertools.islice(self.drops(between), budget):
+            def without(batch, k, drop=drop):
+                return batch.values.derivative(claim.of, claim.wrt, claim.layout, drop=drop)
+            if self.screened(without) and self.matches(without):
+                return finding()
+        return None
+
+    def drops(self, between):
+        """Edges a claim may have lost, simplest first, each with its finding: some children
+        of one node; one node held constant (a statistic, a normaliser), then two; all but
+        one path."""
+        claim, graph = self.claim, self.graph
         for node in between:
             children = [c for c in graph.children.get(node, ())
                         if c == claim.of or graph.depends(claim.of, c)]
@@ -250,16 +264,9 @@ class Diagnosis:
                 continue
             for size in range(1, len(children)):
                 for kept in combinations(children, size):
-                    tried += 1
-                    if tried > MAX_DROP_VARIANTS:
-                        return None
                     lost = tuple(c for c in children if c not in kept)
-                    drop = frozenset((c, node) for c in lost)
 
-                    def without(batch, k, drop=drop):
-                        return batch.values.derivative(claim.of, claim.wrt, claim.layout,
-                                                       drop=drop)
-                    if self.screened(without) and self.matches(without):
+                    def finding(node=node, kept=kept, lost=lost):
                         head = graph.some_paths(claim.wrt, node, 1)[0]
                         paths = tuple(head + p for c in lost
                                       for p in graph.some_paths(c, claim.of, 3))
@@ -267,7 +274,25 @@ class Diagnosis:
                             graph.count_paths(c, claim.of) for c in lost)
                         return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                        symbols=lost, kept=kept)
-        return None
+                    yield frozenset((c, node) for c in lost), finding
+        inner = [n for n in between if n not in (claim.wrt, claim.of)]
+        for size in (1, 2):
+            for held in combinations(inner, size):
+                def constant(held=held):
+                    paths = tuple(graph.some_paths(claim.wrt, n, 1)[0] + p[1:] for n in held
+                                  for p in graph.some_paths(n, claim.of, 3))
+                    count = graph.count_paths(claim.wrt, claim.of) - \
+                        _count_avoiding(graph, claim.wrt, claim.of, set(held))
+                    return Finding("lost-path", self.target, paths=paths[:3], count=count,
+                                   symbols=held, text="constant")
+                yield frozenset((n, p) for n in held for p in graph.parents(n)), constant
+        for path in graph.some_paths(claim.wrt, claim.of, MAX_PATHS):
+            on = set(zip(path[1:], path[:-1]))
+            drop = frozenset((c, a) for a in path[:-1] for c in graph.children.get(a, ())
+                             if (c, a) not in on)
+            yield drop, (lambda path=path: Finding("lost-path", self.target, paths=(path,),
+                                                   count=graph.count_paths(claim.wrt, claim.of),
+                                                   kept=path, text="path"))
 
     def repeated_path(self, units) -> Finding | None:
         if len(units) < 2:
@@ -347,6 +372,10 @@ class Diagnosis:
                 for b in graph.parents(a):
                     if b in on_paths and not graph.shape(a) and not graph.shape(b):
                         out.append((DRef(a, b), graph.local(a, b)))
+            # the claim's total derivative by another variable (∂L/∂w₂ added to ∂L/∂w₁)
+            out += [(DRef(claim.of, n, claim.layout), None) for n in graph.symbols
+                    if n not in (claim.of, claim.wrt) and graph.depends(claim.of, n)
+                    and graph.shape(n) == graph.shape(claim.wrt)][:MAX_FACTOR_CANDIDATES]
         return out
 
     def wrong_factor(self) -> Finding | None:
@@ -413,7 +442,7 @@ class Diagnosis:
         """claim / truth is one node, input or partial on the paths (extra), or its inverse —
         a scalar, or an array of the claim's shape (elementwise)."""
         for ref, expr in self.candidates():
-            if A.shape_of(expr) not in ((), self.pc.target_shape(self.claim)):
+            if expr is None or A.shape_of(expr) not in ((), self.pc.target_shape(self.claim)):
                 continue
             value = self.value_of(ref, expr)
             if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
@@ -426,13 +455,15 @@ class Diagnosis:
     def value_of(self, ref, expr):
         if ref is None:
             return lambda b, k: b.values.env[expr]
+        if expr is None:                                 # a total derivative
+            return lambda b, k: b.values.derivative(ref.of, ref.wrt, ref.layout)
         return lambda b, k: self.pc.derivative(b.values, ref)
 
     def term(self) -> Finding | None:
         """truth − claim is one node or input value, or one term of the adjoint sum."""
         want = self.pc.target_shape(self.claim)
         for ref, expr in self.candidates():
-            if A.shape_of(expr) != want:
+            if (want if expr is None else A.shape_of(expr)) != want:
                 continue
             value = self.value_of(ref, expr)
             if self.matches(lambda b, k: self.pairs[k][2] - value(b, k)):
@@ -483,6 +514,15 @@ def _at(values, i: int):
     """One point of a batched array (samples last): a float, or an array of floats."""
     v = np.asarray(values)[..., i]
     return float(v) if v.ndim == 0 else v
+
+
+def _count_avoiding(graph, src: str, dst: str, avoid: set) -> int:
+    """Paths src → dst through none of `avoid` (counted, never listed)."""
+    count = {src: 1}
+    for name in graph.order:
+        if name not in avoid and name != src:
+            count[name] = sum(count.get(p, 0) for p in graph.parents(name) if p not in avoid)
+    return count.get(dst, 0)
 
 
 def _stem(name: str) -> str:

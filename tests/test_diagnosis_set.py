@@ -58,8 +58,6 @@ def test_score_counts_what_it_says():
     assert s["accuracy"] == pytest.approx(1 / 3) and s["recall"] == pytest.approx(2 / 3)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 11 accuracy goal: 0.895 (102 of 114) on main "
-                   "5b47073, 1 Dec 2026; the lead's diagnosis work is to raise it to 0.9")
 def test_accuracy_goal(rows):
     s = score(rows)
     misses = [f"{r.where}: {'|'.join(r.expected)} → {r.found[:1]}" for r in rows

@@ -93,9 +93,9 @@ def sentence(f, m) -> str:
             right += f" = {m.expr(f.expr)}"
         return f"the factor {m.expr(f.printed)} should be {right}"
     if kind in ("extra-factor", "missing-factor", "missing-term", "extra-term"):
-        what = m.expr(f.expr) if f.derivative is None else \
-            f"{m.partial(f.derivative)} = {m.expr(f.expr)}"
-        if f.derivative is not None and f.target is not None and \
+        what = m.expr(f.expr) if f.derivative is None else m.partial(f.derivative) if \
+            f.expr is None else f"{m.partial(f.derivative)} = {m.expr(f.expr)}"
+        if f.expr is not None and f.derivative is not None and f.target is not None and \
                 (f.derivative.of, f.derivative.wrt) == (f.target.of, f.target.wrt):
             # the edge partial, not the claim's own total derivative under the same name
             what = (f"{m.expr(f.expr)} (the partial along the edge {m.name(f.target.wrt)} → "
@@ -104,6 +104,15 @@ def sentence(f, m) -> str:
                 "missing-factor": f"misses a factor {what}",
                 "missing-term": f"misses the term {what}",
                 "extra-term": f"has an extra term {what}"}[kind]
+    if kind == "lost-path" and f.text == "constant":
+        paths = ", ".join(m.path(p) for p in f.paths)
+        more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
+        them = "it" if len(f.symbols) == 1 else "them"
+        return (f"treats {_names(m, f.symbols)} as constant{'s' * (len(f.symbols) > 1)}: "
+                f"misses the paths through {them} ({paths}{more})")
+    if kind == "lost-path" and f.text == "path":
+        return (f"keeps only the path {m.path(f.paths[0])}, one of the {f.count} paths from "
+                f"{m.name(f.target.wrt)} to {m.name(f.target.of)}")
     if kind == "lost-path" and f.kept:
         paths = ", ".join(m.path(p) for p in f.paths)
         more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
