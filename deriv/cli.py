@@ -158,9 +158,18 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
 @click.option("--strict", is_flag=True,
               help="Warnings (a printed intermediate off in a way no asked derivative sees) fail.")
+@click.option("--from-printed", is_flag=True,
+              help="Read every claim from its printed LaTeX, ignoring the hand-written expr "
+                   "and chain.")
+@click.option("--sheet", "sheet_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Read the claims of one problem from a solution sheet (.tex, .md, .txt, "
+                   ".ipynb) instead of the problem file.")
+@click.option("--section", metavar="TEXT",
+              help="With --sheet: the heading of the problem's part (default: its section).")
 @click.pass_obj
 @reports_errors
-def check(obj, targets, samples, seed, as_json, fmt, verbose, strict):
+def check(obj, targets, samples, seed, as_json, fmt, verbose, strict, from_printed, sheet_file,
+          section):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem ids or problem files (default: the whole catalog). Exit status 0 when
@@ -169,8 +178,17 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose, strict):
     """
     from deriv.catalog import resolve
     from deriv.checker import Options, check as run
-    problems = resolve(list(targets), obj["problems"])
+    problems = resolve(list(targets), obj["problems"], from_printed=from_printed)
+    notes: list[str] = []
+    if sheet_file:
+        from deriv.sheet import problem_from_sheet
+        if len(problems) != 1:
+            raise DerivError(f"--sheet checks one problem; {len(problems)} were named")
+        problem, notes = problem_from_sheet(problems[0], sheet_file, section)
+        problems = [problem]
     report = run(problems, Options(samples=samples, seed=seed, strict=strict))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if fmt == "markdown":
         from deriv.render import markdown
         click.echo(markdown.report(report, problems), nl=False)
