@@ -202,6 +202,47 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose, strict, from_print
     sys.exit(report.exit_code)
 
 
+@main.command(name="import")
+@click.argument("sheet_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--section", metavar="TEXT", help="The heading of the part to read, e.g. "
+              "'Problem 7.12' (default: the whole sheet).")
+@click.option("--function", "functions", multiple=True, metavar="SYMBOL=NAME",
+              help="The sheet's own notation, e.g. a=relu (repeatable).")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the problem file here (default: print it).")
+@reports_errors
+def import_(sheet_file, section, functions, out):
+    """Draft a problem file from a solution sheet: the graph from its forward pass, the
+    inputs, and every derivative it prints as a claim; what it could not read is marked in
+    comments. Review the draft, then `deriv check` it."""
+    from deriv.draft import draft
+    from deriv.notation import from_table
+    table = {}
+    for item in functions:
+        symbol, sep, name = item.partition("=")
+        if not sep:
+            raise DerivError(f"--function takes SYMBOL=NAME, such as a=relu, not {item!r}")
+        table[symbol.strip()] = name.strip()
+    notation = from_table({"functions": table}, lambda m: DerivError(m))
+    result = draft(sheet_file, section, notation)
+    from deriv.problem import load_text
+    try:
+        load_text(result.text, out or "<draft>")
+    except DerivError as err:
+        result.notes.append(f"the draft does not load as it is: {err.message}")
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    summary = (f"{len(result.nodes)} nodes ({', '.join(result.nodes)}), {result.claims} "
+               f"claims, {result.unread} unread")
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(result.text)
+        click.echo(f"wrote {out}: {summary}")
+    else:
+        click.echo(result.text, nl=False)
+        click.echo(summary, err=True)
+
+
 def _one_problem(target: str, problem_id: str | None, directory, what: str):
     """The problem TARGET names (an id, or a FILE narrowed by --id)."""
     from deriv.catalog import resolve

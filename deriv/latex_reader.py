@@ -822,7 +822,8 @@ def _chain_text(terms: list[list[ast.expr]], builder: Builder) -> str:
 def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
                   target: DRef | None = None) -> Reading | None:
     """A derivative or value equation, Unread ones with their reason; None for others."""
-    printed = display[eq.offset:eq.parts[-1].offset + len(eq.parts[-1].text)].strip()
+    printed = display[eq.offset:eq.parts[-1].offset + len(eq.parts[-1].text)]
+    printed = re.sub(r"(\s*(\\end\{\w+\*?\}|\\\\|\$))+\s*$", "", printed).strip()
     reading = Reading("unread", offset=eq.offset, printed=printed)
     if eq.continued:
         if target is None:
@@ -858,6 +859,9 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
             node = read_part(part.text, ctx)
             text = ast.unparse(node)
             parse_expression(text, ctx.symbols, derivative=ctx.derivative, sizes=ctx.sizes)
+        except RecursionError:
+            reading.skipped.append("nested too deeply")
+            continue
         except Unread as err:
             reading.skipped.append(str(err))
             continue

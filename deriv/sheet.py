@@ -30,21 +30,20 @@ _HEADING = re.compile(r"^\s*(#{1,6}\s+.*|\*\*[^*\n]+\*\*.*|\\(?:sub)*section\*?\
 @dataclass
 class Math:
     text: str
-    start: int                 # offset of the math text in the unit
-    unit: int                  # which unit (the file, or a notebook cell)
+    start: int                 # offset of the math text in the sheet's text
 
 
 @dataclass
 class Sheet:
     path: str
-    units: list[str]           # the file's text, or each markdown cell's
-    names: list[str]           # how a place in each unit is written: "f.md" or "f.ipynb#cell3"
+    text: str                  # the file's text, or a notebook's markdown cells one after another
+    cells: list[tuple[int, str]]   # (offset where each part starts, how its places are named)
 
-    def place(self, unit: int, offset: int) -> tuple[str, int, int]:
-        text = self.units[unit]
-        line = text.count("\n", 0, offset) + 1
-        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        return self.names[unit], line, col
+    def place(self, offset: int) -> tuple[str, int, int]:
+        start, name = max((c for c in self.cells if c[0] <= offset), default=(0, self.path))
+        line = self.text.count("\n", start, offset) + 1
+        col = offset - max(self.text.rfind("\n", start, offset) + 1, start) + 1
+        return name, line, col
 
 
 def read_sheet(path: str | Path) -> Sheet:
@@ -70,7 +69,7 @@ def read_sheet(path: str | Path) -> Sheet:
         raise DerivError(f"sheet is not UTF-8 (byte {err.start})", file, line) from None
     if path.suffix.lower() == ".ipynb":
         return _notebook(text, file)
-    return Sheet(file, [text], [file])
+    return Sheet(file, text, [(0, file)])
 
 
 def _notebook(text: str, file: str) -> Sheet:
@@ -81,16 +80,27 @@ def _notebook(text: str, file: str) -> Sheet:
         raise DerivError(f"not a Jupyter notebook ({type(err).__name__}: "
                          f"{str(err).splitlines()[0][:80] if str(err) else ''})", file, 1) \
             from None
-    units, names = [], []
+    text, cells = "", []
     for i, cell in enumerate(nb.get("cells", []), start=1):
         if cell.get("cell_type") == "markdown" and isinstance(cell.get("source"), str):
-            units.append(cell["source"])
-            names.append(f"{file}#cell{i}")
-    return Sheet(file, units, names)
+            cells.append((len(text), f"{file}#cell{i}"))    # places: file#cellN:line:col
+            text += cell["source"] + "\n\n"
+    return Sheet(file, text, cells or [(0, file)])
+
+
+def _heading_key(m: re.Match) -> tuple[str, int, str]:
+    text = m.group().strip()
+    if text.startswith("#"):
+        return "markdown", len(text) - len(text.lstrip("#")), ""
+    if text.startswith("\\"):
+        return "latex", text.index("section") - text.count("sub", 0, text.index("section")), ""
+    word = re.sub(r"^\W+", "", text).split()[0].lower() if text.strip("*") else ""
+    return "word", 0, re.sub(r"\W+$", "", word)
 
 
 def section_span(text: str, section: str) -> tuple[int, int] | None:
-    """Where the part headed `section` ("problem 7.12") starts and ends, or None."""
+    """Where the part headed `section` ("problem 7.12") starts and ends (at the next heading
+    of its level or of its kind: "Problem 7.13"), or None."""
     if not section.strip():
         return None
     words = [re.escape(w) for w in section.split()]
@@ -98,26 +108,27 @@ def section_span(text: str, section: str) -> tuple[int, int] | None:
     headings = list(_HEADING.finditer(text))
     for k, m in enumerate(headings):
         if title.search(m.group()):
-            end = headings[k + 1].start() if k + 1 < len(headings) else len(text)
-            return m.start(), end
+            kind, level, word = _heading_key(m)
+            for later in headings[k + 1:]:
+                other = _heading_key(later)
+                if other[0] == kind and (other[1] <= level if kind != "word" else
+                                         other[2] == word):
+                    return m.start(), later.start()
+            return m.start(), len(text)
     return None
 
 
 def math_parts(sheet: Sheet, section: str | None) -> tuple[list[Math], list[str]]:
     """The math of the sheet (of the part headed `section` when found), with notes."""
-    notes, found = [], []
-    spans = []
-    for u, text in enumerate(sheet.units):
-        span = section_span(text, section) if section else None
-        spans.append(span)
-    if section and not any(spans):
+    notes: list[str] = []
+    span = section_span(sheet.text, section) if section else None
+    if section and span is None:
         notes.append(f"no heading '{section}' found in {sheet.path}: the whole sheet is read")
-    for u, text in enumerate(sheet.units):
-        lo, hi = spans[u] if any(spans) and spans[u] else ((0, 0) if any(spans) else
-                                                          (0, len(text)))
-        for m in _MATH.finditer(text, lo, hi):
-            group = next(g for g in ("a", "b", "c", "d", "e") if m.group(g) is not None)
-            found.append(Math(m.group(group), m.start(group), u))
+    lo, hi = span or (0, len(sheet.text))
+    found = []
+    for m in _MATH.finditer(sheet.text, lo, hi):
+        group = next(g for g in ("a", "b", "c", "d", "e") if m.group(g) is not None)
+        found.append(Math(m.group(group), m.start(group)))
     return found, notes
 
 
@@ -162,7 +173,7 @@ def problem_from_sheet(problem: Problem, path: str, section: str | None = None
                                   else problem.section)
     claims: list[Claim] = []
     for math, reading in found:
-        name, line, col = sheet.place(math.unit, math.start + reading.offset)
+        name, line, col = sheet.place(math.start + reading.offset)
         place = f"{name}:{line}:{col}"
         claims += claims_of(problem, reading, place)
     notes.append(f"{len(claims)} equations read from {path}"
