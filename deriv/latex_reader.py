@@ -47,6 +47,7 @@ juxt: postfix+
     | LETTER                -> letter
     | CMD                   -> command
     | "{" [sum] "}"         -> brace
+    | "{" sum "=" sum "}"   -> range
     | FONT "{" [sum] "}"    -> font
     | "-" script            -> negscript
 ?primary: NUMBER            -> number
@@ -182,6 +183,8 @@ def _read_tree(tree) -> object:
             (base.sups if kind == "sup" else base.subs).append(script)
             return base
         return Raw(kind, [base, script])
+    if kind == "range":                   # \sum_{i=1}
+        return Raw("range", kids)
     if kind == "negscript":
         return Raw("neg", [kids[0]])
     if kind in ("times", "divide", "hadamard"):
@@ -247,6 +250,8 @@ def _script_text(value) -> str:
             "m" + _script_text(value.items[0])
     if isinstance(value, Cmd):
         return value.name
+    if isinstance(value, Raw) and value.kind == "range":
+        return _script_text(value.items[0]) + "=" + _script_text(value.items[1])
     raise Unread("a subscript that is not a name or number")
 
 

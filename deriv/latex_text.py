@@ -24,7 +24,7 @@ _LOST = [   # (damaged pattern, repair); the pattern never follows a letter or a
 _CONTROL = {"\f": r"\f", "\b": r"\b", "\t": r"\t", "\a": r"\a", "\v": r"\v", "\r": r"\r"}
 _DAMAGE = re.compile(
     "|".join(f"(?P<d{i}>(?<![A-Za-z\\\\]){p})" for i, (p, _) in enumerate(_LOST))
-    + r"|(?P<ctl>[\f\b\a\v](?=[A-Za-z])|\t(?=[a-z]{2}))"
+    + r"|(?P<ctl>[\f\b\a\v][A-Za-z]+|\t[a-z]{2,})"
     + r"|(?P<bf>(?<=\{)f (?=[\\A-Za-z]))"          # {f \Omega}: \bf lost its escape
     + r"|(?P<brk>(?<!\\)\\ (?=\s*[&A-Za-z\\+\-]))")         # "\ " : a \\ row break that lost a backslash
 
@@ -45,8 +45,8 @@ def repair(text: str) -> Repaired:
     for m in _DAMAGE.finditer(text):
         kind = m.lastgroup
         if kind == "ctl":
-            fix = _CONTROL[m.group()]
-            label = f"a control character for {fix}"
+            fix = _CONTROL[m.group()[0]] + m.group()[1:]
+            label = f"a control character for {_CONTROL[m.group()[0]]}"
         elif kind == "bf":
             fix, label = r"\bf ", r"{f … for {\bf …"
         elif kind == "brk":
