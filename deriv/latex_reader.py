@@ -534,7 +534,13 @@ class Builder:
         return _call("norm", self.expr(v.items[0]))
 
     def raw_prime(self, v: Raw) -> ast.expr:
-        raise Unread("a derivative written with a prime (f′) is not read")
+        raise Unread("a derivative written with a prime (f′) of something not a function")
+
+    def prime(self, fn: str, arg) -> ast.expr:
+        """f′(x) for a function f the notation names: its derivative, elementwise."""
+        if fn not in PRIMES:
+            raise Unread(f"the derivative {fn}′ is not known to the reader")
+        return PRIMES[fn](self.expr(arg))
 
     def raw_sup(self, v: Raw) -> ast.expr:
         base, script = v.items
@@ -615,16 +621,24 @@ class Builder:
             if isinstance(item, Raw) and item.kind == "frac" and nxt is not None and \
                     self.differential(item.items[0]) == ():
                 wrt = self.differential(item.items[1])
-                of, wrt = self.node(self.expr(nxt)), self.expr(wrt) if wrt else None
+                rest = items[i + 1:]
+                applied = self.expr(rest[0] if len(rest) == 1 else Raw("juxt", rest))
+                of, wrt = self.node(applied), self.expr(wrt) if wrt else None
                 if not (isinstance(of, ast.Name) and isinstance(wrt, ast.Name)):
                     raise Unread("∂/∂x applied to a formula that is no node of the graph: a "
                                  "rule, not a claim about it")
                 factors.append(_d(of.id, wrt.id))
-                i += 2
-                continue
+                break
             if isinstance(item, Cmd) and item.name == "sum":
                 factors.append(self.index_sum(item, items[i + 1:]))
                 break
+            if isinstance(item, Raw) and item.kind == "prime" and nxt is not None:
+                head = self.function_head(item.items[0], nxt)
+                if head is None:
+                    raise Unread("a derivative written with a prime (f′) of an unnamed function")
+                factors.append(self.prime(head, nxt))
+                i += 2
+                continue
             fn = self.function_head(item, nxt)
             if fn is not None and nxt is not None:
                 arg, sups = nxt, []
@@ -692,6 +706,18 @@ def _contract(v, index: str):
     if text == index or (len(text) == 2 and text[1] == index and text[0] != index):
         return Sym(v.base, v.src, v.subs[:-1], v.sups, v.hat)
     return None
+
+
+PRIMES = {   # f′ written in a sheet, for the functions whose derivative is one expression
+    "relu": lambda z: _call("I", ast.Compare(z, [ast.Gt()], [ast.Constant(0)])),
+    "exp": lambda z: _call("exp", z), "sin": lambda z: _call("cos", z),
+    "cos": lambda z: ast.UnaryOp(ast.USub(), _call("sin", z)),
+    "log": lambda z: _bin(ast.Div(), ast.Constant(1), z),
+    "sigmoid": lambda z: _bin(ast.Mult(), _call("sigmoid", z),
+                              _bin(ast.Sub(), ast.Constant(1), _call("sigmoid", z))),
+    "tanh": lambda z: _bin(ast.Sub(), ast.Constant(1),
+                           _bin(ast.Pow(), _call("tanh", z), ast.Constant(2))),
+}
 
 
 def _drop_index(v, index: str):
@@ -905,25 +931,43 @@ def read_display(display: str, ctx: Context, target: DRef | None = None
 
 def context(problem, layout: str = "gradient", target: DRef | None = None) -> Context:
     """The reading context of a problem: its symbols, sizes and notation."""
-    from deriv.problem import derivative_shape
     graph = problem.graph
 
     def symbol(a: str, b: str):
         for n in (a, b):
             if n not in graph.symbols:
                 raise DerivError(f"unknown name '{n}' in D({a}, {b})")
-        return DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
+        try:
+            shape = A.derivative_shape(graph.shape(a), graph.shape(b), layout)
+        except A.ShapeError as err:
+            raise DerivError(f"D({a}, {b}) {err}") from None
+        return DRef(a, b, layout).symbol(shape)
     return Context(graph.symbols, problem.notation, frozenset(graph.sizes), symbol,
                    bool(graph.sizes) or any(A.shape_of(s) for s in graph.symbols.values()),
                    target, {n: node.expr for n, node in graph.nodes.items()})
 
 
-def pairs(reading: Reading) -> list[tuple[str | None, str | None]]:
-    """A reading's right sides as (chain, expr) claims: the first chain goes with the first
-    formula; every other side is a claim of its own."""
+def pairs(reading: Reading, at: Mapping[str, float] | None = None
+          ) -> list[tuple[str | None, str | None, str | None]]:
+    """A reading's right sides as (chain, expr, value) claims: the first chain goes with the
+    first formula; every other side is a claim of its own. Where a problem has a point
+    (`at`), a value equation's number (m = 1 + 2 = 3) is the node's value printed there."""
     chains, exprs = [s.text for s in reading.chains], [s.text for s in reading.exprs]
-    first = [(chains[0] if chains else None, exprs[0] if exprs else None)]
-    return first + [(c, None) for c in chains[1:]] + [(None, e) for e in exprs[1:]]
+    first = [(chains[0] if chains else None, exprs[0] if exprs else None, None)]
+    out = first + [(c, None, None) for c in chains[1:]] + [(None, e, None) for e in exprs[1:]]
+    if reading.kind == "value" and at:
+        out = [(c, *_printed_value(reading.of, e)) for c, e, _ in out]
+    return out
+
+
+def _printed_value(of: str, expr: str | None) -> tuple[str | None, str | None]:
+    try:
+        number = parse_expression(expr, {}) if expr else None
+    except DerivError:
+        return expr, None
+    if number is None or not number.is_number:
+        return expr, None
+    return of, ast.unparse(ast.Constant(float(number))).removesuffix(".0")
 
 
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
@@ -936,7 +980,8 @@ def math_of(text: str) -> list[str]:
 
 
 def claim_sides(printed: str, problem, of: str, wrt: str, layout: str = "gradient",
-                update: str | None = None) -> tuple[list[tuple[str | None, str | None]], str]:
+                update: str | None = None, notation: Notation | None = None
+                ) -> tuple[list[tuple[str | None, str | None, str | None]], str]:
     """The (chain, expr) texts a claim's printed LaTeX gives for D(of, wrt) (or the value of
     `of`, or of `wrt` for an update step), or the reason it gives none."""
     target = DRef(of, wrt or "")
@@ -945,6 +990,8 @@ def claim_sides(printed: str, problem, of: str, wrt: str, layout: str = "gradien
     readings: list[Reading] = []
     for bind in binds:
         ctx = dataclasses.replace(context(problem, layout, target), bind=bind)
+        if notation is not None:
+            ctx = dataclasses.replace(ctx, notation=ctx.notation.merged(notation))
         readings = [r for display in math_of(printed) for r in read_display(display, ctx, target)[0]]
         if update:
             wanted = [r for r in readings if r.kind == "value" and r.of == wrt]
@@ -959,7 +1006,7 @@ def claim_sides(printed: str, problem, of: str, wrt: str, layout: str = "gradien
                     wanted.append(dataclasses.replace(
                         r, of=of, wrt=wrt, sides=r.sides[texts.index(name) + 1:]))
         if wanted:
-            return [p for r in wanted for p in pairs(r)], ""
+            return [p for r in wanted for p in pairs(r, problem.at)], ""
     unread = [r.reason for r in readings if r.kind == "unread"]
     if unread:
         return [], unread[0]

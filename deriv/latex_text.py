@@ -24,7 +24,7 @@ _LOST = [   # (damaged pattern, repair); the pattern never follows a letter or a
 _CONTROL = {"\f": r"\f", "\b": r"\b", "\t": r"\t", "\a": r"\a", "\v": r"\v", "\r": r"\r"}
 _DAMAGE = re.compile(
     "|".join(f"(?P<d{i}>(?<![A-Za-z\\\\]){p})" for i, (p, _) in enumerate(_LOST))
-    + r"|(?P<ctl>[\f\b\a\v][A-Za-z]+|\t[a-z]{2,})"
+    + r"|(?P<ctl>[\f\b\a\v][A-Za-z]+|\t(?:heta|ext|imes|op|ilde|anh|au|an)(?![a-z]))"
     + r"|(?P<bf>(?<=\{)f (?=[\\A-Za-z]))"          # {f \Omega}: \bf lost its escape
     + r"|(?P<brk>(?<!\\)\\ (?=\s*[&A-Za-z\\+\-]))")         # "\ " : a \\ row break that lost a backslash
 

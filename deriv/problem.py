@@ -277,7 +277,8 @@ PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "out
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
               "layout",   # gradient | derivative (a scalar's is itself either way)
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
-              "shapes"}   # the printed sizes: the claim's, then each D factor's
+              "shapes",   # the printed sizes: the claim's, then each D factor's
+              "notation"}  # what this formula's symbols stand for (as a problem's notation)
 
 
 def _graph_lines(text: str):
@@ -549,15 +550,17 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
 
     printed = _str(entry, "printed", where, default="") or ""
     if group is not None:              # read from the printed LaTeX, not from expr/chain
+        own = from_table(entry.get("notation"), lambda m: where(m, "notation"))
+        check_names(own, graph.symbols, file, places.value(p, c, "notation")[0])
         sides, unread = _printed_sides(printed, problem, of, wrt, layout, group,
-                                       _str(entry, "update", where))
+                                       _str(entry, "update", where), own)
         if unread and not from_printed:       # a printed-only claim of the user's file
             ln, col = places.value(p, c, "printed")
             raise DerivError(f"printed: cannot read it: {unread}", file, ln, col)
     else:
-        sides, unread = [(_str(entry, "chain", where), _str(entry, "expr", where))], ""
+        sides, unread = [(_str(entry, "chain", where), _str(entry, "expr", where), None)], ""
     made = []
-    for k, (chain_given, expr_given) in enumerate(sides or [(None, None)]):
+    for k, (chain_given, expr_given, value_given) in enumerate(sides or [(None, None, None)]):
         key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
         expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
         chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
@@ -575,7 +578,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         if not wrt and (chain is not None or local):
             raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
         made.append((cid if k == 0 else f"{cid}={k + 1}", expr, expr_text, chain, chain_expr,
-                     chain_text))
+                     chain_text, value_given))
     shapes = entry.get("shapes")
     if shapes is not None:
         if not isinstance(shapes, list) or not all(isinstance(x, str) for x in shapes):
@@ -600,18 +603,20 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             value_text = repr(value_raw)
     return [Claim(id=made_id, of=of, wrt=wrt, printed=printed, expr=expr, expr_text=expr_text,
                   local=local, chain=chain, chain_expr=chain_expr, chain_text=chain_text,
-                  value=value, value_text=value_text, expect=expect, note=note, line=line,
+                  value=float(read_value) if read_value else value,
+                  value_text=read_value or value_text, expect=expect, note=note, line=line,
                   layout=layout, update=update, shapes=shapes, unread=unread)
-            for made_id, expr, expr_text, chain, chain_expr, chain_text in made]
+            for made_id, expr, expr_text, chain, chain_expr, chain_text, read_value in made]
 
 
 def _printed_sides(printed: str, problem: Problem, of: str, wrt: str, layout: str,
-                   group: tuple[int, int], update: str | None = None
-                   ) -> tuple[list[tuple[str | None, str | None]], str]:
+                   group: tuple[int, int], update: str | None = None,
+                   notation: Notation | None = None
+                   ) -> tuple[list[tuple[str | None, str | None, str | None]], str]:
     """(chain, expr) texts read from a claim's printed LaTeX: the k-th of n claims sharing
     the text takes the k-th right side (the last claim all that remain); or why none."""
     from deriv.latex_reader import claim_sides
-    sides, unread = claim_sides(printed, problem, of, wrt, layout, update)
+    sides, unread = claim_sides(printed, problem, of, wrt, layout, update, notation)
     if unread:
         return [], unread
     k, n = group

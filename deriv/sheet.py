@@ -186,8 +186,11 @@ def claims_of(problem: Problem, reading: Reading, place: str) -> list[Claim]:
         return [Claim(place, reading.of or "?", reading.wrt, reading.printed, None,
                       unread=reading.reason, place=place)]
     out = []
-    for k, (chain, expr) in enumerate(pairs(reading)):
+    for k, (chain, expr, value) in enumerate(pairs(reading, problem.at)):
         cid = place if k == 0 else f"{place}={k + 1}"
-        out.append(claim_from_texts(problem, cid, reading.of, reading.wrt, reading.printed,
-                                    chain, expr, place))
+        claim = claim_from_texts(problem, cid, reading.of, reading.wrt, reading.printed,
+                                 chain, expr, place)
+        if value is not None:
+            claim.value, claim.value_text = float(value), value
+        out.append(claim)
     return out
