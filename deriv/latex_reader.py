@@ -225,6 +225,8 @@ def _font(font: str, inner) -> object:
         return Cmd(word)
     if font in ("mathrm", "text") and word == "d":
         return Cmd("d")
+    if font == "mathbb" and isinstance(inner, Raw) and inner.items == ["1"]:
+        return Sym("mathbb1", "\\mathbb{1}")
     if isinstance(inner, Sym):
         inner.src = f"\\{font}{{{inner.src}}}"
         if font == "mathcal" or font == "mathbb":

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from deriv import primitives as P
+
 MAX_DISPLAY = 50_000          # characters of one display
 MAX_PARTS = 400               # equations (and parts) of one display
 
@@ -80,8 +82,8 @@ _SEPARATOR = re.compile(r"\\q?quad(?![A-Za-z])|\\implies(?![A-Za-z])|\\Rightarro
                         r"|\\iff(?![A-Za-z])")
 _RELATION = re.compile(r"&?\s*(?:=|\\leftarrow(?![A-Za-z])|:=|\\coloneqq(?![A-Za-z])"
                        r"|\\approx(?![A-Za-z])|\\equiv(?![A-Za-z]))")
-WORDS = {"relu", "sig", "sigmoid", "exp", "log", "ln", "sin", "cos", "tan", "tanh", "softplus",
-         "tr", "trace", "diag", "det", "sign", "max", "min", "sqrt", "d"}
+# \text{…} holding one of these names a function (or the d of dx), not prose
+WORDS = {n.lower() for n in P.function_names()} | {"ln", "d", "sgn"}
 
 
 @dataclass

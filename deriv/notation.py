@@ -8,7 +8,8 @@ names = { '\\ell' = "l", '\\sigma' = "gamma" }  # a symbol's name in the problem
 
 A problem's own `notation = { … }` adds to (and overrides) its document's. The defaults read
 most sheets: \\exp \\log \\sin … as themselves, σ(·) and sig[·] as the sigmoid, \\mathbb{I}[·]
-as the indicator, ReLU(·), \\max, \\operatorname{tr}, \\det, \\operatorname{diag}.
+as the indicator, ReLU(·), and every function of the registry under its own name (\\max,
+\\operatorname{tr}, \\det, \\operatorname{diag}, …).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from dataclasses import dataclass, field
 from deriv import primitives as P
 from deriv.errors import DerivError
 
-DEFAULT_FUNCTIONS = {
-    "exp": "exp", "log": "log", "ln": "log", "sin": "sin", "cos": "cos", "tan": "tan",
-    "tanh": "tanh", "sqrt": "sqrt", "sigma": "sigmoid", "sig": "sigmoid", "sigmoid": "sigmoid",
-    "relu": "relu", "ReLU": "relu", "max": "max", "min": "min", "mathbbI": "I", "mathbb1": "I",
-    "tr": "trace", "trace": "trace", "Tr": "trace", "det": "det", "diag": "diag",
-    "softplus": "softplus", "sign": "sign", "sgn": "sign", "abs": "abs",
+# every registry function under its own name, and the names sheets give them
+DEFAULT_FUNCTIONS = {name: name for name in P.function_names() if name[0].isalpha()} | {
+    "ln": "log", "sigma": "sigmoid", "ReLU": "relu", "mathbbI": "I", "mathbb1": "I",
+    "tr": "trace", "Tr": "trace", "sgn": "sign",
 }
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 

@@ -50,7 +50,7 @@ def sides(problem_text: str, latex: str, of: str, wrt: str = "") -> list:
     (p,) = load_text(problem_text)
     found, why = claim_sides(latex, p, of, wrt)
     assert not why, why
-    return found
+    return [(chain, expr) for chain, expr, _ in found]
 
 
 @pytest.mark.parametrize("latex, of, wrt, want", [
@@ -66,8 +66,9 @@ def sides(problem_text: str, latex: str, of: str, wrt: str = "") -> list:
      r" + \frac{\partial f_3}{\partial f_2}\frac{\partial f_2}{\partial x} \\ &= \exp[x](1+2f_1)",
      "f3", "x", [("D(f3, f1) * D(f1, x) + D(f3, f2) * D(f2, x)", "exp(x) * (1 + 2 * f1)")]),
     (r"\frac{\partial L}{\partial f_3} = \frac{1}{f_3} + \text{sig}[f_3](1 - \text{sig}[f_3])",
-     "L", "f3", [(None, "1 / f3 + sigmoid(f3) * (1 - sigmoid(f3))")]),
-    (r"\nabla_{\theta} L = x \, a'[\theta x]", "L", "theta", None),      # f′: not read
+     "L", "f3", [(None, "1 / f3 + sig(f3) * (1 - sig(f3))")]),
+    (r"\nabla_{\theta} L = x \, a'[\theta x]", "L", "theta", [(None, "x * I(theta * x > 0)")]),
+    (r"\nabla_{\theta} L = x \, g'[\theta x]", "L", "theta", None),      # g′: g unnamed
 ])
 def test_scalar_notation(latex, of, wrt, want):
     if want is None:
@@ -75,6 +76,31 @@ def test_scalar_notation(latex, of, wrt, want):
         assert claim_sides(latex, p, of, wrt)[1]
         return
     assert sides(SCALAR, latex, of, wrt) == want
+
+
+@pytest.mark.parametrize("latex, want", [
+    (r"\frac{\partial L}{\partial x} = \sin x + \mathbb{1}[x > 0]", "sin(x) + I(x > 0)"),
+    (r"\frac{\partial L}{\partial x} = \begin{cases} \theta, & \text{if } \theta x > 0 \\ "
+     r"0, & \text{if } \theta x < 0 \end{cases}", "theta * I(theta * x > 0) + 0 * I(theta * x < 0)"),
+    (r"\frac{\partial L}{\partial x} = \max(0, x) \cdot \operatorname{ReLU}(x)", "relu(x) * relu(x)"),
+])
+def test_more_scalar_notation(latex, want):
+    assert sides(SCALAR, latex, "L", "x") == [(None, want)]
+
+
+def test_index_sums_and_inverse_transposes():
+    text = '''
+[[problem]]
+id = "v"
+inputs = { Omega = "matrix(n, n)", h = "vector(n)", K = "matrix(n, n)" }
+graph = """
+z = Omega @ h
+q = trace(inv(K) @ Omega)
+"""
+'''
+    assert sides(text, r"z_i = \sum_j \Omega_{ij} h_j", "z") == [(None, "Omega @ h")]
+    assert sides(text, r"\frac{\partial q}{\partial \Omega} = \mathbf{K}^{-T}", "q", "Omega") \
+        == [(None, "inv(K).T")]
 
 
 def test_chains_of_products_are_kept_as_chains_and_distributed():
@@ -119,7 +145,7 @@ l = logdet(K)
     assert sides(text, r"t = \operatorname{tr}(\mathbf{W})", "t") == [(None, "trace(W)")]
     assert sides(text, r"s = \sum_{i=1}^{n} x_i", "s") == [(None, "sum(x)")]
     (p,) = load_text(text)
-    assert claim_sides(r"l = \log|\det K|", p, "l", "")[0] == [(None, "log(abs(det(K)))")]
+    assert claim_sides(r"l = \log|\det K|", p, "l", "")[0] == [(None, "log(abs(det(K)))", None)]
 
 
 def test_damaged_latex_is_repaired_and_said():
