@@ -181,11 +181,8 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose, strict, from_print
     problems = resolve(list(targets), obj["problems"], from_printed=from_printed)
     notes: list[str] = []
     if sheet_file:
-        from deriv.sheet import problem_from_sheet
-        if len(problems) != 1:
-            raise DerivError(f"--sheet checks one problem; {len(problems)} were named")
-        problem, notes = problem_from_sheet(problems[0], sheet_file, section)
-        problems = [problem]
+        from deriv.sheet import problems_from_sheet
+        problems, notes = problems_from_sheet(problems, sheet_file, section)
     report = run(problems, Options(samples=samples, seed=seed, strict=strict))
     for note in notes:
         click.echo(f"note: {note}", err=True)
@@ -215,32 +212,17 @@ def import_(sheet_file, section, functions, out):
     """Draft a problem file from a solution sheet: the graph from its forward pass, the
     inputs, and every derivative it prints as a claim; what it could not read is marked in
     comments. Review the draft, then `deriv check` it."""
-    from deriv.draft import draft
-    from deriv.notation import from_table
-    table = {}
-    for item in functions:
-        symbol, sep, name = item.partition("=")
-        if not sep:
-            raise DerivError(f"--function takes SYMBOL=NAME, such as a=relu, not {item!r}")
-        table[symbol.strip()] = name.strip()
-    notation = from_table({"functions": table}, lambda m: DerivError(m))
-    result = draft(sheet_file, section, notation)
-    from deriv.problem import load_text
-    try:
-        load_text(result.text, out or "<draft>")
-    except DerivError as err:
-        result.notes.append(f"the draft does not load as it is: {err.message}")
+    from deriv.draft import draft_file
+    result = draft_file(sheet_file, section, functions)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    summary = (f"{len(result.nodes)} nodes ({', '.join(result.nodes)}), {result.claims} "
-               f"claims, {result.unread} unread")
     if out:
         with open(out, "w", encoding="utf-8") as f:
             f.write(result.text)
-        click.echo(f"wrote {out}: {summary}")
+        click.echo(f"wrote {out}: {result.summary()}")
     else:
         click.echo(result.text, nl=False)
-        click.echo(summary, err=True)
+        click.echo(result.summary(), err=True)
 
 
 def _one_problem(target: str, problem_id: str | None, directory, what: str):

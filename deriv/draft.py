@@ -50,6 +50,29 @@ class Draft:
     claims: int = 0
     unread: int = 0
 
+    def summary(self) -> str:
+        return (f"{len(self.nodes)} nodes ({', '.join(self.nodes)}), {self.claims} claims, "
+                f"{self.unread} unread")
+
+
+def draft_file(path: str, section: str | None = None, functions=()) -> Draft:
+    """`deriv import`: the draft, with `functions` ("a=relu") as its notation; a note if the
+    draft does not load as it is."""
+    from deriv.notation import from_table
+    from deriv.problem import load_text
+    table = {}
+    for item in functions:
+        symbol, sep, name = item.partition("=")
+        if not sep:
+            raise DerivError(f"--function takes SYMBOL=NAME, such as a=relu, not {item!r}")
+        table[symbol.strip()] = name.strip()
+    result = draft(path, section, from_table({"functions": table}, DerivError))
+    try:
+        load_text(result.text, "<draft>")
+    except DerivError as err:
+        result.notes.append(f"the draft does not load as it is: {err}")
+    return result
+
 
 def draft(path: str, section: str | None = None, notation: Notation | None = None) -> Draft:
     sheet = read_sheet(path)

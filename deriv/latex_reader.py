@@ -1018,3 +1018,38 @@ def claim_sides(printed: str, problem, of: str, wrt: str, layout: str = "gradien
         return [], (f"the printed equation is about D({r.of}, {r.wrt})" if r.wrt else
                     f"the printed equation is about the value of {r.of}")
     return [], "no equation in the printed text"
+
+
+def printed_groups(raw_claims: list, from_printed: bool) -> dict[int, tuple[int, int]]:
+    """Claims to read from their `printed` text: (k, n) for the k-th of n claims sharing one
+    printed text and target (a line the hand transcription split into several claims)."""
+    from collections import Counter
+    keys = {c: (e["printed"], e.get("of"), e.get("wrt", "")) for c, e in enumerate(raw_claims)
+            if isinstance(e, dict) and isinstance(e.get("printed"), str)
+            and (from_printed or ("expr" not in e and "chain" not in e))}
+    size, seen, out = Counter(keys.values()), Counter(), {}
+    for c, key in keys.items():
+        out[c] = (seen[key], size[key])
+        seen[key] += 1
+    return out
+
+
+def printed_sides(entry: dict, problem, group: tuple[int, int], from_printed: bool, where
+                  ) -> tuple[list[tuple[str | None, str | None, str | None]], str]:
+    """(chain, expr, value) texts read from a claim's printed LaTeX: the k-th of n claims
+    sharing the text takes the k-th right side (the last claim all that remain); or why none.
+    A printed-only claim of a user's file that cannot be read is an error at its place."""
+    from deriv.notation import from_table
+    own = from_table(entry.get("notation"), lambda m: where(m, "notation"),
+                     problem.graph.symbols)
+    sides, unread = claim_sides(entry["printed"], problem, entry["of"], entry.get("wrt", ""),
+                                entry.get("layout", "gradient"), entry.get("update"), own)
+    k, n = group
+    if not unread and n > 1:
+        if k >= len(sides):
+            sides, unread = [], f"the printed text has {len(sides)} right side(s) for {n} claims"
+        else:
+            sides = sides[k:] if k == n - 1 else [sides[k]]
+    if unread and not from_printed:
+        raise where(f"printed: cannot read it: {unread}", "printed")
+    return sides, unread

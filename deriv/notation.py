@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 
 from deriv import primitives as P
-from deriv.errors import DerivError
 
 # every registry function under its own name, and the names sheets give them
 DEFAULT_FUNCTIONS = {name: name for name in P.function_names() if name[0].isalpha()} | {
@@ -59,8 +58,9 @@ class Notation:
         return Notation({**self.functions, **other.functions}, {**self.names, **other.names})
 
 
-def from_table(table, where) -> Notation:
-    """A [notation] table of a problem file; `where(message)` makes the DerivError."""
+def from_table(table, where, known=None) -> Notation:
+    """A [notation] table of a problem file; `where(message)` makes the DerivError. With
+    `known` (a problem's symbols), every name it maps to must be one of them."""
     if table is None:
         return Notation()
     if not isinstance(table, dict):
@@ -77,13 +77,8 @@ def from_table(table, where) -> Notation:
     for key, value in (table.get("names") or {}).items():
         if not isinstance(value, str) or not NAME.match(value):
             raise where(f"notation: {key} = {value!r:.40} is not a name such as psi02")
+        if known is not None and value not in known:
+            raise where(f"notation: '{key}' maps to '{value}', which is not an input or node "
+                        "of the graph")
         names[_key(key)] = value
     return Notation(functions, names)
-
-
-def check_names(notation: Notation, known, file=None, line=None):
-    """Every name the notation maps to is the problem's."""
-    for key, value in notation.names.items():
-        if value not in known:
-            raise DerivError(f"notation: '{key}' maps to '{value}', which is not an input or "
-                             "node of the graph", file, line)

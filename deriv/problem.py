@@ -21,7 +21,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
-from deriv.notation import Notation, check_names, from_table
+from deriv.notation import Notation, from_table
 from deriv.parse import MAX_SIZE, RESERVED, DRef, parse_chain, parse_expression
 
 MAX_FILE_BYTES = 2_000_000
@@ -428,9 +428,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         section=_str(table, "section", where, default=""), ask=_str(table, "ask", where, default=""),
         mode=mode, at=at, asks=asks, display=dict(display),
         note=_str(table, "note", where, default=""), path=file, line=header)
-    own = from_table(table.get("notation"), lambda m: where(m, "notation"))
-    check_names(own, graph.symbols, file, places.value(index, None, "notation")[0])
-    problem.notation = (notation or Notation()).merged(own)
+    problem.notation = (notation or Notation()).merged(
+        from_table(table.get("notation"), lambda m: where(m, "notation"), graph.symbols))
 
     raw_claims = table.get("claim", [])
     if not isinstance(raw_claims, list):
@@ -438,29 +437,14 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if len(raw_claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem")
     seen: dict[str, int] = {}
-    groups = _printed_groups(raw_claims, from_printed)
+    from deriv.latex_reader import printed_groups
+    groups = printed_groups(raw_claims, from_printed)
     for c, entry in enumerate(raw_claims):
         problem.claims.extend(_load_claim(entry, problem, file, places, index, c, seen,
                                           groups.get(c), from_printed))
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
     return problem
-
-
-def _printed_groups(raw_claims: list, from_printed: bool) -> dict[int, tuple[int, int]]:
-    """Claims read from their `printed` text: (k, n) for the k-th of n claims sharing one
-    printed text and target (a line the hand transcription split into several claims)."""
-    keys: dict[int, tuple] = {}
-    for c, entry in enumerate(raw_claims):
-        if isinstance(entry, dict) and isinstance(entry.get("printed"), str) and (
-                from_printed or ("expr" not in entry and "chain" not in entry)):
-            keys[c] = (entry["printed"], entry.get("of"), entry.get("wrt", ""))
-    count: dict[tuple, int] = {}
-    out = {}
-    for c, key in keys.items():
-        out[c] = (count.get(key, 0), 0)
-        count[key] = count.get(key, 0) + 1
-    return {c: (k, count[keys[c]]) for c, (k, _) in out.items()}
 
 
 def claim_place(file, places: _Places, p: int, c: int):
@@ -549,36 +533,11 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             raise err.shift(file, ln, col) from None
 
     printed = _str(entry, "printed", where, default="") or ""
+    sides, unread = [(_str(entry, "chain", where), _str(entry, "expr", where), None)], ""
     if group is not None:              # read from the printed LaTeX, not from expr/chain
-        own = from_table(entry.get("notation"), lambda m: where(m, "notation"))
-        check_names(own, graph.symbols, file, places.value(p, c, "notation")[0])
-        sides, unread = _printed_sides(printed, problem, of, wrt, layout, group,
-                                       _str(entry, "update", where), own)
-        if unread and not from_printed:       # a printed-only claim of the user's file
-            ln, col = places.value(p, c, "printed")
-            raise DerivError(f"printed: cannot read it: {unread}", file, ln, col)
-    else:
-        sides, unread = [(_str(entry, "chain", where), _str(entry, "expr", where), None)], ""
-    made = []
-    for k, (chain_given, expr_given, value_given) in enumerate(sides or [(None, None, None)]):
-        key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
-        expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
-        chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
-            else (None, None)
-        chain = None
-        if chain_text is not None:
-            try:
-                chain = parse_chain(chain_text, set(graph.symbols))
-            except DerivError as err:
-                ln, col = places.value(p, c, key_chain)
-                raise err.shift(file, ln, col) from None
-        if expr is None and chain is None and not unread:
-            raise where("a claim needs an 'expr' or a 'chain' (or both), or a 'printed' "
-                        "formula to read them from")
-        if not wrt and (chain is not None or local):
-            raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
-        made.append((cid if k == 0 else f"{cid}={k + 1}", expr, expr_text, chain, chain_expr,
-                     chain_text, value_given))
+        from deriv.latex_reader import printed_sides
+        sides, unread = printed_sides(entry, problem, group, from_printed,
+                                      lambda m, key: where(m, key))
     shapes = entry.get("shapes")
     if shapes is not None:
         if not isinstance(shapes, list) or not all(isinstance(x, str) for x in shapes):
@@ -601,30 +560,31 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         else:
             value = _number(value_raw, lambda m: where(m, "value"), "value")
             value_text = repr(value_raw)
-    return [Claim(id=made_id, of=of, wrt=wrt, printed=printed, expr=expr, expr_text=expr_text,
-                  local=local, chain=chain, chain_expr=chain_expr, chain_text=chain_text,
-                  value=float(read_value) if read_value else value,
-                  value_text=read_value or value_text, expect=expect, note=note, line=line,
-                  layout=layout, update=update, shapes=shapes, unread=unread)
-            for made_id, expr, expr_text, chain, chain_expr, chain_text, read_value in made]
-
-
-def _printed_sides(printed: str, problem: Problem, of: str, wrt: str, layout: str,
-                   group: tuple[int, int], update: str | None = None,
-                   notation: Notation | None = None
-                   ) -> tuple[list[tuple[str | None, str | None, str | None]], str]:
-    """(chain, expr) texts read from a claim's printed LaTeX: the k-th of n claims sharing
-    the text takes the k-th right side (the last claim all that remain); or why none."""
-    from deriv.latex_reader import claim_sides
-    sides, unread = claim_sides(printed, problem, of, wrt, layout, update, notation)
-    if unread:
-        return [], unread
-    k, n = group
-    if n <= 1:
-        return sides, ""
-    if k >= len(sides):
-        return [], f"the printed text has {len(sides)} right side(s) for {n} claims"
-    return (sides[k:] if k == n - 1 else [sides[k]]), ""
+    claims = []
+    for k, (chain_given, expr_given, value_given) in enumerate(sides or [(None, None, None)]):
+        key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
+        expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
+        chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
+            else (None, None)
+        chain = None
+        if chain_text is not None:
+            try:
+                chain = parse_chain(chain_text, set(graph.symbols))
+            except DerivError as err:
+                ln, col = places.value(p, c, key_chain)
+                raise err.shift(file, ln, col) from None
+        if expr is None and chain is None and not unread:
+            raise where("a claim needs an 'expr' or a 'chain' (or both), or a 'printed' "
+                        "formula to read them from")
+        if not wrt and (chain is not None or local):
+            raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
+        claims.append(Claim(
+            id=cid if k == 0 else f"{cid}={k + 1}", of=of, wrt=wrt, printed=printed, expr=expr,
+            expr_text=expr_text, local=local, chain=chain, chain_expr=chain_expr,
+            chain_text=chain_text, value=float(value_given) if value_given else value,
+            value_text=value_given or value_text, expect=expect, note=note, line=line,
+            layout=layout, update=update, shapes=shapes, unread=unread))
+    return claims
 
 
 def load_file(path: str | Path, from_printed: bool = False) -> list[Problem]:

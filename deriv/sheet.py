@@ -181,6 +181,15 @@ def problem_from_sheet(problem: Problem, path: str, section: str | None = None
     return dataclasses.replace(problem, claims=claims), notes
 
 
+def problems_from_sheet(problems: list[Problem], path: str, section: str | None = None
+                        ) -> tuple[list[Problem], list[str]]:
+    """`deriv check PROBLEM --sheet FILE`: the one problem named, read from the sheet."""
+    if len(problems) != 1:
+        raise DerivError(f"--sheet checks one problem; {len(problems)} were named")
+    problem, notes = problem_from_sheet(problems[0], path, section)
+    return [problem], notes
+
+
 def claims_of(problem: Problem, reading: Reading, place: str) -> list[Claim]:
     if reading.kind == "unread":
         return [Claim(place, reading.of or "?", reading.wrt, reading.printed, None,
