@@ -10,6 +10,7 @@ written as comments.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -129,8 +130,8 @@ def draft(path: str, section: str | None = None, notation: Notation | None = Non
     kept = 0
     for r, line, col in derivative_claims:
         if r.of not in defined or r.wrt not in defined | set(used):
-            unread.append((dataclasses_replace(r, f"D({r.of}, {r.wrt}) is not a derivative of "
-                                                  "the drafted graph"), line, col))
+            why = f"D({r.of}, {r.wrt}) is not a derivative of the drafted graph"
+            unread.append((dataclasses.replace(r, kind="unread", reason=why), line, col))
             continue
         cid = f"d{r.of}/d{r.wrt}"
         seen[cid] = seen.get(cid, 0) + 1
@@ -150,8 +151,3 @@ def draft(path: str, section: str | None = None, notation: Notation | None = Non
 
 def _comment(text: str) -> str:
     return " ".join(text.split())[:300]
-
-
-def dataclasses_replace(reading, reason: str):
-    import dataclasses
-    return dataclasses.replace(reading, kind="unread", reason=reason)

@@ -124,16 +124,6 @@ class Compare:
 
 
 @dataclass
-class Partial:                 # ∂x, the half of a derivative
-    of: object
-
-
-@dataclass
-class Op:                      # a finished expression
-    node: ast.expr
-
-
-@dataclass
 class Raw:                     # a tree node to be read later (juxt, sup on an expression, …)
     kind: str
     items: list
@@ -153,7 +143,7 @@ NOT_READ = {"cases": "a case split (\\begin{cases}) is not read",
 
 def _read_tree(tree) -> object:
     """The lark tree as values (iteratively deep trees were refused before parsing)."""
-    from lark import Token, Tree
+    from lark import Token
     if isinstance(tree, Token):
         return tree
     kind = tree.data
@@ -245,11 +235,11 @@ def _script_text(value) -> str:
     if isinstance(value, Group):
         inner = "".join(_script_text(v) for v in value.items)
         return inner
-    if isinstance(value, Raw) and value.kind in ("juxt", "add", "sub", "neg"):
-        sep = {"add": "p", "sub": "m", "neg": "m"}.get(value.kind, "")
-        return ("m" if value.kind == "neg" else "") + sep.join(
-            _script_text(v) for v in value.items) if value.kind != "neg" else \
-            "m" + _script_text(value.items[0])
+    if isinstance(value, Raw) and value.kind == "neg":
+        return "m" + _script_text(value.items[0])
+    if isinstance(value, Raw) and value.kind in ("juxt", "add", "sub"):
+        sep = {"add": "p", "sub": "m"}.get(value.kind, "")          # k-1 → km1, t+1 → tp1
+        return sep.join(_script_text(v) for v in value.items)
     if isinstance(value, Cmd):
         return value.name
     if isinstance(value, Raw) and value.kind == "range":
@@ -408,8 +398,6 @@ class Builder:
         return _bin(ast.Mult(), a, b)
 
     def expr(self, v) -> ast.expr:
-        if isinstance(v, Op):
-            return v.node
         if isinstance(v, Sym):
             return self.symbol(v)
         if isinstance(v, Group):
@@ -420,8 +408,6 @@ class Builder:
             return self.expr(v.items[0])
         if isinstance(v, Cmd):
             return self.command(v, None)
-        if isinstance(v, Partial):
-            raise Unread("a lone ∂ (not a derivative ∂a/∂b)")
         if isinstance(v, Compare):
             raise Unread("a comparison outside an indicator 𝕀[·]")
         if isinstance(v, Raw):
@@ -457,8 +443,7 @@ class Builder:
         if _is_transpose(script):
             return ast.Attribute(node, "T", ast.Load())
         inner = script.items[0] if isinstance(script, Group) and len(script.items) == 1 else script
-        if isinstance(inner, Raw) and inner.kind in ("neg", "sub") and inner.kind == "neg" \
-                and _is_transpose(inner.items[0]):
+        if isinstance(inner, Raw) and inner.kind == "neg" and _is_transpose(inner.items[0]):
             return ast.Attribute(_call("inv", node), "T", ast.Load())      # K^{-T}
         exponent = self.expr(script)
         if self.ctx.arrays and self.ctx.shape(node):
@@ -883,8 +868,6 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
             reading.kind, reading.of = "value", node.id
         else:
             return None
-    if reading.kind == "value" and not eq.continued:
-        pass
     ctx = dataclasses.replace(ctx, target=DRef(reading.of, reading.wrt) if reading.wrt else None)
     builder = Builder(ctx)
     for part in eq.parts[1:]:
