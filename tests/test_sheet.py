@@ -331,3 +331,28 @@ def test_every_catalog_printed_claim_loads_from_printed():
     problems = load_catalog(from_printed=True)
     claims = [c for p in problems for c in p.claims]
     assert len([c for c in claims if not c.unread]) >= 130
+
+
+TOKENS = [r"\frac", r"\partial", "{", "}", "(", ")", "[", "]", "|", r"\|", "^", "_", "=", "&=",
+          r"\\", "\\ ", "+", "-", r"\cdot", r"\odot", r"\sum", r"\nabla", r"\mathbf", r"\left(",
+          r"\right)", r"\mathbb{I}", r"\exp", r"\sigma", "x", "y", "f_1", "f_3", "2", "0.5",
+          ",", ";", r"\quad", r"\text{so }", "rac{", "egin{aligned}", r"\begin{cases}",
+          r"\end{cases}", "&", ">", "'", r"\top", "T", r"\operatorname{tr}", r"\mathrm{d}",
+          r"\def", "$", "\f", "\t", "é", "\x00"]
+
+
+def test_the_reader_only_reads_or_says_why():
+    """Random token soup: readings or unread reasons, never another exception."""
+    from hypothesis import given, settings, strategies as st
+    (p,) = resolve(["problem-7.12"])
+    ctx = context(p)
+
+    @settings(max_examples=600, deadline=None, derandomize=True)
+    @given(st.sampled_from(["", r"\frac{\partial y}{\partial f_3} = ", "f_2 = ", "&= "]),
+           st.lists(st.sampled_from(TOKENS), max_size=40))
+    def run(lead, tokens):
+        readings, notes = read_display(lead + " ".join(tokens), ctx)
+        for r in readings:
+            assert r.kind in ("derivative", "value", "unread")
+            assert r.kind != "unread" or r.reason
+    run()
