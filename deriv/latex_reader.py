@@ -142,11 +142,21 @@ NOT_READ = {"cases": "a case split (\\begin{cases}) is not read",
 
 
 def _read_tree(tree) -> object:
-    """The lark tree as values (iteratively deep trees were refused before parsing)."""
+    """The lark tree as values. A long sum a + b − c … (a left-leaning chain) is walked, not
+    recursed into; other nesting is bounded before parsing."""
     from lark import Token
     if isinstance(tree, Token):
         return tree
     kind = tree.data
+    if kind in ("add", "sub"):
+        terms = []
+        while not isinstance(tree, Token) and tree.data in ("add", "sub"):
+            terms.append((tree.data, tree.children[1]))
+            tree = tree.children[0]
+        out = _read_tree(tree)
+        for op, term in reversed(terms):
+            out = Raw(op, [out, _read_tree(term)])
+        return out
     kids = [_read_tree(c) for c in tree.children]
     if kind == "number":
         return Raw("number", [str(kids[0])])
@@ -484,10 +494,30 @@ class Builder:
         return ast.Constant(float(text) if "." in text else int(text))
 
     def raw_add(self, v: Raw) -> ast.expr:
-        return _bin(ast.Add(), self.expr(v.items[0]), self.expr(v.items[1]))
+        return self.sum(v)
 
     def raw_sub(self, v: Raw) -> ast.expr:
-        return _bin(ast.Sub(), self.expr(v.items[0]), self.expr(v.items[1]))
+        return self.sum(v)
+
+    def sum(self, v: Raw) -> ast.expr:
+        """a + b − c …, left to right without recursing down the chain."""
+        chain = []
+        while isinstance(v, Raw) and v.kind in ("add", "sub"):
+            chain.append((v.kind, v.items[1]))
+            v = v.items[0]
+        out = self.expr(v)
+        if len(chain) < 100:
+            for op, term in reversed(chain):
+                out = _bin(ast.Add() if op == "add" else ast.Sub(), out, self.expr(term))
+            return out
+        # a long sum as a balanced tree (a − b as a + −b): Python's own printer and parser
+        # recurse once per level of a left-leaning chain
+        terms = [out] + [self.expr(t) if op == "add" else ast.UnaryOp(ast.USub(), self.expr(t))
+                         for op, t in reversed(chain)]
+        while len(terms) > 1:
+            terms = [_bin(ast.Add(), *terms[i:i + 2]) if i + 1 < len(terms) else terms[i]
+                     for i in range(0, len(terms), 2)]
+        return terms[0]
 
     def raw_subscript(self, v: Raw) -> ast.expr:
         raise Unread("an element [·]ᵢⱼ or subscript of an expression (index notation)")

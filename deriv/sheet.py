@@ -17,6 +17,8 @@ from deriv.problem import Claim, Problem
 
 MAX_SHEET_BYTES = 2_000_000
 MAX_EQUATIONS = 2_000
+MAX_FORMULAS = 3_000           # $…$ and $$…$$ read in one sheet (each costs ~1 ms)
+MAX_MATH = 100_000             # characters of math read in one sheet (~50 µs each to parse)
 
 _MATH = re.compile(
     r"\$\$(?P<a>.+?)\$\$|\\\[(?P<b>.+?)\\\]"
@@ -125,10 +127,15 @@ def math_parts(sheet: Sheet, section: str | None) -> tuple[list[Math], list[str]
     if section and span is None:
         notes.append(f"no heading '{section}' found in {sheet.path}: the whole sheet is read")
     lo, hi = span or (0, len(sheet.text))
-    found = []
+    found, size = [], 0
     for m in _MATH.finditer(sheet.text, lo, hi):
         group = next(g for g in ("a", "b", "c", "d", "e") if m.group(g) is not None)
         found.append(Math(m.group(group), m.start(group)))
+        size += len(m.group(group))
+        if len(found) > MAX_FORMULAS or size > MAX_MATH:
+            name, line, col = sheet.place(m.start())
+            raise DerivError(f"more than {MAX_FORMULAS} formulas or {MAX_MATH} characters of "
+                             "math in one sheet (name its part with --section)", name, line, col)
     return found, notes
 
 

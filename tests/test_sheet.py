@@ -279,6 +279,7 @@ def test_import_escapes_what_it_writes(tmp_path):
     (b"\x00\x01\x02binary" * 100, "binary"),
     (b"\xff\xfe not utf-8", "UTF-8"),
     (b"x" * 2_100_000, "larger"),
+    (b"$x = 1$ " * 100_000, "more than 3000 formulas"),
 ])
 def test_hostile_sheets_are_refused_clearly(tmp_path, content, why):
     sheet = tmp_path / "s.tex"
