@@ -31,6 +31,10 @@ class _AnyName(dict):
         return isinstance(name, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) is not None \
             and name not in RESERVED and not name.endswith(("_bar", "_dot"))
 
+    def known(self, name: str) -> bool:
+        """Whether the name was met already (a name like sigma is a function until then)."""
+        return dict.__contains__(self, name)
+
     def __missing__(self, name: str):
         if name not in self:
             raise KeyError(name)
@@ -97,11 +101,12 @@ def draft(path: str, section: str | None = None, notation: Notation | None = Non
                 unread.append((r, line, col))
     defined = set(definitions)
     used = []
-    for text in definitions.values():
-        for node in ast.walk(ast.parse(text, mode="eval")):
-            if isinstance(node, ast.Name) and node.id not in defined and node.id not in used \
-                    and node.id not in RESERVED:
-                used.append(node.id)
+    for text in definitions.values():          # inputs in the order they are written
+        names = sorted((n for n in ast.walk(ast.parse(text, mode="eval"))
+                        if isinstance(n, ast.Name)), key=lambda n: n.col_offset)
+        for n in names:
+            if n.id not in defined and n.id not in used and n.id not in RESERVED:
+                used.append(n.id)
     if not definitions:
         raise DerivError("no forward-pass equations (name = formula) found"
                          + (f" under '{section}'" if section else ""), path)

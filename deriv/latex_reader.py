@@ -685,10 +685,9 @@ class Builder:
         if isinstance(item, Sym) and not item.subs and isinstance(nxt, Group) and \
                 nxt.kind in ("paren", "bracket"):
             fn = self.ctx.notation.function(item.src, item.base)
-            if fn and item.base in self.ctx.symbols and item.base not in self.ctx.notation.functions:
-                return None
-            if fn == "sigmoid" and item.base == "sigma" and "sigma" in self.ctx.symbols:
-                return None
+            known = getattr(self.ctx.symbols, "known", self.ctx.symbols.__contains__)
+            if fn and known(item.base) and item.base not in self.ctx.notation.functions:
+                return None            # a node named like a function (sigma) is the node
             return fn
         return None
 
@@ -870,7 +869,7 @@ def _chain_text(terms: list[list[ast.expr]], builder: Builder) -> str:
 def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
                   target: DRef | None = None) -> Reading | None:
     """A derivative or value equation, Unread ones with their reason; None for others."""
-    printed = display[eq.offset:eq.parts[-1].offset + len(eq.parts[-1].text)]
+    printed = display[eq.offset:eq.parts[-1].end]
     printed = re.sub(r"(\s*(\\end\{\w+\*?\}|\\\\|\$))+\s*$", "", printed).strip()
     reading = Reading("unread", offset=eq.offset, printed=printed)
     if eq.continued:

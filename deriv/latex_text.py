@@ -90,6 +90,11 @@ WORDS = {n.lower() for n in P.function_names()} | {"ln", "d", "sgn"}
 class Part:
     text: str
     offset: int                # in the repaired display
+    end: int = -1              # where it ends there (a continued part spans rows)
+
+    def __post_init__(self):
+        if self.end < 0:
+            self.end = self.offset + len(self.text)
 
 
 @dataclass
@@ -216,6 +221,7 @@ def equations(display: str) -> list[Equation]:
             if body[:1] in "+-" and found and sep == "" and found[-1].parts:
                 last = found[-1].parts[-1]          # &+ … continues the last part
                 last.text = last.text + " " + body.replace("&", " ")
+                last.end = body_at + len(body)
                 continue
             pieces = _cut(body, body_at, _RELATION)
             parts = [Part(p.replace("&", " "), at) for p, at, _ in pieces]

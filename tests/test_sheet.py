@@ -357,3 +357,17 @@ def test_the_reader_only_reads_or_says_why():
             assert r.kind in ("derivative", "value", "unread")
             assert r.kind != "unread" or r.reason
     run()
+
+
+def test_import_with_the_sheets_notation_finds_problem_7_1s_errata(tmp_path):
+    out = tmp_path / "p.toml"
+    result = CliRunner().invoke(main, ["import", str(UDL), "--section", "Problem 7.1",
+                                       "--function", "a=relu", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (drafted,) = load_text(out.read_text(), str(out))
+    assert list(drafted.graph.nodes) == ["y"] and len(drafted.graph.inputs) == 14
+    verdicts = {v.claim.id: v for v in check([drafted], OPTIONS).verdicts}
+    assert verdicts["dy/dpsi02"].verdict == "fail" and verdicts["dy/dphi1"].verdict == "pass"
+    assert "# unread (line 7" in out.read_text()        # ∂y/∂θ₁₁, cut off in the document
+    bad = CliRunner().invoke(main, ["import", str(UDL), "--function", "a=eval"])
+    assert bad.exit_code == 2 and "not a function" in bad.stderr
