@@ -155,4 +155,7 @@ def draft(path: str, section: str | None = None, notation: Notation | None = Non
 
 
 def _comment(text: str) -> str:
-    return " ".join(text.split())[:300]
+    """One line of a TOML comment: no line breaks or control characters (TOML forbids them,
+    and a terminal would obey them)."""
+    text = " ".join(text.split())[:300]
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)

@@ -125,7 +125,7 @@ def math_parts(sheet: Sheet, section: str | None) -> tuple[list[Math], list[str]
     notes: list[str] = []
     span = section_span(sheet.text, section) if section else None
     if section and span is None:
-        notes.append(f"no heading '{section}' found in {sheet.path}: the whole sheet is read")
+        notes.append(f"no heading {section!r} found in {sheet.path!r}: the whole sheet is read")
     lo, hi = span or (0, len(sheet.text))
     found, size = [], 0
     for m in _MATH.finditer(sheet.text, lo, hi):
