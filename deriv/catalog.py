@@ -20,14 +20,14 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "problems"
 
 
-def load_dir(directory: str | Path) -> list[Problem]:
+def load_dir(directory: str | Path, from_printed: bool = False) -> list[Problem]:
     directory = Path(directory)
     if not directory.is_dir():
         raise DerivError(f"no such directory: {directory}")
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for path in sorted(directory.glob("*.toml"), key=lambda p: p.stem):
-        for problem in load_file(path):
+        for problem in load_file(path, from_printed):
             if problem.id in seen:
                 raise DerivError(f"problem id '{problem.id}' is also defined in {seen[problem.id]}",
                                  str(path), problem.line)
@@ -42,30 +42,32 @@ def _natural(text: str) -> list:
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text)]
 
 
-def load_catalog(directory: str | Path | None = None) -> list[Problem]:
-    return load_dir(directory or bundled_dir())
+def load_catalog(directory: str | Path | None = None, from_printed: bool = False
+                 ) -> list[Problem]:
+    return load_dir(directory or bundled_dir(), from_printed)
 
 
-def resolve(targets: list[str] | tuple[str, ...], directory: str | Path | None = None
-            ) -> list[Problem]:
-    """Problem ids and file paths → problems. No targets: the whole catalog."""
+def resolve(targets: list[str] | tuple[str, ...], directory: str | Path | None = None,
+            from_printed: bool = False) -> list[Problem]:
+    """Problem ids and file paths → problems. No targets: the whole catalog. With
+    `from_printed`, claims are read from their printed LaTeX, not their expr and chain."""
     if not targets:
-        return load_catalog(directory)
+        return load_catalog(directory, from_printed)
     catalog: list[Problem] | None = None
     chosen: list[Problem] = []
     for target in targets:
         path = Path(target)
         if target.endswith(".toml") or path.is_file():
             if path.is_dir():
-                chosen.extend(load_dir(path))
+                chosen.extend(load_dir(path, from_printed))
             else:
-                chosen.extend(load_file(path))
+                chosen.extend(load_file(path, from_printed))
             continue
         if path.is_dir():
-            chosen.extend(load_dir(path))
+            chosen.extend(load_dir(path, from_printed))
             continue
         if catalog is None:
-            catalog = load_catalog(directory)
+            catalog = load_catalog(directory, from_printed)
         matches = [p for p in catalog if p.id == target]
         if not matches:
             close = [p.id for p in catalog if target.lower() in p.id.lower()]

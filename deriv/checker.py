@@ -233,6 +233,8 @@ class ProblemCheck:
 
     # --- one claim ---------------------------------------------------------------------------
     def check(self, claim: Claim) -> Verdict:
+        if claim.unread:             # printed LaTeX deriv could not read: said, never skipped
+            return Verdict(self.problem.id, claim, "error", reason=f"unread: {claim.unread}")
         v = Verdict(self.problem.id, claim, "pass")
         findings: list[Finding] = []
         target = None if claim.is_value else claim.target
@@ -414,7 +416,7 @@ def check_problem(problem: Problem, options: Options | None = None
     with np.errstate(all="ignore"):   # inf − inf, exp overflow: NaNs, counted, not warnings
         pc = ProblemCheck(problem, options)
         verdicts = [pc.check(c) for c in problem.claims]
-    covered = {(c.of, c.wrt) for c in problem.claims}
+    covered = {(c.of, c.wrt) for c in problem.claims if not c.unread}
     missing = [Missing(problem.id, a) for a in problem.asks if (a.of, a.wrt) not in covered]
     return verdicts, missing
 

@@ -158,9 +158,18 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
 @click.option("--strict", is_flag=True,
               help="Warnings (a printed intermediate off in a way no asked derivative sees) fail.")
+@click.option("--from-printed", is_flag=True,
+              help="Read every claim from its printed LaTeX, ignoring the hand-written expr "
+                   "and chain.")
+@click.option("--sheet", "sheet_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Read the claims of one problem from a solution sheet (.tex, .md, .txt, "
+                   ".ipynb) instead of the problem file.")
+@click.option("--section", metavar="TEXT",
+              help="With --sheet: the heading of the problem's part (default: its section).")
 @click.pass_obj
 @reports_errors
-def check(obj, targets, samples, seed, as_json, fmt, verbose, strict):
+def check(obj, targets, samples, seed, as_json, fmt, verbose, strict, from_printed, sheet_file,
+          section):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem ids or problem files (default: the whole catalog). Exit status 0 when
@@ -169,8 +178,14 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose, strict):
     """
     from deriv.catalog import resolve
     from deriv.checker import Options, check as run
-    problems = resolve(list(targets), obj["problems"])
+    problems = resolve(list(targets), obj["problems"], from_printed=from_printed)
+    notes: list[str] = []
+    if sheet_file:
+        from deriv.sheet import problems_from_sheet
+        problems, notes = problems_from_sheet(problems, sheet_file, section)
     report = run(problems, Options(samples=samples, seed=seed, strict=strict))
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
     if fmt == "markdown":
         from deriv.render import markdown
         click.echo(markdown.report(report, problems), nl=False)
@@ -182,6 +197,32 @@ def check(obj, targets, samples, seed, as_json, fmt, verbose, strict):
         from deriv.render.console import make
         make().print(text.report(report, problems, verbose))
     sys.exit(report.exit_code)
+
+
+@main.command(name="import")
+@click.argument("sheet_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--section", metavar="TEXT", help="The heading of the part to read, e.g. "
+              "'Problem 7.12' (default: the whole sheet).")
+@click.option("--function", "functions", multiple=True, metavar="SYMBOL=NAME",
+              help="The sheet's own notation, e.g. a=relu (repeatable).")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the problem file here (default: print it).")
+@reports_errors
+def import_(sheet_file, section, functions, out):
+    """Draft a problem file from a solution sheet: the graph from its forward pass, the
+    inputs, and every derivative it prints as a claim; what it could not read is marked in
+    comments. Review the draft, then `deriv check` it."""
+    from deriv.draft import draft_file
+    result = draft_file(sheet_file, section, functions)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.write(result.text)
+        click.echo(f"wrote {out}: {result.summary()}")
+    else:
+        click.echo(result.text, nl=False)
+        click.echo(result.summary(), err=True)
 
 
 def _one_problem(target: str, problem_id: str | None, directory, what: str):

@@ -21,6 +21,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
+from deriv.notation import Notation, from_table
 from deriv.parse import MAX_SIZE, RESERVED, DRef, parse_chain, parse_expression
 
 MAX_FILE_BYTES = 2_000_000
@@ -56,6 +57,8 @@ class Claim:
     layout: str = "gradient"
     update: str | None = None
     shapes: list[str] | None = None
+    unread: str = ""               # why `printed` could not be read (then it has no expr)
+    place: str | None = None       # file:line:col of an equation read from a sheet
 
     @property
     def target(self) -> DRef:
@@ -86,6 +89,7 @@ class Problem:
     note: str = ""
     path: str | None = None
     line: int | None = None
+    notation: Notation = field(default_factory=Notation)
 
     @property
     def inputs(self):
@@ -269,11 +273,12 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
-                "asks", "claim", "display", "note"}
+                "asks", "claim", "display", "note", "notation"}
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
               "layout",   # gradient | derivative (a scalar's is itself either way)
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
-              "shapes"}   # the printed sizes: the claim's, then each D factor's
+              "shapes",   # the printed sizes: the claim's, then each D factor's
+              "notation"}  # what this formula's symbols stand for (as a problem's notation)
 
 
 def _graph_lines(text: str):
@@ -294,7 +299,8 @@ def _graph_lines(text: str):
         yield k, len(raw) - len(raw.lstrip()) + 1, name_part.strip(), expr_part.strip(), col
 
 
-def load_problem(table: dict, *, file: str, places: _Places, index: int, source: dict) -> Problem:
+def load_problem(table: dict, *, file: str, places: _Places, index: int, source: dict,
+                 notation: Notation | None = None, from_printed: bool = False) -> Problem:
     header = places.header(index)
 
     def where(message: str, key: str | None = None, claim: int | None = None) -> DerivError:
@@ -422,6 +428,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         section=_str(table, "section", where, default=""), ask=_str(table, "ask", where, default=""),
         mode=mode, at=at, asks=asks, display=dict(display),
         note=_str(table, "note", where, default=""), path=file, line=header)
+    problem.notation = (notation or Notation()).merged(
+        from_table(table.get("notation"), lambda m: where(m, "notation"), graph.symbols))
 
     raw_claims = table.get("claim", [])
     if not isinstance(raw_claims, list):
@@ -429,8 +437,13 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if len(raw_claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem")
     seen: dict[str, int] = {}
+    from deriv.latex_reader import printed_groups
+    groups = printed_groups(raw_claims, from_printed)
     for c, entry in enumerate(raw_claims):
-        problem.claims.append(_load_claim(entry, graph, file, places, index, c, seen))
+        problem.claims.extend(_load_claim(entry, problem, file, places, index, c, seen,
+                                          groups.get(c), from_printed))
+    if len(problem.claims) > MAX_CLAIMS:
+        raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
     return problem
 
 
@@ -455,8 +468,10 @@ def derivative_shape(graph: Graph, of: str, wrt: str, layout: str = "gradient") 
         raise DerivError(f"D({of}, {wrt}) {err}") from None
 
 
-def _load_claim(entry, graph: Graph, file, places: _Places, p: int, c: int,
-                seen: dict[str, int]) -> Claim:
+def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
+                seen: dict[str, int], group: tuple[int, int] | None = None,
+                from_printed: bool = False) -> list[Claim]:
+    graph = problem.graph
     line, where = claim_place(file, places, p, c)
     if not isinstance(entry, dict):
         raise where("each [[problem.claim]] must be a table")
@@ -506,8 +521,8 @@ def _load_claim(entry, graph: Graph, file, places: _Places, p: int, c: int,
                 raise DerivError(f"unknown name '{n}' in D({a}, {b})")
         return DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
 
-    def read(key: str):
-        text = _str(entry, key, where)
+    def read(key: str, given: str | None = None):
+        text = _str(entry, key, where) if given is None else given
         if text is None:
             return None, None
         try:
@@ -517,19 +532,12 @@ def _load_claim(entry, graph: Graph, file, places: _Places, p: int, c: int,
             ln, col = places.value(p, c, key)
             raise err.shift(file, ln, col) from None
 
-    expr, expr_text = read("expr")
-    chain_expr, chain_text = read("chain")
-    chain = None
-    if chain_text is not None:
-        try:
-            chain = parse_chain(chain_text, set(graph.symbols))
-        except DerivError as err:
-            ln, col = places.value(p, c, "chain")
-            raise err.shift(file, ln, col) from None
-    if expr is None and chain is None:
-        raise where("a claim needs an 'expr' or a 'chain' (or both)")
-    if not wrt and (chain is not None or local):
-        raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
+    printed = _str(entry, "printed", where, default="") or ""
+    sides, unread = [(_str(entry, "chain", where), _str(entry, "expr", where), None)], ""
+    if group is not None:              # read from the printed LaTeX, not from expr/chain
+        from deriv.latex_reader import printed_sides
+        sides, unread = printed_sides(entry, problem, group, from_printed,
+                                      lambda m, key: where(m, key))
     shapes = entry.get("shapes")
     if shapes is not None:
         if not isinstance(shapes, list) or not all(isinstance(x, str) for x in shapes):
@@ -552,13 +560,34 @@ def _load_claim(entry, graph: Graph, file, places: _Places, p: int, c: int,
         else:
             value = _number(value_raw, lambda m: where(m, "value"), "value")
             value_text = repr(value_raw)
-    return Claim(id=cid, of=of, wrt=wrt, printed=_str(entry, "printed", where, default="") or "",
-                 expr=expr, expr_text=expr_text, local=local, chain=chain, chain_expr=chain_expr,
-                 chain_text=chain_text, value=value, value_text=value_text, expect=expect,
-                 note=note, line=line, layout=layout, update=update, shapes=shapes)
+    claims = []
+    for k, (chain_given, expr_given, value_given) in enumerate(sides or [(None, None, None)]):
+        key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
+        expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
+        chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
+            else (None, None)
+        chain = None
+        if chain_text is not None:
+            try:
+                chain = parse_chain(chain_text, set(graph.symbols))
+            except DerivError as err:
+                ln, col = places.value(p, c, key_chain)
+                raise err.shift(file, ln, col) from None
+        if expr is None and chain is None and not unread:
+            raise where("a claim needs an 'expr' or a 'chain' (or both), or a 'printed' "
+                        "formula to read them from")
+        if not wrt and (chain is not None or local):
+            raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
+        claims.append(Claim(
+            id=cid if k == 0 else f"{cid}={k + 1}", of=of, wrt=wrt, printed=printed, expr=expr,
+            expr_text=expr_text, local=local, chain=chain, chain_expr=chain_expr,
+            chain_text=chain_text, value=float(value_given) if value_given else value,
+            value_text=value_given or value_text, expect=expect, note=note, line=line,
+            layout=layout, update=update, shapes=shapes, unread=unread))
+    return claims
 
 
-def load_file(path: str | Path) -> list[Problem]:
+def load_file(path: str | Path, from_printed: bool = False) -> list[Problem]:
     """Every problem in one TOML file. Raises DerivError for anything wrong with it."""
     path = Path(path)
     file = str(path)
@@ -578,7 +607,7 @@ def load_file(path: str | Path) -> list[Problem]:
         line = raw.count(b"\n", 0, err.start) + 1
         col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
         raise DerivError(f"file is not UTF-8 (byte {err.start})", file, line, col) from None
-    return load_text(text, file)
+    return load_text(text, file, from_printed)
 
 
 def _ints_fit(value: Any) -> bool:
@@ -598,7 +627,9 @@ def _too_long(text: str, file: str) -> DerivError:
     return DerivError("invalid TOML: an integer outside the 64-bit range", file, line, col)
 
 
-def load_text(text: str, file: str = "<text>") -> list[Problem]:
+def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> list[Problem]:
+    """Every problem of a TOML text; with `from_printed`, every claim is read from its
+    `printed` LaTeX (its hand-written expr and chain ignored)."""
     if len(text) > MAX_FILE_BYTES:   # as load_file: TOML alone takes seconds on 20 MB
         raise DerivError(f"text is larger than {MAX_FILE_BYTES // 1_000_000} MB (the limit is "
                          "reached on this line)", file, text.count("\n", 0, MAX_FILE_BYTES) + 1)
@@ -626,9 +657,11 @@ def load_text(text: str, file: str = "<text>") -> list[Problem]:
     if not isinstance(source, dict):
         raise DerivError("[source] must be a table", file, 1)
     for key in data:
-        if key not in ("source", "problem"):
-            raise DerivError(f"unknown top-level key '{key}' (expected [source] and "
-                             "[[problem]] tables)", file, places.value(None, None, key)[0])
+        if key not in ("source", "problem", "notation"):
+            raise DerivError(f"unknown top-level key '{key}' (expected [source], [notation] "
+                             "and [[problem]] tables)", file, places.value(None, None, key)[0])
+    notation = from_table(data.get("notation"), lambda m: DerivError(
+        m, file, places.value(None, None, "notation")[0]))
     problems = data.get("problem", [])
     if not isinstance(problems, list) or not problems:
         raise DerivError("no [[problem]] tables in this file", file, 1)
@@ -639,7 +672,8 @@ def load_text(text: str, file: str = "<text>") -> list[Problem]:
                          places.header(MAX_PROBLEMS))
     nodes = claims = 0
     for i, table in enumerate(problems):
-        problem = load_problem(table, file=file, places=places, index=i, source=source)
+        problem = load_problem(table, file=file, places=places, index=i, source=source,
+                               notation=notation, from_printed=from_printed)
         nodes += len(problem.graph.nodes)
         claims += len(problem.claims)
         if nodes > MAX_FILE_NODES or claims > MAX_FILE_CLAIMS:

@@ -197,5 +197,7 @@ def sentence(f, m) -> str:
 
 def error_reason(v) -> str:
     """Why a claim could not be checked."""
+    if v.reason.startswith("unread"):
+        return v.reason
     return (f"evaluable at only {v.samples} points ({v.undefined} undefined, {v.near_kink} "
             "near a kink); is an input's domain missing (e.g. positive)?")
