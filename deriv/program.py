@@ -357,7 +357,7 @@ class _AdjointWriter:
             arguments = dict(zip(_stand_ins(len(e.args)), e.args))    # (tanh′ reads tanh)
             for i, a in enumerate(e.args):
                 if self.reaches(a):
-                    partial = _partial(entry, i, len(e.args)).xreplace(arguments)
+                    partial = _unevaluated(_partial(entry, i, len(e.args)), arguments)
                     code = self.tmp(f"{bar}*{src(partial)}")
                     self.emit(a, self.reduce(code, e, a))
             return
@@ -391,6 +391,16 @@ def _inlined(lines: list[str]) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+def _unevaluated(expr: sp.Expr, mapping: dict) -> sp.Expr:
+    """expr with the mapping's symbols replaced, rebuilt without evaluation: code, not
+    algebra (xreplace would evaluate tanh of a sum, at milliseconds a node)."""
+    if expr in mapping:
+        return mapping[expr]
+    if not expr.args:
+        return expr
+    return expr.func(*(_unevaluated(a, mapping) for a in expr.args), evaluate=False)
 
 
 @functools.lru_cache(maxsize=None)
