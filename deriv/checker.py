@@ -24,7 +24,7 @@ from deriv.findings import Finding, Missing, Report, Verdict
 from deriv.parse import DRef, dref_of
 from deriv.primitives import kink_arguments
 from deriv.problem import Claim, Problem, derivative_shape
-from deriv.program import Values, close, per_point
+from deriv.program import Values, close, mp_flat, per_point
 from deriv.sampling import draw_all, size_assignments
 
 KINK_EPS = 1e-6
@@ -76,6 +76,8 @@ class Batch:
 
 class ProblemCheck:
     """All claims of one problem, sharing the drawn batches and every sweep."""
+
+    max_precise = MAX_PRECISE
 
     def __init__(self, problem: Problem, options: Options):
         self.problem = problem
@@ -184,8 +186,8 @@ class ProblemCheck:
                     continue
                 with mp.workdps(50):
                     try:
-                        c = _mp_flat(self.evaluate(values, expr))
-                        t = _mp_flat(self.truth(values, claim))
+                        c = mp_flat(self.evaluate(values, expr))
+                        t = mp_flat(self.truth(values, claim))
                     except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                         continue
                     if c is None or t is None or len(c) != len(t) or not all(
@@ -207,7 +209,7 @@ class ProblemCheck:
             with mp.workdps(50):
                 values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
             finite = all(isinstance(x, mp.mpf) and mp.isfinite(x)
-                         for v in values.env.values() for x in (_mp_flat(v) or [mp.nan]))
+                         for v in values.env.values() for x in (mp_flat(v) or [mp.nan]))
             cache[key] = values if finite else None
         return cache[key]
 
@@ -223,7 +225,7 @@ class ProblemCheck:
                     t = self.truth(values, claim)
                 except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                     continue
-                c_arr, t_arr = _mp_flat(c), _mp_flat(t)
+                c_arr, t_arr = mp_flat(c), mp_flat(t)
                 if c_arr is None or t_arr is None or len(c_arr) != len(t_arr):
                     continue
                 for a, b in zip(c_arr, t_arr):
@@ -391,22 +393,6 @@ def _mp_point(v: np.ndarray, i: int):
     out = np.empty(v.shape[:-1], dtype=object)
     for idx in np.ndindex(*v.shape[:-1]):
         out[idx] = mp.mpf(float(v[idx + (i,)]))
-    return out
-
-
-def _mp_flat(v):
-    import mpmath as mp
-    items = list(np.ravel(v)) if isinstance(v, np.ndarray) else [v]
-    out = []
-    for x in items:
-        if isinstance(x, mp.mpc):
-            if x.imag != 0:
-                return None
-            x = x.real
-        x = mp.mpf(x)
-        if mp.isnan(x) or mp.isinf(x):
-            return None
-        out.append(x)
     return out
 
 

@@ -19,7 +19,7 @@ from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
-from deriv.program import Values, close, per_point, transpose_points
+from deriv.program import Values, close, mp_flat, per_point, transpose_points
 from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
@@ -99,6 +99,30 @@ class Diagnosis:
                 found.append(finding)
         return found or [self.counterexample()]
 
+    def precise_counterexample(self) -> tuple[tuple, tuple]:
+        """Where float64 fails everywhere, a point from the 50-digit evaluation (numbers too
+        large for a float are kept as text)."""
+        import mpmath as mp
+
+        def number(x):
+            return float(x) if mp.isfinite(x) and abs(x) < 1e300 else mp.nstr(x, 8)
+        for batch, _, _, valid in self.pairs:
+            for i in np.flatnonzero(~valid)[:self.pc.max_precise]:
+                values = self.pc.precise_values(batch, int(i))
+                if values is None:
+                    continue
+                with mp.workdps(50):
+                    try:
+                        c = mp_flat(self.pc.evaluate(values, self.written))
+                        t = mp_flat(self.pc.truth(values, self.claim))
+                    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                        continue
+                    if c and t and len(c) == 1 == len(t) and \
+                            abs(c[0] - t[0]) > 1e-12 + 1e-9 * max(abs(c[0]), abs(t[0])):
+                        point = tuple((n, _at(v, int(i))) for n, v in batch.inputs.items())
+                        return point, (number(c[0]), number(t[0]))
+        return (), ()
+
     def counterexample(self) -> Finding:
         """Nothing simple explains the claim: the first point where it is wrong, its value and
         the true one there, and the right formula in the problem's own nodes."""
@@ -112,6 +136,8 @@ class Diagnosis:
                 point = tuple((name, _at(v, i)) for name, v in batch.inputs.items())
                 values = (_at(c, i), _at(t, i))
                 break
+        if not point:
+            point, values = self.precise_counterexample()
         formula = None
         if not (claim.is_value or claim.update or claim.local) and \
                 len(graph.order) <= MAX_DROP_NODES and not graph.shape(claim.of):

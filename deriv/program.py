@@ -688,3 +688,20 @@ def forward_operations(problem) -> int:
     program = forward_program(problem.graph)
     program.function("numpy")
     return program.ops
+
+
+def mp_flat(v):
+    """An mpmath value (or array) as a list of real numbers, or None if any is not finite."""
+    import mpmath as mp
+    items = list(np.ravel(v)) if isinstance(v, np.ndarray) else [v]
+    out = []
+    for x in items:
+        if isinstance(x, mp.mpc):
+            if x.imag != 0:
+                return None
+            x = x.real
+        x = mp.mpf(x)
+        if mp.isnan(x) or mp.isinf(x):
+            return None
+        out.append(x)
+    return out

@@ -151,3 +151,14 @@ def test_sizes_are_drawn_both_ways():
         settings = size_assignments(["m", "n"], seed)
         assert {"m": 3, "n": 3} in settings
         assert any(s["m"] < s["n"] for s in settings) and any(s["m"] > s["n"] for s in settings)
+
+
+def test_every_failed_claim_shows_an_explanation_or_a_counterexample():
+    for name in ("paths.toml", "overflow.toml", "factor.toml", "severity.toml", "det.toml"):
+        for v in verdicts(name)[1].verdicts:
+            if v.verdict != "fail":
+                continue
+            assert v.diagnosis, v.claim.id
+            for f in v.diagnosis:
+                if f.kind == "no-explanation":
+                    assert f.point and len(f.values) == 2, v.claim.id

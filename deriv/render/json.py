@@ -15,8 +15,8 @@ from deriv.render.words import UnicodeMath, error_reason, sentence
 
 
 def _num(v):
-    if v is None:
-        return None
+    if v is None or isinstance(v, str):      # (a value beyond a float is kept as text)
+        return v
     if isinstance(v, np.ndarray):
         def nested(a):
             return [nested(x) for x in a] if np.ndim(a) else _num(float(a))

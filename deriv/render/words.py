@@ -51,6 +51,8 @@ def _ratio(k: float) -> tuple[str, str]:
 def _number(v) -> str:
     """A value of a counterexample: a number, or an array's values (short)."""
     import numpy as np
+    if isinstance(v, str):                 # beyond a float (a 50-digit value)
+        return v
     a = np.asarray(v, dtype=float)
     if a.ndim == 0:
         return f"{float(a):.6g}"
