@@ -55,9 +55,11 @@ class _Source:
         if isinstance(e, sp.Add):         # a − b, not a + (−1·b): what a person would write
             text = ""
             for a in e.args:
-                negative = isinstance(a, sp.Mul) and a.args[0].is_Number and a.args[0] < 0
-                if text and negative:
-                    text += " - " + self(-a)
+                c = a.args[0] if isinstance(a, sp.Mul) else None
+                if text and c is not None and c.is_Rational and c.p < 0:
+                    rest = [self(r) for r in a.args[1:]]     # (−c)·rest, without building it
+                    text += " - " + ("*".join(rest) if c == -1 else
+                                     "(" + "*".join([self(-c)] + rest) + ")")
                 else:
                     text += (" + " if text else "") + self(a)
             return "(" + text + ")"
