@@ -26,7 +26,10 @@ def load_dir(directory: str | Path, from_printed: bool = False) -> list[Problem]
         raise DerivError(f"no such directory: {directory}")
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    for path in sorted(directory.glob("*.toml"), key=lambda p: p.stem):
+    files = sorted(directory.glob("*.toml"), key=lambda p: p.stem)
+    if not files:
+        raise DerivError("no problem files (*.toml) in this directory", str(directory))
+    for path in files:
         for problem in load_file(path, from_printed):
             if problem.id in seen:
                 raise DerivError(f"problem id '{problem.id}' is also defined in {seen[problem.id]}",
@@ -34,16 +37,26 @@ def load_dir(directory: str | Path, from_printed: bool = False) -> list[Problem]
             seen[problem.id] = str(path)
             problems.append(problem)
     # one document's problems together, numbered ones in order (7.2 before 7.12)
-    return sorted(problems, key=lambda p: (p.source_file, _natural(p.id)))
+    return sorted(problems, key=lambda p: (p.source_file, natural(p.id)))
 
 
-def _natural(text: str) -> list:
+def natural(text: str) -> list:
     import re
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text)]
 
 
-def load_catalog(directory: str | Path | None = None, from_printed: bool = False
+def load_catalog(directory: str | Path | list | None = None, from_printed: bool = False
                  ) -> list[Problem]:
+    """The bundled catalog, or the problems of a directory (or of a list of directories and
+    files: [tool.deriv] problems)."""
+    if isinstance(directory, (list, tuple)):
+        if len(directory) == 1 and Path(directory[0]).is_dir():
+            return load_dir(directory[0], from_printed)
+        out: list[Problem] = []
+        for entry in directory:
+            out.extend(load_dir(entry, from_printed) if Path(entry).is_dir()
+                       else load_file(entry, from_printed))
+        return out
     return load_dir(directory or bundled_dir(), from_printed)
 
 

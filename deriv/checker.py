@@ -9,6 +9,7 @@ claim is explained (deriv.diagnose).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digi
 MIN_PER_BATCH = 50
 MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
 MEMORY = 1 << 30              # bytes the arrays of one batch may take
+DIAGNOSIS_SAMPLES = 2000      # points a failing claim's explanation is sought on
+SHARED_SAMPLES = 20_000       # up to this many points, copies of a problem share their checks
 
 
 @dataclass
@@ -68,10 +71,20 @@ class Batch:
             keep &= ~per_point(near, every=False)
             keep_total &= ~per_point(near & (values != 0), every=False)
         self.keep = keep
+        self._sides: dict = {}
         # A kink argument exactly 0 is 0 on a whole region (relu(relu(x)) for x < 0): the
         # function is flat there, so a total derivative is defined and compared; only an edge
         # partial (a local claim) sits on the kink itself.
         self.keep_total = keep_total
+
+
+    def sides(self, kink) -> tuple[np.ndarray, np.ndarray]:
+        """Per point: is some element of the kink's argument positive, some negative?"""
+        if kink not in self._sides:
+            values = self.kink_values[kink]
+            self._sides[kink] = (per_point(values > 0, every=False),
+                                 per_point(values < 0, every=False))
+        return self._sides[kink]
 
 
 class ProblemCheck:
@@ -85,17 +98,12 @@ class ProblemCheck:
         self.options = options
         assignments = size_assignments(problem.sizes, options.seed) if problem.sizes else [{}]
         self.per_batch = self.batch_size(problem, options, assignments)
-        # in the order they appear (never a set's order: that changes from run to run)
-        kinks = [k for n in self.graph.order for k in kink_arguments(self.graph.nodes[n].expr)]
-        for claim in problem.claims:
-            for e in (claim.expr, claim.chain_expr):
-                if e is not None:
-                    kinks += [k for k in kink_arguments(e) if not _has_dref(k)]
-        self.kinks = list(dict.fromkeys(kinks))
+        self.kinks = problem_kinks(problem)
         self.kink_symbols = {k: k.free_symbols for k in self.kinks}
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: list[Batch] | None = None
+        self._small: ProblemCheck | None = None
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
 
     def operations(self, kind: str = "ops") -> float:
@@ -161,14 +169,17 @@ class ProblemCheck:
         return mask
 
     def agree(self, pairs, claim: Claim) -> tuple[bool, list]:
-        """Do claim and truth agree at every valid point? (and the disagreeing points)"""
+        """Do claim and truth agree at every valid point? (and the first RECHECK points where
+        they disagree: all that the recheck reads, however many points disagree)"""
         bad = []
         for batch, c, t, valid in pairs:
             if np.shape(c) != np.shape(t):
                 return False, []
             ok = per_point(close(c, t))
-            for i in np.flatnonzero(valid & ~ok):
+            for i in np.flatnonzero(valid & ~ok)[:RECHECK - len(bad)]:
                 bad.append((batch, int(i)))
+            if len(bad) >= RECHECK:
+                break
         return not bad, bad
 
     def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int]:
@@ -233,24 +244,44 @@ class ProblemCheck:
                         return True
         return False
 
+    def pairs(self, claim: Claim, written: sp.Expr, evaluate: bool = True) -> list:
+        """(batch, claim's value, truth, valid points) per batch."""
+        out = []
+        for batch in self.batches:
+            t = self.truth(batch.values, claim)
+            c = self.evaluate(batch.values, written) if evaluate else None
+            out.append((batch, c, t, self.valid(batch, claim, t, *(() if c is None else (c,)))))
+        return out
+
+    def diagnosis(self, claim: Claim, written: sp.Expr, pairs) -> Diagnosis:
+        """A failing claim's explanation is sought on DIAGNOSIS_SAMPLES points: its candidates
+        compared at a million points took most of such a run, and the default number of points
+        explains as well (so the diagnosis reads the same at any --samples)."""
+        if self.options.samples <= DIAGNOSIS_SAMPLES:
+            return Diagnosis(self, claim, written, pairs)
+        if self._small is None:
+            self._small = ProblemCheck(self.problem, Options(DIAGNOSIS_SAMPLES, self.options.seed))
+        small = self._small
+        shaped = pairs[0][1] is not None
+        return Diagnosis(small, claim, written, small.pairs(claim, written, shaped))
+
     # --- one claim ---------------------------------------------------------------------------
     def check(self, claim: Claim) -> Verdict:
         if claim.unread:             # printed LaTeX deriv could not read: said, never skipped
             return Verdict(self.problem.id, claim, "error", reason=f"unread: {claim.unread}")
+        target = None if claim.is_value else claim.target
+        if claim.shape_error is not None:     # e.g. X @ R with inner sizes that differ
+            return Verdict(self.problem.id, claim, "fail", diagnosis=[
+                Finding("ill-shaped", target, text=claim.shape_error.message)])
         v = Verdict(self.problem.id, claim, "pass")
         findings: list[Finding] = []
-        target = None if claim.is_value else claim.target
         written = claim.expr if claim.expr is not None else claim.chain_expr
         want = self.target_shape(claim)
         got = A.shape_of(written)
-        pairs = []
-        for batch in self.batches:
-            t = self.truth(batch.values, claim)
-            c = self.evaluate(batch.values, written) if got == want else None
-            valid = self.valid(batch, claim, t, *(() if c is None else (c,)))
+        pairs = self.pairs(claim, written, got == want)
+        for batch, _, _, valid in pairs:
             v.near_kink += int((~(batch.keep if claim.local else batch.keep_total)).sum())
             v.undefined += int((~valid).sum())
-            pairs.append((batch, c, t, valid))
         v.undefined -= v.near_kink
         v.samples = int(sum(p[3].sum() for p in pairs))
         # size settings where nothing could be compared (a singular XᵀAX for wide X): said,
@@ -268,7 +299,7 @@ class ProblemCheck:
             v.undefined -= v.overflow
         if got != want:
             v.verdict = "fail"
-            findings.extend(Diagnosis(self, claim, written, pairs).shape_mismatch(got, want))
+            findings.extend(self.diagnosis(claim, written, pairs).shape_mismatch(got, want))
         elif v.samples < 3 and v.precise and precise_wrong == 0:
             pass        # float64 fails at (almost) every point: decided at 50 digits alone
         elif v.samples < max(10, MIN_VALID_FRACTION * total) and not v.precise:
@@ -280,7 +311,7 @@ class ProblemCheck:
             if precise_wrong or (not same and self.confirmed(claim, written, bad)):
                 v.verdict = "fail"
                 before = self.operations(), self.operations("sweep_ops")
-                findings.extend(Diagnosis(self, claim, written, pairs).run())
+                findings.extend(self.diagnosis(claim, written, pairs).run())
                 self.diagnosis_ops += self.operations() - before[0]
                 self.diagnosis_sweep_ops += self.operations("sweep_ops") - before[1]
         if claim.chain is not None and not claim.is_value:
@@ -338,10 +369,9 @@ class ProblemCheck:
         for k in relevant:
             pos = neg = False
             for batch, _, _, valid in pairs:
-                values = batch.kink_values[k]
-                values = values.reshape(-1, values.shape[-1]) if values.ndim > 1 else values[None]
-                pos = pos or bool(np.any(values[:, valid] > 0))
-                neg = neg or bool(np.any(values[:, valid] < 0))
+                positive, negative = batch.sides(k)
+                pos = pos or bool(np.any(positive & valid))
+                neg = neg or bool(np.any(negative & valid))
             seen += int(pos) + int(neg)
         return 2 * len(relevant), seen
 
@@ -382,6 +412,18 @@ class ProblemCheck:
         return out
 
 
+def problem_kinks(problem: Problem) -> list:
+    """The kink arguments of the graph and the claims, in the order they appear (never a set's
+    order: that changes from run to run)."""
+    graph = problem.graph
+    kinks = [k for n in graph.order for k in kink_arguments(graph.nodes[n].expr)]
+    for claim in problem.claims:
+        for e in (claim.expr, claim.chain_expr):
+            if e is not None:
+                kinks += [k for k in kink_arguments(e) if not _has_dref(k)]
+    return list(dict.fromkeys(kinks))
+
+
 def _has_dref(expr: sp.Expr) -> bool:
     return any(dref_of(s) for s in expr.free_symbols)
 
@@ -396,15 +438,52 @@ def _mp_point(v: np.ndarray, i: int):
     return out
 
 
-def check_problem(problem: Problem, options: Options | None = None
-                  ) -> tuple[list[Verdict], list[Missing]]:
+def check_problem(problem: Problem, options: Options | None = None, progress=None,
+                  shared: dict | None = None) -> tuple[list[Verdict], list[Missing]]:
+    """Every claim of one problem; `progress(verdict)` is called after each. With `shared`
+    (one dict for a run), copies of a problem — a class's answers to one exercise — share its
+    drawn points and sweeps, and a claim written the same way its verdict: the check is
+    deterministic, so a copy would only repeat it."""
     options = options or Options()
+    verdicts = []
     with np.errstate(all="ignore"):   # inf − inf, exp overflow: NaNs, counted, not warnings
-        pc = ProblemCheck(problem, options)
-        verdicts = [pc.check(c) for c in problem.claims]
+        key = _problem_key(problem) if shared is not None else None
+        pc = shared.get(key) if key is not None else None
+        if pc is None:
+            pc = ProblemCheck(problem, options)
+            if key is not None:
+                shared[key] = pc
+        for claim in problem.claims:
+            same = (key, _claim_key(claim)) if key is not None else None
+            if same is not None and same in shared:
+                verdict = dataclasses.replace(shared[same], claim=claim)
+            else:
+                verdict = pc.check(claim)
+                if same is not None:
+                    shared[same] = verdict
+            verdict.problem, verdict.file = problem.id, problem.path
+            verdicts.append(verdict)
+            if progress is not None:
+                progress(verdict)
     covered = {(c.of, c.wrt) for c in problem.claims if not c.unread}
-    missing = [Missing(problem.id, a) for a in problem.asks if (a.of, a.wrt) not in covered]
+    missing = [Missing(problem.id, a, problem.path) for a in problem.asks
+               if (a.of, a.wrt) not in covered]
     return verdicts, missing
+
+
+def _problem_key(problem: Problem) -> tuple:
+    """What a check depends on besides the claim: inputs, graph, output, point, kinks, and what
+    the problem asks (a harmless printed value is judged by it)."""
+    graph = problem.graph
+    return (tuple((i.name, i.kind) for i in graph.inputs.values()),
+            tuple((n, graph.nodes[n].text) for n in graph.order), problem.output,
+            tuple(sorted(problem.at.items())), tuple(problem_kinks(problem)),
+            tuple(problem.asks), tuple(sorted({c.wrt for c in problem.claims})))  # harmless()
+
+
+def _claim_key(c: Claim) -> tuple:
+    return (c.of, c.wrt, c.local, c.layout, c.update, c.expr_text, c.chain_text, c.value_text,
+            tuple(c.shapes or ()), c.shape_error.message if c.shape_error else None, c.unread)
 
 
 def operation_counts(problem: Problem, options: Options | None = None) -> dict[str, int]:
@@ -427,47 +506,26 @@ def operation_counts(problem: Problem, options: Options | None = None) -> dict[s
             "diagnosis": int(round(pc.diagnosis_ops))}
 
 
-def check(problems: list[Problem], options: Options | None = None, jobs: int | None = None
-          ) -> Report:
-    """Every claim of every problem. Problems are independent, so with several cores (and a
-    platform that forks) they are shared among worker processes; the report is the same."""
+def check(problems: list[Problem], options: Options | None = None, progress=None,
+          on_error=None) -> Report:
+    """Every claim of every problem, one after another: a pool of worker processes gained
+    nothing on two shared cores (measured: 1.0–1.1 s alone, 0.9–1.4 s forked, for the
+    catalog) and would hide the progress of a long run. A problem that cannot be checked
+    (too large) raises DerivError, or with `on_error(problem, error)` is passed over."""
     start = time.perf_counter()
     options = options or Options()
     report = Report(problems=list(problems))
-    for verdicts, missing in _run_all(problems, options, jobs):
+    # shared points and sweeps stay in memory for the run: only while they are small
+    shared = {} if options.samples <= SHARED_SAMPLES else None
+    for problem in problems:
+        try:
+            verdicts, missing = check_problem(problem, options, progress, shared)
+        except DerivError as err:
+            if on_error is None:
+                raise
+            on_error(problem, err)
+            continue
         report.verdicts.extend(verdicts)
         report.missing.extend(missing)
     report.seconds = time.perf_counter() - start
     return report
-
-
-_WORK: tuple[list[Problem], Options] | None = None   # what forked workers inherit
-
-
-def _run_all(problems: list[Problem], options: Options, jobs: int | None):
-    import multiprocessing as mp
-    import os
-    jobs = jobs if jobs is not None else min(len(problems), os.cpu_count() or 1, 4)
-    if jobs < 2 or len(problems) < 4 or "fork" not in mp.get_all_start_methods():
-        return [check_problem(p, options) for p in problems]
-    global _WORK
-    _WORK = (problems, options)
-    try:
-        with mp.get_context("fork").Pool(jobs) as pool:
-            results = pool.map(_check_one, range(len(problems)), chunksize=1)
-    finally:
-        _WORK = None
-    for problem, (verdicts, _) in zip(problems, results):
-        for v in verdicts:          # claims travel as indices: SymPy trees are slow to pickle
-            v.claim = problem.claims[v.claim]
-    return results
-
-
-def _check_one(index: int):
-    problems, options = _WORK
-    problem = problems[index]
-    verdicts, missing = check_problem(problem, options)
-    position = {id(c): i for i, c in enumerate(problem.claims)}
-    for v in verdicts:
-        v.claim = position[id(v.claim)]
-    return verdicts, missing

@@ -85,20 +85,33 @@ def list_(obj):
     from deriv.catalog import load_catalog
     from deriv.render import text
     from deriv.render.console import make
-    make().print(text.catalog_table(load_catalog(obj["problems"])))
+    make().print(text.catalog_table(load_catalog(_catalog_dirs(obj))))
 
 
 @main.command()
 @click.argument("target")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+@click.option("--id", "problem_id", metavar="ID", help="With a FILE of several problems: which one.")
 @click.pass_obj
 @reports_errors
-def show(obj, target):
-    """Show a problem: question, inputs, graph and the claims as printed."""
+def show(obj, target, fmt, problem_id):
+    """Show a problem: question, inputs, graph and the claims as printed (every problem of a
+    FILE, or the one --id names)."""
     from deriv.catalog import resolve
+    problems = _narrow(resolve([target], _catalog_dirs(obj)), target, problem_id)
+    if fmt == "json":
+        from deriv.render import json as render_json
+        click.echo("\n".join(render_json.problem(p) for p in problems))
+        return
+    if fmt == "markdown":
+        from deriv.render import markdown
+        click.echo("\n".join(markdown.problem(p) for p in problems), nl=False)
+        return
     from deriv.render import text
     from deriv.render.console import make
     console = make()
-    for problem in resolve([target], obj["problems"]):
+    for problem in problems:
         console.print(text.problem_view(problem))
 
 
@@ -118,13 +131,8 @@ def show(obj, target):
 @reports_errors
 def solve(obj, target, mode, wrt, at, fmt, problem_id):
     """Derive a problem step by step: forward pass, then every chain-rule term with its value."""
-    from deriv.catalog import resolve
     from deriv.solution import solve as run
-    problems = resolve([target], obj["problems"])
-    if problem_id:
-        problems = [p for p in problems if p.id == problem_id]
-        if not problems:
-            raise DerivError(f"no problem '{problem_id}' in {target}")
+    problems = [_one_problem(target, problem_id, obj, "solve")]
     point = parse_at(at)
     solutions = [run(p, mode=mode, wrt=list(wrt) or None, at=point) for p in problems]
     if fmt == "json":
@@ -147,14 +155,33 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
         console.print(text.solution(s, text.claim_marks(verdicts, s.problem.display)))
 
 
+def _config():
+    from deriv.config import load
+    return load()
+
+
+def _catalog_dirs(obj) -> list | None:
+    """Where ids are looked up: --problems DIR, else [tool.deriv] problems, else the bundle."""
+    if obj["problems"]:
+        return [obj["problems"]]
+    return _config().problems or None
+
+
 @main.command()
 @click.argument("targets", nargs=-1)
-@click.option("--samples", type=click.IntRange(200, 10_000_000), default=2000, show_default=True,
-              help="Points sampled per problem.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampler.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default=None,
-              help="markdown: per document, claims checked and errata with their diagnosis.")
+@click.option("--samples", type=click.IntRange(200, 10_000_000), default=None,
+              help="Points sampled per problem  [default: 2000, or [tool.deriv] samples]")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
+              help="Seed of the sampler  [default: 0, or [tool.deriv] seed]")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--format", "fmt",
+              type=click.Choice(["text", "json", "markdown", "github", "junit"]), default=None,
+              help="json: every claim and error with file, line and column; github: workflow "
+                   "annotations; junit: JUnit XML; markdown: per document, the errata found.")
+@click.option("-k", "keyword", metavar="EXPRESSION",
+              help="Only problems and claims whose file, problem id or claim id match, as "
+                   "pytest's -k: substrings with not, and, or, parentheses.")
+@click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
 @click.option("--strict", is_flag=True,
               help="Warnings (a printed intermediate off in a way no asked derivative sees) fail.")
@@ -166,36 +193,70 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
                    ".ipynb) instead of the problem file.")
 @click.option("--section", metavar="TEXT",
               help="With --sheet: the heading of the problem's part (default: its section).")
+@click.option("--expect-markers", "expect_markers", multiple=True, metavar="PATTERN",
+              help="Only files matching PATTERN (repeatable; relative to the current directory) "
+                   "may mark claims expect = \"fail\"  [default: [tool.deriv] expect-markers, "
+                   "else every file]")
 @click.pass_obj
 @reports_errors
-def check(obj, targets, samples, seed, as_json, fmt, verbose, strict, from_printed, sheet_file,
-          section):
+def check(obj, targets, samples, seed, as_json, fmt, keyword, quiet, verbose, strict,
+          from_printed, sheet_file, section, expect_markers):
     """Check printed claims against the derived derivatives.
 
-    TARGETS are problem ids or problem files (default: the whole catalog). Exit status 0 when
-    every outcome is as the files expect, 1 when a claim fails unexpectedly or a known
-    erratum passes, 2 for bad input.
+    TARGETS are problem files, directories of them and catalog ids, in any mix (default: the
+    [tool.deriv] problems, else the whole catalog). A bad file is reported as
+    file:line:col and the others are still checked. Exit status 2 if any input was bad, else
+    1 when a claim fails unexpectedly or a known erratum passes, else 0.
     """
-    from deriv.catalog import resolve
-    from deriv.checker import Options, check as run
-    problems = resolve(list(targets), obj["problems"], from_printed=from_printed)
+    from pathlib import Path
+
+    from deriv import batch
+    from deriv.catalog import bundled_dir
+    from deriv.checker import Options
+    config = _config()
+    fmt = fmt or ("json" if as_json else "text")
+    dirs = [obj["problems"]] if obj["problems"] else config.problems or None
+    plan = batch.collect(list(targets) or [str(d) for d in dirs or [bundled_dir()]], dirs,
+                         from_printed)
     notes: list[str] = []
     if sheet_file:
         from deriv.sheet import problems_from_sheet
-        problems, notes = problems_from_sheet(problems, sheet_file, section)
-    report = run(problems, Options(samples=samples, seed=seed, strict=strict))
+        plan.problems, notes = problems_from_sheet(plan.problems, sheet_file, section)
+    if keyword:
+        from deriv.selection import Selection
+        plan = batch.select(plan, Selection(keyword))
+        if not plan.claims and not plan.problems:
+            raise DerivError(f"-k {keyword!r} selects no problem and no claim")
+    if expect_markers:
+        batch.ignore_expect(plan, list(expect_markers), Path.cwd())
+    else:
+        batch.ignore_expect(plan, config.expect_markers, config.root)
+    options = Options(samples=samples or config.samples or 2000,
+                      seed=seed if seed is not None else config.seed or 0, strict=strict)
+    from deriv.render.progress import ClaimProgress
+    with ClaimProgress(plan.claims) as advance:
+        report = batch.run(plan, options, advance)
     for note in notes:
         click.echo(f"note: {note}", err=True)
+    if fmt in ("text", "markdown"):
+        _print_bad_inputs(report)
+    if not plan.problems and fmt in ("text", "markdown") and len(report.inputs) <= 1:
+        sys.exit(report.exit_code)      # nothing was checked: the error says it all
     if fmt == "markdown":
         from deriv.render import markdown
-        click.echo(markdown.report(report, problems), nl=False)
-    elif as_json or fmt == "json":
+        ordered = batch.by_document(report)
+        click.echo(markdown.report(ordered, ordered.problems), nl=False)
+    elif fmt == "json":
         from deriv.render import json as render_json
         click.echo(render_json.report(report))
+    elif fmt in ("github", "junit"):
+        from deriv.render import ci, text
+        click.echo(ci.junit(report) if fmt == "junit" else
+                   ci.github(report, text.summary_line(report).plain), nl=False)
     else:
         from deriv.render import text
         from deriv.render.console import make
-        make().print(text.report(report, problems, verbose))
+        make().print(text.report(report, plan.problems, verbose, quiet))
     sys.exit(report.exit_code)
 
 
@@ -225,17 +286,39 @@ def import_(sheet_file, section, functions, out):
         click.echo(result.summary(), err=True)
 
 
-def _one_problem(target: str, problem_id: str | None, directory, what: str):
+def _print_bad_inputs(report):
+    from deriv.render.console import make
+    from deriv.render.safe import clean
+    console = make(stderr=True)
+    for i in report.bad_inputs:
+        if i.error is not None:
+            console.print(clean(str(i.error)), style="bold red")
+        else:
+            console.print(f"{clean(i.file)}: warning: {i.warning}", style="yellow")
+
+
+def _narrow(problems: list, target: str, problem_id: str | None) -> list:
+    if problem_id:
+        chosen = [p for p in problems if p.id == problem_id]
+        if not chosen:
+            raise DerivError(f"no problem '{problem_id}' in {target}; it holds "
+                             f"{_ids(problems)}")
+        return chosen
+    return problems
+
+
+def _ids(problems) -> str:
+    ids = [p.id for p in problems]
+    return ", ".join(ids[:30]) + (f" and {len(ids) - 30} more" if len(ids) > 30 else "")
+
+
+def _one_problem(target: str, problem_id: str | None, obj, what: str):
     """The problem TARGET names (an id, or a FILE narrowed by --id)."""
     from deriv.catalog import resolve
-    problems = resolve([target], directory)
-    if problem_id:
-        problems = [p for p in problems if p.id == problem_id]
-        if not problems:
-            raise DerivError(f"no problem '{problem_id}' in {target}")
+    problems = _narrow(resolve([target], _catalog_dirs(obj)), target, problem_id)
     if len(problems) != 1:
-        raise DerivError(f"{target} holds {len(problems)} problems ("
-                         f"{', '.join(p.id for p in problems[:6])}); {what} one: add --id ID")
+        raise DerivError(f"{target} holds {len(problems)} problems: {_ids(problems)}; "
+                         f"{what} one with --id ID")
     return problems[0]
 
 
@@ -254,7 +337,7 @@ def graph(obj, target, fmt, out, at, problem_id):
     """Draw the computational graph: nodes by depth, each with its definition, forward value
     and adjoint, every edge with its local partial."""
     from deriv.annotate import annotate
-    picture = annotate(_one_problem(target, problem_id, obj["problems"], "draw"), parse_at(at))
+    picture = annotate(_one_problem(target, problem_id, obj, "draw"), parse_at(at))
     if out or fmt == "dot":
         from deriv.render import dot
         text = dot.dot(picture)
@@ -285,7 +368,7 @@ def plot(obj, target, wrt, over, at, out, problem_id):
     the value or slope of each piece."""
     from deriv.plot import derivative_curve, parse_over
     from deriv.render import textplot
-    problem = _one_problem(target, problem_id, obj["problems"], "plot")
+    problem = _one_problem(target, problem_id, obj, "plot")
     name, lo, hi = parse_over(over)
     curve = derivative_curve(problem, wrt, name, lo, hi, at=parse_at(at))
     if out:

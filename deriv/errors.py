@@ -11,9 +11,10 @@ class DerivError(Exception):
     """
 
     def __init__(self, message: str, file: str | None = None, line: int | None = None,
-                 col: int | None = None):
+                 col: int | None = None, kind: str = "input"):
         super().__init__(message)
         self.message = message
+        self.kind = kind           # "shape": operands whose shapes do not fit (a claim fails)
         self.file = file
         self.line = line
         self.col = col

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 # kind → what it means. Simplest explanation first (the order a diagnosis tries them).
 KINDS: dict[str, str] = {
     "shape": "the formula has another shape than the derivative it claims to be",
+    "ill-shaped": "the formula is not defined: its operands' shapes do not fit (X @ R with "
+                  "inner sizes that differ)",
     "transposed": "the formula is the transpose of the derivative (the other layout)",
     "mislabelled": "the formula is right, but for another derivative of the problem",
     "lost-path": "the formula counts some of the paths from wrt to of and loses the others",
@@ -84,6 +86,7 @@ class Verdict:
     reason: str = ""               # for an error verdict
     # "warning": a printed intermediate that is off but cannot change an asked derivative
     severity: str = "error"
+    file: str | None = None        # the problem file (ids repeat across students' files)
 
     @property
     def outcome(self) -> str:
@@ -96,11 +99,30 @@ class Verdict:
     def unexpected(self) -> bool:
         return self.outcome in ("failed", "xpassed", "error")
 
+    @property
+    def partial(self) -> bool:
+        """A pass that saw only some sides of the kinks it involves: a warning."""
+        return self.verdict == "pass" and self.branches_seen < self.branches
+
 
 @dataclass
 class Missing:
     problem: str
     derivative: object             # the DRef asked for and printed nowhere
+    file: str | None = None
+
+
+@dataclass
+class Input:
+    """One input of a batch: a problem file, or a directory that held none."""
+
+    file: str
+    error: object = None           # DerivError: the file could not be read (bad input)
+    warning: str = ""              # e.g. a directory without problem files (bad input too)
+
+    @property
+    def bad(self) -> bool:
+        return self.error is not None or bool(self.warning)
 
 
 @dataclass
@@ -109,15 +131,23 @@ class Report:
     missing: list[Missing] = field(default_factory=list)
     seconds: float = 0.0
     problems: list = field(default_factory=list)
+    inputs: list[Input] = field(default_factory=list)   # per file, in the order given
 
     def summary(self) -> dict[str, int]:
         counts = {"passed": 0, "failed": 0, "warnings": 0, "xfailed": 0, "xpassed": 0,
                   "errors": 0}
         for v in self.verdicts:
             counts[{"error": "errors", "warning": "warnings"}.get(v.outcome, v.outcome)] += 1
+        counts["bad_inputs"] = len(self.bad_inputs)
         return counts
 
     @property
+    def bad_inputs(self) -> list[Input]:
+        return [i for i in self.inputs if i.bad]
+
+    @property
     def exit_code(self) -> int:
+        if self.bad_inputs:
+            return 2
         return 1 if any(v.unexpected for v in self.verdicts) else 0
 

@@ -134,10 +134,12 @@ class _Reader:
         self.line_shift = line_shift
         self.col_shift = col_shift
 
-    def fail(self, node: ast.AST, message: str) -> DerivError:
+    def fail(self, node: ast.AST, message: str, kind: str = "input") -> DerivError:
         line = getattr(node, "lineno", 1) - self.line_shift
         col = getattr(node, "col_offset", 0) + 1 - (self.col_shift if line == 1 else 0)
-        return DerivError(message, None, max(line, 1), max(col, 1))
+        if message.startswith(("shape mismatch", "division by a non-scalar", "** needs scalars")):
+            kind = "shape"        # operands that do not fit: a claim written so is wrong
+        return DerivError(message, None, max(line, 1), max(col, 1), kind)
 
     def read(self, node: ast.AST, depth: int = 0) -> sp.Expr:
         if depth > MAX_DEPTH:
@@ -156,7 +158,7 @@ class _Reader:
                                       "number")
             self.bounded(node, result)
         except A.ShapeError as err:
-            raise self.fail(node, f"{err} in `{_unparse(node)}`") from None
+            raise self.fail(node, f"{err} in `{_unparse(node)}`", "shape") from None
         except (TypeError, ValueError, ArithmeticError) as err:   # SymPy on odd numbers
             raise self.fail(node, f"SymPy cannot evaluate this expression "
                                   f"({type(err).__name__}: {str(err)[:80]})") from None
@@ -289,12 +291,13 @@ class _Reader:
 
     def matmul(self, node: ast.AST, left: sp.Expr, right: sp.Expr) -> sp.Expr:
         if not A.shape_of(left) or not A.shape_of(right):
-            raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar")
+            raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar",
+                            "shape")
         try:          # the shapes as written (before eye(n) @ A is simplified to A)
             shape = A.product_shape(A.shape_of(left), A.shape_of(right))
             return A.shaped(A.matmul(left, right), shape)
         except A.ShapeError as err:
-            raise self.fail(node, f"{err} in `{_unparse(node)}`") from None
+            raise self.fail(node, f"{err} in `{_unparse(node)}`", "shape") from None
 
     def arity(self, node: ast.Call, name: str, arity: int):
         if len(node.args) != arity:

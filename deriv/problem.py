@@ -59,6 +59,9 @@ class Claim:
     shapes: list[str] | None = None
     unread: str = ""               # why `printed` could not be read (then it has no expr)
     place: str | None = None       # file:line:col of an equation read from a sheet
+    col: int | None = None         # with expr_line: where the formula (expr, else chain) is
+    expr_line: int | None = None   # written
+    shape_error: DerivError | None = None   # the formula's operands do not fit: a failed claim
 
     @property
     def target(self) -> DRef:
@@ -521,6 +524,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
                 raise DerivError(f"unknown name '{n}' in D({a}, {b})")
         return DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
 
+    shape_errors: list[DerivError] = []
+
     def read(key: str, given: str | None = None):
         text = _str(entry, key, where) if given is None else given
         if text is None:
@@ -530,7 +535,11 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
                                     sizes=frozenset(graph.sizes)), text
         except DerivError as err:
             ln, col = places.value(p, c, key)
-            raise err.shift(file, ln, col) from None
+            err.shift(file, ln, col)
+            if err.kind != "shape" or group is not None:   # (a reading of LaTeX: as before)
+                raise err from None
+            shape_errors.append(err)    # a well-formed formula that is wrong: checked, failed
+            return None, text
 
     printed = _str(entry, "printed", where, default="") or ""
     sides, unread = [(_str(entry, "chain", where), _str(entry, "expr", where), None)], ""
@@ -563,6 +572,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
     claims = []
     for k, (chain_given, expr_given, value_given) in enumerate(sides or [(None, None, None)]):
         key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
+        shape_errors.clear()
         expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
         chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
             else (None, None)
@@ -573,17 +583,19 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             except DerivError as err:
                 ln, col = places.value(p, c, key_chain)
                 raise err.shift(file, ln, col) from None
-        if expr is None and chain is None and not unread:
+        if expr_text is None and chain is None and not unread:
             raise where("a claim needs an 'expr' or a 'chain' (or both), or a 'printed' "
                         "formula to read them from")
         if not wrt and (chain is not None or local):
             raise where("a claim without 'wrt' is about the value of a node; it takes no chain")
+        expr_line, col = places.value(p, c, key_expr if expr_text is not None else key_chain)
         claims.append(Claim(
             id=cid if k == 0 else f"{cid}={k + 1}", of=of, wrt=wrt, printed=printed, expr=expr,
             expr_text=expr_text, local=local, chain=chain, chain_expr=chain_expr,
             chain_text=chain_text, value=float(value_given) if value_given else value,
             value_text=value_given or value_text, expect=expect, note=note, line=line,
-            layout=layout, update=update, shapes=shapes, unread=unread))
+            layout=layout, update=update, shapes=shapes, unread=unread, expr_line=expr_line,
+            col=col, shape_error=(shape_errors or [None])[0]))
     return claims
 
 

@@ -16,3 +16,4 @@ def make(stderr: bool = False):
     return Console(file=stream, no_color=no_color, highlight=False, soft_wrap=True,
                    emoji=False, markup=False, width=width,
                    force_terminal=None if tty else False)
+

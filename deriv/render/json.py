@@ -54,6 +54,26 @@ def solution(sol) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
+def problem(p) -> str:
+    """A problem as its file declares it, expressions in deriv's syntax, with places."""
+    g = p.graph
+    data = {
+        "problem": p.id, "title": p.title, "file": p.path, "line": p.line,
+        "source": {"title": p.source_title, "file": p.source_file}, "section": p.section,
+        "ask": p.ask, "note": p.note, "mode": p.mode, "output": p.output,
+        "inputs": {i.name: i.kind for i in p.inputs.values()}, "sizes": list(p.sizes),
+        "at": {k: _num(v) for k, v in p.at.items()}, "asks": [str(a) for a in p.asks],
+        "graph": [{"node": n, "expr": _expr(g.nodes[n].expr), "line": g.nodes[n].line}
+                  for n in g.order],
+        "claims": [{"claim": c.id, "of": c.of, "wrt": c.wrt or None, "local": c.local,
+                    "layout": c.layout, "printed": c.printed, "expr": c.expr_text,
+                    "chain": c.chain_text, "value": c.value_text, "expect": c.expect,
+                    "note": c.note, "line": c.expr_line or c.line, "col": c.col}
+                   for c in p.claims],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
 def finding(f, display) -> dict:
     d = {"kind": f.kind, "message": sentence(f, UnicodeMath(display))}
     if f.derivative is not None:
@@ -81,12 +101,14 @@ def finding(f, display) -> dict:
 
 def report(rep) -> str:
     """The schema of design.md: claims, missing, summary (and the table of kinds)."""
-    displays = {p.id: p.display for p in rep.problems}
+    displays = {(p.path, p.id): p.display for p in rep.problems}
+    lines = {(p.path, p.id): p.line for p in rep.problems}
     claims = []
     for v in rep.verdicts:
         c = v.claim
-        d = displays.get(v.problem)
+        d = displays.get((v.file, v.problem))
         claims.append({
+            "file": v.file, "line": c.expr_line or c.line, "col": c.col,
             "problem": v.problem, "claim": c.id, "of": c.of, "wrt": c.wrt or None,
             "local": c.local, "layout": c.layout, "printed": c.printed, "expr": c.expr_text,
             "chain": c.chain_text, "verdict": v.verdict, "outcome": v.outcome,
@@ -99,9 +121,20 @@ def report(rep) -> str:
             "overflow": v.overflow, "precise": v.precise, "dropped_sizes": list(v.dropped),
             **({"reason": error_reason(v)} if v.verdict == "error" else {}),
         })
+    from deriv.batch import file_rows
+    errors = []
+    for i in rep.bad_inputs:
+        e = i.error
+        errors.append({"file": (e.file if e is not None else None) or i.file,
+                       "line": e.line if e is not None else None,
+                       "col": e.col if e is not None else None,
+                       "severity": "error" if e is not None else "warning",
+                       "message": e.message if e is not None else i.warning})
     data = {"claims": claims,
-            "missing": [{"problem": m.problem, "derivative": str(m.derivative)}
+            "missing": [{"file": m.file, "line": lines.get((m.file, m.problem)), "col": None,
+                         "problem": m.problem, "derivative": str(m.derivative)}
                         for m in rep.missing],
+            "errors": errors, "files": file_rows(rep),
             "summary": rep.summary(), "kinds": KINDS}     # (no time: output is a function
                                                            # of the input and the seed only)
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -7,6 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from deriv.names import partial, pretty
+from deriv.render.safe import clean, short_path
 from deriv.render.notation import number, text as math
 from deriv.render.words import UnicodeMath, error_reason, sentence
 
@@ -179,56 +180,90 @@ OUTCOME_STYLE = {"passed": ("PASSED", "green"), "failed": ("FAILED", "bold red")
                  "error": ("ERROR", "bold red"), "warning": ("WARNING", "yellow")}
 
 
-def report(rep, problems=None, verbose: bool = False) -> Group:
-    """One line per claim, the diagnosis under failures, a pytest-like summary line."""
+def report(rep, problems=None, verbose: bool = False, quiet: bool = False) -> Group:
+    """One line per claim, the diagnosis under failures; with several files, a heading per
+    file and a table of files; a pytest-like summary line. Quiet: only what went wrong."""
     out: list = []
     current = None
-    display = {p.id: p.display for p in problems or []}
+    several = len({v.file for v in rep.verdicts} | {i.file for i in rep.inputs}) > 1
+    display = {(p.path, p.id): p.display for p in problems or rep.problems}
     for v in rep.verdicts:
-        if v.problem != current:
-            current = v.problem
+        if quiet and not v.unexpected:
+            continue
+        if (v.file, v.problem) != current:
+            if several and (current is None or v.file != current[0]):
+                out.append(Text(clean(short_path(v.file or "")), style="bold"))
+            current = (v.file, v.problem)
             out.append(Text(v.problem, style="bold cyan"))
-        d = display.get(v.problem)
-        label, style = OUTCOME_STYLE[v.outcome]
-        line = Text("  ")
-        line.append(f"{label:<7}", style=style)
-        line.append(f" {v.claim.id:<18}")
-        target = (f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
-                  else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
-        line.append(f" {target}")
-        extras = []
-        if v.branches:
-            extras.append(f"branches {v.branches_seen}/{v.branches}")
-        if v.undefined:
-            extras.append(f"{v.undefined} undefined")
-        if v.dropped:
-            extras.append("not compared at " + "; ".join(
-                ", ".join(f"{k} = {n}" for k, n in d.items()) for d in v.dropped))
-        if v.overflow:
-            extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
-        if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped):
-            line.append("   " + ", ".join(extras), style="dim")
-        out.append(line)
-        if v.outcome == "error":
-            out.append(Text(f"           {error_reason(v)}", style="red"))
-        if v.verdict == "fail" and v.claim.printed and (v.outcome != "xfailed" or verbose):
-            out.append(Text(f"           printed: {v.claim.printed}", style="dim"))
-        if v.verdict == "fail":
-            for f in v.diagnosis:
-                out.append(Text(f"           {sentence(f, UnicodeMath(d))}",
-                                style="red" if v.unexpected else "yellow"))
-        if v.outcome == "xfailed" and v.claim.note and verbose:
-            out.append(Text(f"           known erratum: {v.claim.note}", style="dim"))
-        if v.outcome == "xpassed":
-            out.append(Text(f"           marked as a known erratum ({v.claim.note}) but it passes",
-                            style="red"))
-        if v.branches and v.branches_seen < v.branches and v.verdict == "pass":
-            out.append(Text("           not every branch was seen: the pass covers only the "
-                            "sides sampled", style="yellow"))
-    for m in rep.missing:
-        out.append(Text(f"missing  {m.problem}: no claim covers {m.derivative}", style="yellow"))
+        out.extend(verdict_lines(v, display.get((v.file, v.problem)), verbose))
+    if not quiet:
+        for m in rep.missing:
+            where = f"{clean(short_path(m.file))}: " if several and m.file else ""
+            out.append(Text(f"missing  {where}{m.problem}: no claim covers {m.derivative}",
+                            style="yellow"))
+    if several:
+        out.append(file_table(rep))
     out.append(summary_line(rep))
     return Group(*out)
+
+
+def verdict_lines(v, d, verbose: bool) -> list[Text]:
+    out = []
+    label, style = OUTCOME_STYLE[v.outcome]
+    line = Text("  ")
+    line.append(f"{label:<7}", style=style)
+    line.append(f" {clean(v.claim.id):<18}")
+    target = (f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
+              else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
+    line.append(f" {target}")
+    extras = []
+    if v.branches:
+        extras.append(f"branches {v.branches_seen}/{v.branches}")
+    if v.undefined:
+        extras.append(f"{v.undefined} undefined")
+    if v.dropped:
+        extras.append("not compared at " + "; ".join(
+            ", ".join(f"{k} = {n}" for k, n in d.items()) for d in v.dropped))
+    if v.overflow:
+        extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
+    if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped):
+        line.append("   " + ", ".join(extras), style="dim")
+    out.append(line)
+    if v.outcome == "error":
+        out.append(Text(f"           {error_reason(v)}", style="red"))
+    if v.verdict == "fail" and v.claim.printed and (v.outcome != "xfailed" or verbose):
+        out.append(Text(f"           printed: {clean(v.claim.printed)}", style="dim"))
+    if v.verdict == "fail":
+        for f in v.diagnosis:
+            out.append(Text(f"           {clean(sentence(f, UnicodeMath(d)))}",
+                            style="red" if v.unexpected else "yellow"))
+    if v.outcome == "xfailed" and v.claim.note and verbose:
+        out.append(Text(f"           known erratum: {clean(v.claim.note)}", style="dim"))
+    if v.outcome == "xpassed":
+        out.append(Text(f"           marked as a known erratum ({clean(v.claim.note)}) but it "
+                        "passes", style="red"))
+    if v.partial:
+        out.append(Text("           not every branch was seen: the pass covers only the "
+                        "sides sampled", style="yellow"))
+    return out
+
+
+def file_table(rep) -> Table:
+    """Per file: passed, xfailed, failed, warnings, errors (bad input in red)."""
+    from rich import box
+
+    from deriv.batch import file_rows
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
+    table.add_column("file", no_wrap=True)
+    for name in ("passed", "xfailed", "failed", "warnings", "errors"):
+        table.add_column(name, justify="right")
+    styles = {"passed": "green", "xfailed": "yellow", "failed": "bold red",
+              "warnings": "yellow", "errors": "bold red"}
+    for row in file_rows(rep):
+        table.add_row(clean(short_path(row["file"] or "")), *[
+            Text(str(row[k]), style=styles[k] if row[k] else "dim")
+            for k in ("passed", "xfailed", "failed", "warnings", "errors")])
+    return table
 
 
 def summary_line(rep) -> Text:
@@ -241,6 +276,12 @@ def summary_line(rep) -> Text:
             parts.append((f"{counts[key]} {key}", style))
     if rep.missing:
         parts.append((f"{len(rep.missing)} missing", "yellow"))
+    if counts["bad_inputs"]:
+        bad = counts["bad_inputs"]
+        parts.append((f"{bad} bad input{'s' * (bad > 1)}", "bold red"))
+    files = len({i.file for i in rep.inputs})
+    if files > 1:
+        parts.append((f"{files} files", ""))
     line = Text()
     for i, (p, style) in enumerate(parts or [("no claims", "yellow")]):
         if i:

@@ -79,6 +79,8 @@ def sentence(f, m) -> str:
     if kind == "shape":
         got, want = f.shapes
         return f"has shape {m.shape(got)}, but {target} is {m.shape(want)} in the {f.text} layout"
+    if kind == "ill-shaped":
+        return f"is not defined: {f.text}"
     if kind == "negated":
         return f"has the wrong sign: it is the negative of {target}"
     if kind == "constant-multiple":
