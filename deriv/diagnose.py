@@ -440,6 +440,13 @@ class Diagnosis:
                 continue
         # a printed factor may itself be a product (q(1 − q) for ∂q/∂z): every run of up to
         # MAX_RUN neighbouring factors is tried in place of one partial
+        scalar = all(op == "*" and A.shape_of(f) == () for op, f in factors)
+        evaluated: dict[int, list] = {}
+
+        def values(k):          # each printed factor's values on batch k, computed once
+            if k not in evaluated:
+                evaluated[k] = [pc.evaluate(self.pairs[k][0].values, f) for _, f in factors]
+            return evaluated[k]
         for length in range(1, min(MAX_RUN, len(factors) - 1) + 1):
             for i in range(len(factors) - length + 1):
                 run = factors[i:i + length]
@@ -450,14 +457,22 @@ class Diagnosis:
                 for ref, shape in shapes.items():
                     if shape != A.shape_of(printed):
                         continue
-                    replaced = factors[:i] + [(run[0][0], ref.symbol(shape))] + \
-                        factors[i + length:]
-                    try:
-                        candidate = product(replaced if i else [("*", replaced[0][1])] +
-                                            replaced[1:])
-                    except A.ShapeError:
-                        continue
-                    if self.matches(lambda b, _, e=candidate: pc.evaluate(b.values, e), truth):
+                    if scalar:         # numbers multiplied, nothing compiled per candidate
+                        def candidate(b, k, i=i, length=length, ref=ref):
+                            rest = values(k)[:i] + values(k)[i + length:]
+                            return np.prod(rest, axis=0) * pc.derivative(b.values, ref)
+                    else:
+                        replaced = factors[:i] + [(run[0][0], ref.symbol(shape))] + \
+                            factors[i + length:]
+                        try:
+                            e = product(replaced if i else [("*", replaced[0][1])] +
+                                        replaced[1:])
+                        except A.ShapeError:
+                            continue
+
+                        def candidate(b, k, e=e):
+                            return pc.evaluate(b.values, e)
+                    if self.matches(candidate, truth):
                         expr = graph.local(ref.of, ref.wrt) \
                             if ref.wrt in graph.parents(ref.of) else None
                         return Finding("wrong-factor", self.target, derivative=ref,
