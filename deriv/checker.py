@@ -50,7 +50,7 @@ class Batch:
     """Points drawn at one size assignment, their forward pass and derivatives."""
 
     def __init__(self, problem: Problem, sizes: dict, n: int, seed: int, kinks: list,
-                 symmetric: bool = False):
+                 symmetric: bool | frozenset = False):
         self.sizes = sizes
         self.inputs = draw_all(problem.inputs, n, seed, sizes, symmetric)
         self.values = Values(problem, self.inputs, sizes)
@@ -102,7 +102,7 @@ class ProblemCheck:
         self.kink_symbols = {k: k.free_symbols for k in self.kinks}
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
-        self._symmetric: list[Batch] | None = None
+        self._symmetric: dict | None = None
         self._small: ProblemCheck | None = None
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
 
@@ -153,12 +153,14 @@ class ProblemCheck:
             return self.graph.shape(claim.of if claim.is_value else claim.wrt)
         return derivative_shape(self.graph, claim.of, claim.wrt, layout or claim.layout)
 
-    def symmetric_batches(self) -> list[Batch]:
-        if self._symmetric is None:
+    def symmetric_batches(self, only: frozenset | None = None) -> list[Batch]:
+        """Draws where every square input (or those in `only`) is symmetric."""
+        cache = self._symmetric = self._symmetric or {}
+        if only not in cache:
             sizes = {s: 3 for s in self.problem.sizes}
-            self._symmetric = [Batch(self.problem, sizes, self.per_batch,
-                                     self.options.seed + 7919, self.kinks, symmetric=True)]
-        return self._symmetric
+            cache[only] = [Batch(self.problem, sizes, self.per_batch, self.options.seed + 7919,
+                                 self.kinks, symmetric=True if only is None else only)]
+        return cache[only]
 
     # --- comparing ---------------------------------------------------------------------------
     def valid(self, batch: Batch, claim: Claim, *arrays) -> np.ndarray:

@@ -517,13 +517,21 @@ class Diagnosis:
         if not any(len(i.shape) == 2 and i.shape[0] == i.shape[1] and i.shape[0] != 1
                    for i in self.graph.inputs.values()):
             return None
-        for batch in self.pc.symmetric_batches():
-            c = self.pc.evaluate(batch.values, self.written)
-            t = self.pc.truth(batch.values, self.claim)
-            valid = self.pc.valid(batch, self.claim, c, t)
-            if valid.sum() < 3 or not per_point(close(c, t))[valid].all():
-                return None
-        return Finding("symmetric-only", self.target)
+        def right_when_symmetric(only=None) -> bool:
+            for batch in self.pc.symmetric_batches(only):
+                c = self.pc.evaluate(batch.values, self.written)
+                t = self.pc.truth(batch.values, self.claim)
+                valid = self.pc.valid(batch, self.claim, c, t)
+                if valid.sum() < 3 or not per_point(close(c, t))[valid].all():
+                    return False
+            return True
+        if not right_when_symmetric():
+            return None
+        square = [n for n, i in self.graph.inputs.items()
+                  if len(i.shape) == 2 and i.shape[0] == i.shape[1] and i.shape[0] != 1]
+        # which matrix must be symmetric: one alone, if one suffices
+        alone = [n for n in square if right_when_symmetric(frozenset([n]))]
+        return Finding("symmetric-only", self.target, symbols=tuple(alone[:1] or square))
 
     def square_only(self) -> Finding | None:
         if not self.pc.problem.sizes or len(self.pairs) < 2:

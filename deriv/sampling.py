@@ -56,14 +56,15 @@ def concrete(shape: tuple, sizes: dict) -> tuple:
 
 
 def draw_all(inputs: dict[str, Input], n: int, seed: int, sizes: dict | None = None,
-             symmetric: bool = False) -> dict[str, np.ndarray]:
+             symmetric: bool | frozenset = False) -> dict[str, np.ndarray]:
     """Every input at n points: (n,) for a scalar, (rows, cols, n) for an array."""
     rng = np.random.default_rng(seed)
     out = {}
     for name, inp in inputs.items():
         shape = concrete(inp.shape, sizes or {}) + (n,)
         values = draw(inp, shape, rng)
-        if symmetric and len(shape) == 3 and shape[0] == shape[1]:
+        if (symmetric is True or (symmetric and name in symmetric)) and len(shape) == 3 \
+                and shape[0] == shape[1]:
             values = (values + np.swapaxes(values, 0, 1)) / 2
         out[name] = values
     return out

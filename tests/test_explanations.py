@@ -162,3 +162,9 @@ def test_every_failed_claim_shows_an_explanation_or_a_counterexample():
             for f in v.diagnosis:
                 if f.kind == "no-explanation":
                     assert f.point and len(f.values) == 2, v.claim.id
+
+
+def test_symmetric_only_names_the_matrix():
+    v, _ = verdicts("det.toml")
+    f = next(f for f in v["symmetric-A-twin"].diagnosis if f.kind == "symmetric-only")
+    assert f.symbols == ("A",)

@@ -147,6 +147,11 @@ def sentence(f, m) -> str:
         paths = ", ".join(m.path(p) for p in f.paths)
         return f"counts the term {m.expr(f.expr)} twice (the path {paths})"
     if kind == "symmetric-only":
+        if f.symbols:
+            names = _names(m, f.symbols)
+            one = len(f.symbols) == 1
+            return (f"is right only when {names} {'is' if one else 'are'} symmetric: it agrees "
+                    f"when {'it is' if one else 'they are'} and fails on non-symmetric draws")
         return ("is right only for symmetric matrices: it agrees when every square input is "
                 "symmetric and fails on non-symmetric draws")
     if kind == "square-only":
