@@ -205,13 +205,13 @@ def test_plot_over_extreme_bounds_is_a_clear_error(tmp_path, over):
 
 
 def test_an_internal_error_exits_3_and_asks_to_be_reported(tmp_path, monkeypatch):
-    import deriv.checker
+    import deriv.batch
     path = tmp_path / "p.toml"
     path.write_text(problem("y = x", [claim("c", "1")]))
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
-    monkeypatch.setattr(deriv.checker, "check", broken)
+    monkeypatch.setattr(deriv.batch, "run", broken)
     result = run("check", path)
     assert result.exit_code == 3
     assert "internal error" in result.output and "report" in result.output
@@ -294,7 +294,7 @@ def test_an_error_message_is_escaped_too(tmp_path):
     path.write_text(problem("y = x", [{"id": "c", "of": "y\x1b[2J", "wrt": "x", "expr": "1"}]))
     result = run("check", path)
     assert result.exit_code == 2 and _raw(result.output) == []
-    assert "\\u001b" in result.output
+    assert "\\u001b" in result.output or "\\x1b" in result.output
 
 
 def test_display_latex_that_could_run_a_command_never_reaches_a_document():
