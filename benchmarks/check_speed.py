@@ -115,11 +115,11 @@ def main(argv=None):
             ("deriv --help", deriv + ["--help"]),
             ("deriv check (whole catalog)", deriv + ["check"]),
             ("deriv check --json (whole catalog)", deriv + ["check", "--json"]),
-            (f"deriv check {one}", deriv + ["check", str(claim_file)]),
+            (f"deriv check {one}", deriv + ["check", "--expect", str(claim_file)]),
             (f"deriv check {one} --samples 10000",
-             deriv + ["check", str(claim_file), "--samples", "10000"]),
+             deriv + ["check", "--expect", str(claim_file), "--samples", "10000"]),
             (f"deriv check {one} --samples 100000",
-             deriv + ["check", str(claim_file), "--samples", "100000"]),
+             deriv + ["check", "--expect", str(claim_file), "--samples", "100000"]),
         ]
         width = max(len(label) for label, _ in rows)
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "

@@ -119,7 +119,8 @@ def row(family: str, n: int, directory: Path, args) -> list[str]:
     nodes = graph_nodes(text)
     deriv = [sys.executable, "-m", "deriv"]
     solve = ["solve", str(path), "--mode", "reverse", "--format", "text"]
-    t_check, rc, _ = measure(deriv + ["check", str(path)], args.timeout, args.repeat, directory)
+    t_check, rc, _ = measure(deriv + ["check", "--expect", str(path)], args.timeout, args.repeat,
+                             directory)
     t_solve, solve_rc, out = measure(deriv + solve, args.timeout, args.repeat, directory)
     late = f">{args.timeout:g} s"
     return [family, str(nodes),

@@ -54,12 +54,16 @@ def solve(problem, mode: str | None = None, wrt: list[str] | None = None,
     return run(problem, mode=mode, wrt=wrt, at=at, seed=seed)
 
 
-def check(problems, samples: int = 2000, seed: int = 0):
-    """Check the printed claims of one problem or a list of them; returns a Report."""
+def check(problems, samples: int = 2000, seed: int = 0, expect: bool = True):
+    """Check the printed claims of one problem or a list of them; returns a Report.
+    `expect=False`: ignore the files' expect = "fail" markers (a student's file)."""
     import deriv.render.jupyter  # noqa: F401
     from deriv.checker import Options, check as run
     if isinstance(problems, str):
         problems = load_all(problems)
     if not isinstance(problems, (list, tuple)):
         problems = [problems]
+    for p in problems if not expect else ():     # markers ignored: every claim must pass
+        for c in p.claims:
+            c.expect = "pass"
     return run(list(problems), Options(samples=samples, seed=seed))

@@ -29,7 +29,14 @@ class Plan:
 
 
 def _files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.toml"), key=lambda p: p.name)
+    from deriv.catalog import MAX_FILES
+    files = []
+    for path in directory.glob("*.toml"):       # counted before anything is read
+        files.append(path)
+        if len(files) > MAX_FILES:
+            raise DerivError(f"more than {MAX_FILES} problem files in one directory",
+                             str(directory))
+    return sorted(files, key=lambda p: p.name)
 
 
 def collect(targets, catalog: list[str | Path] | None = None, from_printed: bool = False
@@ -66,6 +73,12 @@ def collect(targets, catalog: list[str | Path] | None = None, from_printed: bool
     for target in targets:
         target = str(target)
         path = Path(target)
+        try:
+            path.is_dir()
+        except OSError as err:          # a name too long for the file system
+            plan.inputs.append(Input(target[:200], error=DerivError(
+                f"cannot read file: {err.strerror or err}", target[:200])))
+            continue
         if path.is_dir():
             add_dir(path)
         elif path.is_file() or target.endswith(".toml"):

@@ -20,13 +20,22 @@ def bundled_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "problems"
 
 
+MAX_FILES = 1_000          # problem files in one run (each file has its own limits)
+
+
 def load_dir(directory: str | Path, from_printed: bool = False) -> list[Problem]:
     directory = Path(directory)
     if not directory.is_dir():
         raise DerivError(f"no such directory: {directory}")
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    files = sorted(directory.glob("*.toml"), key=lambda p: p.stem)
+    files = []
+    for path in directory.glob("*.toml"):       # counted before anything is read
+        files.append(path)
+        if len(files) > MAX_FILES:
+            raise DerivError(f"more than {MAX_FILES} problem files in one directory",
+                             str(directory))
+    files.sort(key=lambda p: p.stem)
     if not files:
         raise DerivError("no problem files (*.toml) in this directory", str(directory))
     for path in files:
@@ -68,8 +77,16 @@ def resolve(targets: list[str] | tuple[str, ...], directory: str | Path | None =
         return load_catalog(directory, from_printed)
     catalog: list[Problem] | None = None
     chosen: list[Problem] = []
+    files = {p for t in targets for p in [Path(t)] if t.endswith(".toml")}
+    if len(files) > MAX_FILES:
+        raise DerivError(f"more than {MAX_FILES} problem files in one run")
     for target in targets:
         path = Path(target)
+        try:
+            path.is_file()
+        except OSError as err:          # a name too long for the file system
+            raise DerivError(f"cannot read file: {err.strerror or err}",
+                             target[:200] + ("…" if len(target) > 200 else "")) from None
         if target.endswith(".toml") or path.is_file():
             if path.is_dir():
                 chosen.extend(load_dir(path, from_printed))

@@ -25,18 +25,22 @@ from deriv.findings import Finding, Missing, Report, Verdict
 from deriv.parse import DRef, dref_of
 from deriv.primitives import kink_arguments
 from deriv.problem import Claim, Problem, derivative_shape
-from deriv.program import Values, close, mp_flat, per_point
+from deriv import recheck as R
+from deriv.program import Values, close, forward_program, mp_flat, per_point
+from deriv.reach import reach
 from deriv.sampling import draw_all, size_assignments
 
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
-RECHECK = 12                  # disagreeing points re-evaluated at high precision
 MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
 MIN_PER_BATCH = 50
 MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
-MEMORY = 1 << 30              # bytes the arrays of one batch may take
 DIAGNOSIS_SAMPLES = 2000      # points a failing claim's explanation is sought on
 SHARED_SAMPLES = 20_000       # up to this many points, copies of a problem share their checks
+MAX_DIAGNOSED = 50            # failing claims of one problem that are explained
+REACH_POINTS = 32             # points a batch may add to reach the unseen sides of kinks
+MEMORY = 1 << 28              # bytes the values of one batch may take (sweeps and
+                              # temporaries take about as much again: a run stays under 1 GiB)
 
 
 @dataclass
@@ -54,6 +58,14 @@ class Batch:
         self.sizes = sizes
         self.inputs = draw_all(problem.inputs, n, seed, sizes, symmetric)
         self.values = Values(problem, self.inputs, sizes)
+        extra = reach(problem, self.inputs, sizes, self.values.kinks(kinks), seed,
+                      max(REACH_POINTS, n // 8)) if kinks and not symmetric else None
+        if extra is not None:             # points on the sides of the kinks not yet seen
+            self.inputs = {k: np.concatenate([v, extra[k]], axis=-1)
+                           for k, v in self.inputs.items()}
+            n = next(iter(self.inputs.values())).shape[-1]
+            self.values = Values(problem, self.inputs, sizes)
+        self.n = n
         graph = problem.graph
         # a node is defined where it and all its parents are finite: a derivative at a point
         # where the function itself is undefined (log of a negative) proves nothing
@@ -104,6 +116,8 @@ class ProblemCheck:
                         for i, sizes in enumerate(assignments)]
         self._symmetric: dict | None = None
         self._small: ProblemCheck | None = None
+        self._mp: dict = {}                # mpmath values at a point and precision
+        self.diagnosed = 0                 # failing claims explained so far
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
 
     def operations(self, kind: str = "ops") -> float:
@@ -170,19 +184,39 @@ class ProblemCheck:
             mask = mask & per_point(np.isfinite(a))
         return mask
 
-    def agree(self, pairs, claim: Claim) -> tuple[bool, list]:
-        """Do claim and truth agree at every valid point? (and the first RECHECK points where
-        they disagree: all that the recheck reads, however many points disagree)"""
-        bad = []
-        for batch, c, t, valid in pairs:
-            if np.shape(c) != np.shape(t):
-                return False, []
-            ok = per_point(close(c, t))
-            for i in np.flatnonzero(valid & ~ok)[:RECHECK - len(bad)]:
-                bad.append((batch, int(i)))
-            if len(bad) >= RECHECK:
+    def agree(self, pairs, claim: Claim, expr: sp.Expr) -> str:
+        """"agree" or "disagree": float64 on the batch, then mpmath at the points float64
+        cannot settle (deriv.recheck); "undecided" when every point compared was lost to
+        underflow and none could be recomputed."""
+        if any(c is None or np.shape(c) != np.shape(t) for _, c, t, _ in pairs):
+            return "disagree"
+        magnitudes = R.sizes(pairs)
+        s = R.scale(pairs, magnitudes)
+        bad, lost, informative = R.compare(pairs, s, magnitudes)
+        structural_zero = expr == 0 and not claim.is_value and \
+            not self.graph.depends(claim.of, claim.wrt)
+        disagreeing = len(bad[0])
+        if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
+            return "agree"
+        ops = 4 * max(forward_program(self.graph).ops, 1)    # a forward pass and a sweep
+        points = R.choose(bad, lost[:0] if structural_zero else lost, informative, ops,
+                          self.options.seed)
+        decided = False
+        cost = [0]                      # evaluations at some precision, bounded as points are
+        for b, i in points:
+            if cost[0] * ops > R.BUDGET and cost[0] >= 2 * R.FEWEST_POINTS:
                 break
-        return not bad, bad
+            batch, c, t, _ = pairs[b]
+            start = R.first_digits(v[..., i] for v in batch.values.env.values()
+                                   if isinstance(v, np.ndarray))
+            found = R.disagree_at(lambda digits: self._at(batch, i, digits, claim, expr), cost,
+                                  (c[..., i], t[..., i]), start)
+            if found:
+                return "disagree" if disagreeing else "disagree-underflow"
+            decided = decided or found is not None
+        if disagreeing or decided or informative:
+            return "agree"
+        return "undecided"
 
     def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int]:
         """Points where float64 overflows (log(exp(a) + exp(b)) at a = 710) are not undefined:
@@ -206,9 +240,13 @@ class ProblemCheck:
                     if c is None or t is None or len(c) != len(t) or not all(
                             isinstance(x, mp.mpf) and mp.isfinite(x) for x in c + t):
                         continue
-                    defined += 1
-                    wrong += any(abs(a - b) > 1e-12 + 1e-9 * max(abs(a), abs(b))
-                                 for a, b in zip(c, t))
+                defined += 1
+                if not wrong:    # compared at rising precision (deriv.recheck), until one fails
+                    start = R.first_digits(v[..., i] for v in batch.values.env.values()
+                                           if isinstance(v, np.ndarray))
+                    wrong += bool(R.disagree_at(
+                        lambda digits: self._at(batch, int(i), digits, claim, expr), [0],
+                        None, start))
         return defined, wrong, tried
 
     def precise_values(self, batch: Batch, i: int) -> Values | None:
@@ -226,25 +264,27 @@ class ProblemCheck:
             cache[key] = values if finite else None
         return cache[key]
 
-    def confirmed(self, claim: Claim, expr: sp.Expr, bad: list) -> bool:
-        """Does a disagreement survive at 50 digits (mpmath)? Round-off never fails a claim."""
+    def _at(self, batch: Batch, i: int, digits: int, claim: Claim, expr: sp.Expr):
+        """Claim and truth at point i of a batch, at `digits` decimal digits (flat lists)."""
         import mpmath as mp
-        for batch, i in bad[:RECHECK]:
-            point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
-            with mp.workdps(50):
-                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
-                try:
-                    c = self.evaluate(values, expr) if expr is not None else None
-                    t = self.truth(values, claim)
-                except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                    continue
-                c_arr, t_arr = mp_flat(c), mp_flat(t)
-                if c_arr is None or t_arr is None or len(c_arr) != len(t_arr):
-                    continue
-                for a, b in zip(c_arr, t_arr):
-                    if abs(a - b) > 1e-12 + 1e-9 * max(abs(a), abs(b)):
-                        return True
-        return False
+        key = (id(batch), i, digits)
+        with mp.workdps(digits):
+            values = self._mp.get(key)
+            if values is None:
+                if len(self._mp) > 64:          # a bounded cache: points are shared by claims
+                    self._mp.clear()
+                point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
+                values = self._mp[key] = Values(self.problem, point, batch.sizes,
+                                                backend="mpmath", n=1)
+            try:
+                c = self.evaluate(values, expr) if expr is not None else None
+                t = self.truth(values, claim)
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+                return None
+            c_arr, t_arr = mp_flat(c), mp_flat(t)
+        if c_arr is None or t_arr is None:
+            return None
+        return c_arr, t_arr
 
     def pairs(self, claim: Claim, written: sp.Expr, evaluate: bool = True) -> list:
         """(batch, claim's value, truth, valid points) per batch."""
@@ -291,7 +331,7 @@ class ProblemCheck:
         v.dropped = tuple(dict(p[0].sizes) for p in pairs if p[3].sum() < 3) \
             if len(pairs) > 1 else ()
         v.branches, v.branches_seen = self.coverage(claim, pairs)
-        total = self.per_batch * len(self.batches)
+        total = sum(b.n for b in self.batches)
         precise_wrong = 0
         if got == want and v.undefined:
             v.precise, precise_wrong, tried = self.precise(claim, written, pairs)
@@ -309,9 +349,22 @@ class ProblemCheck:
             v.reason = "too-few-points"
             return v
         else:
-            same, bad = self.agree(pairs, claim)
-            if precise_wrong or (not same and self.confirmed(claim, written, bad)):
+            outcome = self.agree(pairs, claim, written)
+            if precise_wrong and not outcome.startswith("disagree"):
+                outcome = "disagree"         # wrong where float64 overflows (at 50 digits)
+            if outcome == "undecided":
+                v.verdict = "error"
+                v.reason = "underflow"
+                return v
+            if outcome == "disagree-underflow":      # float64 values are all 0: no diagnosis
                 v.verdict = "fail"
+                findings.append(Finding("underflow", target))
+            elif outcome == "disagree" and self.diagnosed >= MAX_DIAGNOSED:
+                v.verdict = "fail"         # the diagnosis is bounded by a count, never a clock
+                findings.append(Finding("not-diagnosed", target, count=MAX_DIAGNOSED))
+            elif outcome == "disagree":
+                v.verdict = "fail"
+                self.diagnosed += 1
                 before = self.operations(), self.operations("sweep_ops")
                 findings.extend(self.diagnosis(claim, written, pairs).run())
                 self.diagnosis_ops += self.operations() - before[0]
@@ -323,8 +376,7 @@ class ProblemCheck:
                 for batch, _, t, valid in pairs:
                     ch = self.evaluate(batch.values, claim.chain_expr)
                     chain_pairs.append((batch, ch, t, valid & per_point(np.isfinite(ch))))
-                same, bad = self.agree(chain_pairs, claim)
-                if not same and self.confirmed(claim, claim.chain_expr, bad):
+                if self.agree(chain_pairs, claim, claim.chain_expr).startswith("disagree"):
                     structure.append(Finding("chain-value", target))
             if structure:
                 v.verdict = "fail"
@@ -388,10 +440,7 @@ class ProblemCheck:
         truth = float(np.ravel(self.truth(values, claim))[0])
         if not np.isfinite(truth):   # never a pass: inf is within any tolerance of inf
             return Finding("value", target, text=text, number=truth)
-        # "1.0" is printed to one decimal: ±0.05 (its zeros are digits too)
-        decimals = len(text.split(".")[1]) if "." in text and "e" not in text.lower() else 0
-        tol = 0.5 * 10 ** -decimals if decimals else 1e-9 * max(1.0, abs(truth))
-        if abs(truth - claim.value) <= tol + 1e-12:
+        if abs(truth - claim.value) <= printed_tolerance(text, truth):
             return None
         return Finding("value", target, text=text, number=truth)
 
@@ -424,6 +473,20 @@ def problem_kinks(problem: Problem) -> list:
             if e is not None:
                 kinks += [k for k in kink_arguments(e) if not _has_dref(k)]
     return list(dict.fromkeys(kinks))
+
+
+def printed_tolerance(text: str, truth: float) -> float:
+    """How far from the truth a printed number may be: half a unit of its last printed digit
+    ("2.50": ±0.005, "1.2e-3": ±5e-5; its zeros are digits too); an integer is exact (to
+    10⁻⁹, relative above 1)."""
+    from decimal import Decimal, InvalidOperation
+    try:
+        exponent = Decimal(text.strip()).as_tuple().exponent
+    except (InvalidOperation, ValueError):
+        exponent = 0
+    if "." not in text or not isinstance(exponent, int):
+        return 1e-9 * max(abs(truth), 1.0)       # printed 0 where round-off left 1e-17
+    return 0.5 * 10.0 ** exponent + 1e-12 * abs(truth)
 
 
 def _has_dref(expr: sp.Expr) -> bool:

@@ -1,7 +1,7 @@
 """The command line: parse options, call the library, hand data to a renderer.
 
 Heavy modules (SymPy, NumPy, rich) are imported inside the commands, so `deriv --help`
-stays fast. Exit status: 0 clean, 1 findings, 2 bad input or usage.
+stays fast. Exit status: 0 clean, 1 findings, 2 bad input or usage, 3 an internal error (a bug).
 """
 
 from __future__ import annotations
@@ -17,12 +17,21 @@ from deriv.errors import DerivError
 # SymPy's cache holds 1000 entries by default; a graph of a thousand nodes thrashes it and the
 # sweep turns quadratic. Must be set before SymPy is imported (the commands import it lazily).
 os.environ.setdefault("SYMPY_CACHE_SIZE", "20000")
+MAX_SAMPLES = 10_000_000     # a batch's values stay within 256 MiB whatever is asked
 
 
-def _fail(err: DerivError):
+def _fail(err: DerivError, status: int = 2):
+    from deriv.escape import printable
     from deriv.render.console import make
-    make(stderr=True).print(str(err), style="bold red")
-    sys.exit(2)
+    make(stderr=True).print(printable(str(err)), style="bold red")
+    sys.exit(status)
+
+
+def _echo(text: str, nl: bool = True):
+    """A whole document (LaTeX, Markdown, JSON, DOT) to stdout: its line breaks kept, every
+    other control character from a file escaped."""
+    from deriv.escape import printable
+    click.echo(printable(text, newlines=True), nl=nl)
 
 
 def reports_errors(command):
@@ -35,11 +44,12 @@ def reports_errors(command):
             _fail(err)
         except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
             raise
-        except Exception as err:  # a crash is still exit 2, with a short message
+        except Exception as err:  # noqa: BLE001  a bug in deriv: exit 3, as pytest does
             if os.environ.get("DERIV_DEBUG"):
                 raise
-            _fail(DerivError(f"internal error: {type(err).__name__}: {err} "
-                             "(set DERIV_DEBUG=1 for a traceback)"))
+            _fail(DerivError(f"internal error: {type(err).__name__}: {str(err)[:200]} — this "
+                             "is a bug in deriv; please report it with the file and command "
+                             "(DERIV_DEBUG=1 shows the traceback)"), 3)
     return wrapper
 
 
@@ -137,12 +147,12 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
     solutions = [run(p, mode=mode, wrt=list(wrt) or None, at=point) for p in problems]
     if fmt == "json":
         from deriv.render import json as render_json
-        click.echo("\n".join(render_json.solution(s) for s in solutions))
+        _echo("\n".join(render_json.solution(s) for s in solutions))
         return
     if fmt in ("latex", "markdown"):
         from deriv.render import latex, markdown
         render = latex.solution if fmt == "latex" else markdown.solution
-        click.echo("\n".join(render(s) for s in solutions), nl=False)
+        _echo("\n".join(render(s) for s in solutions), nl=False)
         return
     from deriv.checker import check_problem
     from deriv.render import text
@@ -169,7 +179,7 @@ def _catalog_dirs(obj) -> list | None:
 
 @main.command()
 @click.argument("targets", nargs=-1)
-@click.option("--samples", type=click.IntRange(200, 10_000_000), default=None,
+@click.option("--samples", type=click.IntRange(200, MAX_SAMPLES), default=None,
               help="Points sampled per problem  [default: 2000, or [tool.deriv] samples]")
 @click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None,
               help="Seed of the sampler  [default: 0, or [tool.deriv] seed]")
@@ -182,6 +192,10 @@ def _catalog_dirs(obj) -> list | None:
               help="Only problems and claims whose file, problem id or claim id match, as "
                    "pytest's -k: substrings with not, and, or, parentheses.")
 @click.option("-q", "--quiet", is_flag=True, help="Only failures and the summary.")
+@click.option("--expect", "honour_expect", is_flag=True,
+              help="Count every file's expect = \"fail\" markers (by default only the bundled "
+                   "catalog's, or [tool.deriv] expect-markers: a student's file cannot excuse "
+                   "its own wrong claim).")
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
 @click.option("--strict", is_flag=True,
               help="Warnings (a printed intermediate off in a way no asked derivative sees) fail.")
@@ -196,17 +210,19 @@ def _catalog_dirs(obj) -> list | None:
 @click.option("--expect-markers", "expect_markers", multiple=True, metavar="PATTERN",
               help="Only files matching PATTERN (repeatable; relative to the current directory) "
                    "may mark claims expect = \"fail\"  [default: [tool.deriv] expect-markers, "
-                   "else every file]")
+                   "else the bundled catalog only]")
 @click.pass_obj
 @reports_errors
-def check(obj, targets, samples, seed, as_json, fmt, keyword, quiet, verbose, strict,
-          from_printed, sheet_file, section, expect_markers):
+def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, quiet, verbose,
+          strict, from_printed, sheet_file, section, expect_markers):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem files, directories of them and catalog ids, in any mix (default: the
     [tool.deriv] problems, else the whole catalog). A bad file is reported as
     file:line:col and the others are still checked. Exit status 2 if any input was bad, else
-    1 when a claim fails unexpectedly or a known erratum passes, else 0.
+    1 when a claim fails unexpectedly or a known erratum passes, else 0; 3 for an internal
+    error (a bug: please report it). Expect markers count in the bundled catalog, in the files
+    --expect-markers (or [tool.deriv] expect-markers) name, or everywhere with --expect.
     """
     from pathlib import Path
 
@@ -229,15 +245,18 @@ def check(obj, targets, samples, seed, as_json, fmt, keyword, quiet, verbose, st
             raise DerivError(f"-k {keyword!r} selects no problem and no claim")
     if expect_markers:
         batch.ignore_expect(plan, list(expect_markers), Path.cwd())
-    else:
+    elif config.expect_markers is not None:
         batch.ignore_expect(plan, config.expect_markers, config.root)
+    elif not honour_expect:          # by default only the bundled catalog's errata are known
+        batch.ignore_expect(plan, [str(bundled_dir().resolve() / "*.toml")], Path.cwd())
     options = Options(samples=samples or config.samples or 2000,
                       seed=seed if seed is not None else config.seed or 0, strict=strict)
     from deriv.render.progress import ClaimProgress
     with ClaimProgress(plan.claims) as advance:
         report = batch.run(plan, options, advance)
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        from deriv.escape import printable
+        click.echo(f"note: {printable(note)}", err=True)
     if fmt in ("text", "markdown"):
         _print_bad_inputs(report)
     if not plan.problems and fmt in ("text", "markdown") and len(report.inputs) <= 1:
@@ -245,13 +264,13 @@ def check(obj, targets, samples, seed, as_json, fmt, keyword, quiet, verbose, st
     if fmt == "markdown":
         from deriv.render import markdown
         ordered = batch.by_document(report)
-        click.echo(markdown.report(ordered, ordered.problems), nl=False)
+        _echo(markdown.report(ordered, ordered.problems), nl=False)
     elif fmt == "json":
         from deriv.render import json as render_json
-        click.echo(render_json.report(report))
+        _echo(render_json.report(report))
     elif fmt in ("github", "junit"):
         from deriv.render import ci, text
-        click.echo(ci.junit(report) if fmt == "junit" else
+        _echo(ci.junit(report) if fmt == "junit" else
                    ci.github(report, text.summary_line(report).plain), nl=False)
     else:
         from deriv.render import text
@@ -342,9 +361,9 @@ def graph(obj, target, fmt, out, at, problem_id):
         from deriv.render import dot
         text = dot.dot(picture)
         if not out:
-            click.echo(text, nl=False)
+            _echo(text, nl=False)
             return
-        click.echo(f"wrote {dot.render(text, out)}")
+        _echo(f"wrote {dot.render(text, out)}")
         return
     from deriv.render import graphtext
     from deriv.render.console import make
@@ -373,9 +392,9 @@ def plot(obj, target, wrt, over, at, out, problem_id):
     curve = derivative_curve(problem, wrt, name, lo, hi, at=parse_at(at))
     if out:
         from deriv.render import figure
-        click.echo(f"wrote {figure.save(curve, out)}")
+        _echo(f"wrote {figure.save(curve, out)}")
         for i, kink in enumerate(curve.kinks, start=1):
-            click.echo(f"  {i}  {textplot.kink_label(curve, kink)}")
+            _echo(f"  {i}  {textplot.kink_label(curve, kink)}")
         return
     from deriv.render.console import make
     make().print(textplot.plot(curve))

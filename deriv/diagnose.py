@@ -19,6 +19,7 @@ from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_factors, product
 from deriv.problem import derivative_shape
+from deriv import recheck as R
 from deriv.program import Values, close, mp_flat, per_point, transpose_points
 from deriv.sweep import reverse
 
@@ -41,6 +42,8 @@ class Diagnosis:
         self.pairs = pairs                       # (batch, claim value, truth, valid) per batch
         self.target = None if claim.is_value else claim.target
         self._screen: list | None = None
+        self.scale = R.scale(pairs)              # tolerances follow the values' size
+        self.atol = R.ATOL * self.scale
 
     # --- comparing -----------------------------------------------------------------------------
     def matches(self, candidate, against=None, pairs=None) -> bool:
@@ -59,7 +62,7 @@ class Diagnosis:
                 finite = per_point(np.isfinite(values)) & per_point(np.isfinite(reference))
                 if valid.sum() < 3 or not finite[valid].all():
                     return False
-                agree = per_point(close(values, reference))
+                agree = per_point(close(values, reference, atol=self.atol))
             if not agree[valid].all():
                 return False
         return True
@@ -130,7 +133,7 @@ class Diagnosis:
         point: tuple = ()
         values: tuple = ()
         for batch, c, t, valid in self.pairs:
-            wrong = np.flatnonzero(valid & ~per_point(close(c, t)))
+            wrong = np.flatnonzero(valid & ~per_point(close(c, t, atol=self.atol)))
             if len(wrong):
                 i = int(wrong[0])
                 point = tuple((name, _at(v, i)) for name, v in batch.inputs.items())
@@ -341,15 +344,16 @@ class Diagnosis:
         ratios = []
         for batch, c, t, valid in self.pairs:
             with np.errstate(all="ignore"):
-                ok = (np.abs(t) > 1e-8) & np.isfinite(c)
+                small = 1e-8 * self.scale
+                ok = (np.abs(t) > small) & np.isfinite(c)
                 ok = ok & valid if np.ndim(t) == 1 else ok & valid[None, None, :]
-                if np.any(np.abs(np.where(np.abs(t) <= 1e-8, c, 0)[..., valid]) > 1e-8):
+                if np.any(np.abs(np.where(np.abs(t) <= small, c, 0)[..., valid]) > small):
                     return None
                 ratios.extend((c[ok] / t[ok]).ravel().tolist())
         if len(ratios) < 10:
             return None
         k = float(np.median(ratios))
-        if k in (0.0, 1.0, -1.0) or not np.allclose(ratios, k, rtol=1e-6, atol=1e-12):
+        if k in (0.0, 1.0, -1.0) or not np.allclose(ratios, k, rtol=1e-6, atol=1e-12 * abs(k)):
             return None
         return Finding("constant-multiple", self.target, number=k)
 
@@ -522,7 +526,7 @@ class Diagnosis:
                 c = self.pc.evaluate(batch.values, self.written)
                 t = self.pc.truth(batch.values, self.claim)
                 valid = self.pc.valid(batch, self.claim, c, t)
-                if valid.sum() < 3 or not per_point(close(c, t))[valid].all():
+                if valid.sum() < 3 or not per_point(close(c, t, atol=self.atol))[valid].all():
                     return False
             return True
         if not right_when_symmetric():
@@ -541,7 +545,7 @@ class Diagnosis:
         if not square or not other:
             return None
         for _, c, t, valid in square:
-            if c is None or not per_point(close(c, t))[valid].all():
+            if c is None or not per_point(close(c, t, atol=self.atol))[valid].all():
                 return None
         return Finding("square-only", self.target)
 

@@ -35,7 +35,11 @@ KINDS: dict[str, str] = {
     "chain-value": "a printed chain does not evaluate to the derivative",
     "value": "a printed number disagrees with the value at the document's point",
     "shape-printed": "a printed size disagrees with the inferred shape",
+    "underflow": "the formula differs at high precision where float64 underflows to 0 on both "
+                 "sides at every point (no explanation is sought there)",
     "no-explanation": "the formula is wrong and no simple explanation was found",
+    "not-diagnosed": "the formula is wrong; so many claims of the problem failed before it that "
+                     "it was not explained (the diagnosis is bounded by a count)",
 }
 
 

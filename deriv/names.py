@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from deriv.escape import printable, safe_latex
+
 GREEK = {
     "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eps": "ε",
     "zeta": "ζ", "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ",
@@ -34,7 +36,7 @@ def _parts(name: str):
 def pretty(name: str, display: dict[str, str] | None = None) -> str:
     """The terminal form of a symbol name."""
     if display and name in display:
-        return display[name]
+        return printable(display[name])
     stem, hat, digits, rest = _parts(name)
     text = GREEK.get(stem, stem)
     if hat:
@@ -48,7 +50,7 @@ def pretty(name: str, display: dict[str, str] | None = None) -> str:
 
 def latex(name: str, display: dict[str, str] | None = None) -> str:
     """The LaTeX form of a symbol name (a `display` entry is used only if it looks like LaTeX)."""
-    if display and name in display and "\\" in display[name]:
+    if display and name in display and "\\" in display[name] and safe_latex(display[name]):
         return display[name]
     stem, hat, digits, rest = _parts(name)
     text = LATEX_GREEK.get(stem, stem if len(stem) == 1 else r"\mathrm{%s}" % stem)

@@ -78,6 +78,9 @@ class Curve:
         return {k: v for k, v in self.point.items() if k != self.over}
 
 
+OVER_LIMIT = 1e6
+
+
 def parse_over(text: str) -> tuple[str, float, float]:
     """"x=-3:3" → ("x", -3.0, 3.0)"""
     name, sep, span = text.partition("=")
@@ -90,6 +93,11 @@ def parse_over(text: str) -> tuple[str, float, float]:
         raise DerivError(f"--over takes NAME=LO:HI (e.g. x=-3:3), not {text!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
         raise DerivError(f"--over {text}: LO must be a finite number below HI")
+    # a plot's pieces are located in float64: bounds beyond 10⁶ or a range narrower than a
+    # millionth of them cannot be resolved (LAPACK fails on 10³⁰⁰, denormals underflow)
+    if max(abs(lo), abs(hi)) > OVER_LIMIT or hi - lo < 1e-6 * max(1.0, abs(lo), abs(hi)):
+        raise DerivError(f"--over {text}: the bounds must lie within ±{OVER_LIMIT:g} and be at "
+                         "least a millionth of their size apart")
     return name.strip(), lo, hi
 
 

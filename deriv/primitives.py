@@ -130,6 +130,15 @@ def _I(z):
     return call("indicator", z)
 
 
+def _tie_split(z):
+    """∂max(a, b)/∂a with z = a − b: 1 where a wins, 0 where b wins, and ½ at a tie — the one
+    convention for ties (as torch.maximum's): where a ≡ b identically, max(a, b) = a and its
+    derivative a′ = ½a′ + ½b′ is right; 𝕀[z > 0] alone would give 0."""
+    if z == 0:
+        return S.Half
+    return (1 + sp.sign(z)) / 2
+
+
 def _one_or_zero(cond) -> sp.Expr:
     return S.One if cond else S.Zero
 
@@ -193,12 +202,12 @@ register(Primitive(
     unicode="leaky_relu({0}, {1})", latex=r"\operatorname{{leaky}}\left[{0}; {1}\right]"))
 register(Primitive(
     "maximum", ("max",), 2, np.maximum, lambda a, b: a if a >= b else b,
-    partials=(lambda a, b: _I(a - b), lambda a, b: _I(b - a)),
+    partials=(lambda a, b: _tie_split(a - b), lambda a, b: _tie_split(b - a)),
     kinks=lambda a, b: (a - b,), exact=lambda a, b: sp.Max(a, b),
     unicode="max({0}, {1})", latex=r"\max\left({0}, {1}\right)"))
 register(Primitive(
     "minimum", ("min",), 2, np.minimum, lambda a, b: a if a <= b else b,
-    partials=(lambda a, b: _I(b - a), lambda a, b: _I(a - b)),
+    partials=(lambda a, b: _tie_split(b - a), lambda a, b: _tie_split(a - b)),
     kinks=lambda a, b: (a - b,), exact=lambda a, b: sp.Min(a, b),
     unicode="min({0}, {1})", latex=r"\min\left({0}, {1}\right)"))
 register(Primitive(
@@ -392,6 +401,8 @@ def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
             found.append(sub.args[0])
     unique: dict[frozenset, sp.Expr] = {}
     for k in found:
+        if k == 0:          # max(2x, x + x): a tie that holds identically switches nothing
+            continue
         terms = [a.as_coeff_Mul() for a in sp.Add.make_args(k)]
         key = frozenset(terms)
         if key in unique or frozenset((-c, t) for c, t in terms) in unique:

@@ -22,6 +22,8 @@ from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
 from deriv.notation import Notation, from_table
+from deriv.escape import printable
+from deriv.places import Places
 from deriv.parse import MAX_SIZE, RESERVED, DRef, parse_chain, parse_expression
 
 MAX_FILE_BYTES = 2_000_000
@@ -31,7 +33,7 @@ MAX_CLAIMS = 5_000
 MAX_PROBLEMS = 1_000
 MAX_FILE_NODES = 10_000
 MAX_FILE_CLAIMS = 5_000
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")        # fullmatch: "x\n" is not a name
 MODES = ("reverse", "forward", "both")
 
 
@@ -120,54 +122,44 @@ class Problem:
 
 # --- locating lines in the raw text -----------------------------------------------------------
 class _Places:
-    """Maps (problem index, claim index, key) to a line and column of the raw TOML text."""
+    """(problem index, claim index, key) → line and column in the raw TOML text (deriv.places
+    walks it: inline tables, quoted keys, escapes and line continuations included)."""
 
     def __init__(self, text: str):
         self.lines = text.split("\n")   # TOML's newlines only (not \f, \x85, U+2028, ...)
-        self.problems: list[int] = []
-        self.claims: list[list[int]] = []
-        for i, line in enumerate(self.lines):
-            s = line.strip()
-            if s.startswith("[[problem]]"):
-                self.problems.append(i)
-                self.claims.append([])
-            elif s.startswith("[[problem.claim]]") and self.claims:
-                self.claims[-1].append(i)
+        self.found = Places(text)
 
-    def _section(self, p: int, c: int | None) -> tuple[int, int]:
-        if p >= len(self.problems):
-            return 0, len(self.lines)
-        if c is None:
-            start = self.problems[p]
-            ends = ([self.claims[p][0]] if self.claims[p] else []) + \
-                   ([self.problems[p + 1]] if p + 1 < len(self.problems) else [])
-            return start, min(ends) if ends else len(self.lines)
-        if c >= len(self.claims[p]):
-            return self.problems[p], self.problems[p]
-        start = self.claims[p][c]
-        nxt = self.claims[p][c + 1:c + 2] + \
-              ([self.problems[p + 1]] if p + 1 < len(self.problems) else [])
-        return start, min(nxt) if nxt else len(self.lines)
+    @staticmethod
+    def path(p: int | None, c: int | None, key: str | None = None) -> tuple:
+        base = () if p is None else ("problem", p) + (() if c is None else ("claim", c))
+        return base + ((key,) if key is not None else ())
 
     def header(self, p: int, c: int | None = None) -> int | None:
-        start, _ = self._section(p, c)
-        return start + 1 if self.lines else None
+        found = self.found.table(self.path(p, c)) or self.found.value(self.path(p, c))
+        if found is None and c is not None:
+            return self.header(p)
+        return found[0] if found else (1 if self.lines else None)
 
     def value(self, p: int | None, c: int | None, key: str) -> tuple[int | None, int | None]:
-        """Line and column where the string value of `key` starts (1-based)."""
-        start, end = (0, len(self.lines)) if p is None else self._section(p, c)
-        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=\s*")
-        for i in range(start, end):
-            m = pattern.match(self.lines[i])
-            if m:
-                rest = self.lines[i][m.end():]
-                for quote in ('"""', "'''", '"', "'"):
-                    if rest.startswith(quote):
-                        if len(quote) == 3 and rest[3:].strip() == "":
-                            return i + 2, 1          # TOML drops the newline after """
-                        return i + 1, m.end() + len(quote) + 1
-                return i + 1, m.end() + 1
-        return (start + 1 if self.lines else None), None
+        """Line and column where the value of `key` starts (a string: after its quotes)."""
+        found = self.found.value(self.path(p, c, key)) or self.found.table(self.path(p, c, key))
+        if found:
+            return found
+        return (self.header(p, c) if p is not None else 1), None
+
+    def place(self, err: DerivError, file: str, p: int | None, c: int | None, key, text: str
+              ) -> DerivError:
+        """An error at (line, col) inside the string value `key` (text: its decoded value),
+        moved to where that character was written."""
+        path = self.path(p, c) + (key if isinstance(key, tuple) else (key,))
+        found = self.found.inside(path, text, err.line or 1, err.col or 1)
+        if found is None:
+            line, col = self.value(p, c, key if isinstance(key, str) else key[0])
+            return err.shift(file, line, col)
+        err.file = err.file or file
+        err.line, err.col = found[0], (found[1] if err.col is not None else None)
+        err.shifted = True
+        return err
 
 
 def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
@@ -217,13 +209,13 @@ def _check_name(name: str, fail, what: str):
     """One rule for every name: an identifier that is neither a keyword nor a function, and
     does not end in _bar or _dot (deriv's names for adjoints and tangents: y_bar is ȳ)."""
     reserved_suffix = name.endswith(("_bar", "_dot"))
-    if not NAME.match(name) or keyword.iskeyword(name) or name in RESERVED or reserved_suffix:
+    if not NAME.fullmatch(name) or keyword.iskeyword(name) or name in RESERVED or reserved_suffix:
         why = (" (it is a function)" if name in RESERVED else
                " (a name ending in _bar or _dot is deriv's adjoint or tangent)"
                if reserved_suffix else
                " (a Python keyword: write lam for λ)" if name == "lambda" else
                " (a Python keyword)" if keyword.iskeyword(name) else "")
-        raise fail(f"'{name}' cannot be {what}{why}")
+        raise fail(f"'{printable(name)}' cannot be {what}{why}")
 
 
 _NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
@@ -343,11 +335,13 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     # graph: every name first, then the expressions in dependency order, so that a forward
     # reference works and each expression is read knowing its parents' shapes
     graph_text = _str(table, "graph", where, required=True)
-    g_line, g_col = places.value(index, None, "graph")
+
+    def in_graph(err: DerivError) -> DerivError:
+        return places.place(err, file, index, None, "graph", graph_text)
     try:
         lines = list(itertools.islice(_graph_lines(graph_text), MAX_NODES + 1))  # no more
     except DerivError as err:
-        raise err.shift(file, g_line, g_col) from None
+        raise in_graph(err) from None
     if len(lines) > MAX_NODES:
         raise where(f"more than {MAX_NODES} nodes in one graph", "graph")
     if not lines:
@@ -355,8 +349,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     node_lines: dict[str, int] = {}
     texts: dict[str, tuple] = {}
     for k, name_col, name, text, col in lines:
-        line = g_line + k if g_line else None
-        place = (g_col + name_col - 1) if (k == 0 and g_col) else name_col
+        at = in_graph(DerivError("", None, k + 1, name_col))
+        line, place = at.line, at.col
         _check_name(name, lambda m: DerivError(m, file, line, place), "a node name")
         if name in sizes:
             raise DerivError(f"'{name}' cannot name a node (it is a size)", file, line, place)
@@ -374,9 +368,10 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         k, text, col = texts[name]
         try:
             exprs[name] = parse_expression(text, names, sizes=frozenset(sizes))
-        except DerivError as err:
-            first = g_col if (k == 0 and g_col) else 1
-            raise err.shift(file, (g_line or 1) + k, first + col - 1) from None
+        except DerivError as err:     # a graph line is one line: (1, c) is (k + 1, col + c − 1)
+            err.line, err.col = k + err.line, (col + err.col - 1 if err.line == 1 and err.col
+                                                else err.col)
+            raise in_graph(err) from None
         names[name] = A.symbol(name, A.shape_of(exprs[name]))
     nodes = [Node(name, names[name], exprs[name], texts[name][1], node_lines[name])
              for name in texts]
@@ -405,13 +400,13 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     raw_asks = table.get("asks", [])
     if not isinstance(raw_asks, list):
         raise where("'asks' is a list of \"D(of, wrt)\" strings", "asks")
-    for text in raw_asks:
+    for a, text in enumerate(raw_asks):
         if not isinstance(text, str):
             raise where("'asks' is a list of \"D(of, wrt)\" strings", "asks")
         try:
             chain = parse_chain(text, set(graph.symbols))
         except DerivError as err:
-            raise err.shift(file, places.value(index, None, "asks")[0], None) from None
+            raise places.place(err, file, index, None, ("asks", a), text) from None
         if len(chain) != 1 or len(chain[0]) != 1:
             raise where(f"'asks' entries are single derivatives D(of, wrt), not {text!r}", "asks")
         ask = chain[0][0]
@@ -534,8 +529,11 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             return parse_expression(text, graph.symbols, derivative=deriv_symbol,
                                     sizes=frozenset(graph.sizes)), text
         except DerivError as err:
-            ln, col = places.value(p, c, key)
-            err.shift(file, ln, col)
+            if given is None:             # the file's own string: placed inside it
+                places.place(err, file, p, c, key, text)
+            else:
+                ln, col = places.value(p, c, key)
+                err.shift(file, ln, col)
             if err.kind != "shape" or group is not None:   # (a reading of LaTeX: as before)
                 raise err from None
             shape_errors.append(err)    # a well-formed formula that is wrong: checked, failed
@@ -568,7 +566,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
                 raise where(f"value must be a finite number, not {value_raw!r:.40}", "value")
         else:
             value = _number(value_raw, lambda m: where(m, "value"), "value")
-            value_text = repr(value_raw)
+            value_text = _number_text(places, p, c, value) or repr(value_raw)
     claims = []
     for k, (chain_given, expr_given, value_given) in enumerate(sides or [(None, None, None)]):
         key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
@@ -581,6 +579,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             try:
                 chain = parse_chain(chain_text, set(graph.symbols))
             except DerivError as err:
+                if group is None:
+                    raise places.place(err, file, p, c, key_chain, chain_text) from None
                 ln, col = places.value(p, c, key_chain)
                 raise err.shift(file, ln, col) from None
         if expr_text is None and chain is None and not unread:
@@ -597,6 +597,25 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             layout=layout, update=update, shapes=shapes, unread=unread, expr_line=expr_line,
             col=col, shape_error=(shape_errors or [None])[0]))
     return claims
+
+
+def _number_text(places: _Places, p: int, c: int, value: float) -> str | None:
+    """A number as the file wrote it (value = 2.50 keeps its trailing zero: the precision
+    printed), or None if it cannot be found."""
+    line, col = places.value(p, c, "value")
+    if not line or not col or line > len(places.lines):
+        return None
+    m = re.match(r"[-+]?[0-9_.eE+-]+", places.lines[line - 1][col - 1:])
+    text = m[0].replace("_", "") if m else ""
+    try:
+        return text if float(text) == value else None
+    except ValueError:
+        return None
+
+
+def _count_lines(graph: str) -> int:
+    """Assignments in a graph text, as _graph_lines will find them (an upper bound)."""
+    return sum(1 for line in graph.split("\n") if line.split("#", 1)[0].strip())
 
 
 def load_file(path: str | Path, from_printed: bool = False) -> list[Problem]:
@@ -684,6 +703,11 @@ def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> li
                          places.header(MAX_PROBLEMS))
     nodes = claims = 0
     for i, table in enumerate(problems):
+        # counted before the graph is read: a file over the limit costs no parsing
+        graph = table.get("graph") if isinstance(table, dict) else None
+        if isinstance(graph, str) and nodes + _count_lines(graph) > MAX_FILE_NODES:
+            raise DerivError(f"more than {MAX_FILE_NODES} nodes or {MAX_FILE_CLAIMS} claims in "
+                             "one file (this problem passes the limit)", file, places.header(i))
         problem = load_problem(table, file=file, places=places, index=i, source=source,
                                notation=notation, from_printed=from_printed)
         nodes += len(problem.graph.nodes)

@@ -51,7 +51,7 @@ class _Source:
             return self.number(e)
         if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
             value = complex(e)
-            return self.number(sp.nan if value.imag else sp.Float(value.real, 30))
+            return self.number(sp.nan if value.imag else e)   # exact: each back-end rounds
         if isinstance(e, sp.Add):         # a − b, not a + (−1·b): what a person would write
             text = ""
             for a in e.args:
@@ -90,7 +90,10 @@ def _table(constants: dict, backend: str) -> list:
         def convert(e):
             if e.is_Integer and abs(int(e)) < 2**53:
                 return int(e)
-            return float(e) if e not in (sp.zoo,) else float("nan")   # beyond a float: ±inf, 0
+            try:
+                return float(e) if e not in (sp.zoo,) else float("nan")   # beyond: ±inf, 0
+            except OverflowError:
+                return float("inf") if e > 0 else float("-inf")
     else:
         import mpmath as mp
 
@@ -101,7 +104,9 @@ def _table(constants: dict, backend: str) -> list:
                 return mp.inf if e is sp.oo else -mp.inf
             if e.is_Rational:
                 return mp.mpf(int(e.p)) / mp.mpf(int(e.q))
-            return mp.mpf(str(e))
+            if e.is_Float:
+                return mp.mpf(e._mpf_)        # a Float's own digits, exactly
+            return mp.mpf(str(e.evalf(mp.mp.dps + 10)))    # π, E at the working precision
     return [convert(e) for e in constants]
 
 
@@ -110,7 +115,17 @@ def _accumulate(adjoint, share):
     return share if adjoint is None else adjoint + share
 
 
+_NAMESPACES: dict[str, dict] = {}
+
+
 def _namespace(backend: str) -> dict:
+    """The back-end's primitives (built once; each program gets its own copy)."""
+    if backend not in _NAMESPACES:
+        _NAMESPACES[backend] = _build_namespace(backend)
+    return dict(_NAMESPACES[backend])
+
+
+def _build_namespace(backend: str) -> dict:
     if backend == "numpy":
         ns = {f"F_{e.name}": e.numpy for e in P.REGISTRY.values()}
         ns.update(F_sumall=lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x)
@@ -141,7 +156,7 @@ class Program:
         self._constants: dict = {}
 
     def function(self, backend: str) -> Callable:
-        fn = self._compiled.get(backend)
+        fn = self._compiled.get(_key(backend))
         if fn is None:
             if self._code is None:
                 names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
@@ -153,8 +168,17 @@ class Program:
                 self.ops = sum(count_operations(line) for line in lines[1:])
                 lines.append(f"    return ({''.join(names[s] + ', ' for s in self.outputs)})")
                 self._code = compile("\n".join(lines), "<deriv program>", "exec")
-            fn = self._compiled[backend] = _define(self._code, self._constants, backend)
+            fn = self._compiled[_key(backend)] = _define(self._code, self._constants, backend)
         return fn
+
+
+def _key(backend: str):
+    """Numbers are rounded into the table once per back-end, and for mpmath once per working
+    precision (a constant read at 30 digits would cap a recheck at 400 digits to 30)."""
+    if backend == "numpy":
+        return backend
+    import mpmath as mp
+    return backend, mp.mp.prec
 
 
 def _define(code, constants: dict, backend: str) -> Callable:
@@ -228,9 +252,9 @@ class AdjointProgram:
         self._code = compile(source, "<deriv adjoint program>", "exec")
 
     def function(self, backend: str) -> Callable:
-        fn = self._compiled.get(backend)
+        fn = self._compiled.get(_key(backend))
         if fn is None:
-            fn = self._compiled[backend] = _define(self._code, self._constants, backend)
+            fn = self._compiled[_key(backend)] = _define(self._code, self._constants, backend)
         return fn
 
     def ops(self, bars: list) -> int:

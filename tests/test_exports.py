@@ -574,7 +574,8 @@ def test_markdown_of_dis_backprop_via_cli(run):
 
 
 def test_markdown_report_per_document(run, relu_net):
-    result = run("check", relu_net, DIS_BACKPROP, "--format", "markdown", "--samples", "200")
+    result = run("check", "--expect", relu_net, DIS_BACKPROP, "--format", "markdown",
+                 "--samples", "200")
     assert result.exit_code == 0, result.output
     md = result.output
     check_markdown(md)

@@ -338,7 +338,7 @@ def solution(sol) -> str:
     out = [f"% deriv solve {p.id}: {' '.join(p.title.split())}"]
     if p.source_title or p.section:
         out.append(f"% source: {' '.join(p.source_title.split())}"
-                   + (f" · {p.section}" if p.section else ""))
+                   + (f" · {' '.join(p.section.split())}" if p.section else ""))
     out.append(f"% needs {PREAMBLE}")
     out.append(r"\noindent\textbf{Forward pass} at $%s$ (%s)"
                % (point(sol.point, d), escape(sol.point_source)))

@@ -6,6 +6,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from deriv.escape import printable as S
 from deriv.names import partial, pretty
 from deriv.render.safe import clean, short_path
 from deriv.render.notation import number, text as math
@@ -58,7 +59,7 @@ def claim_marks(verdicts, display=None) -> dict:
         mark = marks.setdefault(v.claim.target, Text())
         if mark:
             mark.append("  ")
-        mark.append(f"[{v.claim.id}: {label}", style=style)
+        mark.append(f"[{S(v.claim.id)}: {label}", style=style)
         if v.verdict == "fail" and v.diagnosis:
             mark.append(f" — {sentence(v.diagnosis[0], UnicodeMath(display))}", style=style)
         mark.append("]", style=style)
@@ -69,7 +70,7 @@ def heading(p) -> Text:
     """`problem-7.12  Derivatives on a general acyclic graph`, as every view starts."""
     head = Text()
     head.append(p.id, style="bold cyan")
-    head.append("  " + p.title, style="bold")
+    head.append("  " + S(p.title), style="bold")
     return head
 
 
@@ -84,10 +85,11 @@ def solution(sol, verdicts=None) -> Group:
     out: list = []
     out.append(heading(p))
     if p.source_title or p.section:
-        out.append(Text(f"source: {p.source_title}" + (f" · {p.section}" if p.section else ""),
+        out.append(Text(f"source: {S(p.source_title)}" + (f" · {S(p.section)}" if p.section
+                                                          else ""),
                         style="dim"))
     if p.ask:
-        out.append(Text(f"asks:   {p.ask}"))
+        out.append(Text(f"asks:   {S(p.ask)}"))
     out.append(Text(f"point:  {point_text(sol.point, d)}   ({sol.point_source})"))
 
     out.append(Text("\nForward pass", style="bold underline"))
@@ -133,7 +135,7 @@ def catalog_table(problems) -> Table:
     table.add_column("claims", justify="right")
     for p in problems:
         src = p.source_file.split("_")[0] if p.source_file else ""
-        table.add_row(p.id, (src + " " + p.section).strip(), p.title, str(len(p.claims)))
+        table.add_row(p.id, S((src + " " + p.section).strip()), S(p.title), str(len(p.claims)))
     return table
 
 
@@ -141,12 +143,12 @@ def problem_view(p) -> Group:
     d = p.display
     out: list = []
     out.append(heading(p))
-    out.append(Text(f"source: {p.source_title} ({p.source_file})" +
-                    (f" · {p.section}" if p.section else ""), style="dim"))
+    out.append(Text(f"source: {S(p.source_title)} ({S(p.source_file)})" +
+                    (f" · {S(p.section)}" if p.section else ""), style="dim"))
     if p.ask:
-        out.append(Text(f"asks:   {p.ask}"))
+        out.append(Text(f"asks:   {S(p.ask)}"))
     if p.note:
-        out.append(Text(f"note:   {p.note}", style="dim"))
+        out.append(Text(f"note:   {S(p.note)}", style="dim"))
     inputs = ", ".join(f"{pretty(i.name, d)} ({i.kind})" for i in p.inputs.values())
     out.append(Text(f"inputs: {inputs}"))
     if p.at:
@@ -162,16 +164,16 @@ def problem_view(p) -> Group:
         out.append(Text("\nClaims as printed", style="bold underline"))
         for c in p.claims:
             line = Text("  ")
-            line.append(c.id, style="bold")
+            line.append(S(c.id), style="bold")
             line.append(f"  {_ref(c.target, d)}" + (" (local)" if c.local else ""))
             if c.expect == "fail":
                 line.append("  known erratum", style="yellow")
             out.append(line)
-            out.append(Text(f"      printed: {c.printed}", style="dim"))
+            out.append(Text(f"      printed: {S(c.printed)}", style="dim"))
             if c.expr is not None:
                 out.append(Text(f"      reads:   {math(c.expr, d)}"))
             if c.chain_text:
-                out.append(Text(f"      chain:   {c.chain_text}"))
+                out.append(Text(f"      chain:   {S(c.chain_text)}"))
     return Group(*out)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from deriv.escape import printable
+
 
 class UnicodeMath:
     """Math as the terminal shows it: ψ₀₂, ∂y/∂f₃, exp(f₃)·x."""
@@ -182,15 +184,20 @@ def sentence(f, m) -> str:
         return f"the printed chain does not evaluate to {target}"
     if kind == "value":
         if f.count == 0:
-            return (f"printed value {f.text} needs the document's point: the problem's `at` "
+            return (f"printed value {printable(f.text)} needs the document's point: the problem's `at` "
                     "must give every input")
-        return f"printed value {f.text} at the document's point, but it is {m.number(f.number)}"
+        return f"printed value {printable(f.text)} at the document's point, but it is {m.number(f.number)}"
     if kind == "shape-printed":
         if f.derivative is None:
             return f"prints {f.count} sizes for {int(f.number)} terms"
         printed, inferred = f.shapes
         return (f"the printed size of {m.partial(f.derivative)} is "
                 f"{' × '.join(map(str, printed))}, but it is {m.shape(inferred)}")
+    if kind == "underflow":
+        return (f"differs from {target} at high precision; in float64 both underflow to 0 at "
+                "every point, so no explanation was sought")
+    if kind == "not-diagnosed":
+        return f"not explained: {f.count} failing claims of this problem were explained first"
     if kind == "no-explanation":
         said = "no simple explanation found"
         if f.point:
@@ -208,5 +215,8 @@ def error_reason(v) -> str:
     """Why a claim could not be checked."""
     if v.reason.startswith("unread"):
         return v.reason
+    if v.reason == "underflow":
+        return ("undecided: both sides underflow to 0 in float64 at every point, and no "
+                "point could be recomputed at high precision")
     return (f"evaluable at only {v.samples} points ({v.undefined} undefined, {v.near_kink} "
             "near a kink); is an input's domain missing (e.g. positive)?")

@@ -1,0 +1,163 @@
+"""Comparing a claim with the truth: in float64 on the batch, then at high precision (mpmath)
+wherever float64 cannot be trusted to decide.
+
+- The tolerance follows the scale of the values compared: |c − t| ≤ RTOL·max(|c|, |t|) +
+  ATOL·s, where s is the claim's typical magnitude (the median of max(|c|, |t|) over the points
+  compared), so a factor 2 on a function of size 10⁻¹² fails as it does at size 1.
+- Points where float64 disagrees are re-evaluated with mpmath, the worst first, then a seeded
+  random subset of the others, up to a budget of operations (never a clock): a claim is wrong
+  when one of them disagrees at high precision too. A point where both sides are lost to
+  underflow (a vanishing gradient: 0 = 0 in float64) proves nothing; when no point is left
+  that is not, such points are re-evaluated too, where mpmath's exponent never underflows.
+- At each point the working precision is raised (30, 60, 120, … digits) until two successive
+  precisions agree, so a cancellation such as (1 − cos x)/x² at x = 10⁻¹⁴ is computed right;
+  what still differs between the last two is an uncertainty, never a finding. There the
+  tolerance is relative only: exponents never underflow, and a true 0 computed as 10⁻⁶⁰ at 60
+  digits is within the uncertainty.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from deriv.program import per_point
+
+RTOL = 1e-6
+ATOL = 1e-9                     # × the claim's scale
+UNDERFLOW = 1e-290              # below this, float64 has lost (or is about to lose) the value
+PRECISIONS = (30, 60, 120, 240, 480)    # decimal digits, tried in turn (from 30, or more for
+                                        # a point whose values span many decades)
+BUDGET = 60_000                 # operations × evaluations a claim's recheck may spend
+MOST_POINTS = 200
+FEWEST_POINTS = 8
+INFORMATIVE = 10                # compared points not lost to underflow that make a verdict
+
+
+def sizes(pairs) -> list:
+    """max(|c|, |t|) per element, per batch (computed once: scale and compare share it)."""
+    with np.errstate(all="ignore"):
+        return [np.maximum(np.abs(c), np.abs(t)) for _, c, t, _ in pairs]
+
+
+def scale(pairs, magnitudes: list | None = None) -> float:
+    """The typical magnitude of the values compared: the median over the points of the
+    largest element of either side (0 if they are all zero)."""
+    if any(c is None or np.shape(c) != np.shape(t) for _, c, t, _ in pairs):
+        return 0.0
+    found = []
+    for (_, _, _, valid), m in zip(pairs, magnitudes or sizes(pairs)):
+        m = m.reshape(-1, m.shape[-1]).max(axis=0) if m.ndim > 1 else m
+        m = m[valid]
+        m = m[np.isfinite(m) & (m > 0)]
+        if m.size:
+            found.append(m)
+    if not found:
+        return 0.0
+    values = np.concatenate(found)
+    return float(np.median(values[:: max(1, values.size // 512)]))   # a sample is enough
+
+
+def compare(pairs, s: float, magnitudes: list):
+    """Float64 verdicts per point: (disagreeing, lost to underflow, informative count).
+    Points are arrays of (batch index, point); disagreeing ones come with how far outside the
+    tolerance they are."""
+    bad, excess, lost, informative = [], [], [], 0
+    for b, ((_, c, t, valid), size) in enumerate(zip(pairs, magnitudes)):
+        with np.errstate(all="ignore"):
+            diff = np.abs(c - t)
+            tol = ATOL * s + RTOL * size
+            outside = np.where(diff <= tol, 0.0, diff / np.where(tol > 0, tol, 1e-300))
+        ok = per_point(diff <= tol)
+        worst = outside.reshape(-1, outside.shape[-1]).max(axis=0) if outside.ndim > 1 \
+            else outside
+        tiny = per_point(size < UNDERFLOW)
+        where = np.flatnonzero(valid & ~ok)
+        bad.append(np.stack([np.full(where.size, b), where], axis=1))
+        excess.append(worst[where])
+        lost_here = np.flatnonzero(valid & ok & tiny)
+        lost.append(np.stack([np.full(lost_here.size, b), lost_here], axis=1))
+        informative += int((valid & ok & ~tiny).sum())
+    return (np.concatenate(bad), np.concatenate(excess)), np.concatenate(lost), informative
+
+
+def choose(bad, lost: np.ndarray, informative: int, ops: int, seed: int):
+    """The points to re-evaluate, in order (lazily: a plainly wrong claim stops at the first):
+    the worst disagreements first, then a random subset of the others; points lost to
+    underflow when too few others were compared."""
+    budget = int(min(MOST_POINTS, max(FEWEST_POINTS, BUDGET // max(ops, 1))))
+    points, excess = bad
+    count = 0
+    if len(excess):
+        first = int(np.argmax(excess))
+        yield int(points[first, 0]), int(points[first, 1])
+        count = 1
+        half = min(budget // 2, len(excess))
+        top = np.argpartition(-excess, half - 1)[:half] if half < len(excess) else \
+            np.arange(len(excess))
+        top = top[np.argsort(-excess[top], kind="stable")]
+        rest = np.setdiff1d(np.arange(len(excess)), top, assume_unique=True)
+        rng = np.random.default_rng(seed)
+        rest = rest[rng.permutation(rest.size)[: budget - half]]
+        for k in np.concatenate([top, rest]).tolist():
+            if k != first:
+                count += 1
+                yield int(points[k, 0]), int(points[k, 1])
+    if informative < INFORMATIVE and len(lost):
+        rng = np.random.default_rng(seed + 1)
+        for k in rng.permutation(len(lost))[: max(FEWEST_POINTS, budget - count)].tolist():
+            yield int(lost[k, 0]), int(lost[k, 1])
+
+
+def first_digits(values) -> int:
+    """The precision to start at, from the point's float64 values (inputs and nodes): 30 digits
+    and four times their decimal range — 1 − cos x at x = 10⁻¹⁶ needs 32 digits to be anything
+    but 0, and (1 − cos x)/x³ twice that again — so that the first two precisions never both
+    lose a value as float64 lost it."""
+    spread = 0.0
+    for v in values:
+        v = np.abs(np.ravel(v))
+        v = v[np.isfinite(v) & (v > 0)]
+        if v.size:
+            spread = max(spread, float(np.abs(np.log10(v)).max()))
+    return int(PRECISIONS[0] + 4 * min(spread, 330))     # float64 spans 10⁻³²⁴ … 10³⁰⁸
+
+
+def disagree_at(evaluate, cost: list, float64: tuple | None = None,
+                start: int = PRECISIONS[0]) -> bool | None:
+    """Does the claim differ from the truth at one point, computed at rising precision?
+    `evaluate(digits)` gives (claim, truth) as flat lists of mpf, or None where undefined;
+    `float64`, the batch's own (claim, truth) there, counts as the first precision (16
+    digits): a plainly wrong claim computed stably is settled by one mpmath evaluation.
+    None: undefined there (nothing to say). The tolerance is relative only: the batch's scale
+    may come from values float64 got wrong, and what precision cannot settle is the
+    uncertainty, so a true 0 computed as 10⁻⁶⁰ still agrees with 0."""
+    import mpmath as mp
+    previous, last = None, 16
+    if float64 is not None and all(np.isfinite(x).all() for x in float64):
+        previous = tuple([mp.mpf(float(x)) for x in np.ravel(v)] for v in float64)
+    limit = max(PRECISIONS[-1], 2 * start)          # at least two precisions
+    for digits in [start * 2 ** k for k in range(8) if start * 2 ** k <= limit]:
+        cost[0] += 1
+        now = evaluate(digits)
+        if now is None:
+            return None
+        c, t = now
+        if len(c) != len(t):
+            return True
+        if previous is not None:
+            pc, pt = previous
+            gain = mp.mpf(10) ** (-(digits - last) // 2)    # half the digits added, to be safe
+            # relative to the largest element: an array's round-off zeros are not its scale
+            tol = RTOL * max(max(abs(a), abs(b)) for a, b in zip(c, t)) if c else 0
+            stable, wrong = True, False
+            for a, b, pa, pb in zip(c, t, pc, pt):
+                change = abs(a - pa) + abs(b - pb)
+                diff = abs(a - b)
+                wrong = wrong or diff > tol + change * gain
+                stable = stable and change <= mp.mpf("1e-3") * max(tol, diff)
+            if stable:
+                return wrong
+            if 2 * digits > limit:            # still moving: only agreement is safe to say
+                return None if wrong else False
+        previous, last = (c, t), digits
+    return None
