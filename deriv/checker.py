@@ -465,14 +465,19 @@ class ProblemCheck:
 
 def problem_kinks(problem: Problem) -> list:
     """The kink arguments of the graph and the claims, in the order they appear (never a set's
-    order: that changes from run to run)."""
+    order: that changes from run to run). Found once per problem (the sharing key reads them
+    too)."""
+    cached = problem.__dict__.get("_kinks")
+    if cached is not None:
+        return cached
     graph = problem.graph
     kinks = [k for n in graph.order for k in kink_arguments(graph.nodes[n].expr)]
     for claim in problem.claims:
         for e in (claim.expr, claim.chain_expr):
             if e is not None:
                 kinks += [k for k in kink_arguments(e) if not _has_dref(k)]
-    return list(dict.fromkeys(kinks))
+    problem.__dict__["_kinks"] = kinks = list(dict.fromkeys(kinks))
+    return kinks
 
 
 def printed_tolerance(text: str, truth: float) -> float:
