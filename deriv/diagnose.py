@@ -42,6 +42,7 @@ class Diagnosis:
         self.pairs = pairs                       # (batch, claim value, truth, valid) per batch
         self.target = None if claim.is_value else claim.target
         self._screen: list | None = None
+        self._candidates: list | None = None
         self.scale = R.scale(pairs)              # tolerances follow the values' size
         self.atol = R.ATOL * self.scale
 
@@ -393,19 +394,31 @@ class Diagnosis:
     def candidates(self) -> list[tuple[object, sp.Expr]]:
         """Quantities a lost or extra factor or term may be: node and input values, and the
         partials (edge and total) along the paths from wrt to of."""
+        if self._candidates is not None:
+            return self._candidates
         claim, graph = self.claim, self.graph
-        out: list[tuple[object, sp.Expr]] = [(None, s) for s in graph.symbols.values()]
+        # on a long graph, the quantities nearest the claim's two ends (a mistake is written
+        # in the claim's own terms): bounded by count, whatever the graph's size
+        half = MAX_FACTOR_CANDIDATES // 2
+        names = list(graph.symbols)
+        near = names if len(names) <= 4 * half else list(dict.fromkeys(
+            list(graph.inputs) + names[-4 * half:]))
+        out: list[tuple[object, sp.Expr]] = [(None, graph.symbols[n]) for n in near]
         if not claim.is_value and not claim.update:
-            on_paths = {n for n in graph.order if graph.depends(claim.of, n)
-                        and graph.depends(n, claim.wrt)} | {claim.wrt}
-            for a in sorted(on_paths, key=list(graph.symbols).index):
+            on_paths = [n for n in graph.symbols if n == claim.wrt or (
+                graph.depends(claim.of, n) and graph.depends(n, claim.wrt))]
+            if len(on_paths) > 2 * half:
+                on_paths = on_paths[:half] + on_paths[-half:]
+            kept = set(on_paths)
+            for a in on_paths:
                 for b in graph.parents(a):
-                    if b in on_paths and not graph.shape(a) and not graph.shape(b):
+                    if b in kept and not graph.shape(a) and not graph.shape(b):
                         out.append((DRef(a, b), graph.local(a, b)))
             # the claim's total derivative by another variable (∂L/∂w₂ added to ∂L/∂w₁)
             out += [(DRef(claim.of, n, claim.layout), None) for n in graph.symbols
                     if n not in (claim.of, claim.wrt) and graph.depends(claim.of, n)
                     and graph.shape(n) == graph.shape(claim.wrt)][:MAX_FACTOR_CANDIDATES]
+        self._candidates = out
         return out
 
     def wrong_factor(self) -> Finding | None:

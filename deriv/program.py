@@ -379,12 +379,19 @@ class _AdjointWriter:
         if entry is None:
             raise ValueError(f"deriv cannot differentiate {type(e).__name__}")
         args = [src(a) for a in e.args]
-        if entry.elementwise:          # the registry's partial, reading stored values
-            arguments = dict(zip(_stand_ins(len(e.args)), e.args))    # (tanh′ reads tanh)
+        if entry.elementwise:          # the registry's partial, written on stand-ins
+            stand_ins = _stand_ins(len(e.args))
+            names = dict(zip(stand_ins, args))
             for i, a in enumerate(e.args):
                 if self.reaches(a):
-                    partial = _unevaluated(_partial(entry, i, len(e.args)), arguments)
-                    code = self.tmp(f"{bar}*{src(partial)}")
+                    partial = _partial(entry, i, len(e.args))
+                    for call in _calls(partial):     # read where stored: tanh′ reads tanh
+                        stored = self.values.get(call.func(*(e.args[stand_ins.index(s)]
+                                                             for s in call.args),
+                                                           evaluate=False))
+                        if stored is not None:
+                            names[call] = stored
+                    code = self.tmp(f"{bar}*{_Source(names, self.p._constants)(partial)}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
@@ -419,14 +426,13 @@ def _inlined(lines: list[str]) -> list[str]:
     return out
 
 
-def _unevaluated(expr: sp.Expr, mapping: dict) -> sp.Expr:
-    """expr with the mapping's symbols replaced, rebuilt without evaluation: code, not
-    algebra (xreplace would evaluate tanh of a sum, at milliseconds a node)."""
-    if expr in mapping:
-        return mapping[expr]
-    if not expr.args:
-        return expr
-    return expr.func(*(_unevaluated(a, mapping) for a in expr.args), evaluate=False)
+@functools.lru_cache(maxsize=None)
+def _calls(partial: sp.Expr) -> tuple:
+    """The function calls in a partial whose arguments are all stand-ins (tanh(_arg0) in
+    1 − tanh(_arg0)²): values the forward pass may have stored."""
+    return tuple(s for s in sp.preorder_traversal(partial)
+                 if isinstance(s, sp.Function) and s.args and
+                 all(a.is_Symbol and a.name.startswith("_arg") for a in s.args))
 
 
 @functools.lru_cache(maxsize=None)
