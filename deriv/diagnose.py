@@ -28,6 +28,7 @@ MAX_DENOMINATORS = 64       # and other variables
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_DROP_VARIANTS = 48      # sweeps with some edges left out (each is compiled)
 MAX_PATHS = 12              # single paths tried as all a claim keeps
+MAX_FORMULA_NODES = 150     # the right formula of an unexplained claim, on graphs this size
 MAX_DROP_NODES = 400        # ... tried on graphs up to this size
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
@@ -144,9 +145,12 @@ class Diagnosis:
             point, values = self.precise_counterexample()
         formula = None
         if not (claim.is_value or claim.update or claim.local) and \
-                len(graph.order) <= MAX_DROP_NODES and not graph.shape(claim.of):
-            forms = reverse(graph, claim.of).closed_forms()
-            formula = next((e for ref, e in forms.items() if ref.wrt == claim.wrt), None)
+                len(graph.order) <= MAX_FORMULA_NODES and not graph.shape(claim.of):
+            closed = self.pc.__dict__.setdefault("_closed_forms", {})   # one sweep a numerator
+            if claim.of not in closed:
+                closed[claim.of] = reverse(graph, claim.of).closed_forms()
+            formula = next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt),
+                           None)
         return Finding("no-explanation", self.target, point=point, values=values, expr=formula,
                        symbols=(claim.of,))
 
