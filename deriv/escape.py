@@ -24,11 +24,14 @@ def printable(text: str, newlines: bool = False) -> str:
     text = str(text)
     if text.isprintable():
         return text
+    import unicodedata
     out = []
     for ch in text:
         code = ord(ch)
-        if (code < 32 or 0x7F <= code < 0xA0 or ch in _INVISIBLE) and \
-                not (newlines and ch in "\n\t"):
+        hidden = code < 32 or 0x7F <= code < 0xA0 or ch in _INVISIBLE or (
+            not ch.isprintable() and ch != " " and
+            unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+        if hidden and not (newlines and ch in "\n\t"):
             out.append(f"\\u{code:04x}")      # as JSON writes it, valid inside a string
         else:
             out.append(ch)

@@ -199,7 +199,7 @@ def test_github_escaping_rules():
     from deriv.render.ci import annotation
     line = annotation("error", "50% done\r\nnext", "a,b:c.toml", 3, 4, "t")
     assert line == "::error file=a%2Cb%3Ac.toml,line=3,col=4,title=t::50%25 done%0D%0Anext"
-    assert annotation("warning", "x\x1b[31m") == "::warning::x\\x1b[31m"   # no escape code
+    assert annotation("warning", "x\x1b[31m") == "::warning::x\\u001b[31m"   # no escape code
 
 
 def _required(element, attributes):

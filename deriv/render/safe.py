@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import os
 
+from deriv.escape import printable
+
 
 def clean(text) -> str:
-    """Text from a file, safe for a terminal or an XML attribute: control and format characters
-    (an escape sequence, a bidi override) are shown as \\xNN / \\uNNNN instead of acted on."""
-    import unicodedata
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() or ch == " " else
-                   (f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-                   if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
-                   else ch for ch in text)
+    """Text from a file, safe for a terminal or an XML attribute: deriv's one sanitiser
+    (control, bidirectional and format characters shown as \\uNNNN, not acted on)."""
+    return printable(text)
 
 
 def short_path(path: str) -> str:
