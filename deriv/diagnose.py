@@ -17,7 +17,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.findings import Finding
-from deriv.parse import DRef, dref_of, parse_factors, product
+from deriv.parse import DRef, dref_of, parse_ast, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
 from deriv.program import Values, close, mp_flat, per_point, transpose_points
@@ -32,6 +32,7 @@ MAX_FORMULA_NODES = 150     # the right formula of an unexplained claim, on grap
 MAX_DROP_NODES = 400        # ... tried on graphs up to this size
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
+MAX_TERMS = 8               # terms of a printed sum searched for a wrong factor
 SCREEN_POINTS = 32          # points a candidate is screened at before all points
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 
@@ -425,49 +426,82 @@ class Diagnosis:
         self._candidates = out
         return out
 
+    def printed_terms(self) -> list[tuple[int, str]]:
+        """The claim's text as a sum of signed terms (the whole text if it is one)."""
+        import ast
+        terms: list[tuple[int, str]] = []
+
+        def walk(node, sign):
+            if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+                walk(node.left, sign)
+                walk(node.right, sign if isinstance(node.op, ast.Add) else -sign)
+            elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+                walk(node.operand, -sign)
+            else:
+                terms.append((sign, ast.unparse(node)))
+        walk(parse_ast(self.claim.expr_text).body, 1)
+        return terms if 1 < len(terms) <= MAX_TERMS else [(1, self.claim.expr_text)]
+
     def wrong_factor(self) -> Finding | None:
         """One factor of a printed product is not the partial it stands for: find the factor
         and the partial (an edge on a path wrt → of, or a total derivative) that, put in its
-        place, makes the claim right — for scalar and matrix products alike."""
-        claim, graph, pc = self.claim, self.graph, self.pc
+        place, makes the claim right — for scalar and matrix products alike, and inside one
+        term of a printed sum of scalar products."""
+        claim, graph = self.claim, self.graph
         if claim.expr_text is None or claim.is_value or claim.update:
-            return None
-        try:
-            factors = parse_factors(claim.expr_text, graph.symbols,
-                                    derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
-                                        derivative_shape(graph, a, b, claim.layout)),
-                                    sizes=frozenset(graph.sizes))
-        except Exception:        # noqa: BLE001  (it parsed at load: only a shape rebuild fails)
-            return None
-        if len(factors) < 2:
             return None
         on_paths = [n for n in graph.order if graph.depends(claim.of, n)
                     and graph.depends(n, claim.wrt)] + [claim.wrt]
         refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a)
                 if b in on_paths]
-        refs += [DRef(claim.of, n, claim.layout) for n in on_paths if n != claim.of]
-        truth = (lambda b, j: self.pairs[j][2])
-        for k, (op, factor) in enumerate(factors):
-            rest = factors[:k] + factors[k + 1:]
-            if A.shape_of(factor) == () and op == "*" and (k > 0 or factors[1][0] == "*"):
-                rest_expr = product([("*", rest[0][1])] + rest[1:])
-                if self.matches(lambda b, _, e=rest_expr: pc.evaluate(b.values, e), truth):
-                    return Finding("extra-factor", self.target, expr=factor)
+        # (not the claim's own derivative: "the factor δ should be ∂L/∂r" explains nothing)
+        refs += [DRef(claim.of, n, claim.layout) for n in on_paths
+                 if n not in (claim.of, claim.wrt)]
         shapes = {}
         for ref in refs[:MAX_FACTOR_CANDIDATES]:
             try:
                 shapes[ref] = derivative_shape(graph, ref.of, ref.wrt, ref.layout)
             except Exception:     # noqa: BLE001  (an order-3 tensor: not a candidate)
                 continue
-        # a printed factor may itself be a product (q(1 − q) for ∂q/∂z): every run of up to
-        # MAX_RUN neighbouring factors is tried in place of one partial
+        terms = self.printed_terms()
+        for sign, text in terms:
+            try:
+                factors = parse_factors(text, graph.symbols,
+                                        derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
+                                            derivative_shape(graph, a, b, claim.layout)),
+                                        sizes=frozenset(graph.sizes))
+            except Exception:    # noqa: BLE001  (it parsed at load: only a shape rebuild fails)
+                continue
+            if len(factors) < 2:
+                continue
+            found = self.replaced_factor(factors, shapes, sign, len(terms) == 1)
+            if found:
+                return found
+        return None
+
+    def replaced_factor(self, factors, shapes, sign: int, whole: bool) -> Finding | None:
+        """A run of factors of one printed product replaced by a partial; `whole`: the product
+        is the claim, else one term of it (the other terms kept as printed)."""
+        graph, pc = self.graph, self.pc
+        truth = (lambda b, j: self.pairs[j][2])
         scalar = all(op == "*" and A.shape_of(f) == () for op, f in factors)
+        if not whole and not scalar:
+            return None
+        if whole:
+            for k, (op, factor) in enumerate(factors):
+                rest = factors[:k] + factors[k + 1:]
+                if A.shape_of(factor) == () and op == "*" and (k > 0 or factors[1][0] == "*"):
+                    rest_expr = product([("*", rest[0][1])] + rest[1:])
+                    if self.matches(lambda b, _, e=rest_expr: pc.evaluate(b.values, e), truth):
+                        return Finding("extra-factor", self.target, expr=factor)
         evaluated: dict[int, list] = {}
 
         def values(k):          # each printed factor's values on batch k, computed once
             if k not in evaluated:
                 evaluated[k] = [pc.evaluate(self.pairs[k][0].values, f) for _, f in factors]
             return evaluated[k]
+        # a printed factor may itself be a product (q(1 − q) for ∂q/∂z): every run of up to
+        # MAX_RUN neighbouring factors is tried in place of one partial
         for length in range(1, min(MAX_RUN, len(factors) - 1) + 1):
             for i in range(len(factors) - length + 1):
                 run = factors[i:i + length]
@@ -481,7 +515,11 @@ class Diagnosis:
                     if scalar:         # numbers multiplied, nothing compiled per candidate
                         def candidate(b, k, i=i, length=length, ref=ref):
                             rest = values(k)[:i] + values(k)[i + length:]
-                            return np.prod(rest, axis=0) * pc.derivative(b.values, ref)
+                            term = np.prod(rest, axis=0) * pc.derivative(b.values, ref)
+                            if whole:
+                                return term
+                            return self.pairs[k][1] + sign * (term -
+                                                              np.prod(values(k), axis=0))
                     else:
                         replaced = factors[:i] + [(run[0][0], ref.symbol(shape))] + \
                             factors[i + length:]

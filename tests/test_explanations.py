@@ -57,8 +57,11 @@ def test_no_wrong_factor_is_a_tautology():
         v, _ = verdicts(name)
         for verdict in v.values():
             for f in verdict.diagnosis:
-                if f.kind == "wrong-factor" and f.expr is not None:
-                    assert f.expr != f.printed, sentence(f, UnicodeMath())
+                if f.kind == "wrong-factor":
+                    assert f.expr is None or f.expr != f.printed, sentence(f, UnicodeMath())
+                    # a factor "should be" the claim's own derivative: circular
+                    assert (f.derivative.of, f.derivative.wrt) != \
+                        (verdict.claim.of, verdict.claim.wrt), sentence(f, UnicodeMath())
 
 
 def test_a_rectangular_mislabel_is_named_not_called_a_shape_error():
@@ -168,3 +171,10 @@ def test_symmetric_only_names_the_matrix():
     v, _ = verdicts("det.toml")
     f = next(f for f in v["symmetric-A-twin"].diagnosis if f.kind == "symmetric-only")
     assert f.symbols == ("A",)
+
+
+def test_a_wrong_factor_inside_one_term_of_a_sum():
+    v, _ = verdicts("paths.toml")
+    f = v["x2-for-x1"].diagnosis[0]
+    assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("h1", "u")
+    assert {s.name for s in f.printed.free_symbols} == {"x2", "h1"}
