@@ -613,8 +613,8 @@ class _Prefix:
                              batch.sizes)
 
 
-def _head(values, n: int = 0):
-    n = n or SCREEN_POINTS
+def _head(values, n: int = SCREEN_POINTS):
+    """A batch's first n points (samples are the last axis)."""
     return values[..., :n] if isinstance(values, np.ndarray) else values
 
 

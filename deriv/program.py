@@ -154,6 +154,7 @@ class Program:
         self._compiled: dict[str, Callable] = {}
         self._code = None
         self._constants: dict = {}
+        self.names_in_code: dict | None = None    # expression → its name in sweep code
 
     def function(self, backend: str) -> Callable:
         fn = self._compiled.get(_key(backend))
@@ -267,7 +268,7 @@ class _AdjointWriter:
         self.p = program
         self.graph = program.graph
         forward = program.forward
-        if not hasattr(forward, "names_in_code"):     # shared by every sweep of the graph
+        if forward.names_in_code is None:             # shared by every sweep of the graph
             names = {s: f"x{k}" for k, s in enumerate(forward.inputs)}
             names.update({t: f"v{k}" for k, (t, _) in enumerate(forward.assignments)})
             names.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
