@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deriv.catalog import load_catalog
+from deriv.catalog import by_id, load_catalog
 from deriv.checker import Options, check
 from deriv.config import counts_expect
 from deriv.errors import DerivError
@@ -86,13 +86,10 @@ def collect(targets, catalog: list[str | Path] | None = None, from_printed: bool
         else:
             if known is None:
                 known = _catalog(catalog, from_printed)
-            matches = [p for p in known if p.id == target]
-            if not matches:
-                close = [p.id for p in known if target.lower() in p.id.lower()]
-                hint = f"; did you mean {', '.join(close[:5])}?" if close else \
-                    "; `deriv list` shows the catalog"
-                plan.inputs.append(Input(target, error=DerivError(
-                    f"no problem '{target}' in the catalog and no such file{hint}")))
+            try:
+                matches = by_id(known, target)
+            except DerivError as err:
+                plan.inputs.append(Input(target, error=err))
                 continue
             for p in matches:
                 if p.path not in {i.file for i in plan.inputs}:

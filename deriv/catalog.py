@@ -98,11 +98,16 @@ def resolve(targets: list[str] | tuple[str, ...], directory: str | Path | None =
             continue
         if catalog is None:
             catalog = load_catalog(directory, from_printed)
-        matches = [p for p in catalog if p.id == target]
-        if not matches:
-            close = [p.id for p in catalog if target.lower() in p.id.lower()]
-            hint = f"; did you mean {', '.join(close[:5])}?" if close else \
-                "; `deriv list` shows the catalog"
-            raise DerivError(f"no problem '{target}' in the catalog and no such file{hint}")
-        chosen.extend(matches)
+        chosen.extend(by_id(catalog, target))
     return chosen
+
+
+def by_id(catalog: list[Problem], target: str) -> list[Problem]:
+    """The catalog's problems with this id, or an error naming the ids it may have meant."""
+    matches = [p for p in catalog if p.id == target]
+    if not matches:
+        close = [p.id for p in catalog if target.lower() in p.id.lower()]
+        hint = f"; did you mean {', '.join(close[:5])}?" if close else \
+            "; `deriv list` shows the catalog"
+        raise DerivError(f"no problem '{target}' in the catalog and no such file{hint}")
+    return matches

@@ -317,7 +317,7 @@ class Diagnosis:
                     paths = tuple(graph.some_paths(claim.wrt, n, 1)[0] + p[1:] for n in held
                                   for p in graph.some_paths(n, claim.of, 3))
                     count = graph.count_paths(claim.wrt, claim.of) - \
-                        _count_avoiding(graph, claim.wrt, claim.of, set(held))
+                        graph.count_paths(claim.wrt, claim.of, frozenset(held))
                     return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                    symbols=held, text="constant")
                 yield frozenset((n, p) for n in held for p in graph.parents(n)), constant
@@ -622,15 +622,6 @@ def _at(values, i: int):
     """One point of a batched array (samples last): a float, or an array of floats."""
     v = np.asarray(values)[..., i]
     return float(v) if v.ndim == 0 else v
-
-
-def _count_avoiding(graph, src: str, dst: str, avoid: set) -> int:
-    """Paths src → dst through none of `avoid` (counted, never listed)."""
-    count = {src: 1}
-    for name in graph.order:
-        if name not in avoid and name != src:
-            count[name] = sum(count.get(p, 0) for p in graph.parents(name) if p not in avoid)
-    return count.get(dst, 0)
 
 
 def _stem(name: str) -> str:

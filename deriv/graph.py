@@ -119,15 +119,17 @@ class Graph:
         index, masks = self._reach
         return wrt in index and of in masks and bool(masks[of] >> index[wrt] & 1)
 
-    def count_paths(self, src: str, dst: str) -> int:
-        """How many paths lead from src to dst (counted, never listed: a ladder of diamonds
-        has 2^depth)."""
+    def count_paths(self, src: str, dst: str, avoid: frozenset = frozenset()) -> int:
+        """How many paths lead from src to dst, through none of `avoid` (counted, never
+        listed: a ladder of diamonds has 2^depth)."""
         if not self.depends(dst, src):
             return 0
         count = {src: 1}
         for name in self.order:
-            if name != src and self.depends(dst, name) and self.depends(name, src):
-                count[name] = sum(count.get(p, 0) for p in self.nodes[name].parents)
+            if name != src and name not in avoid and self.depends(dst, name) and \
+                    self.depends(name, src):
+                count[name] = sum(count.get(p, 0) for p in self.nodes[name].parents
+                                  if p not in avoid)
         return count.get(dst, 1 if dst == src else 0)
 
     def some_paths(self, src: str, dst: str, limit: int = 3) -> list[tuple[str, ...]]:
