@@ -209,7 +209,7 @@ class ProblemCheck:
             batch, c, t, _ = pairs[b]
             start = R.first_digits(v[..., i] for v in batch.values.env.values()
                                    if isinstance(v, np.ndarray))
-            found = R.disagree_at(lambda digits: self._at(batch, i, digits, claim, expr), cost,
+            found = R.disagree_at(lambda digits: self.at_point(batch, i, digits, claim, expr), cost,
                                   (c[..., i], t[..., i]), start)
             if found:
                 return "disagree" if disagreeing else "disagree-underflow"
@@ -218,64 +218,45 @@ class ProblemCheck:
             return "agree"
         return "undecided"
 
-    def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int]:
+    def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int, int]:
         """Points where float64 overflows (log(exp(a) + exp(b)) at a = 710) are not undefined:
         up to MAX_PRECISE of them a batch are evaluated at 50 digits instead. Returns how many
         are defined there, how many of those disagree, and how many were tried."""
-        import mpmath as mp
         defined = wrong = tried = 0
         for batch, _, _, valid in pairs:
             keep = batch.keep if claim.local else batch.keep_total
             for i in np.flatnonzero(keep & ~valid)[:MAX_PRECISE]:
                 tried += 1
-                values = self.precise_values(batch, int(i))
-                if values is None:
-                    continue
-                with mp.workdps(50):
-                    try:
-                        c = mp_flat(self.evaluate(values, expr))
-                        t = mp_flat(self.truth(values, claim))
-                    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                        continue
-                    if c is None or t is None or len(c) != len(t) or not all(
-                            isinstance(x, mp.mpf) and mp.isfinite(x) for x in c + t):
-                        continue
+                both = self.at_point(batch, int(i), 50, claim, expr)
+                if both is None or len(both[0]) != len(both[1]):
+                    continue        # undefined there too (a log of a negative): no overflow
                 defined += 1
                 if not wrong:    # compared at rising precision (deriv.recheck), until one fails
                     start = R.first_digits(v[..., i] for v in batch.values.env.values()
                                            if isinstance(v, np.ndarray))
                     wrong += bool(R.disagree_at(
-                        lambda digits: self._at(batch, int(i), digits, claim, expr), [0],
+                        lambda digits: self.at_point(batch, int(i), digits, claim, expr), [0],
                         None, start))
         return defined, wrong, tried
 
-    def precise_values(self, batch: Batch, i: int) -> Values | None:
-        """The forward pass at one point at 50 digits (shared by the claims), or None where
-        the function itself is undefined (a log of a negative: not an overflow)."""
-        import mpmath as mp
-        cache = self.__dict__.setdefault("_precise", {})
-        key = (id(batch), i)
-        if key not in cache:
-            point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
-            with mp.workdps(50):
-                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
-            finite = all(isinstance(x, mp.mpf) and mp.isfinite(x)
-                         for v in values.env.values() for x in (mp_flat(v) or [mp.nan]))
-            cache[key] = values if finite else None
-        return cache[key]
-
-    def _at(self, batch: Batch, i: int, digits: int, claim: Claim, expr: sp.Expr):
-        """Claim and truth at point i of a batch, at `digits` decimal digits (flat lists)."""
+    def at_point(self, batch: Batch, i: int, digits: int, claim: Claim, expr: sp.Expr):
+        """Claim and truth at point i of a batch, at `digits` decimal digits, as flat lists of
+        finite real numbers; None where either, or the function itself, is undefined (the
+        forward pass at a point is shared by the claims, in a bounded cache)."""
         import mpmath as mp
         key = (id(batch), i, digits)
         with mp.workdps(digits):
             values = self._mp.get(key)
-            if values is None:
-                if len(self._mp) > 64:          # a bounded cache: points are shared by claims
+            if key not in self._mp:
+                if len(self._mp) > 64:
                     self._mp.clear()
                 point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
-                values = self._mp[key] = Values(self.problem, point, batch.sizes,
-                                                backend="mpmath", n=1)
+                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
+                if any(mp_flat(v) is None for v in values.env.values()):
+                    values = None          # log of a negative: undefined, not an overflow
+                self._mp[key] = values
+            if values is None:
+                return None
             try:
                 c = self.evaluate(values, expr) if expr is not None else None
                 t = self.truth(values, claim)

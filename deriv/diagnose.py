@@ -20,7 +20,7 @@ from deriv.findings import Finding
 from deriv.parse import DRef, dref_of, parse_ast, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
-from deriv.program import Values, close, mp_flat, per_point, transpose_points
+from deriv.program import Values, close, per_point, transpose_points
 from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
@@ -111,22 +111,15 @@ class Diagnosis:
         import mpmath as mp
 
         def number(x):
-            return float(x) if mp.isfinite(x) and abs(x) < 1e300 else mp.nstr(x, 8)
+            return float(x) if abs(x) < 1e300 else mp.nstr(x, 8)
         for batch, _, _, valid in self.pairs:
             for i in np.flatnonzero(~valid)[:self.pc.max_precise]:
-                values = self.pc.precise_values(batch, int(i))
-                if values is None:
-                    continue
-                with mp.workdps(50):
-                    try:
-                        c = mp_flat(self.pc.evaluate(values, self.written))
-                        t = mp_flat(self.pc.truth(values, self.claim))
-                    except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                        continue
-                    if c and t and len(c) == 1 == len(t) and \
-                            abs(c[0] - t[0]) > 1e-12 + 1e-9 * max(abs(c[0]), abs(t[0])):
+                both = self.pc.at_point(batch, int(i), 50, self.claim, self.written)
+                if both and len(both[0]) == 1 == len(both[1]):
+                    (c,), (t,) = both
+                    if abs(c - t) > 1e-12 + 1e-9 * max(abs(c), abs(t)):
                         point = tuple((n, _at(v, int(i))) for n, v in batch.inputs.items())
-                        return point, (number(c[0]), number(t[0]))
+                        return point, (number(c), number(t))
         return (), ()
 
     def counterexample(self) -> Finding:
