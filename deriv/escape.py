@@ -25,17 +25,15 @@ def printable(text: str, newlines: bool = False) -> str:
     if text.isprintable():
         return text
     import unicodedata
-    out = []
-    for ch in text:
+    hidden = {}                       # decided once per distinct character: a long output
+    for ch in set(text):              # (a whole JSON report) is translated in one pass
         code = ord(ch)
-        hidden = code < 32 or 0x7F <= code < 0xA0 or ch in _INVISIBLE or (
-            not ch.isprintable() and ch != " " and
-            unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
-        if hidden and not (newlines and ch in "\n\t"):
-            out.append(f"\\u{code:04x}")      # as JSON writes it, valid inside a string
-        else:
-            out.append(ch)
-    return "".join(out)
+        if (code < 32 or 0x7F <= code < 0xA0 or ch in _INVISIBLE or (
+                not ch.isprintable() and ch != " " and
+                unicodedata.category(ch) in ("Cf", "Cs", "Co", "Cn", "Zl", "Zp"))) and \
+                not (newlines and ch in "\n\t"):
+            hidden[code] = f"\\u{code:04x}"      # as JSON writes it, valid inside a string
+    return text.translate(hidden) if hidden else text
 
 
 _LATEX_COMMANDS = set(GREEK_COMMANDS.split()) | {"hat", "bar", "tilde", "vec", "dot", "ddot", "check", "breve",

@@ -237,11 +237,12 @@ class AdjointProgram:
     partials from the registry, structural rules (Z̄Yᵀ, −ZᵀZ̄Zᵀ, ...) from their entries — so
     no symbolic derivative is built and every adjoint is shared. A node's block runs only when
     its adjoint exists, so a sweep from any node (seeded through `S`) costs what it reaches.
-    `only` = (child, parent): the edge partial, child's block to that parent alone; `drop`:
-    edges (child, parent) left out — the paths a wrong claim lost."""
+    `only` = (child, parent): the edge partial, child's block to that parent alone.
+    `droppable`: each share is guarded by its edge's number, so one compiled program evaluates
+    a derivative without any set of edges (`D`, the paths a wrong claim lost) given at run time."""
 
-    def __init__(self, graph, only: tuple[str, str] | None = None, drop: frozenset = frozenset()):
-        self.graph, self.only, self.drop = graph, only, drop
+    def __init__(self, graph, only: tuple[str, str] | None = None, droppable: bool = False):
+        self.graph, self.only, self.droppable = graph, only, droppable
         self.names = list(graph.symbols)                   # b{i}: the adjoint of names[i]
         self.returned: list[str] = []                      # the adjoints a run returns
         self.index = {n: i for i, n in enumerate(self.names)}
@@ -257,6 +258,10 @@ class AdjointProgram:
         if fn is None:
             fn = self._compiled[_key(backend)] = _define(self._code, self._constants, backend)
         return fn
+
+    def edge(self, child: str, parent: str) -> int:
+        """An edge's number in the guards of a droppable program."""
+        return self.index[child] * len(self.names) + self.index[parent]
 
     def ops(self, bars: list) -> int:
         """Operations a run evaluated: the blocks of the nodes it reached."""
@@ -291,7 +296,7 @@ class _AdjointWriter:
         for name in blocks:
             node = graph.nodes[name]
             self.targets = {graph.symbols[q] for q in node.parents
-                            if (p.only is None or q == p.only[1]) and (name, q) not in p.drop}
+                            if p.only is None or q == p.only[1]}
             self.lines = []
             self.reached: dict[sp.Expr, bool] = {}
             self.source = _Source(self.values, self.p._constants)
@@ -312,7 +317,9 @@ class _AdjointWriter:
                 ops += count_operations(code if share is None else share) + \
                     (share is not None and target in seen)
                 seen.add(target)
-                written.append(f"{target} = {code}")
+                guard = f"if {p.edge(name, p.names[int(target[1:])])} not in D: " \
+                    if p.droppable and target[0] == "b" else ""
+                written.append(f"{guard}{target} = {code}")
             lines = written
             p.block_ops[name] = ops
             out.append(f"    if b{p.index[name]} is not None:")
@@ -322,7 +329,7 @@ class _AdjointWriter:
         numbered = sorted(used, key=lambda u: (u[0], int(u[1:])))
         bars = [u for u in numbered if u[0] == "b"]
         p.returned = [p.names[int(b[1:])] for b in bars]
-        head = ["def program(K, X, V, S):"] + \
+        head = ["def program(K, X, V, S, D=()):"] + \
             [f"    {u} = {'X' if u[0] == 'x' else 'V'}[{u[1:]}]" for u in numbered if u[0] != "b"] + \
             [f"    {b} = S.get({b[1:]})" for b in bars]
         return "\n".join(head + out + [f"    return ({''.join(b + ', ' for b in bars)})"]) + "\n"
@@ -448,11 +455,11 @@ def _partial(entry, i: int, arity: int) -> sp.Expr:
 
 
 def adjoint_program(graph, only: tuple[str, str] | None = None,
-                    drop: frozenset = frozenset()) -> AdjointProgram:
-    key = ("adjoint", only, drop)
+                    droppable: bool = False) -> AdjointProgram:
+    key = ("adjoint", only, droppable)
     cache = graph.programs
     if key not in cache:
-        cache[key] = AdjointProgram(graph, only, drop)
+        cache[key] = AdjointProgram(graph, only, droppable)
     return cache[key]
 
 
@@ -505,22 +512,24 @@ class Values:
             out = fn(*args)
         return [self._shaped(v, s) for v, s in zip(out, program.outputs)]
 
-    def run_adjoint(self, program: AdjointProgram, of: str, seed) -> dict[str, object]:
+    def run_adjoint(self, program: AdjointProgram, of: str, seed,
+                    drop: frozenset = frozenset()) -> dict[str, object]:
         forward = program.forward
+        dropped = frozenset(program.edge(c, p) for c, p in drop)
         args = [self.env[s] for s in forward.inputs], [self.env[t] for t in forward.outputs]
         fn = program.function(self.backend)
         if self.backend != "numpy":
             try:
-                out = fn(self.constant, *args, {program.index[of]: seed})
+                out = fn(self.constant, *args, {program.index[of]: seed}, dropped)
             except (ZeroDivisionError, ValueError, OverflowError, TypeError):
                 import mpmath as mp
                 return {n: mp.nan for n in self.graph.ancestors[of]}
             return {n: _mp_shaped(v, concrete(self.graph.shape(n), self.sizes))
                     for n, v in zip(program.returned, out) if v is not None and n != of}
         with np.errstate(all="ignore"):
-            out = fn(self.constant, *args, {program.index[of]: seed})
+            out = fn(self.constant, *args, {program.index[of]: seed}, dropped)
         self.ops += program.ops(out)
-        if program.only is None and not program.drop:
+        if program.only is None and not drop:
             self.sweep_ops += program.ops(out)
         return {n: _broadcast(v, concrete(self.graph.shape(n), self.sizes) + (self.n,))
                 for n, v in zip(program.returned, out) if v is not None and n != of}
@@ -602,8 +611,9 @@ class Values:
             return self._sweeps[key]
         if seed is None:
             seed = self.zeros(()) + 1
-        program = adjoint_program(self.graph, (of, only) if only is not None else None, drop)
-        bars = self.run_adjoint(program, of, seed)
+        program = adjoint_program(self.graph, (of, only) if only is not None else None,
+                                  droppable=bool(drop))
+        bars = self.run_adjoint(program, of, seed, drop)
         bars[of] = seed
         if key[1] is None:                 # a unit seed of a vector is used once
             self._sweeps[key] = bars

@@ -228,3 +228,35 @@ def test_fast_sums_are_sympys_canonical_sums():
         assert sp.srepr(fast) == sp.srepr(canonical) and hash(fast) == hash(canonical), terms
         for term in terms:
             assert not term.args or sp.srepr(term) == sp.srepr(term.func(*term.args)), term
+
+
+def test_a_derivative_without_some_edges_sums_the_remaining_paths():
+    """Values.derivative(drop=…) (one droppable adjoint program, the edges given at run time)
+    against the path sums of SymPy's edge partials over the paths that avoid those edges."""
+    p = load_text('''
+[[problem]]
+id = "diamond"
+inputs = { x = "real" }
+graph = """
+a = sin(x)
+b = x**2
+c = a * b
+y = c + exp(a)
+"""
+''', "diamond.toml")[0]
+    graph = p.graph
+    values = Values(p, draw_all(p.inputs, N, 1))
+    env = {graph.symbols[n]: values.env[graph.symbols[n]] for n in graph.symbols}
+
+    def partial(child, parent):
+        return numeric(diff(graph.nodes[child].expr, graph.symbols[parent]), env)
+
+    paths = [("y", "c", "a", "x"), ("y", "c", "b", "x"), ("y", "a", "x")]
+    for drop in [frozenset(), {("c", "a")}, {("y", "a")}, {("y", "a"), ("c", "b")},
+                 {("c", "a"), ("c", "b"), ("y", "a")}]:
+        kept = [q for q in paths if not any(e in drop for e in zip(q, q[1:]))]
+        expected = sum((np.prod([partial(c, a) for c, a in zip(q, q[1:])], axis=0)
+                        for q in kept), np.zeros(N))
+        assert_close(values.derivative("y", "x", drop=frozenset(drop)), expected, str(drop))
+    # the droppable program is compiled once for all the sets of edges
+    assert sum(1 for key in graph.programs if key[0] == "adjoint" and key[2]) == 1
