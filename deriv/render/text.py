@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -49,6 +50,22 @@ def step_line(step, value, display, verdict=None, shown=None) -> Text:
     return line
 
 
+def _columns(rows: list[tuple[str, ...]], bold: int | None = None) -> list[Text]:
+    """Rows of cells in aligned columns, one space apart (what a rich grid draws, at a cost
+    linear in the rows: a grid of a 1,500-node forward pass took seconds to lay out)."""
+    widths = [max((cell_len(r[i]) for r in rows), default=0) for i in range(len(rows[0]))] \
+        if rows else []
+    lines = []
+    for row in rows:
+        line = Text()
+        for i, cell in enumerate(row):
+            line.append(cell + " " * (widths[i] - cell_len(cell)) + (" " if i < len(row) - 1
+                                                                     else ""),
+                        style="bold" if i == bold else None)
+        lines.append(line)
+    return lines
+
+
 def claim_marks(verdicts, display=None) -> dict:
     """Step target → the document's claims for it with their outcomes, for `deriv solve`."""
     marks: dict = {}
@@ -93,11 +110,8 @@ def solution(sol, verdicts=None) -> Group:
     out.append(Text(f"point:  {point_text(sol.point, d)}   ({sol.point_source})"))
 
     out.append(Text("\nForward pass", style="bold underline"))
-    table = Table.grid(padding=(0, 1))
-    for fv in sol.forward_pass:
-        table.add_row(Text("  " + pretty(fv.name, d), style="bold"), Text("="),
-                      Text(math(fv.expr, d)), Text("="), Text(number(fv.value)))
-    out.append(table)
+    out.extend(_columns([("  " + pretty(fv.name, d), "=", math(fv.expr, d), "=", number(fv.value))
+                         for fv in sol.forward_pass], bold=0))
 
     for sweep in sol.sweeps:
         if sweep.mode == "reverse":
