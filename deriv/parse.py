@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import sympy as sp
-from sympy.core.add import _addsort    # the canonical order of a sum's terms
+from sympy.core import basic as _basic      # the canonical order of a sum's terms
 
 from deriv import algebra as A
 from deriv import primitives as P
@@ -112,8 +112,41 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
         monomials.append(term)
     if len(monomials) < 2 or not constant.is_finite:
         return sp.Add(*terms)
-    _addsort(monomials)
+    try:
+        monomials.sort(key=_order_key)
+    except _Unordered:
+        return sp.Add(*terms)
     return sp.Add._from_args(([constant] if constant is not sp.S.Zero else []) + monomials, True)
+
+
+class _Unordered(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _order_key(e: sp.Basic) -> tuple:
+    """A sort key that orders as SymPy's `Basic.compare` (the order `Add` sorts its terms in):
+    the class by SymPy's table of classes, then the length of the hashable content, then its
+    items in turn. One key a term, not a Python comparison per pair: a 10,000-term layer sorts
+    in a tenth of the time."""
+    content = e._hashable_content()
+    items = []
+    for item in content:
+        if isinstance(item, sp.Basic):
+            items.append(_order_key(item))
+        elif isinstance(item, frozenset):
+            raise _Unordered            # compared as Basic(*items) by SymPy: not worth a key
+        else:
+            items.append(item)
+    return (_class_key(type(e)), len(content), tuple(items))
+
+
+@functools.lru_cache(maxsize=None)
+def _class_key(cls: type) -> tuple:
+    """SymPy's `_cmp_name`: a class in its ordering table by position, any other after them
+    all, by name."""
+    name, table = cls.__name__, _basic.ordering_of_classes
+    return (table.index(name) if name in table else len(table) + 1, name)
 
 
 def _digits(number: sp.Expr) -> float:
@@ -225,7 +258,7 @@ class _Reader:
                 raise self.fail(node, f"a sum of more than {MAX_TERMS} terms is too long")
         terms.append((1, node))
         terms.reverse()
-        values = [self.read(t, depth) for _, t in terms]
+        values = [self.term(t, depth) for _, t in terms]
         shapes = list(dict.fromkeys(A.shape_of(v) for v in values if v is not sp.S.Zero))
         if len(shapes) > 1:      # terms of one shape (scalars only with scalars)
             raise self.fail(terms[1][1] if len(terms) > 1 else node,
@@ -234,6 +267,16 @@ class _Reader:
         total = _sum([v if sign > 0 else -v if A.shape_of(v) else _negated(v)
                       for (sign, _), v in zip(terms, values)])
         return A.shaped(total, shapes[0] if shapes else ())
+
+    def term(self, node: ast.AST, depth: int) -> sp.Expr:
+        """A term of a sum; number·name, of which a layer's sums hold thousands, read without
+        the general checks (the literal is checked, and a number times a scalar is bounded)."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and \
+                isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Name):
+            atom = self.names.get(node.right.id)
+            if atom is not None and atom.is_Symbol and not A.shape_of(atom):
+                return _scaled(self.read_Constant(node.left, depth), atom)
+        return self.read(node, depth)
 
     def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
         if isinstance(node.op, (ast.Add, ast.Sub)):

@@ -52,6 +52,11 @@ class _Source:
         if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
             value = complex(e)
             return self.number(sp.nan if value.imag else e)   # exact: each back-end rounds
+        if isinstance(e, sp.Add) and len(e.args) >= LINEAR_TERMS:
+            weighted = self.weighted(e)
+            if weighted is not None:
+                constant, coefficients, names = weighted
+                return f"LIN(C[{self.vector((constant, *coefficients))}], {', '.join(names)})"
         if isinstance(e, sp.Add):         # a − b, not a + (−1·b): what a person would write
             text = ""
             for a in e.args:
@@ -78,6 +83,26 @@ class _Source:
         if entry is not None:
             return f"F_{entry.name}({', '.join(self(a) for a in e.args)})"
         raise ValueError(f"deriv cannot evaluate {type(e).__name__}")
+
+    def weighted(self, e: sp.Add):
+        """A layer's c₀ + Σ cᵢ·xᵢ over named values: (c₀, the cᵢ, the names' code), written as
+        one call on a vector of coefficients (a tenth of the code to compile); None otherwise."""
+        constant, coefficients, names = sp.S.Zero, [], []
+        for a in e.args:
+            if a.is_Number:
+                constant = a
+                continue
+            c, x = (a.args if isinstance(a, sp.Mul) and len(a.args) == 2 and a.args[0].is_Number
+                    else (sp.S.One, a))
+            name = self.names.get(x)
+            if name is None or A.shape_of(x):
+                return None
+            coefficients.append(c)
+            names.append(name)
+        return constant, coefficients, names
+
+    def vector(self, numbers: tuple) -> int:
+        return self.constants.setdefault(("vector", numbers), len(self.constants))
 
     def number(self, e) -> str:
         """A number is read from the table C, filled per back-end: floats for NumPy, exact
@@ -107,7 +132,21 @@ def _table(constants: dict, backend: str) -> list:
             if e.is_Float:
                 return mp.mpf(e._mpf_)        # a Float's own digits, exactly
             return mp.mpf(str(e.evalf(mp.mp.dps + 10)))    # π, E at the working precision
-    return [convert(e) for e in constants]
+    return [tuple(convert(c) for c in e[1]) if isinstance(e, tuple) else convert(e)
+            for e in constants]
+
+
+def _linear(coefficients, *values):
+    """c₀ + c₁·x₁ + … in the order written (the same rounding as the sum spelled out)."""
+    total = coefficients[0]
+    for c, x in zip(coefficients[1:], values):
+        total = total + c * x
+    return total
+
+
+def _scatter(bar, coefficients, *adjoints):
+    """Each xᵢ's share cᵢ·x̄ of a weighted sum's adjoint x̄, accumulated."""
+    return tuple(_accumulate(b, bar * c) for b, c in zip(adjoints, coefficients[1:]))
 
 
 def _accumulate(adjoint, share):
@@ -133,6 +172,8 @@ def _build_namespace(backend: str) -> dict:
         ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
         ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
     ns["ACC"] = _accumulate
+    ns["LIN"] = _linear
+    ns["SCATTER"] = _scatter
     return ns
 
 
@@ -226,9 +267,17 @@ def _intermediates(expr: sp.Expr) -> list[sp.Expr]:
 _OPERATION = re.compile(r"\*\*|[-+*/]|\w+\(")
 
 
+_WEIGHTED = re.compile(r"\b(LIN|SCATTER)\(([^()]*)\)")
+LINEAR_TERMS = 6            # a sum of this many weighted names is written as one LIN call
+
+
 def count_operations(code: str) -> int:
-    """Operations a line of generated code evaluates: arithmetic operators and calls."""
-    return len(_OPERATION.findall(code))
+    """Operations a line of generated code evaluates: arithmetic operators and calls; a
+    weighted sum of n names (LIN) is n products and n sums, its adjoint (SCATTER) n products
+    and at most n sums."""
+    return len(_OPERATION.findall(code)) + \
+        sum(2 * (args.count(",") - (call == "SCATTER")) - 1
+            for call, args in _WEIGHTED.findall(code))
 
 
 class AdjointProgram:
@@ -316,7 +365,7 @@ class _AdjointWriter:
                 # upper bound: the first share's block may not run)
                 ops += count_operations(code if share is None else share) + \
                     (share is not None and target in seen)
-                seen.add(target)
+                seen.update(target.split(", "))
                 guard = f"if {p.edge(name, p.names[int(target[1:])])} not in D: " \
                     if p.droppable and target[0] == "b" else ""
                 written.append(f"{guard}{target} = {code}")
@@ -338,6 +387,26 @@ class _AdjointWriter:
         b = f"b{self.p.index[target.name]}"
         self.shares[b] = self.shares.get(b, 0) + 1
         self.lines.append(f"{b} = ACC({b}, {bar})")
+
+    def scattered(self, e: sp.Add, bar: str) -> list[sp.Expr]:
+        """A layer's weighted sum Σ cᵢ·xᵢ gives each target xᵢ its share cᵢ·x̄ in one SCATTER
+        call (the adjoint of LIN); returns the terms left to emit one by one."""
+        if self.p.droppable or len(e.args) < LINEAR_TERMS or A.shape_of(e):
+            return list(e.args)
+        shares, rest = [], []
+        for a in e.args:
+            c, x = (a.args if isinstance(a, sp.Mul) and len(a.args) == 2 and a.args[0].is_Number
+                    else (sp.S.One, a))
+            (shares.append((c, x)) if x in self.targets and not A.shape_of(x)
+             else rest.append(a))
+        if len(shares) < LINEAR_TERMS:
+            return list(e.args)
+        names = [f"b{self.p.index[x.name]}" for _, x in shares]
+        for b in names:
+            self.shares[b] = self.shares.get(b, 0) + 1
+        k = self.source.vector((sp.S.Zero, *(c for c, _ in shares)))
+        self.lines.append(f"{', '.join(names)} = SCATTER({bar}, C[{k}], {', '.join(names)})")
+        return rest
 
     def reduce(self, bar: str, outer: sp.Expr, inner: sp.Expr) -> str:
         """A scalar inside an array expression gets the sum of its elementwise adjoints."""
@@ -362,7 +431,7 @@ class _AdjointWriter:
             return
         src = self.source
         if isinstance(e, sp.Add):
-            for a in e.args:
+            for a in self.scattered(e, bar):
                 self.emit(a, self.reduce(bar, e, a))
             return
         if isinstance(e, sp.Mul):

@@ -16,7 +16,7 @@ import sympy as sp
 from deriv import primitives as P
 from deriv.catalog import load_catalog
 from deriv.problem import load_text
-from deriv.program import Values
+from deriv.program import Values, _AdjointWriter
 from deriv.sampling import draw_all
 from deriv.sweep import forward, reverse
 
@@ -260,3 +260,56 @@ y = c + exp(a)
         assert_close(values.derivative("y", "x", drop=frozenset(drop)), expected, str(drop))
     # the droppable program is compiled once for all the sets of edges
     assert sum(1 for key in graph.programs if key[0] == "adjoint" and key[2]) == 1
+
+
+def test_the_order_key_orders_as_sympys_compare():
+    """parse._order_key sorts a sum's terms as SymPy's Basic.compare does, for the terms the
+    fast sum builds (numbers of every class times symbols, functions and powers)."""
+    import functools
+    import random
+
+    from deriv.parse import _order_key, _scaled
+    names = [sp.Symbol(n, real=True) for n in ("x", "x1", "x10", "x2", "h1_0", "W", "b")]
+    numbers = [sp.Integer(3), sp.Integer(-1), sp.Rational(1, 2), sp.Rational(-7, 3),
+               sp.Float("0.244"), sp.Float("-1.025"), sp.Float("0.5"), sp.Integer(12)]
+    atoms = names + [n**2 for n in names[:3]] + [sp.exp(names[0]), sp.tanh(names[4])]
+    rng = random.Random(5)
+    by_compare = functools.cmp_to_key(sp.Basic.compare)
+    for _ in range(300):
+        terms = list({_scaled(rng.choice(numbers), rng.choice(atoms)) for _ in range(12)})
+        assert sorted(terms, key=_order_key) == sorted(terms, key=by_compare), terms
+
+
+def test_weighted_sums_are_one_call_with_the_same_values_and_counts():
+    """A layer's weighted sums are written as LIN (forward) and SCATTER (adjoint) calls on a
+    vector of coefficients: the derivative equals SymPy's diff of the inlined graph, and the
+    operations counted equal those of the sum spelled out (2 per term)."""
+    from deriv.program import AdjointProgram, count_operations, forward_program
+    rng = np.random.default_rng(2)
+    xs = [f"x{i}" for i in range(8)]
+
+    def layer(prefix, inputs, width):
+        return [f"{prefix}{j} = tanh(" + " + ".join(f"{rng.normal():.3f}*{x}" for x in inputs)
+                + f" + {rng.normal():.3f})" for j in range(width)]
+    hidden = layer("h", xs, 3)
+    lines = hidden + ["y = " + " - ".join(f"{k + 2}*h{k}" for k in range(3)) + " + " +
+                      " + ".join(f"0.5*{x}" for x in xs)]
+    p = load_text('[[problem]]\nid = "layer"\ninputs = { ' +
+                  ", ".join(f'{x} = "real"' for x in xs) + ' }\ngraph = """\n' +
+                  "\n".join(lines) + '\n"""\n', "layer.toml")[0]
+    graph = p.graph
+    values, env = forward_env(p)
+    inlined = graph.nodes["y"].expr.xreplace({graph.symbols[f"h{k}"]: graph.nodes[f"h{k}"].expr
+                                             for k in range(3)})
+    for x in xs:
+        assert_close(values.derivative("y", x), numeric(diff(inlined, graph.symbols[x]), env),
+                     f"dy/d{x}")
+    forward = forward_program(graph)
+    forward.function("numpy")
+    adjoint = AdjointProgram(graph)
+    source = _AdjointWriter(adjoint).write()
+    assert "SCATTER(" in source
+    # h0..h2: 8 products and 8 sums each (the bias is c₀); y: 11 of each
+    assert forward.ops == 3 * (16 + 1) + 22
+    assert count_operations("v = LIN(C[0], a, b, c)") == \
+        count_operations("v = (C[0] + (C[1]*a) + (C[2]*b) + (C[3]*c))")
