@@ -13,6 +13,7 @@ import ast
 import builtins
 import functools
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping
@@ -63,13 +64,16 @@ def dref_of(symbol: sp.Symbol) -> DRef | None:
     return None
 
 
+_NOT_ASCII = re.compile(r"[^\x20-\x7e\n\t]")
+
+
 def _place(text: str) -> tuple[int, int] | None:
-    for i, ch in enumerate(text):
-        if not (32 <= ord(ch) < 127 or ch in "\n\t"):
-            line = text.count("\n", 0, i) + 1
-            col = i - (text.rfind("\n", 0, i) + 1) + 1
-            return line, col
-    return None
+    """Line and column of the first character that is not printable ASCII (or None)."""
+    found = _NOT_ASCII.search(text)
+    if found is None:
+        return None
+    i = found.start()
+    return text.count("\n", 0, i) + 1, i - (text.rfind("\n", 0, i) + 1) + 1
 
 
 @functools.lru_cache(maxsize=4096)
@@ -97,7 +101,7 @@ def _negated(term: sp.Expr) -> sp.Expr:
     return _scaled(sp.S.NegativeOne, term)
 
 
-def _sum(terms: list[sp.Expr]) -> sp.Expr:
+def _sum(terms: list[sp.Expr], scalar: bool = False) -> sp.Expr:
     """SymPy's canonical Add of scalar terms, built without its general flattening when the
     terms are distinct monomials, as in a layer's weighted sum (tests compare it with sp.Add)."""
     constant, monomials, seen = sp.S.Zero, [], set()
@@ -106,7 +110,8 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
             constant += term
             continue
         rest = term.as_coeff_Mul()[1]
-        if term.is_Add or not term.is_commutative or rest in seen or A.shape_of(term):
+        if term.is_Add or not term.is_commutative or rest in seen or \
+                (not scalar and A.shape_of(term)):
             return sp.Add(*terms)
         seen.add(rest)
         monomials.append(term)
@@ -258,25 +263,28 @@ class _Reader:
                 raise self.fail(node, f"a sum of more than {MAX_TERMS} terms is too long")
         terms.append((1, node))
         terms.reverse()
-        values = [self.term(t, depth) for _, t in terms]
-        shapes = list(dict.fromkeys(A.shape_of(v) for v in values if v is not sp.S.Zero))
+        values, each = zip(*(self.term(t, depth) for _, t in terms))
+        shapes = list(dict.fromkeys(s for s, v in zip(each, values) if v is not sp.S.Zero))
         if len(shapes) > 1:      # terms of one shape (scalars only with scalars)
             raise self.fail(terms[1][1] if len(terms) > 1 else node,
                             f"shape mismatch for +: {A.shape_text(shapes[0])} and "
                             f"{A.shape_text(shapes[1])}")
-        total = _sum([v if sign > 0 else -v if A.shape_of(v) else _negated(v)
-                      for (sign, _), v in zip(terms, values)])
+        signed = [v if sign > 0 else -v if shape else _negated(v)
+                  for (sign, _), v, shape in zip(terms, values, each)]
+        total = _sum(signed, scalar=not shapes or not shapes[0])
         return A.shaped(total, shapes[0] if shapes else ())
 
-    def term(self, node: ast.AST, depth: int) -> sp.Expr:
-        """A term of a sum; number·name, of which a layer's sums hold thousands, read without
-        the general checks (the literal is checked, and a number times a scalar is bounded)."""
+    def term(self, node: ast.AST, depth: int) -> tuple[sp.Expr, tuple]:
+        """A term of a sum and its shape; number·name, of which a layer's sums hold thousands,
+        read without the general checks (the literal is checked, and a number times a scalar
+        is bounded)."""
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and \
                 isinstance(node.left, ast.Constant) and isinstance(node.right, ast.Name):
             atom = self.names.get(node.right.id)
-            if atom is not None and atom.is_Symbol and not A.shape_of(atom):
-                return _scaled(self.read_Constant(node.left, depth), atom)
-        return self.read(node, depth)
+            if type(atom) is sp.Symbol:          # a scalar name (arrays are ShapedSymbols)
+                return _scaled(self.read_Constant(node.left, depth), atom), ()
+        value = self.read(node, depth)
+        return value, A.shape_of(value)
 
     def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
         if isinstance(node.op, (ast.Add, ast.Sub)):
