@@ -29,14 +29,8 @@ class Plan:
 
 
 def _files(directory: Path) -> list[Path]:
-    from deriv.catalog import MAX_FILES
-    files = []
-    for path in directory.glob("*.toml"):       # counted before anything is read
-        files.append(path)
-        if len(files) > MAX_FILES:
-            raise DerivError(f"more than {MAX_FILES} problem files in one directory",
-                             str(directory))
-    return sorted(files, key=lambda p: p.name)
+    from deriv.catalog import problem_files
+    return sorted(problem_files(directory), key=lambda p: p.name)
 
 
 def collect(targets, catalog: list[str | Path] | None = None, from_printed: bool = False

@@ -23,19 +23,24 @@ def bundled_dir() -> Path:
 MAX_FILES = 1_000          # problem files in one run (each file has its own limits)
 
 
+def problem_files(directory: Path) -> list[Path]:
+    """A directory's *.toml files, counted before anything is read."""
+    files = []
+    for path in directory.glob("*.toml"):
+        files.append(path)
+        if len(files) > MAX_FILES:
+            raise DerivError(f"more than {MAX_FILES} problem files in one directory",
+                             str(directory))
+    return files
+
+
 def load_dir(directory: str | Path, from_printed: bool = False) -> list[Problem]:
     directory = Path(directory)
     if not directory.is_dir():
         raise DerivError(f"no such directory: {directory}")
     problems: list[Problem] = []
     seen: dict[str, str] = {}
-    files = []
-    for path in directory.glob("*.toml"):       # counted before anything is read
-        files.append(path)
-        if len(files) > MAX_FILES:
-            raise DerivError(f"more than {MAX_FILES} problem files in one directory",
-                             str(directory))
-    files.sort(key=lambda p: p.stem)
+    files = sorted(problem_files(directory), key=lambda p: p.stem)
     if not files:
         raise DerivError("no problem files (*.toml) in this directory", str(directory))
     for path in files:
