@@ -290,6 +290,9 @@ class ProblemCheck:
 
     # --- one claim ---------------------------------------------------------------------------
     def check(self, claim: Claim) -> Verdict:
+        if claim.spec is not None:   # a shape, count, optimum, expectation, value at a point
+            from deriv.kind_check import check_kind
+            return check_kind(self, claim)
         if claim.unread:             # printed LaTeX deriv could not read: said, never skipped
             return Verdict(self.problem.id, claim, "error", reason=f"unread: {claim.unread}")
         target = None if claim.is_value else claim.target
@@ -534,7 +537,8 @@ def _problem_key(problem: Problem) -> tuple:
 
 def _claim_key(c: Claim) -> tuple:
     return (c.of, c.wrt, c.local, c.layout, c.update, c.expr_text, c.chain_text, c.value_text,
-            tuple(c.shapes or ()), c.shape_error.message if c.shape_error else None, c.unread)
+            tuple(c.shapes or ()), c.shape_error.message if c.shape_error else None, c.unread,
+            c.spec)
 
 
 def operation_counts(problem: Problem, options: Options | None = None) -> dict[str, int]:

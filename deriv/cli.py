@@ -137,12 +137,18 @@ def show(obj, target, fmt, problem_id):
               default="text", show_default=True,
               help="latex: an align* fragment (amsmath, amssymb); markdown: $$ … $$ per step.")
 @click.option("--id", "problem_id", metavar="ID", help="With a FILE of several problems: which one.")
+@click.option("--checkpoint", type=click.IntRange(1, 10_000), metavar="K", default=None,
+              help="Gradient checkpointing storing every K-th node: what is stored and "
+                   "recomputed, memory and evaluations, segment by segment.")
 @click.pass_obj
 @reports_errors
-def solve(obj, target, mode, wrt, at, fmt, problem_id):
+def solve(obj, target, mode, wrt, at, fmt, problem_id, checkpoint):
     """Derive a problem step by step: forward pass, then every chain-rule term with its value."""
     from deriv.solution import solve as run
     problems = [_one_problem(target, problem_id, obj, "solve")]
+    if checkpoint is not None:
+        _checkpoint(problems[0], checkpoint, fmt)
+        return
     point = parse_at(at)
     solutions = [run(p, mode=mode, wrt=list(wrt) or None, at=point) for p in problems]
     if fmt == "json":
@@ -163,6 +169,20 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id):
             console.print()
         verdicts, _ = check_problem(s.problem)  # the document's claim beside each step
         console.print(text.solution(s, text.claim_marks(verdicts, s.problem.display)))
+
+
+def _checkpoint(problem, every: int, fmt: str):
+    from deriv.checkpoint import plan
+    from deriv.render import checkpoint as render
+    found = plan(problem.graph, every)
+    if fmt == "latex":
+        raise click.UsageError("--checkpoint writes text, json or markdown")
+    if fmt in ("json", "markdown"):
+        _echo(render.as_json(problem, found) if fmt == "json" else
+              render.markdown(problem, found), nl=fmt == "json")
+        return
+    from deriv.render.console import make
+    make().print(render.text(problem, found))
 
 
 def _config():

@@ -35,6 +35,18 @@ KINDS: dict[str, str] = {
     "chain-value": "a printed chain does not evaluate to the derivative",
     "value": "a printed number disagrees with the value at the document's point",
     "shape-printed": "a printed size disagrees with the inferred shape",
+    "tensor-order": "a printed order of a tensor (\"a 3-D tensor\") disagrees with the "
+                    "derivative's",
+    "count-formula": "a printed count formula is not what it counts (entries of the inputs, a "
+                     "checkpointing plan's counts), derived from the graph",
+    "count-value": "a printed count or arithmetic result is not what its formula evaluates to "
+                   "(exactly)",
+    "not-stationary": "the gradient does not vanish at the claimed optimum",
+    "optimum-kind": "the claimed optimum is another kind of stationary point (a minimum for an "
+                    "argmax, a saddle)",
+    "expectation": "the claimed expectation is not the expectation (exact, or outside a Monte "
+                   "Carlo confidence bound)",
+    "at-point": "at the stated point, a named derivative or value is not what is claimed",
     "underflow": "the formula differs at high precision where float64 underflows to 0 on both "
                  "sides at every point (no explanation is sought there)",
     "no-explanation": "the formula is wrong and no simple explanation was found",

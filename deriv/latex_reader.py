@@ -1038,6 +1038,7 @@ def printed_groups(raw_claims: list, from_printed: bool) -> dict[int, tuple[int,
     from collections import Counter
     keys = {c: (e["printed"], e.get("of"), e.get("wrt", "")) for c, e in enumerate(raw_claims)
             if isinstance(e, dict) and isinstance(e.get("printed"), str)
+            and e.get("kind", "derivative") == "derivative"
             and (from_printed or ("expr" not in e and "chain" not in e))}
     size, seen, out = Counter(keys.values()), Counter(), {}
     for c, key in keys.items():

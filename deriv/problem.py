@@ -21,6 +21,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
+from deriv.kinds import KEYS as KIND_KEYS, load_spec
 from deriv.notation import Notation, from_table
 from deriv.escape import printable
 from deriv.places import Places
@@ -64,6 +65,11 @@ class Claim:
     col: int | None = None         # with expr_line: where the formula (expr, else chain) is
     expr_line: int | None = None   # written
     shape_error: DerivError | None = None   # the formula's operands do not fit: a failed claim
+    spec: object = None            # deriv.kinds.Spec: a shape, count, optimum, … claim
+
+    @property
+    def kind(self) -> str:
+        return self.spec.kind if self.spec is not None else "derivative"
 
     @property
     def target(self) -> DRef:
@@ -274,6 +280,7 @@ CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
               "shapes",   # the printed sizes: the claim's, then each D factor's
               "notation"}  # what this formula's symbols stand for (as a problem's notation)
+CLAIM_KEYS |= KIND_KEYS       # claims of other kinds (deriv.kinds)
 
 
 def _graph_lines(text: str):
@@ -479,6 +486,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         raise where(f"claim id '{cid}' is used twice in this problem (also line {seen[cid]})",
                     "id")
     seen[cid] = line
+    if entry.get("kind", "derivative") != "derivative":
+        return [_kind_claim(entry, cid, problem, line, where, places, p, c)]
     of = _str(entry, "of", where, required=True)
     wrt = _str(entry, "wrt", where, default="")
     if of not in graph.nodes:
@@ -597,6 +606,28 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             layout=layout, update=update, shapes=shapes, unread=unread, expr_line=expr_line,
             col=col, shape_error=(shape_errors or [None])[0]))
     return claims
+
+
+def _kind_claim(entry, cid: str, problem: Problem, line, where, places, p: int, c: int
+                ) -> Claim:
+    """A claim of another kind (a shape, count, optimum, expectation, values at a point)."""
+    spec, of, wrt = load_spec(entry, problem.graph, problem.sizes, where)
+    expect = _str(entry, "expect", where, default="pass")
+    if expect not in ("pass", "fail"):
+        raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
+    note = _str(entry, "note", where)
+    if expect == "fail" and not note:
+        raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
+                    "expect")
+    layout = _str(entry, "layout", where, default="gradient")
+    if layout not in ("gradient", "derivative"):
+        raise where("'layout' is \"gradient\" or \"derivative\"", "layout")
+    expr_text = entry.get("expr")
+    expr_line, col = places.value(p, c, "expr") if "expr" in entry else (line, None)
+    return Claim(id=cid, of=of, wrt=wrt, printed=_str(entry, "printed", where, default="") or "",
+                 expr=None, expr_text=None if expr_text is None else str(expr_text),
+                 expect=expect, note=note, line=line, layout=layout, expr_line=expr_line,
+                 col=col, spec=spec)
 
 
 def _number_text(places: _Places, p: int, c: int, value: float) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from deriv.names import partial
 from deriv.render.safe import clean, short_path
-from deriv.render.words import UnicodeMath, error_reason, sentence
+from deriv.render.words import UnicodeMath, claim_label, error_reason, sentence
 
 
 def _display(rep) -> dict:
@@ -37,7 +37,8 @@ def explanation(v, display) -> str:
 
 def target_text(v, display) -> str:
     c = v.claim
-    return f"{c.of} (value)" if c.is_value else partial(c.of, c.wrt, display)
+    return claim_label(c, UnicodeMath(display)) or (
+        f"{c.of} (value)" if c.is_value else partial(c.of, c.wrt, display))
 
 
 # --- GitHub workflow commands ------------------------------------------------------------------

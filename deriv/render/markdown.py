@@ -11,7 +11,7 @@ from collections import OrderedDict
 from deriv.names import pretty
 from deriv.render import latex
 from deriv.render.notation import number
-from deriv.render.words import error_reason, sentence
+from deriv.render.words import claim_label, error_reason, sentence
 
 _SPECIAL = "\\`*_[]<>|$#"
 
@@ -117,8 +117,9 @@ def problem(p, level: str = "###") -> str:
     if p.claims:
         out += ["", f"{len(p.claims)} claim{'s' * (len(p.claims) != 1)} as printed:", ""]
         for c in p.claims:
-            target = (inline(latex.name(c.of, d)) + " (value)" if c.is_value
-                      else inline(latex.partial(c.of, c.wrt, d)) + (" (local)" if c.local else ""))
+            target = claim_label(c, latex.LatexMath(d)) or (
+                inline(latex.name(c.of, d)) + " (value)" if c.is_value
+                else inline(latex.partial(c.of, c.wrt, d)) + (" (local)" if c.local else ""))
             flag = " — known erratum" if c.expect == "fail" else ""
             out.append(f"- {code(c.id)} {target}{flag}: {code(_short(c.printed))}")
     return "\n".join(out) + "\n"
@@ -187,8 +188,9 @@ def report(rep, problems=None, level: str = "###") -> str:
         for v in errata + others:
             d = by_id[v.problem].display if v.problem in by_id else None
             c = v.claim
-            target = (inline(latex.name(c.of, d)) + " (value)" if c.is_value
-                      else inline(latex.partial(c.of, c.wrt, d)) + (" (local)" if c.local else ""))
+            target = claim_label(c, latex.LatexMath(d)) or (
+                inline(latex.name(c.of, d)) + " (value)" if c.is_value
+                else inline(latex.partial(c.of, c.wrt, d)) + (" (local)" if c.local else ""))
             where = by_id[v.problem].section if v.problem in by_id else ""
             line = f"- {code(v.problem)} {code(c.id)} {target}"
             if where:

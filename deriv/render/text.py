@@ -11,7 +11,7 @@ from deriv.escape import printable as S
 from deriv.names import partial, pretty
 from deriv.render.safe import clean, short_path
 from deriv.render.notation import number, text as math
-from deriv.render.words import UnicodeMath, error_reason, sentence
+from deriv.render.words import UnicodeMath, claim_label, error_reason, sentence
 
 
 def _ref(ref, display):
@@ -70,7 +70,7 @@ def claim_marks(verdicts, display=None) -> dict:
     """Step target → the document's claims for it with their outcomes, for `deriv solve`."""
     marks: dict = {}
     for v in verdicts:
-        if v.claim.is_value:
+        if v.claim.is_value or v.claim.spec is not None:   # (a shape, count, … claim)
             continue
         label, style = OUTCOME_STYLE[v.outcome]
         mark = marks.setdefault(v.claim.target, Text())
@@ -229,8 +229,9 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
     line = Text("  ")
     line.append(f"{label:<7}", style=style)
     line.append(f" {clean(v.claim.id):<18}")
-    target = (f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
-              else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
+    target = claim_label(v.claim, UnicodeMath(d)) or (
+        f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
+        else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
     line.append(f" {target}")
     extras = []
     if v.branches:

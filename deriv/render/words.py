@@ -188,11 +188,17 @@ def sentence(f, m) -> str:
                     "must give every input")
         return f"printed value {printable(f.text)} at the document's point, but it is {m.number(f.number)}"
     if kind == "shape-printed":
+        if f.derivative is None and f.shapes:    # a shape claim about a node itself
+            printed, inferred = f.shapes
+            return (f"the printed size of {m.name(f.text)} is "
+                    f"{' × '.join(map(str, printed))}, but it is {m.shape(inferred)}")
         if f.derivative is None:
             return f"prints {f.count} sizes for {int(f.number)} terms"
         printed, inferred = f.shapes
         return (f"the printed size of {m.partial(f.derivative)} is "
                 f"{' × '.join(map(str, printed))}, but it is {m.shape(inferred)}")
+    if kind in KIND_SENTENCES:
+        return KIND_SENTENCES[kind](f, m, target)
     if kind == "underflow":
         return (f"differs from {target} at high precision; in float64 both underflow to 0 at "
                 "every point, so no explanation was sought")
@@ -209,6 +215,73 @@ def sentence(f, m) -> str:
             said += f"; the right formula is {target} = {m.expr(f.expr)}"
         return said
     return kind
+
+
+_OPTIMA = {"min": "a minimum", "max": "a maximum", "saddle": "a saddle point",
+           "flat": "flat (no curvature seen)"}
+
+
+def _measured(f, m) -> str:
+    if f.symbols[0] == "entries":
+        return f"the number of entries of {_names(m, f.symbols[1:])}"
+    _, every, quantity = f.symbols
+    return {"stored": "the number of stored values", "recomputed": "the number of recomputed "
+            "values", "evaluations": "the number of node evaluations", "peak": "the peak number "
+            "of values held"}[quantity] + f" with a checkpoint every {every} nodes"
+
+
+def _at(point, m) -> str:
+    return ", ".join(f"{m.name(n)} = {_number(v) if not isinstance(v, int) else v}"
+                     for n, v in point)
+
+
+KIND_SENTENCES = {   # the claims of other kinds (deriv.kinds)
+    "tensor-order": lambda f, m, target: (
+        f"{target} is a tensor of order {len(f.shapes[0])} ({m.shape(f.shapes[0])}), not of "
+        f"order {f.count}"),
+    "count-formula": lambda f, m, target: (
+        f"{printable(f.text)} is not {_measured(f, m)}: that is {m.expr(f.expr)}"),
+    "count-value": lambda f, m, target: (
+        f"{printable(f.text)} = {m.expr(f.values[0])}"
+        + (f" at {_at(f.point, m)}" if f.point else "")
+        + f", not {f.symbols[0]} {m.expr(f.printed)}"
+        + (f" = {m.expr(f.values[1])}" if f.printed != f.values[1] else "")),
+    "not-stationary": lambda f, m, target: (
+        f"the gradient {target} does not vanish at the claimed optimum: it is "
+        f"{f.number:.3g} times its typical size there"),
+    "optimum-kind": lambda f, m, target: (
+        f"the claimed arg{f.symbols[0]} over {m.name(f.target.wrt)} is "
+        f"{_OPTIMA[f.text]} of {m.name(f.target.of)}, not {_OPTIMA[f.symbols[0]]} (second "
+        f"differences along random directions, at {f.count} of {int(f.number)} points)"),
+    "expectation": lambda f, m, target: (
+        f"E[{m.name(f.symbols[0])}] = {m.expr(f.expr)} exactly, not {m.expr(f.printed)}"
+        if f.text == "symbolic" else
+        f"E[{m.name(f.symbols[0])}] ≈ {f.values[0]:.6g} ± {f.values[1]:.2g} (Monte Carlo, "
+        f"{f.count} seeded draws, 5 standard errors: 99.9999 % confidence) at "
+        f"{_at(f.point, m)}, where the claim {m.expr(f.printed)} gives {f.number:.6g}"),
+    "at-point": lambda f, m, target: (
+        f"at {_at(f.point, m)}, {target if f.target is not None else m.name(f.symbols[0])} "
+        f"is not {m.expr(f.printed)}: at one draw of the other inputs it is "
+        f"{_number(f.values[1])}"),
+}
+
+
+def claim_label(c, m) -> str | None:
+    """What a claim of another kind is about (None for a derivative claim)."""
+    from deriv.parse import DRef
+    spec = c.spec
+    if spec is None:
+        return None
+    if spec.kind == "shape":
+        return (m.partial(DRef(c.of, c.wrt)) if c.wrt else m.name(c.of)) + " (shape)"
+    if spec.kind == "count":
+        return "(count)"
+    if spec.kind == "optimum":
+        return f"arg{spec.optimum} over {m.name(c.wrt)} of {m.name(c.of)}"
+    if spec.kind == "expectation":
+        return f"E[{m.name(c.of)}]"
+    shown = [m.partial(DRef(o, w)) if w else m.name(o) for o, w in spec.pairs[:3]]
+    return ", ".join(shown) + (", …" if len(spec.pairs) > 3 else "") + " at a stated point"
 
 
 def error_reason(v) -> str:

@@ -1,0 +1,318 @@
+"""Checking the claims of other kinds (deriv.kinds): each against what the engine derives.
+
+- shape: the tensor ∂of/∂wrt has the sizes of wrt then of (gradient layout; of then wrt in the
+  derivative layout), vectors counted once: ∂g/∂W for g ∈ ℝⁿ, W ∈ ℝⁿˣⁿ is n×n×n.
+- count: exact arithmetic (SymPy integers and rationals); a `count` measure — entries of
+  inputs, a checkpointing plan's counts — is derived from the graph, and the printed formula
+  must equal it identically in the sizes.
+- optimum: on the drawn points, the gradient (the engine's reverse sweep) at the claimed point
+  must vanish, and second differences along random directions say minimum, maximum or saddle.
+- expectation: SymPy's exact expectation where the expression is piecewise polynomial in the
+  random variables; otherwise Monte Carlo on the engine's forward pass, seeded, with a stated
+  confidence bound and a fixed number of draws (bounded in time by a count, never a clock).
+- at: every named derivative (or value) at the stated point, the other inputs drawn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from deriv.findings import Finding, Verdict
+from deriv.kinds import size_symbol
+from deriv.parse import DRef
+from deriv.program import Values, per_point
+
+STATIONARY = 1e-6           # |∇ at the claimed optimum| ≤ this × the gradient's typical size
+DIRECTIONS = 8              # random directions of the second-order test, per point
+MC_DRAWS = 200_000          # Monte Carlo draws per parameter point
+MC_POINTS = 4               # parameter points (the other inputs) an expectation is tested at
+MC_Z = 5.0                  # the bound: 5 standard errors (two-sided, 1 − 5.7·10⁻⁷)
+SYMBOLIC = {"relu", "indicator", "Abs", "maximum", "minimum"}   # piecewise-polynomial pieces
+
+
+def check_kind(pc, claim) -> Verdict:
+    spec = claim.spec
+    v = Verdict(pc.problem.id, claim, "pass")
+    findings = {"shape": _shape, "count": _count, "optimum": _optimum,
+                "expectation": _expectation, "at": _at}[spec.kind](pc, claim, v)
+    if findings:
+        v.verdict = "fail"
+        v.diagnosis = findings
+    return v
+
+
+# --- shape ------------------------------------------------------------------------------------
+def tensor_shape(graph, of: str, wrt: str, layout: str = "gradient") -> tuple:
+    """The sizes of ∂of/∂wrt as a tensor: a vector counts once (n, not n×1), a scalar not at
+    all; wrt's sizes first in the gradient layout."""
+    def dims(name):
+        shape = tuple(graph.shape(name))
+        return tuple(d for d in shape if d != 1) if 1 in shape else shape
+    if not wrt:
+        return dims(of)
+    parts = (dims(wrt), dims(of)) if layout == "gradient" else (dims(of), dims(wrt))
+    return parts[0] + parts[1]
+
+
+def _shape(pc, claim, v) -> list:
+    spec = claim.spec
+    derived = tensor_shape(pc.graph, claim.of, claim.wrt, claim.layout)
+    ref = DRef(claim.of, claim.wrt) if claim.wrt else None
+    if spec.order is not None:
+        if len(derived) != spec.order:
+            return [Finding("tensor-order", ref, derivative=ref, count=spec.order,
+                            shapes=(derived,))]
+        return []
+    printed = tuple(d for d in spec.shape if d != 1) if 1 in spec.shape and \
+        len(spec.shape) == 2 else spec.shape      # ℝⁿˣ¹ is ℝⁿ
+    if printed != derived:
+        return [Finding("shape-printed", ref, derivative=ref, shapes=(spec.shape, derived),
+                        text=claim.of if ref is None else "")]
+    return []
+
+
+# --- count ------------------------------------------------------------------------------------
+def measure_value(problem, measure: tuple) -> sp.Expr:
+    """What a count measure counts, exactly: a polynomial in the sizes, or a number."""
+    if measure[0] == "entries":
+        total = sp.Integer(0)
+        for name in measure[1]:
+            total += sp.Mul(*[size_symbol(d) if isinstance(d, str) else sp.Integer(d)
+                              for d in problem.graph.shape(name)])
+        return total
+    from deriv.checkpoint import plan
+    return sp.Integer(plan(problem.graph, measure[1]).count(measure[2]))
+
+
+def holds(left: sp.Expr, relation: str, right: sp.Expr) -> bool:
+    difference = sp.nsimplify(sp.expand(left - right))
+    if not difference.is_Rational:
+        return False
+    return {"=": difference == 0, "<": difference < 0, "<=": difference <= 0,
+            ">": difference > 0, ">=": difference >= 0}[relation]
+
+
+def _count(pc, claim, v) -> list:
+    spec = claim.spec
+    out = []
+    if spec.measure:
+        truth = measure_value(pc.problem, spec.measure)
+        if sp.expand(spec.formula - truth) != 0:
+            out.append(Finding("count-formula", None, expr=truth, printed=spec.formula,
+                               text=claim.expr_text or "", symbols=_measure_names(spec.measure)))
+    if spec.value is not None:
+        at = {size_symbol(k): sp.Integer(n) for k, n in spec.sizes}
+        left, right = spec.formula.xreplace(at), spec.value.xreplace(at)
+        if not holds(left, spec.relation, right):
+            out.append(Finding("count-value", None, printed=spec.value, text=claim.expr_text,
+                               symbols=(spec.relation,), values=(sp.expand(left), right),
+                               point=tuple(spec.sizes)))
+    v.samples = 1
+    return out
+
+
+def _measure_names(measure: tuple) -> tuple:
+    if measure[0] == "entries":
+        return ("entries",) + tuple(measure[1])
+    return tuple(str(x) for x in measure)
+
+
+# --- optimum ----------------------------------------------------------------------------------
+def _optimum(pc, claim, v) -> list:
+    spec, graph, problem = claim.spec, pc.graph, pc.problem
+    rng = np.random.default_rng(pc.options.seed + 101)
+    worst, shapes_found, gradients, valid_points = 0.0, {}, [], 0
+    for batch in pc.batches:
+        claimed = batch.values.value(spec.formula)
+        inputs = {**batch.inputs, claim.wrt: claimed}
+        at = Values(problem, inputs, batch.sizes)
+        grad = at.derivative(claim.of, claim.wrt)
+        typical = batch.values.derivative(claim.of, claim.wrt)   # at the drawn wrt
+        size = _per_point_max(typical)
+        g = _per_point_max(grad)
+        j0 = at.env[graph.symbols[claim.of]]
+        ok = np.isfinite(g) & np.isfinite(size) & np.isfinite(j0)
+        scale = float(np.median(size[ok])) if ok.any() else 1.0
+        gradients.append((g[ok], scale))
+        # second differences along random directions: J(ŵ + tv) + J(ŵ − tv) − 2J(ŵ)
+        step = 1e-3 * (1.0 + _per_point_max(claimed))
+        signs = []
+        for _ in range(DIRECTIONS):
+            direction = rng.standard_normal(np.shape(claimed))
+            axes = tuple(range(direction.ndim - 1))
+            direction /= np.sqrt(np.sum(direction ** 2, axis=axes)) if axes else \
+                np.abs(direction)
+            moved = []
+            for sign in (1, -1):
+                shifted = {**batch.inputs, claim.wrt: claimed + sign * step * direction}
+                moved.append(Values(problem, shifted, batch.sizes).env[graph.symbols[claim.of]])
+            second = (moved[0] + moved[1] - 2 * j0) / step ** 2
+            noise = 1e-8 * np.maximum(np.abs(j0), 1.0) / step ** 2
+            signs.append(np.where(second > noise, 1, np.where(second < -noise, -1, 0)))
+        signs = np.array(signs)
+        for i in np.flatnonzero(ok):
+            column = signs[:, i]
+            kind = "min" if (column > 0).all() else "max" if (column < 0).all() else \
+                "flat" if (column == 0).all() else "saddle"
+            shapes_found[kind] = shapes_found.get(kind, 0) + 1
+        valid_points += int(ok.sum())
+    v.samples = valid_points
+    if valid_points < 10:
+        v.verdict, v.reason = "error", "too-few-points"
+        return []
+    out = []
+    for g, scale in gradients:
+        if len(g):
+            worst = max(worst, float(np.max(g)) / max(scale, 1e-300))
+    ref = DRef(claim.of, claim.wrt)
+    if worst > STATIONARY:
+        out.append(Finding("not-stationary", ref, number=worst))
+    found = max(shapes_found, key=shapes_found.get)
+    if not out and (found != spec.optimum or len(shapes_found) > 1):
+        out.append(Finding("optimum-kind", ref, text=found, symbols=(spec.optimum,),
+                           count=shapes_found.get(found), number=valid_points))
+    return out
+
+
+def _per_point_max(a) -> np.ndarray:
+    a = np.abs(np.asarray(a, dtype=float))
+    return a if a.ndim == 1 else a.reshape(-1, a.shape[-1]).max(axis=0)
+
+
+# --- expectation -----------------------------------------------------------------------------
+def _inlined(graph, name: str) -> sp.Expr:
+    expr = graph.symbols[name]
+    for node in reversed(graph.order):
+        expr = expr.xreplace({graph.symbols[node]: graph.nodes[node].expr})
+    return expr
+
+
+def _piecewise(expr: sp.Expr) -> sp.Expr | None:
+    """The expression with relu, 𝕀, abs, max, min written as SymPy's own, or None if it holds
+    anything else than those and polynomial arithmetic (then: Monte Carlo)."""
+    from deriv.primitives import entry_of
+    for e in sp.preorder_traversal(expr):
+        entry = entry_of(e)
+        if entry is not None and entry.name not in SYMBOLIC:
+            return None
+        if entry is None and e.args and not isinstance(e, (sp.Add, sp.Mul, sp.Pow)):
+            return None
+        if isinstance(e, sp.Pow) and not (e.exp.is_Integer and e.exp >= 0):
+            return None
+    rules = {"relu": lambda z: sp.Piecewise((z, z > 0), (0, True)),
+             "indicator": lambda z: sp.Piecewise((1, z > 0), (0, True)),
+             "maximum": sp.Max, "minimum": sp.Min}
+    return expr.replace(lambda e: entry_of(e) is not None and entry_of(e).name in rules,
+                        lambda e: rules[entry_of(e).name](*e.args))
+
+
+def _symbolic(pc, claim):
+    """E[of] in closed form, or None where SymPy cannot (or is not tried)."""
+    from sympy import stats
+    graph, spec = pc.graph, claim.spec
+    if len(spec.random) > 2:
+        return None
+    expr = _piecewise(_inlined(graph, claim.of))
+    if expr is None:
+        return None
+    others = {}
+    for inp in graph.inputs.values():    # the other inputs as symbols of their domains
+        if inp.domain == "positive":
+            others[inp.symbol] = sp.Symbol(inp.name, positive=True)
+    dists = {"normal": stats.Normal, "uniform": stats.Uniform}
+    rvs = {}
+    for name, dist, params in spec.random:
+        params = [p.xreplace(others) for p in params]
+        rvs[graph.symbols[name]] = dists[dist](name, *params)
+    try:
+        value = stats.E(expr.xreplace(others).xreplace(rvs))
+        value = sp.simplify(value)
+    except Exception:          # SymPy's integrator gives up in many ways: then Monte Carlo
+        return None
+    if value.has(sp.Integral) or value.has(sp.stats.rv.RandomSymbol):
+        return None
+    back = {v: k for k, v in others.items()}
+    return value.xreplace(back)
+
+
+def _expectation(pc, claim, v) -> list:
+    spec, graph = claim.spec, pc.graph
+    exact = _symbolic(pc, claim)
+    if exact is not None:
+        difference = sp.simplify(exact - spec.formula)
+        v.samples = 1
+        if difference != 0:
+            return [Finding("expectation", None, expr=exact, printed=spec.formula,
+                            text="symbolic", symbols=(claim.of,))]
+        return []
+    batch = pc.batches[0]
+    rng = np.random.default_rng(pc.options.seed + 202)
+    random = {name for name, _, _ in spec.random}
+    used = set(spec.formula.free_symbols).union(*(p.free_symbols for _, _, ps in spec.random
+                                                  for p in ps))
+    used |= {graph.symbols[k] for k in graph.inputs if graph.depends(claim.of, k)}
+    out = []
+    for i in range(min(MC_POINTS, batch.n)):
+        point = {k: float(np.ravel(val)[i]) for k, val in batch.inputs.items()
+                 if k not in random}
+        inputs = {k: np.full(MC_DRAWS, x) for k, x in point.items()}
+        one = Values(pc.problem, {k: np.array([x]) for k, x in point.items()} |
+                     {r: np.array([0.0]) for r in random}, {})
+        for name, dist, params in spec.random:
+            a, b = (float(np.ravel(one.value(p))[0]) for p in params)
+            inputs[name] = rng.normal(a, b, MC_DRAWS) if dist == "normal" else \
+                rng.uniform(a, b, MC_DRAWS)
+        values = Values(pc.problem, inputs, {})
+        sample = np.asarray(values.env[graph.symbols[claim.of]], dtype=float)
+        sample = sample[np.isfinite(sample)]
+        mean = float(sample.mean())
+        bound = MC_Z * float(sample.std(ddof=1)) / np.sqrt(len(sample))
+        claimed = float(np.ravel(one.value(spec.formula))[0])
+        v.samples += len(sample)
+        if abs(mean - claimed) > bound + 1e-12 * max(abs(mean), 1.0):
+            out.append(Finding("expectation", None, printed=spec.formula, number=claimed,
+                               values=(mean, bound), count=len(sample), text="monte-carlo",
+                               symbols=(claim.of,),
+                               point=tuple((k, x) for k, x in point.items()
+                                           if graph.symbols[k] in used)))
+            break
+    return out
+
+
+# --- at a stated point ------------------------------------------------------------------------
+def _at(pc, claim, v) -> list:
+    spec, graph = claim.spec, pc.graph
+    out, failed = [], set()
+    for batch in pc.batches:
+        inputs = dict(batch.inputs)
+        for name, number in spec.point:
+            inputs[name] = np.full_like(inputs[name], float(number))
+        values = Values(pc.problem, inputs, batch.sizes)
+        claimed = pc.evaluate(values, spec.formula)
+        for of, wrt in spec.pairs:
+            if (of, wrt) in failed:
+                continue
+            truth = values.env[graph.symbols[of]] if not wrt else values.derivative(of, wrt)
+            truth = np.asarray(truth, dtype=float)
+            try:
+                c = np.broadcast_to(np.asarray(claimed, dtype=float), truth.shape)
+            except ValueError:      # the claimed value has another shape than the derivative
+                out.append(Finding("shape", DRef(of, wrt) if wrt else None,
+                                   shapes=(np.shape(claimed)[:-1], truth.shape[:-1]),
+                                   text=claim.layout))
+                failed.add((of, wrt))
+                continue
+            ok = per_point(np.isfinite(truth) & np.isfinite(c))
+            v.samples += int(ok.sum())
+            scale = max(float(np.max(np.abs(truth[..., ok]), initial=0.0)), 1.0)
+            wrong = ~per_point(np.abs(c - truth) <= 1e-9 * scale) & ok
+            if wrong.any():
+                i = int(np.flatnonzero(wrong)[0])
+                failed.add((of, wrt))
+                out.append(Finding("at-point", DRef(of, wrt) if wrt else None,
+                                   derivative=DRef(of, wrt) if wrt else None,
+                                   printed=spec.formula, symbols=(of,),
+                                   point=tuple((k, float(n)) for k, n in spec.point),
+                                   values=(c[..., i], truth[..., i])))
+    return out
