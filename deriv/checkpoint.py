@@ -70,10 +70,9 @@ def plan(graph, every: int) -> Plan:
                 need(parent)
             have.add(name)
             recomputed.append(name)
-        for name in nodes:          # a node's VJP reads its parents' values and its own
-            for parent in graph.parents(name):
+        for name in nodes:          # a node's VJP reads its parents' values (its partials are
+            for parent in graph.parents(name):      # functions of them)
                 need(parent)
-            need(name)
         out.segments.append(Segment(tuple(nodes), tuple(recomputed), tuple(sources),
                                     len(stored) + len(recomputed)))
     return out

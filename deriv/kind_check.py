@@ -57,6 +57,7 @@ def tensor_shape(graph, of: str, wrt: str, layout: str = "gradient") -> tuple:
 
 def _shape(pc, claim, v) -> list:
     spec = claim.spec
+    v.samples = 1                 # derived once, from the shapes of of and wrt
     derived = tensor_shape(pc.graph, claim.of, claim.wrt, claim.layout)
     ref = DRef(claim.of, claim.wrt) if claim.wrt else None
     if spec.order is not None:

@@ -38,8 +38,8 @@ def text(problem, plan):
     from deriv.render.safe import clean
     d = problem.display
     out = [Text(problem.id, style="bold cyan") + Text("  " + clean(problem.title), style="bold"),
-           Text(f"checkpoint: every {plan.every}th node of the forward pass is stored "
-                f"({plan.nodes} nodes; inputs are always at hand)"),
+           Text(f"checkpoint K = {plan.every}: the forward pass stores nodes {plan.every}, "
+                f"{2 * plan.every}, … of its {plan.nodes} (inputs are always at hand)"),
            Text("\nForward pass", style="bold underline"),
            Text(f"  evaluate {_names(list(problem.graph.order), d)} ({plan.nodes} evaluations)"),
            Text(f"  store {_names(plan.stored, d, 12)} ({len(plan.stored)} values)"),

@@ -1,0 +1,208 @@
+"""Claims of other kinds (shape, count, optimum, expectation, at a stated point) and gradient
+checkpointing: each kind passes a right claim and fails a wrong one, with the finding that says
+why, through every renderer; bad input is refused at its place."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+import sympy as sp
+from click.testing import CliRunner
+
+from deriv.checker import check_problem
+from deriv.checkpoint import plan
+from deriv.cli import main
+from deriv.errors import DerivError
+from deriv.kind_check import tensor_shape
+from deriv.problem import load_file, load_text
+from deriv.render.words import UnicodeMath, sentence
+
+EXPECTED = {  # (problem, claim) → None for a pass, else (finding kind, words it must say)
+    ("shapes", "dm/dg shape"): None,
+    ("shapes", "dg/dW shape"): None,
+    ("shapes", "dg/dW order"): None,
+    ("shapes", "wrong shape"): ("shape-printed", "is n × n, but it is [n×n×n]"),
+    ("shapes", "wrong order"): ("tensor-order", "order 2"),
+    ("counts", "210"): None,
+    ("counts", "211"): ("count-value", "= 210, not = 211"),
+    ("counts", "weights"): None,
+    ("counts", "biases"): None,
+    ("counts", "biases wrong"): ("count-formula", "d₁ + d₂ + d₃ + d₀·d₁ + d₁·d₂ + d₂·d₃"),
+    ("counts", "fewer"): None,
+    ("counts", "not fewer"): ("count-value", "= 2000, not > 10000"),
+    ("ridge", "argmin"): None,
+    ("ridge", "argmax-wrong"): ("optimum-kind", "is a minimum of J, not a maximum"),
+    ("ridge", "argmax-K"): None,
+    ("ridge", "not-stationary"): ("not-stationary", "does not vanish"),
+    ("relu-moment", "E[b2]"): None,
+    ("relu-moment", "E[b2] wrong"): ("expectation", "= σ²/2 exactly, not σ²"),
+    ("relu-moment", "E[b2] uniform"): None,
+    ("relu-moment", "E[sig]"): None,
+    ("relu-moment", "E[sig] wrong"): ("expectation", "Monte Carlo, 200000 seeded draws"),
+    ("zero-init", "all zero"): ("at-point", "∂l/∂β₁ is not 0"),
+    ("zero-init", "hidden zero"): None,
+    ("zero-init", "not all zero"): None,
+    ("zero-init", "hidden zero with bias"): ("at-point", "f is not 0"),
+    ("chain50", "stored"): None,
+    ("chain50", "recomputed"): None,
+    ("chain50", "recomputed wrong"): ("count-value", "= 6, not < 6"),
+}
+
+
+@pytest.fixture(scope="module")
+def problems(fixtures):
+    return {p.id: p for p in load_file(fixtures / "claim_kinds.toml")}
+
+
+@pytest.fixture(scope="module")
+def verdicts(problems):
+    return {(v.problem, v.claim.id): v for p in problems.values() for v in check_problem(p)[0]}
+
+
+def test_every_claim_is_covered(verdicts):
+    assert set(verdicts) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_each_kind_passes_a_right_claim_and_fails_a_wrong_one(key, problems, verdicts):
+    v = verdicts[key]
+    want = EXPECTED[key]
+    if want is None:
+        assert v.verdict == "pass", [f.kind for f in v.diagnosis]
+        assert v.samples > 0
+        return
+    kind, said = want
+    assert v.verdict == "fail"
+    assert v.diagnosis[0].kind == kind
+    words = sentence(v.diagnosis[0], UnicodeMath(problems[key[0]].display))
+    assert said in words, words
+
+
+def test_tensor_shape_from_the_shapes_of_of_and_wrt(problems):
+    graph = problems["shapes"].graph
+    assert tensor_shape(graph, "g", "W") == ("n", "n", "n")     # refused as a derivative
+    assert tensor_shape(graph, "m", "g") == ("n", "n")
+    assert tensor_shape(graph, "L", "W") == ("n", "n")
+    assert tensor_shape(graph, "L", "g") == ("n",)
+    assert tensor_shape(graph, "L", "") == ()
+
+
+def test_counts_are_exact():
+    text = textwrap.dedent('''
+        [[problem]]
+        id = "exact"
+        inputs = { x = "real" }
+        graph = "y = x"
+
+        [[problem.claim]]
+        id = "third"
+        kind = "count"
+        expr = "0.1 + 0.2"
+        value = "3/10"
+
+        [[problem.claim]]
+        id = "off by 1e-17"
+        kind = "count"
+        expr = "1/3"
+        value = "0.3333333333333333"
+    ''')
+    p = load_text(text)[0]
+    got = {v.claim.id: v.verdict for v in check_problem(p)[0]}
+    assert got == {"third": "pass", "off by 1e-17": "fail"}   # floats would say otherwise
+
+
+def test_checkpoint_plan_of_fifty_layers():
+    layers = "\n".join(["f1 = relu(x)"] + [f"f{k} = relu(f{k - 1})" for k in range(2, 51)]
+                       + ["l = f50**2"])
+    p = load_text(f'[[problem]]\nid = "deep"\ninputs = {{ x = "real" }}\n'
+                  f'graph = """\n{layers}\n"""\n')[0]
+    found = plan(p.graph, 10)
+    assert found.stored == ("f10", "f20", "f30", "f40", "f50")
+    assert found.recomputed == 45 and found.evaluations == 96 and found.peak == 14
+    assert found.segments[1].recomputed == tuple(f"f{k}" for k in range(41, 50))
+    assert found.segments[1].sources == ("f40",)
+    every = plan(p.graph, 1)
+    assert every.recomputed == 0 and every.peak == 51
+
+
+def test_cli_check_formats(fixtures):
+    runner = CliRunner()
+    path = str(fixtures / "claim_kinds.toml")
+    result = runner.invoke(main, ["check", path, "-q"])
+    assert result.exit_code == 1, result.output
+    assert "argmax over w of J" in result.output
+    assert "the claimed argmax over w is a minimum of J" in result.output
+    data = json.loads(runner.invoke(main, ["check", path, "--format", "json"]).output)
+    kinds = {c["claim"]: [d["kind"] for d in c["diagnosis"]] for c in data["claims"]}
+    assert kinds["argmax-wrong"] == ["optimum-kind"] and kinds["argmin"] == []
+    assert {"count-value", "expectation", "at-point"} <= set(data["kinds"])
+    md = runner.invoke(main, ["check", path, "--format", "markdown"]).output
+    assert "optimum-kind: the claimed argmax over $w$ is a minimum of $J$" in md
+    gh = runner.invoke(main, ["check", path, "--format", "github"]).output
+    assert "::error file=" in gh and "E[b₂] = σ²/2 exactly" in gh
+    junit = runner.invoke(main, ["check", path, "--format", "junit"]).output
+    assert "tensor of order 2" in junit
+
+
+def test_cli_solve_checkpoint(fixtures):
+    runner = CliRunner()
+    path = str(fixtures / "claim_kinds.toml")
+    text = runner.invoke(main, ["solve", path, "--id", "chain50", "--checkpoint", "3"])
+    assert text.exit_code == 0, text.output
+    assert "store f₃, f₆, f₉ (3 values)" in text.output
+    assert "stored 3, recomputed 6, evaluations 16" in text.output
+    data = json.loads(runner.invoke(main, ["solve", path, "--id", "chain50", "--checkpoint", "3",
+                                           "--format", "json"]).output)
+    assert data["counts"] == {"stored": 3, "recomputed": 6, "evaluations": 16, "peak": 5}
+    assert data["segments"][1] == {"nodes": ["f7", "f8", "f9"], "recomputed": ["f7", "f8"],
+                                   "sources": ["f6"], "memory": 5}
+    md = runner.invoke(main, ["solve", path, "--id", "chain50", "--checkpoint", "3",
+                              "--format", "markdown"]).output
+    assert "| f₇, f₈, f₉ | f₇, f₈ (2) | f₆ | 5 |" in md
+    bad = runner.invoke(main, ["solve", path, "--id", "chain50", "--checkpoint", "0"])
+    assert bad.exit_code == 2
+
+
+BAD = [  # (claim table, words the error must say)
+    ('kind = "guess"\nof = "y"', "unknown claim kind 'guess'"),
+    ('kind = "count"\nexpr = "__import__(1)"\nvalue = 1', "'expr'"),
+    ('kind = "count"\nexpr = "2*3"\nvalue = 6\nrelation = "≈"', "'relation'"),
+    ('kind = "count"\nexpr = "n*2"\nvalue = 6', "give their numbers in 'sizes'"),
+    ('kind = "count"\nexpr = "2"\ncount = "entries(q)"', "not an input or node"),
+    ('kind = "count"\nexpr = "2"\ncount = "checkpoint(0, stored)"', "checkpoint(K, quantity)"),
+    ('kind = "shape"\nof = "y"\nwrt = "x"\nshape = "n x"', "is not a size"),
+    ('kind = "shape"\nof = "y"\nwrt = "x"', "'shape'"),
+    ('kind = "optimum"\nof = "y"\nwrt = "x"\noptimum = "best"\nexpr = "0"', "'optimum'"),
+    ('kind = "optimum"\nof = "y"\nwrt = "x"\noptimum = "min"\nexpr = "x"', "names 'x' itself"),
+    ('kind = "expectation"\nof = "y"\nrandom = { x = "cauchy(0, 1)" }\nexpr = "0"',
+     "normal(mean, sd)"),
+    ('kind = "expectation"\nof = "y"\nrandom = { x = "normal(0, x)" }\nexpr = "0"',
+     "its parameters in the other inputs"),
+    ('kind = "at"\nof = "y"\nwrt = "x"\npoint = { q = 0 }\nexpr = "0"', "point.q"),
+    ('kind = "at"\nof = "y"\nwrt = "x"\npoint = { x = 0 }\nexpr = "0"\noptimum = "min"',
+     "does not belong"),
+    ('kind = "count"\nexpr = "1"\nvalue = 1\nexpect = "fail"', "needs a 'note'"),
+]
+
+
+@pytest.mark.parametrize("claim, said", BAD)
+def test_bad_claims_are_refused_at_their_place(claim, said, tmp_path):
+    text = ('[[problem]]\nid = "p"\ninputs = { x = "real", v = "vector(n)" }\n'
+            'graph = "y = x**2"\n'
+            '\n[[problem.claim]]\nid = "c"\n' + claim + "\n")
+    with pytest.raises(DerivError) as err:
+        load_text(text, "p.toml")
+    assert said in err.value.message
+    assert err.value.file == "p.toml" and err.value.line >= 6
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_from_printed_leaves_other_kinds_alone(fixtures):
+    ps = load_file(fixtures / "claim_kinds.toml", from_printed=True)
+    assert all(c.spec is not None for p in ps for c in p.claims)
+    assert sp.Integer(210) == next(c.spec.value for p in ps for c in p.claims if c.id == "210")
