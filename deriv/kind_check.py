@@ -97,13 +97,15 @@ def holds(left: sp.Expr, relation: str, right: sp.Expr) -> bool:
 def _count(pc, claim, v) -> list:
     spec = claim.spec
     out = []
+    at = {size_symbol(k): sp.Integer(n) for k, n in spec.sizes}
     if spec.measure:
         truth = measure_value(pc.problem, spec.measure)
+        if not spec.formula.free_symbols:       # the numbers: what it counts at those sizes
+            truth = truth.xreplace(at)
         if sp.expand(spec.formula - truth) != 0:
             out.append(Finding("count-formula", None, expr=truth, printed=spec.formula,
                                text=claim.expr_text or "", symbols=_measure_names(spec.measure)))
     if spec.value is not None:
-        at = {size_symbol(k): sp.Integer(n) for k, n in spec.sizes}
         left, right = spec.formula.xreplace(at), spec.value.xreplace(at)
         if not holds(left, spec.relation, right):
             out.append(Finding("count-value", None, printed=spec.value, text=claim.expr_text,

@@ -137,8 +137,9 @@ def load_spec(entry: dict, graph, sizes: tuple, where) -> tuple[Spec, str, str]:
         if value is None and not measure:
             raise where("a count claim needs a 'value' (the printed result) or a 'count' "
                         "(what it counts)", "kind")
-        free = {s.name for s in formula.free_symbols} - set(dict(given))
-        if value is not None and free and not measure:
+        free = {s.name for s in formula.free_symbols | (value.free_symbols if value is not None
+                                                         else set())} - set(dict(given))
+        if value is not None and free:
             raise where(f"the formula names {', '.join(sorted(free))}: give their numbers in "
                         "'sizes'", "expr")
         return Spec(kind, formula=formula, value=value, value_text=str(entry.get("value", "")),

@@ -19,7 +19,8 @@ def _names(names, display=None, most: int = 6) -> str:
 def _rows(plan, display=None) -> list[tuple[str, str, str, str]]:
     return [(_names(s.nodes, display, 4), f"{_names(s.recomputed, display)} "
              f"({len(s.recomputed)})" if s.recomputed else "—",
-             _names(s.sources, display) if s.recomputed else "—", str(s.memory))
+             _names(s.sources, display) if s.sources else "inputs" if s.recomputed else "—",
+             str(s.memory))
             for s in plan.segments]
 
 
