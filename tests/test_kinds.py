@@ -40,6 +40,8 @@ EXPECTED = {  # (problem, claim) → None for a pass, else (finding kind, words 
     ("relu-moment", "E[b2] wrong"): ("expectation", "= σ²/2 exactly, not σ²"),
     ("relu-moment", "E[b2] uniform"): None,
     ("relu-moment", "E[sig]"): None,
+    ("relu-moment", "E[a2] shifted"): None,
+    ("relu-moment", "E[b2] shifted wrong"): ("expectation", "exactly, not"),
     ("relu-moment", "E[sig] wrong"): ("expectation", "Monte Carlo, 200000 seeded draws"),
     ("zero-init", "all zero"): ("at-point", "∂l/∂β₁ is not 0"),
     ("zero-init", "hidden zero"): None,
