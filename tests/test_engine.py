@@ -28,7 +28,10 @@ def _scalar(problem) -> bool:
     return all(not g.shape(n) for n in list(g.inputs) + list(g.order))
 
 
-CATALOG = [p for p in load_catalog() if _scalar(p)]
+# The oracle inlines the graph: problem-7.11's fifty nested layers exceed Python's recursion
+# limit in SymPy (the engine never inlines; its sweeps of that graph are tested elsewhere).
+ORACLE_DEPTH = 40
+CATALOG = [p for p in load_catalog() if _scalar(p) and len(p.graph.order) <= ORACLE_DEPTH]
 
 
 def H(z):

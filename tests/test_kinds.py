@@ -208,3 +208,23 @@ def test_from_printed_leaves_other_kinds_alone(fixtures):
     ps = load_file(fixtures / "claim_kinds.toml", from_printed=True)
     assert all(c.spec is not None for p in ps for c in p.claims)
     assert sp.Integer(210) == next(c.spec.value for p in ps for c in p.claims if c.id == "210")
+
+
+def test_the_fifty_layer_catalog_graph_against_finite_differences():
+    """problem-7.11 is too deep for the SymPy oracle of test_engine: its reverse sweep is held to
+    central differences instead, at every input of the first layer."""
+    import numpy as np
+
+    import deriv
+    from deriv.program import Values
+    from deriv.sampling import draw_all
+    p = deriv.load("problem-7.11")
+    inputs = draw_all(p.inputs, 16, seed=3)
+    values = Values(p, inputs)
+    for name in ("beta0", "omega0", "x", "omega49"):
+        h = 1e-6
+        up = Values(p, {**inputs, name: inputs[name] + h}).env[p.graph.symbols["l"]]
+        down = Values(p, {**inputs, name: inputs[name] - h}).env[p.graph.symbols["l"]]
+        assert np.allclose(values.derivative("l", name), (up - down) / (2 * h), rtol=1e-5,
+                           atol=1e-7), name
+    assert deriv.check(p).exit_code == 0

@@ -65,7 +65,8 @@ def problem(p) -> str:
         "at": {k: _num(v) for k, v in p.at.items()}, "asks": [str(a) for a in p.asks],
         "graph": [{"node": n, "expr": _expr(g.nodes[n].expr), "line": g.nodes[n].line}
                   for n in g.order],
-        "claims": [{"claim": c.id, "of": c.of, "wrt": c.wrt or None, "local": c.local,
+        "claims": [{"claim": c.id, "kind": c.kind, "of": c.of, "wrt": c.wrt or None,
+                    "local": c.local,
                     "layout": c.layout, "printed": c.printed, "expr": c.expr_text,
                     "chain": c.chain_text, "value": c.value_text, "expect": c.expect,
                     "note": c.note, "line": c.expr_line or c.line, "col": c.col}
@@ -109,7 +110,8 @@ def report(rep) -> str:
         d = displays.get((v.file, v.problem))
         claims.append({
             "file": v.file, "line": c.expr_line or c.line, "col": c.col,
-            "problem": v.problem, "claim": c.id, "of": c.of, "wrt": c.wrt or None,
+            "problem": v.problem, "claim": c.id, "kind": c.kind, "of": c.of,
+            "wrt": c.wrt or None,
             "local": c.local, "layout": c.layout, "printed": c.printed, "expr": c.expr_text,
             "chain": c.chain_text, "verdict": v.verdict, "outcome": v.outcome,
             "expect": c.expect, "note": c.note, "samples": v.samples,

@@ -179,13 +179,16 @@ def problem_view(p) -> Group:
         for c in p.claims:
             line = Text("  ")
             line.append(S(c.id), style="bold")
-            line.append(f"  {_ref(c.target, d)}" + (" (local)" if c.local else ""))
+            line.append("  " + (claim_label(c, UnicodeMath(d)) or
+                                (_ref(c.target, d) + (" (local)" if c.local else ""))))
             if c.expect == "fail":
                 line.append("  known erratum", style="yellow")
             out.append(line)
             out.append(Text(f"      printed: {S(c.printed)}", style="dim"))
             if c.expr is not None:
                 out.append(Text(f"      reads:   {math(c.expr, d)}"))
+            elif c.spec is not None and c.expr_text:     # as written: 8*10 + … stays a sum
+                out.append(Text(f"      reads:   {S(c.expr_text)}"))
             if c.chain_text:
                 out.append(Text(f"      chain:   {S(c.chain_text)}"))
     return Group(*out)
