@@ -226,6 +226,8 @@ def _symbolic(pc, claim):
               if inp.domain == "positive"}
     expr = expr.xreplace(others).xreplace({graph.symbols[name]: a})
     p0, p1 = (p.xreplace(others) for p in params)
+    if not (p1 if dist == "normal" else p1 - p0).is_positive:
+        return None            # valid only for some values of the parameters: drawn instead
     if dist == "normal":
         density, support = sp.exp(-(a - p0) ** 2 / (2 * p1 ** 2)) / (p1 * sp.sqrt(2 * sp.pi)), \
             sp.Interval(-sp.oo, sp.oo)
@@ -318,6 +320,10 @@ def _expectation(pc, claim, v) -> list:
                      {r: np.array([0.0]) for r in random}, {})
         for name, dist, params in spec.random:
             a, b = (float(np.ravel(one.value(p))[0]) for p in params)
+            if not (np.isfinite(a) and np.isfinite(b) and (b > 0 if dist == "normal" else
+                                                            b > a)):
+                v.verdict, v.reason = "error", "distribution"
+                return []
             inputs[name] = rng.normal(a, b, MC_DRAWS) if dist == "normal" else \
                 rng.uniform(a, b, MC_DRAWS)
         values = Values(pc.problem, inputs, {})

@@ -6,6 +6,7 @@ parser (deriv.parse): exact integers and rationals, nothing evaluated as code.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -196,8 +197,9 @@ def load_spec(entry: dict, graph, sizes: tuple, where) -> tuple[Spec, str, str]:
     for name, v in table.items():
         if name not in graph.inputs:
             raise where(f"point.{name}: not an input", "point")
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise where(f"point.{name} is a number (an array: every entry)", "point")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or \
+                not math.isfinite(float(v) if abs(v) < 1e300 else math.inf):
+            raise where(f"point.{name} is a finite number (an array: every entry)", "point")
         point.append((name, sp.Rational(str(v))))
     formula = read("expr")
     pairs = tuple((o, w) for o in ofs for w in (wrts or [""]))

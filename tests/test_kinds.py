@@ -186,6 +186,8 @@ BAD = [  # (claim table, words the error must say)
     ('kind = "at"\nof = "y"\nwrt = "x"\npoint = { x = 0 }\nexpr = "0"\noptimum = "min"',
      "does not belong"),
     ('kind = "count"\nexpr = "1"\nvalue = 1\nexpect = "fail"', "needs a 'note'"),
+    ('kind = "at"\nof = "y"\npoint = { x = inf }\nexpr = "0"', "point.x is a finite number"),
+    ('kind = "at"\nof = "y"\npoint = { x = 1e400 }\nexpr = "0"', "point.x is a finite number"),
 ]
 
 
@@ -202,6 +204,14 @@ def test_bad_claims_are_refused_at_their_place(claim, said, tmp_path):
     path.write_text(text)
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_a_distribution_invalid_at_a_drawn_point_is_an_error_not_a_verdict():
+    text = ('[[problem]]\nid = "p"\ninputs = { a = "real", s = "real" }\n'
+            'graph = "b = relu(a)**2"\n\n[[problem.claim]]\nid = "c"\nkind = "expectation"\n'
+            'of = "b"\nrandom = { a = "normal(0, s)" }\nexpr = "s**2/2"\n')
+    (v,), _ = check_problem(load_text(text)[0])
+    assert v.verdict == "error" and v.reason == "distribution"
 
 
 def test_from_printed_leaves_other_kinds_alone(fixtures):

@@ -288,6 +288,9 @@ def error_reason(v) -> str:
     """Why a claim could not be checked."""
     if v.reason.startswith("unread"):
         return v.reason
+    if v.reason == "distribution":
+        return ("a distribution's parameters are invalid at a drawn point (sd ≤ 0, or lo ≥ hi): "
+                "is an input's domain missing (e.g. positive)?")
     if v.reason == "underflow":
         return ("undecided: both sides underflow to 0 in float64 at every point, and no "
                 "point could be recomputed at high precision")
