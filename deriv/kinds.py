@@ -87,10 +87,13 @@ def load_spec(entry: dict, graph, sizes: tuple, where) -> tuple[Spec, str, str]:
         if isinstance(text, bool) or not isinstance(text, (str, int, float)):
             raise where(f"'{key}' is a formula in deriv's syntax", key)
         try:
-            return parse_expression(str(text), {**names, **(extra or {})},
+            expr = parse_expression(str(text), {**names, **(extra or {})},
                                     sizes=frozenset(sizes))
         except DerivError as err:
             raise where(f"'{key}': {err.message}", key) from None
+        if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+            raise where(f"'{key}' is not finite (a division by zero?)", key)
+        return expr
 
     ofs = _names(entry.get("of", ""), where, "of")
     wrts = _names(entry.get("wrt", ""), where, "wrt")

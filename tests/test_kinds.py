@@ -187,6 +187,7 @@ BAD = [  # (claim table, words the error must say)
      "does not belong"),
     ('kind = "count"\nexpr = "1"\nvalue = 1\nexpect = "fail"', "needs a 'note'"),
     ('kind = "at"\nof = "y"\npoint = { x = inf }\nexpr = "0"', "point.x is a finite number"),
+    ('kind = "count"\nexpr = "1/0"\nvalue = 1', "division by zero"),
     ('kind = "at"\nof = "y"\npoint = { x = 1e400 }\nexpr = "0"', "point.x is a finite number"),
 ]
 
