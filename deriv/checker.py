@@ -156,6 +156,8 @@ class ProblemCheck:
         layout = layout or claim.layout
         if claim.is_value:
             return values.env[self.graph.symbols[claim.of]]
+        if claim.update == "newton":
+            return newton_step(values, claim.of, claim.wrt)
         if claim.update:
             grad = values.derivative(claim.of, claim.wrt, "gradient", claim.local)
             return values.env[self.graph.symbols[claim.wrt]] - \
@@ -445,6 +447,26 @@ class ProblemCheck:
                 out.append(Finding("shape-printed", claim.target, derivative=ref,
                                    shapes=(p, shape)))
         return out
+
+
+def newton_step(values: Values, of: str, wrt: str):
+    """wrt − (∇²of)⁻¹∇of at every point: the Hessian is the derivative of the node ∂of/∂wrt
+    (deriv.second), both from the adjoint programs; a singular Hessian is undefined there."""
+    from deriv.second import gradient_name
+    hessian = values.derivative(gradient_name(of, wrt), wrt)
+    grad = values.derivative(of, wrt)
+    at = values.env[values.graph.symbols[wrt]]
+    if values.backend != "numpy":
+        import mpmath as mp
+        if not isinstance(hessian, np.ndarray):
+            return at - grad / hessian
+        step = mp.lu_solve(mp.matrix(hessian.tolist()), mp.matrix(np.ravel(grad).tolist()))
+        return at - np.array([[step[i]] for i in range(len(step))], dtype=object)
+    if np.ndim(hessian) == 1:
+        with np.errstate(all="ignore"):
+            return at - grad / hessian
+    from deriv.primitives import BY_NAME
+    return at - np.einsum("ijs,jks->iks", BY_NAME["inv"].numpy(hessian), grad)
 
 
 def problem_kinks(problem: Problem) -> list:

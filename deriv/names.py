@@ -33,10 +33,27 @@ def _parts(name: str):
     return stem, hat, digits, rest
 
 
+def _derived(name: str):
+    """A node deriv.second made: ("grad", of, wrt) for ∂of/∂wrt, ("along", gradient name,
+    direction) for ⟨∂of/∂wrt,V⟩; None for a name from a file."""
+    if name.startswith("⟨") and name.endswith("⟩") and "," in name:
+        inner, direction = name[1:-1].rsplit(",", 1)
+        return "along", inner, direction
+    if name.startswith("∂") and "/∂" in name:
+        return ("grad", *name[1:].split("/∂", 1))
+    return None
+
+
 def pretty(name: str, display: dict[str, str] | None = None) -> str:
     """The terminal form of a symbol name."""
     if display and name in display:
         return printable(display[name])
+    derived = _derived(name)
+    if derived is not None:
+        kind, a, b = derived
+        if kind == "grad":
+            return f"∂{pretty(a, display)}/∂{pretty(b, display)}"
+        return f"⟨{pretty(a, display)}, {pretty(b, display)}⟩"
     stem, hat, digits, rest = _parts(name)
     text = GREEK.get(stem, stem)
     if hat:
@@ -52,6 +69,12 @@ def latex(name: str, display: dict[str, str] | None = None) -> str:
     """The LaTeX form of a symbol name (a `display` entry is used only if it looks like LaTeX)."""
     if display and name in display and "\\" in display[name] and safe_latex(display[name]):
         return display[name]
+    derived = _derived(name)
+    if derived is not None:
+        kind, a, b = derived
+        if kind == "grad":
+            return r"\frac{\partial %s}{\partial %s}" % (latex(a, display), latex(b, display))
+        return r"\left\langle %s, %s\right\rangle" % (latex(a, display), latex(b, display))
     stem, hat, digits, rest = _parts(name)
     text = LATEX_GREEK.get(stem, stem if len(stem) == 1 else r"\mathrm{%s}" % stem)
     if hat:
@@ -65,6 +88,20 @@ def latex(name: str, display: dict[str, str] | None = None) -> str:
     return text
 
 
+def numerator(name: str, display: dict[str, str] | None = None) -> str:
+    """∂y or ∂(∂L/∂x): the top of ∂·/∂· for a sweep's header."""
+    text = pretty(name, display)
+    return f"∂({text})" if _derived(name) is not None else f"∂{text}"
+
+
 def partial(of: str, wrt: str, display: dict[str, str] | None = None) -> str:
-    """∂y/∂f₃"""
+    """∂y/∂f₃; ∂²L/∂x² and ∂²L/∂x∂y for a second derivative"""
+    derived = _derived(of)
+    if derived is not None and _derived(wrt) is not None:
+        return f"∂({pretty(of, display)})/∂({pretty(wrt, display)})"
+    if derived is not None and derived[0] == "grad":
+        _, f, x = derived
+        if x == wrt:
+            return f"∂²{pretty(f, display)}/∂{pretty(x, display)}²"
+        return f"∂²{pretty(f, display)}/∂{pretty(x, display)}∂{pretty(wrt, display)}"
     return f"∂{pretty(of, display)}/∂{pretty(wrt, display)}"

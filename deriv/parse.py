@@ -55,6 +55,26 @@ class DRef:
         return A.symbol(f"D({self.of},{self.wrt}{tail})", shape)
 
 
+def gradient_name(of: str, wrt: str) -> str:
+    """The node that holds D(of, wrt) when it is differentiated again (deriv.second), named
+    so that no file's (ASCII) name can collide."""
+    return f"∂{of}/∂{wrt}"
+
+
+def d_names(node: ast.AST) -> tuple[str, str] | None:
+    """D(a, b) with a a name or itself D(c, d) (a second derivative): the names, else None."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "D"
+            and len(node.args) == 2 and not node.keywords and isinstance(node.args[1], ast.Name)):
+        return None
+    first = node.args[0]
+    if isinstance(first, ast.Name):
+        return first.id, node.args[1].id
+    inner = d_names(first) if isinstance(first, ast.Call) else None
+    if inner is None or inner[0].startswith("∂"):      # third derivatives are not read
+        return None
+    return gradient_name(*inner), node.args[1].id
+
+
 def dref_of(symbol: sp.Symbol) -> DRef | None:
     """The DRef a placeholder symbol stands for, or None for an ordinary symbol."""
     name = symbol.name
@@ -415,9 +435,11 @@ class _Reader:
     def read_D(self, node: ast.Call) -> sp.Expr:
         if self.derivative is None:
             raise self.fail(node, "D(...) may be used only in a claim's expr or chain")
-        if len(node.args) != 2 or not all(isinstance(a, ast.Name) for a in node.args):
-            raise self.fail(node, "D takes two names: D(of, wrt)")
-        of, wrt = (a.id for a in node.args)  # type: ignore[attr-defined]
+        names = d_names(node)
+        if names is None:
+            raise self.fail(node, "D takes two names, D(of, wrt), or a derivative and a name, "
+                                  "D(D(of, x), y)")
+        of, wrt = names
         try:
             return self.derivative(of, wrt)
         except DerivError as err:
@@ -535,10 +557,9 @@ def parse_chain(text: str, known: set[str]) -> list[list[DRef]]:
     def factors(node: ast.AST) -> list[DRef]:
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
             return factors(node.left) + factors(node.right)
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "D"
-                and len(node.args) == 2 and all(isinstance(a, ast.Name) for a in node.args)
-                and not node.keywords):
-            of, wrt = (a.id for a in node.args)  # type: ignore[attr-defined]
+        names = d_names(node)
+        if names is not None:
+            of, wrt = names
             for name in (of, wrt):
                 if name not in known:
                     raise reader.fail(node, f"unknown name '{name}' in D({of}, {wrt})")

@@ -19,6 +19,7 @@ from typing import Any
 import sympy as sp
 
 from deriv import algebra as A
+from deriv import second
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
 from deriv.kinds import KEYS as KIND_KEYS, load_spec
@@ -279,6 +280,7 @@ CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "
               "layout",   # gradient | derivative (a scalar's is itself either way)
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
               "shapes",   # the printed sizes: the claim's, then each D factor's
+              "along",    # of = D(L, X): the Hessian applied to this input (deriv.second)
               "notation"}  # what this formula's symbols stand for (as a problem's notation)
 CLAIM_KEYS |= KIND_KEYS       # claims of other kinds (deriv.kinds)
 
@@ -383,6 +385,15 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     nodes = [Node(name, names[name], exprs[name], texts[name][1], node_lines[name])
              for name in texts]
     graph = Graph(inputs, nodes, file, tuple(sizes))
+    twice = second.wanted(table)
+    for what, (c, key) in twice:       # ∂L/∂h as nodes, to be differentiated again
+        refused = second.refusal(graph, *what)
+        if refused:
+            raise (where(refused, "asks") if c == "asks" else
+                   DerivError(refused, file, *places.value(index, c, key)))
+    if twice:
+        graph = second.extend(graph, [w for w, _ in twice if len(w) == 2],
+                              [w for w, _ in twice if len(w) == 3])
 
     output = _str(table, "output", where, default=nodes[-1].name)
     if output not in graph.nodes:
@@ -490,6 +501,12 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         return [_kind_claim(entry, cid, problem, line, where, places, p, c)]
     of = _str(entry, "of", where, required=True)
     wrt = _str(entry, "wrt", where, default="")
+    along = _str(entry, "along", where)
+    pair = second.written_of(of)
+    if pair is not None:           # of = "D(L, x)": a second derivative (deriv.second)
+        of = second.along_name(*pair, along) if along else second.gradient_name(*pair)
+    elif along is not None:
+        raise where("'along' gives the direction of a Hessian: 'of' is then D(L, X)", "along")
     if of not in graph.nodes:
         raise where(f"'of' must name a node of the graph; '{of}' is not one", "of")
     if wrt and wrt not in graph.symbols:
@@ -511,7 +528,12 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
                     "expect")
     update = _str(entry, "update", where)
-    if update is not None:
+    if update == "newton":
+        if not wrt or second.gradient_name(of, wrt) not in graph.nodes or \
+                len(graph.shape(wrt)) == 2 and graph.shape(wrt)[1] != 1:
+            raise where("a Newton step (update = \"newton\") needs a scalar 'of' and a scalar "
+                        "or vector 'wrt'", "update")
+    elif update is not None:
         if update not in graph.inputs or graph.shape(update):
             raise where("'update' names the scalar input that is the step size", "update")
         if not wrt:

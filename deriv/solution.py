@@ -121,8 +121,9 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
                     for n in graph.order]
     requested = [DRef(problem.output, w) for w in wrt] if wrt else problem.requested()
     sweeps: list[Sweep] = []
-    if mode in ("reverse", "both"):
-        sweeps.append(reverse(graph, problem.output))
+    if mode in ("reverse", "both"):      # one sweep per numerator: a second derivative's
+        for origin in dict.fromkeys(r.of for r in requested):    # is from the node ∂L/∂x
+            sweeps.append(reverse(graph, origin))
     if mode in ("forward", "both"):
         for name in dict.fromkeys(r.wrt for r in requested):
             sweeps.append(forward(graph, name))
@@ -130,7 +131,7 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
     budget = [FACTOR_STEPS]
     for sweep in sweeps:
         shown = sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
-        if sweep.mode == "reverse" and graph.shape(problem.output):
+        if sweep.mode == "reverse" and graph.shape(sweep.origin):
             shown = _jacobians(graph, sweep, shown)
         numbers = _sweep_values(values, sweep)
         for step in sweep.steps:
@@ -140,7 +141,7 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
             solution.shown[(sweep.mode, step.target)] = tidy(shown[step.target], budget) \
                 if simplify else shown[step.target]
     for ref in requested:
-        sweep = next((s for s in sweeps if s.mode == "reverse"), None) or \
+        sweep = next((s for s in sweeps if s.mode == "reverse" and s.origin == ref.of), None) or \
             next(s for s in sweeps if s.origin == ref.wrt)
         expr = solution.shown.get((sweep.mode, ref), sp.S.Zero)
         value = None                   # a tensor (a vector by a matrix) has no value shown

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from deriv.names import pretty
+from deriv.names import numerator, pretty
 from deriv.render import latex
 from deriv.render.notation import number
 from deriv.render.words import claim_label, error_reason, sentence
@@ -86,7 +86,7 @@ def solution(sol, level: str = "###") -> str:
                        number(f.value)] for f in sol.forward_pass], "llr"))
     for sweep in sol.sweeps:
         if sweep.mode == "reverse":
-            title = f"Reverse mode: adjoints ∂{pretty(sweep.origin, d)}/∂·, output to inputs"
+            title = f"Reverse mode: adjoints {numerator(sweep.origin, d)}/∂·, output to inputs"
         else:
             title = f"Forward mode: tangents ∂·/∂{pretty(sweep.origin, d)}, input to output"
         out += ["", f"{sub} {escape(title)}", ""]

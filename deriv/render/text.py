@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from deriv.escape import printable as S
-from deriv.names import partial, pretty
+from deriv.names import numerator, partial, pretty
 from deriv.render.safe import clean, short_path
 from deriv.render.notation import number, text as math
 from deriv.render.words import UnicodeMath, claim_label, error_reason, sentence
@@ -115,7 +115,7 @@ def solution(sol, verdicts=None) -> Group:
 
     for sweep in sol.sweeps:
         if sweep.mode == "reverse":
-            title = f"Reverse mode: adjoints ∂{pretty(sweep.origin, d)}/∂·, output to inputs"
+            title = f"Reverse mode: adjoints {numerator(sweep.origin, d)}/∂·, output to inputs"
         else:
             title = f"Forward mode: tangents ∂·/∂{pretty(sweep.origin, d)}, input to output"
         out.append(Text("\n" + title, style="bold underline"))
