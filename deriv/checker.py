@@ -70,11 +70,16 @@ class Batch:
         # a node is defined where it and all its parents are finite: a derivative at a point
         # where the function itself is undefined (log of a negative) proves nothing
         self.defined = {name: np.ones(n, dtype=bool) for name in graph.inputs}
+        # points lost to a nearly singular matrix (XᵀAX for wide X), counted under that cause
+        self.singular = np.zeros(n, dtype=bool)
         for name in graph.order:
             mask = per_point(np.isfinite(self.values.env[graph.symbols[name]]))
+            parents = np.ones(n, dtype=bool)
             for parent in graph.parents(name):
-                mask = mask & self.defined[parent]
-            self.defined[name] = mask
+                parents = parents & self.defined[parent]
+            if _inverts(graph.nodes[name].expr):
+                self.singular |= parents & ~mask
+            self.defined[name] = mask & parents
         self.kink_values = self.values.kinks(kinks)
         keep = np.ones(n, dtype=bool)
         keep_total = keep.copy()
@@ -108,7 +113,11 @@ class ProblemCheck:
         self.problem = problem
         self.graph = problem.graph
         self.options = options
-        assignments = size_assignments(problem.sizes, options.seed) if problem.sizes else [{}]
+        assignments = size_assignments(problem.sizes, options.seed,
+                                       relations=problem.relations) if problem.sizes else [{}]
+        if not assignments:
+            raise DerivError(f"{problem.id}: no sizes from 2 to 5 satisfy its size relations",
+                             problem.path, problem.line)
         self.per_batch = self.batch_size(problem, options, assignments)
         self.kinks = problem_kinks(problem)
         self.kink_symbols = {k: k.free_symbols for k in self.kinks}
@@ -173,7 +182,7 @@ class ProblemCheck:
         """Draws where every square input (or those in `only`) is symmetric."""
         cache = self._symmetric = self._symmetric or {}
         if only not in cache:
-            sizes = {s: 3 for s in self.problem.sizes}
+            sizes = dict(self.batches[0].sizes)       # square, unless relations forbid it
             cache[only] = [Batch(self.problem, sizes, self.per_batch, self.options.seed + 7919,
                                  self.kinks, symmetric=True if only is None else only)]
         return cache[only]
@@ -308,9 +317,11 @@ class ProblemCheck:
         got = A.shape_of(written)
         pairs = self.pairs(claim, written, got == want)
         for batch, _, _, valid in pairs:
-            v.near_kink += int((~(batch.keep if claim.local else batch.keep_total)).sum())
+            keep = batch.keep if claim.local else batch.keep_total
+            v.near_kink += int((~keep).sum())
+            v.singular += int((keep & ~valid & batch.singular).sum())
             v.undefined += int((~valid).sum())
-        v.undefined -= v.near_kink
+        v.undefined -= v.near_kink + v.singular
         v.samples = int(sum(p[3].sum() for p in pairs))
         # size settings where nothing could be compared (a singular XᵀAX for wide X): said,
         # never passed over in silence
@@ -447,6 +458,15 @@ class ProblemCheck:
                 out.append(Finding("shape-printed", claim.target, derivative=ref,
                                    shapes=(p, shape)))
         return out
+
+
+SINGULAR_AT = frozenset({"inv", "det", "logdet"})    # undefined where a matrix is singular
+
+
+def _inverts(expr: sp.Expr) -> bool:
+    from deriv.primitives import entry_of
+    return any(getattr(entry_of(e), "name", None) in SINGULAR_AT
+               for e in sp.preorder_traversal(expr))
 
 
 def newton_step(values: Values, of: str, wrt: str):

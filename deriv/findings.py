@@ -93,6 +93,7 @@ class Verdict:
     samples: int = 0               # points where both sides were compared
     undefined: int = 0             # points where either side was NaN or infinite
     near_kink: int = 0             # points dropped for lying within ε of a kink
+    singular: int = 0              # points dropped where a matrix is (nearly) singular
     overflow: int = 0              # points where float64 overflows but the function is defined
     precise: int = 0               # ... of which checked at 50 digits
     dropped: tuple = ()            # size settings ({m: 2, n: 5}) where nothing was compared

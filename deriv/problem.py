@@ -102,6 +102,7 @@ class Problem:
     path: str | None = None
     line: int | None = None
     notation: Notation = field(default_factory=Notation)
+    relations: tuple = ()          # (a, op, b) between sizes: m >= n is ("m", ">=", "n")
 
     @property
     def inputs(self):
@@ -245,6 +246,35 @@ def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
                          node_lines[cycle[0]]) from None
 
 
+_RELATION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*|\d+)\s*(>=|<=|==|!=|>|<)\s*"
+                       r"([A-Za-z][A-Za-z0-9_]*|\d+)\s*")
+
+
+def _relations(raw, sizes: tuple, where) -> tuple:
+    """`sizes = ["m >= n", "k < 4", "square"]`: what every drawn size assignment satisfies
+    ("square": every size equal). Read by a pattern, never evaluated."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+        raise where('\'sizes\' is a list of relations such as ["m >= n"] or ["square"]')
+    out = []
+    for text in raw:
+        if text.strip() == "square":
+            out += [(sizes[0], "==", s) for s in sizes[1:]]
+            continue
+        m = _RELATION.fullmatch(text)
+        if not m:
+            raise where(f"a size relation is `m >= n` (>=, >, <=, <, ==, !=) or \"square\", "
+                        f"not {printable(text)!r:.60}")
+        a, op, b = (int(x) if x.isdigit() else x for x in m.groups())
+        for x in (a, b):
+            if isinstance(x, str) and x not in sizes:
+                raise where(f"'{x}' in {text.strip()!r} is not a size of the problem "
+                            f"({', '.join(sizes) or 'none'})")
+        out.append((a, op, b))
+    return tuple(out)
+
+
 def _number(value: Any, where, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise where(f"{what} must be a number, not {value!r:.40}")
@@ -275,7 +305,8 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
-                "asks", "claim", "display", "note", "notation"}
+                "asks", "claim", "display", "note", "notation",
+                "sizes"}   # relations between sizes: ["m >= n"], ["square"]
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
               "layout",   # gradient | derivative (a scalar's is itself either way)
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
@@ -395,6 +426,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         graph = second.extend(graph, [w for w, _ in twice if len(w) == 2],
                               [w for w, _ in twice if len(w) == 3])
 
+    relations = _relations(table.get("sizes"), tuple(sizes), lambda m: where(m, "sizes"))
     output = _str(table, "output", where, default=nodes[-1].name)
     if output not in graph.nodes:
         raise where(f"output '{output}' is not a node of the graph", "output")
@@ -443,7 +475,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         source_title=str(source.get("title", "")), source_file=str(source.get("file", "")),
         section=_str(table, "section", where, default=""), ask=_str(table, "ask", where, default=""),
         mode=mode, at=at, asks=asks, display=dict(display),
-        note=_str(table, "note", where, default=""), path=file, line=header)
+        note=_str(table, "note", where, default=""), path=file, line=header,
+        relations=relations)
     problem.notation = (notation or Notation()).merged(
         from_table(table.get("notation"), lambda m: where(m, "notation"), graph.symbols))
 

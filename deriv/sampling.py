@@ -31,11 +31,14 @@ def draw(inp: Input, shape: tuple, rng: np.random.Generator) -> np.ndarray:
     return rng.uniform(*REAL, shape)
 
 
-def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS) -> list[dict]:
+def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS, relations=()) -> list[dict]:
     """One square assignment (every size 3); then distinct sizes in increasing and in
     decreasing order, so that every pair of sizes is drawn both ways (m < n and m > n: a
     formula right only for tall matrices, or undefined for wide ones, is never checked on
-    square settings alone); then random ones."""
+    square settings alone); then random ones. With `relations` (m >= n, the problem's
+    `sizes`), only assignments that satisfy them ([] if none in the drawn range does)."""
+    if relations:
+        return _related(sizes, seed, count, relations)
     rng = np.random.default_rng(seed)
     out = [{s: 3 for s in sizes}]
     if not sizes:
@@ -48,6 +51,52 @@ def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS) -> list[dict]:
             out.append({s: int(v) for s, v in zip(sizes, reversed(values))})
     while len(out) < count:
         out.append({s: int(v) for s, v in zip(sizes, rng.integers(lo, hi, len(sizes)))})
+    return out
+
+
+RELATIONS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+             "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+CANDIDATES = 4096           # size assignments tried against a problem's relations
+
+
+def holds(assignment: dict, relations) -> bool:
+    """Do the sizes satisfy every relation (a, op, b) (a and b size names or numbers)?"""
+    def value(x):
+        return assignment[x] if isinstance(x, str) else x
+    return all(RELATIONS[op](value(a), value(b)) for a, op, b in relations)
+
+
+def _related(sizes, seed: int, count: int, relations) -> list[dict]:
+    """Assignments that satisfy the relations: the square one and the two orders where they
+    fit, then the fitting assignment with the most distinct sizes (a rectangular setting is
+    kept whenever the relations allow one), then random fitting ones."""
+    rng = np.random.default_rng(seed)
+    lo, hi = SIZE_RANGE
+    k = len(sizes)
+    if (hi - lo) ** k <= CANDIDATES:
+        grid = np.stack(np.meshgrid(*[np.arange(lo, hi)] * k, indexing="ij"), -1).reshape(-1, k)
+    else:
+        grid = rng.integers(lo, hi, (CANDIDATES, k))
+    fitting = [a for a in ({s: int(v) for s, v in zip(sizes, row)} for row in grid)
+               if holds(a, relations)]
+    if not fitting:
+        return []
+    proposals = [{s: 3 for s in sizes}]
+    if k <= hi - lo:
+        values = sorted(rng.permutation(np.arange(lo, hi))[:k])
+        proposals += [{s: int(v) for s, v in zip(sizes, values)},
+                      {s: int(v) for s, v in zip(sizes, reversed(values))}]
+    out = [a for a in proposals if holds(a, relations)]
+    out = [a for i, a in enumerate(out) if a not in out[:i]]
+    most = max(len(set(a.values())) for a in fitting)
+    if all(len(set(a.values())) < most for a in out):
+        wide = [a for a in fitting if len(set(a.values())) == most]
+        out.append(wide[int(rng.integers(len(wide)))])
+    fresh = [a for a in fitting if a not in out]
+    rng.shuffle(fresh)
+    out += fresh[:max(0, count - len(out))]
+    while len(out) < count:
+        out.append(fitting[int(rng.integers(len(fitting)))])
     return out
 
 

@@ -19,7 +19,7 @@ from deriv.parse import DRef
 from deriv.primitives import kink_arguments
 from deriv.problem import Problem
 from deriv.program import Values
-from deriv.sampling import draw_all
+from deriv.sampling import draw_all, size_assignments
 from deriv.sweep import Step, Sweep, forward, reverse
 
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
@@ -68,7 +68,8 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
         if problem.graph.shape(name):
             raise DerivError(f"--at {name}=…: '{name}' is a {problem.inputs[name].kind}; --at "
                              "gives scalars")
-    sizes = {s: 3 for s in problem.sizes}
+    sizes = size_assignments(problem.sizes, seed, 1, problem.relations)[0] \
+        if problem.relations else {s: 3 for s in problem.sizes}
     point: dict[str, object] = dict(problem.at)
     source = "document" if problem.at else "seeded"
     missing = [n for n in problem.inputs if n not in point and n not in overrides]

@@ -115,7 +115,7 @@ def report(rep) -> str:
             "local": c.local, "layout": c.layout, "printed": c.printed, "expr": c.expr_text,
             "chain": c.chain_text, "verdict": v.verdict, "outcome": v.outcome,
             "expect": c.expect, "note": c.note, "samples": v.samples,
-            "undefined": v.undefined, "near_kink": v.near_kink,
+            "undefined": v.undefined, "near_kink": v.near_kink, "singular": v.singular,
             "diagnosis": [finding(f, d) for f in v.diagnosis],
             "equals": [str(f.derivative) for f in v.diagnosis
                        if f.kind == "mislabelled" and f.derivative is not None],

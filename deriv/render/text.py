@@ -234,6 +234,7 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
     line.append(f" {clean(v.claim.id):<18}")
     target = claim_label(v.claim, UnicodeMath(d)) or (
         f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
+        else f"Newton step in {pretty(v.claim.wrt, d)}" if v.claim.update == "newton"
         else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
     line.append(f" {target}")
     extras = []
@@ -241,12 +242,15 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
         extras.append(f"branches {v.branches_seen}/{v.branches}")
     if v.undefined:
         extras.append(f"{v.undefined} undefined")
+    if v.singular:
+        extras.append(f"{v.singular} singular")
     if v.dropped:
         extras.append("not compared at " + "; ".join(
             ", ".join(f"{k} = {n}" for k, n in d.items()) for d in v.dropped))
     if v.overflow:
         extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
-    if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped):
+    if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped or
+                   v.singular):
         line.append("   " + ", ".join(extras), style="dim")
     out.append(line)
     if v.outcome == "error":

@@ -294,5 +294,6 @@ def error_reason(v) -> str:
     if v.reason == "underflow":
         return ("undecided: both sides underflow to 0 in float64 at every point, and no "
                 "point could be recomputed at high precision")
+    singular = f", {v.singular} where a matrix is singular" if v.singular else ""
     return (f"evaluable at only {v.samples} points ({v.undefined} undefined, {v.near_kink} "
-            "near a kink); is an input's domain missing (e.g. positive)?")
+            f"near a kink{singular}); is an input's domain missing (e.g. positive)?")

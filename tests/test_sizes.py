@@ -1,0 +1,88 @@
+"""Size relations in the problem file (`sizes = ["m >= n"]`), honoured by every draw, and
+points lost to a singular matrix counted as such (not as kinks, not silently)."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import deriv
+from deriv.checker import Options, ProblemCheck
+from deriv.cli import main
+from deriv.errors import DerivError
+from deriv.sampling import holds, size_assignments
+
+DET = '''
+[[problem]]
+id = "det-xax"
+inputs = { X = "matrix(m, n)", A = "matrix(m, m)" }
+%s
+graph = """
+L = det(X.T @ A @ X)
+"""
+
+[[problem.claim]]
+id = "general"
+of = "L"
+wrt = "X"
+expr = "L * (A @ X @ inv(X.T @ A @ X) + A.T @ X @ inv(X.T @ A.T @ X))"
+
+[[problem.claim]]
+id = "symmetric-twin"
+of = "L"
+wrt = "X"
+expr = "2 * L * A @ X @ inv(X.T @ A @ X)"
+'''
+
+
+@pytest.mark.parametrize("relations", [
+    [("m", ">=", "n")], [("m", ">", "n")], [("m", "==", "n")], [("k", "<", 4), ("m", "!=", "k")]])
+def test_every_assignment_satisfies_the_relations_and_one_is_rectangular(relations):
+    for seed in range(20):
+        drawn = size_assignments(("m", "n", "k"), seed, relations=relations)
+        assert len(drawn) == 4 and all(holds(a, relations) for a in drawn)
+        assert any(len(set(a.values())) > 1 for a in drawn)
+
+
+def test_unsatisfiable_relations_draw_nothing():
+    assert size_assignments(("m", "n"), 0, relations=[("m", ">", "n"), ("n", ">", "m")]) == []
+
+
+def test_tall_only_twin_fails_on_every_seed_and_nothing_is_dropped():
+    problem = deriv.load(DET % 'sizes = ["m >= n"]')
+    for seed in range(12):
+        verdicts = {v.claim.id: v for v in deriv.check(problem, samples=400, seed=seed).verdicts}
+        assert verdicts["general"].verdict == "pass", seed
+        assert verdicts["symmetric-twin"].verdict == "fail", seed
+        assert not verdicts["general"].dropped and verdicts["general"].singular < 5
+
+
+def test_singular_points_are_counted_as_singular(tmp_path):
+    problem = deriv.load(DET % "")
+    assert not problem.relations
+    pc = ProblemCheck(problem, Options(400, 0))
+    v = pc.check(problem.claims[0])
+    assert v.verdict == "pass" and v.singular > 0 and v.near_kink == 0 and v.undefined == 0
+    assert v.dropped                                 # the wide setting: said, as before
+    path = tmp_path / "det.toml"
+    path.write_text(DET % "")
+    out = CliRunner().invoke(main, ["check", str(path), "--format", "json"])
+    claim = json.loads(out.output)["claims"][0]
+    assert claim["singular"] > 0 and claim["near_kink"] == 0 and claim["dropped_sizes"]
+
+
+def test_square_means_every_size_equal():
+    problem = deriv.load(DET % 'sizes = ["square"]')
+    assert problem.relations == (("m", "==", "n"),)
+    assert all(b.sizes["m"] == b.sizes["n"] for b in ProblemCheck(problem, Options(200)).batches)
+
+
+@pytest.mark.parametrize("line, message", [
+    ('sizes = ["m >= q"]', "'q' in 'm >= q' is not a size"),
+    ('sizes = ["m => n"]', "a size relation is `m >= n`"),
+    ('sizes = "m >= n"', "'sizes' is a list of relations"),
+])
+def test_bad_relations_are_placed(line, message):
+    with pytest.raises(DerivError) as err:
+        deriv.load(DET % line)
+    assert message in err.value.message and err.value.line == 5 and err.value.col
