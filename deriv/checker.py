@@ -347,6 +347,8 @@ class ProblemCheck:
             return v
         else:
             outcome = self.agree(pairs, claim, written)
+            if outcome == "agree" and self.undefined_where_defined(claim, pairs):
+                outcome = "disagree"   # 2(XXᵀ)⁻¹X for 2X(XᵀX)⁻¹: right only where defined
             if precise_wrong and not outcome.startswith("disagree"):
                 outcome = "disagree"         # wrong where float64 overflows (at 50 digits)
             if outcome == "undecided":
@@ -392,6 +394,19 @@ class ProblemCheck:
         if v.verdict == "fail" and not self.options.strict and self.harmless(claim, written):
             v.severity = "warning"
         return v
+
+    def undefined_where_defined(self, claim: Claim, pairs) -> bool:
+        """Is the claim undefined (a singular inverse) at most points of some size setting
+        where the derivative is defined? Such a formula is not the derivative there."""
+        for batch, c, t, _ in pairs:
+            if c is None:
+                continue
+            keep = batch.keep if claim.local else batch.keep_total
+            defined = keep & batch.defined[claim.of] & per_point(np.isfinite(t))
+            lost = defined & ~per_point(np.isfinite(c))
+            if defined.sum() >= 10 and lost.sum() > defined.sum() // 2:
+                return True
+        return False
 
     def harmless(self, claim: Claim, written: sp.Expr) -> bool:
         """A printed forward value that is off by a quantity no asked derivative can see (the

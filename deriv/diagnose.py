@@ -7,6 +7,7 @@ on a loaded machine as on an idle one. The first explanations found (at most two
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 from itertools import combinations
@@ -92,7 +93,8 @@ class Diagnosis:
         found: list[Finding] = []
         # the ones that need no further sweep first; then those that evaluate more of the
         # problem's derivatives
-        for method in (self.transposed, self.negated, self.lost_path, self.constant_multiple,
+        for method in (self.transposed, self.negated, self.product_order, self.lost_path,
+                       self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
                        self.symmetric_only, self.square_only):
             if len(found) >= 2:
@@ -103,7 +105,7 @@ class Diagnosis:
                 finding = None     # an explanation that does not apply to this claim's shapes
             if finding:
                 found.append(finding)
-        return found or [self.counterexample()]
+        return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
         """Where float64 fails everywhere, a point from the 50-digit evaluation (numbers too
@@ -337,6 +339,18 @@ class Diagnosis:
     def negated(self) -> Finding | None:
         if self.matches(lambda b, k: -self.pairs[k][2]):
             return Finding("negated", self.target)
+        return None
+
+    def product_order(self) -> Finding | None:
+        """AB written BA: one product of the claim reordered (deriv.orders) is right."""
+        from deriv.orders import reorderings
+        if self.claim.is_value or self.written is None:
+            return None
+        for candidate, printed, right in reorderings(self.written):
+            def reordered(batch, k, e=candidate):
+                return self.pc.evaluate(batch.values, e)
+            if self.matches(reordered, lambda b, k: self.pairs[k][2]):
+                return Finding("product-order", self.target, expr=right, printed=printed)
         return None
 
     def constant_multiple(self) -> Finding | None:
@@ -596,6 +610,21 @@ class Diagnosis:
             if c is None or not per_point(close(c, t, atol=self.atol))[valid].all():
                 return None
         return Finding("square-only", self.target)
+
+
+def _one_factor(found: list[Finding]) -> list[Finding]:
+    """A lost factor is one explanation whatever the graph's form: where the claim is a
+    constant multiple of the derivative, the lost path that makes it so (AAᵀ's two uses of
+    A, one counted) is its detail, not a second finding — trace(X @ X), which has no such path,
+    reads the same."""
+    multiple = next((f for f in found if f.kind == "constant-multiple"), None)
+    lost = next((f for f in found if f.kind == "lost-path"), None)
+    if multiple is None or lost is None:
+        return found
+    merged = dataclasses.replace(multiple, paths=lost.paths, count=lost.count,
+                                 expr=lost.expr, printed=lost.printed, symbols=lost.symbols,
+                                 kept=lost.kept)
+    return [merged if f is multiple else f for f in found if f is not lost]
 
 
 class _Prefix:

@@ -21,6 +21,8 @@ KINDS: dict[str, str] = {
     "negated": "the formula has the wrong sign",
     "constant-multiple": "the formula is a constant multiple of the derivative (a factor lost or "
                          "added)",
+    "product-order": "the formula multiplies matrices in the wrong order (AB written BA): "
+                     "exchanging two neighbouring factors, or reversing a product, makes it right",
     "swapped": "exchanging two symbols of one family makes the formula right (an index typo)",
     "wrong-factor": "one factor of a printed product is not the partial it stands for",
     "extra-factor": "the formula has a factor too many",

@@ -386,8 +386,8 @@ expr = "4 * W.T @ r + x"
     # 2r is both the negative of ∂L/∂y and ∂L/∂r itself: both explanations are reported
     found = {f.kind: f for f in v["mislabelled"].diagnosis}
     assert found["mislabelled"].derivative.wrt in ("g", "h", "r")
-    lost = first["lost"]
-    assert lost.kind == "lost-path"
+    lost = first["lost"]          # half the derivative: one explanation, the lost factor,
+    assert lost.kind == "constant-multiple" and lost.number == 0.5    # with its lost path
     assert set(lost.symbols) <= {"g", "h"} and len(lost.symbols) == 1
     assert all(p[0] == "W" and p[-1] == "L" for p in lost.paths)
     assert first["missing-term"].kind == "missing-term"

@@ -85,11 +85,20 @@ def sentence(f, m) -> str:
         return f"is not defined: {f.text}"
     if kind == "negated":
         return f"has the wrong sign: it is the negative of {target}"
+    if kind == "product-order":
+        return (f"multiplies in the wrong order: {m.expr(f.printed)} should be "
+                f"{m.expr(f.expr)}")
     if kind == "constant-multiple":
         shown, inverse = _ratio(f.number)
         if abs(f.number) > 1:
             return f"is {shown} times {target} (an extra factor {shown})"
-        return f"is {shown} times {target} (a lost factor {inverse})"
+        said = f"is {shown} times {target} (a lost factor {inverse})"
+        if f.paths:                 # the lost path behind it, where the graph shows one
+            said += f": it misses the path{'s' * (len(f.paths) > 1)} " + \
+                ", ".join(m.path(p) for p in f.paths)
+            if f.expr is not None and f.printed is not None:
+                said += f" (it counts only {m.expr(f.expr)} of {target} = {m.expr(f.printed)})"
+        return said
     if kind == "swapped":
         a, b = f.symbols
         return f"{m.name(a)} and {m.name(b)} are swapped: exchanging them makes it right"
