@@ -231,12 +231,13 @@ class ProblemCheck:
 
     def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int, int]:
         """Points where float64 overflows (log(exp(a) + exp(b)) at a = 710) are not undefined:
-        up to MAX_PRECISE of them a batch are evaluated at 50 digits instead. Returns how many
+        up to MAX_PRECISE of them a batch (not those lost to a singular matrix) are evaluated
+        at 50 digits instead. Returns how many
         are defined there, how many of those disagree, and how many were tried."""
         defined = wrong = tried = 0
         for batch, _, _, valid in pairs:
             keep = batch.keep if claim.local else batch.keep_total
-            for i in np.flatnonzero(keep & ~valid)[:MAX_PRECISE]:
+            for i in np.flatnonzero(keep & ~valid & ~batch.singular)[:MAX_PRECISE]:
                 tried += 1
                 both = self.at_point(batch, int(i), 50, claim, expr)
                 if both is None or len(both[0]) != len(both[1]):
@@ -330,7 +331,9 @@ class ProblemCheck:
         v.branches, v.branches_seen = self.coverage(claim, pairs)
         total = sum(b.n for b in self.batches)
         precise_wrong = 0
-        if got == want and v.undefined:
+        # undefined where the derivative is defined (2(XXᵀ)⁻¹X for 2X(XᵀX)⁻¹ at m > n): wrong
+        lost = got == want and self.undefined_where_defined(claim, pairs)
+        if got == want and v.undefined and not lost:
             v.precise, precise_wrong, tried = self.precise(claim, written, pairs)
             # every point tried is defined at 50 digits: the others overflow too, they are not
             # undefined (they are counted, not all evaluated)
@@ -347,8 +350,8 @@ class ProblemCheck:
             return v
         else:
             outcome = self.agree(pairs, claim, written)
-            if outcome == "agree" and self.undefined_where_defined(claim, pairs):
-                outcome = "disagree"   # 2(XXᵀ)⁻¹X for 2X(XᵀX)⁻¹: right only where defined
+            if outcome == "agree" and lost:
+                outcome = "disagree"
             if precise_wrong and not outcome.startswith("disagree"):
                 outcome = "disagree"         # wrong where float64 overflows (at 50 digits)
             if outcome == "undecided":
