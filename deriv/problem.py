@@ -246,6 +246,18 @@ def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
                          node_lines[cycle[0]]) from None
 
 
+SIZE_RANGE = (2, 6)         # drawn sizes lie in [2, 5]; the square assignment uses 3
+RELATIONS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
+             "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def holds(assignment: dict, relations) -> bool:
+    """Do the sizes satisfy every relation (a, op, b) (a and b size names or numbers)?"""
+    def value(x):
+        return assignment[x] if isinstance(x, str) else x
+    return all(RELATIONS[op](value(a), value(b)) for a, op, b in relations)
+
+
 _RELATION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*|\d+)\s*(>=|<=|==|!=|>|<)\s*"
                        r"([A-Za-z][A-Za-z0-9_]*|\d+)\s*")
 
@@ -272,6 +284,12 @@ def _relations(raw, sizes: tuple, where) -> tuple:
                 raise where(f"'{x}' in {text.strip()!r} is not a size of the problem "
                             f"({', '.join(sizes) or 'none'})")
         out.append((a, op, b))
+    named = sorted({x for r in out for x in (r[0], r[2]) if isinstance(x, str)})
+    if len(named) <= 6 and out and not any(       # (more sizes: found when drawn)
+            holds(dict(zip(named, values)), out)
+            for values in itertools.product(range(*SIZE_RANGE), repeat=len(named))):
+        raise where(f"no sizes from {SIZE_RANGE[0]} to {SIZE_RANGE[1] - 1} satisfy "
+                    + ", ".join(printable(r) for r in raw))
     return tuple(out)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from deriv.graph import Input
+from deriv.problem import SIZE_RANGE, holds
 
 REAL = (-2.0, 2.0)          # wide enough to see both sides of every kink in the documents'
 POSITIVE = (0.1, 2.5)       # problems, narrow enough that exp(exp(x)) stays finite
 ASSIGNMENTS = 4             # size assignments of a problem with symbolic sizes
-SIZE_RANGE = (2, 6)         # drawn sizes lie in [2, 5]; the square assignment uses 3
 
 
 def draw(inp: Input, shape: tuple, rng: np.random.Generator) -> np.ndarray:
@@ -54,16 +54,7 @@ def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS, relations=()) -
     return out
 
 
-RELATIONS = {">=": lambda a, b: a >= b, ">": lambda a, b: a > b, "<=": lambda a, b: a <= b,
-             "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 CANDIDATES = 4096           # size assignments tried against a problem's relations
-
-
-def holds(assignment: dict, relations) -> bool:
-    """Do the sizes satisfy every relation (a, op, b) (a and b size names or numbers)?"""
-    def value(x):
-        return assignment[x] if isinstance(x, str) else x
-    return all(RELATIONS[op](value(a), value(b)) for a, op, b in relations)
 
 
 def _related(sizes, seed: int, count: int, relations) -> list[dict]:

@@ -81,6 +81,7 @@ def test_square_means_every_size_equal():
     ('sizes = ["m >= q"]', "'q' in 'm >= q' is not a size"),
     ('sizes = ["m => n"]', "a size relation is `m >= n`"),
     ('sizes = "m >= n"', "'sizes' is a list of relations"),
+    ('sizes = ["m > n", "n > m"]', "no sizes from 2 to 5 satisfy m > n, n > m"),
 ])
 def test_bad_relations_are_placed(line, message):
     with pytest.raises(DerivError) as err:
