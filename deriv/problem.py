@@ -101,6 +101,7 @@ class Problem:
     path: str | None = None
     line: int | None = None
     notation: Notation = field(default_factory=Notation)
+    unchecked: list = field(default_factory=list)   # deriv.unchecked: printed, not checked
 
     @property
     def inputs(self):
@@ -274,7 +275,7 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
-                "asks", "claim", "display", "note", "notation"}
+                "asks", "claim", "display", "note", "notation", "unchecked"}
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
               "layout",   # gradient | derivative (a scalar's is itself either way)
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
@@ -449,7 +450,25 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
                                           groups.get(c), from_printed))
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
+    problem.unchecked = _unchecked(table.get("unchecked", []), file, places, ("problem", index))
     return problem
+
+
+def _unchecked(entries, file, places: _Places, base: tuple) -> list:
+    """[[problem.unchecked]] (or a file's [[unchecked]]): printed items deriv does not check."""
+    from deriv import unchecked
+
+    def where(message: str, k: int | None, key: str | None) -> DerivError:
+        path = base + ("unchecked",) + (() if k is None else (k,))
+        found = (places.found.value(path + (key,)) if key else None) or \
+            places.found.table(path) or places.found.value(path)
+        line, col = found if found else (places.header(base[1]) if base else 1, None)
+        return DerivError(message, file, line, col if key else None)
+    items = unchecked.load(entries, where)
+    for k, item in enumerate(items):
+        found = places.found.table(base + ("unchecked", k))
+        object.__setattr__(item, "line", found[0] if found else None)
+    return items
 
 
 def claim_place(file, places: _Places, p: int, c: int):
@@ -719,9 +738,10 @@ def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> li
     if not isinstance(source, dict):
         raise DerivError("[source] must be a table", file, 1)
     for key in data:
-        if key not in ("source", "problem", "notation"):
-            raise DerivError(f"unknown top-level key '{key}' (expected [source], [notation] "
-                             "and [[problem]] tables)", file, places.value(None, None, key)[0])
+        if key not in ("source", "problem", "notation", "unchecked"):
+            raise DerivError(f"unknown top-level key '{key}' (expected [source], [notation], "
+                             "[[problem]] and [[unchecked]] tables)", file,
+                             places.value(None, None, key)[0])
     notation = from_table(data.get("notation"), lambda m: DerivError(
         m, file, places.value(None, None, "notation")[0]))
     problems = data.get("problem", [])
@@ -751,4 +771,6 @@ def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> li
                              f"{ids[problem.id]})", file, problem.line)
         ids[problem.id] = problem.line
         loaded.append(problem)
+    if "unchecked" in data:      # the document's items outside any problem: with the first
+        loaded[0].unchecked[:0] = _unchecked(data["unchecked"], file, places, ())
     return loaded

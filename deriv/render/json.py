@@ -71,6 +71,8 @@ def problem(p) -> str:
                     "chain": c.chain_text, "value": c.value_text, "expect": c.expect,
                     "note": c.note, "line": c.expr_line or c.line, "col": c.col}
                    for c in p.claims],
+        "unchecked": [{"id": u.id, "section": u.section, "kind": u.kind, "reason": u.reason,
+                       "printed": u.printed, "line": u.line} for u in p.unchecked],
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
 

@@ -191,6 +191,15 @@ def problem_view(p) -> Group:
                 out.append(Text(f"      reads:   {S(c.expr_text)}"))
             if c.chain_text:
                 out.append(Text(f"      chain:   {S(c.chain_text)}"))
+    if p.unchecked:
+        out.append(Text("\nPrinted, not checked", style="bold underline"))
+        for u in p.unchecked:
+            line = Text("  ")
+            line.append(S(u.id), style="bold")
+            line.append(f"  {S(u.section)} ({S(u.kind)}): {S(u.reason)}")
+            out.append(line)
+            if u.printed:
+                out.append(Text(f"      printed: {S(u.printed)}", style="dim"))
     return Group(*out)
 
 

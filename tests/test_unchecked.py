@@ -1,0 +1,87 @@
+"""Printed items listed as not checkable: validated by the loader, shown, and counted in the
+per-document coverage; and the catalog lists every printed item of its documents."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from click.testing import CliRunner
+
+from deriv.cli import main
+from deriv.errors import DerivError
+from deriv.problem import load_text
+
+FILE = textwrap.dedent('''
+    [source]
+    title = "A sheet"
+    file = "sheet.txt"
+
+    [[unchecked]]
+    id = "prose-3a"
+    section = "part 3(a)"
+    kind = "prose"
+    reason = "an answer in words"
+
+    [[problem]]
+    id = "p"
+    inputs = { x = "real" }
+    graph = """
+    y = x**2
+    """
+
+    [[problem.claim]]
+    id = "dy/dx"
+    of = "y"
+    wrt = "x"
+    expr = "2*x"
+
+    [[problem.unchecked]]
+    id = "fig-1"
+    section = "Figure 1"
+    kind = "figure"
+    printed = "Figure 1: the graph"
+    reason = "a drawing the text does not carry"
+''')
+
+
+def test_items_are_loaded_with_their_lines():
+    (p,) = load_text(FILE, "sheet.toml")
+    assert [(u.id, u.kind, u.line) for u in p.unchecked] == [("prose-3a", "prose", 6),
+                                                              ("fig-1", "figure", 25)]
+    assert p.unchecked[1].printed == "Figure 1: the graph"
+
+
+@pytest.mark.parametrize("change, message, line", [
+    (('kind = "figure"', 'kind = "drawing"'), "unchecked kind 'drawing' is not one of", 28),
+    (('reason = "a drawing the text does not carry"\n', ''), "needs 'reason'", 25),
+    (('kind = "figure"', 'kind = "figure"\nwhy = "x"'), "unknown key 'why'", 29),
+    (('id = "fig-1"', 'id = "prose-3a"'), "", None),          # ids are per list: allowed
+    (('id = "fig-1"', 'id = "a b"'), "may hold only", 26),
+    (('printed = "Figure 1: the graph"', 'printed = 3'), "'printed' must be a string", 29),
+])
+def test_bad_items_are_placed(change, message, line):
+    text = FILE.replace(*change)
+    if not message:
+        load_text(text, "sheet.toml")
+        return
+    with pytest.raises(DerivError) as err:
+        load_text(text, "sheet.toml")
+    assert message in err.value.message
+    assert err.value.line == line
+
+
+def test_show_and_coverage(tmp_path):
+    path = tmp_path / "sheet.toml"
+    path.write_text(FILE)
+    shown = CliRunner().invoke(main, ["show", str(path)])
+    assert shown.exit_code == 0
+    assert "Printed, not checked" in shown.output and "fig-1" in shown.output
+    data = json.loads(CliRunner().invoke(main, ["show", str(path), "--format", "json"]).output)
+    assert [u["id"] for u in data["unchecked"]] == ["prose-3a", "fig-1"]
+    md = CliRunner().invoke(main, ["check", str(path), "--format", "markdown"])
+    assert md.exit_code == 0
+    assert "Coverage: 1 of 3 printed items checked (33 %); not checkable: 1 prose, 1 figure." \
+        in md.output
+    assert "- `p` `fig-1`, Figure 1 (figure): a drawing the text does not carry" in md.output
