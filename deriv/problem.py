@@ -600,8 +600,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
         shape_errors.clear()
         expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
-        chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
-            else (None, None)
+        chain_expr, chain_text = (None, chain_given) if _tensor_chain(graph, chain_given) \
+            else read(key_chain, chain_given) if chain_given is not None else (None, None)
         chain = None
         if chain_text is not None:
             try:
@@ -647,6 +647,23 @@ def _kind_claim(entry, cid: str, problem: Problem, line, where, places, p: int, 
                  expr=None, expr_text=None if expr_text is None else str(expr_text),
                  expect=expect, note=note, line=line, layout=layout, expr_line=expr_line,
                  col=col, spec=spec)
+
+
+def _tensor_chain(graph: Graph, text: str | None) -> bool:
+    """A printed chain with a factor deriv cannot evaluate (∂g/∂W, a tensor of order 3): its
+    links and paths are checked, its value is not (it has no `expr` of its own to compare)."""
+    if text is None:
+        return False
+    try:
+        products = parse_chain(text, set(graph.symbols))
+    except DerivError:
+        return False            # reported, with its place, where the chain is read
+    for ref in (r for product in products for r in product):
+        try:
+            A.derivative_shape(graph.shape(ref.of), graph.shape(ref.wrt))
+        except (A.ShapeError, KeyError):
+            return True
+    return False
 
 
 def _number_text(places: _Places, p: int, c: int, value: float) -> str | None:
