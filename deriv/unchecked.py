@@ -26,9 +26,11 @@ KINDS = {
     "no-solution": "the document asks but prints no answer",
     "garbled": "the text is damaged past reading as a formula",
     "approximation": "a formula that holds only approximately (a limit, a finite difference)",
+    "not-expressible": "a formula deriv's syntax cannot write (index sums with Kronecker "
+                       "deltas, a limit, a claim about where kinks lie)",
 }
 KEYS = {"id", "section", "kind", "printed", "reason"}
-ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.#\-]*")
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./#\-]*")
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def load(entries, where) -> list[Unchecked]:
                 raise where(f"an unchecked item needs '{key}'", k, key if key in entry else None)
         if not ID.fullmatch(values["id"]):
             raise where(f"unchecked id {values['id']!r:.40} may hold only letters, digits, "
-                        "'.', '#', '-' and '_'", k, "id")
+                        "'.', '/', '#', '-' and '_'", k, "id")
         if values["id"] in seen:
             raise where(f"unchecked id '{values['id']}' is used twice", k, "id")
         seen.add(values["id"])
