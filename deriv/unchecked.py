@@ -26,6 +26,7 @@ KINDS = {
     "no-solution": "the document asks but prints no answer",
     "garbled": "the text is damaged past reading as a formula",
     "approximation": "a formula that holds only approximately (a limit, a finite difference)",
+    "definition": "a definition or the question's data restated: nothing to check",
     "not-expressible": "a formula deriv's syntax cannot write (index sums with Kronecker "
                        "deltas, a limit, a claim about where kinks lie)",
 }
