@@ -789,5 +789,8 @@ def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> li
         ids[problem.id] = problem.line
         loaded.append(problem)
     if "unchecked" in data:      # the document's items outside any problem: with the first
-        loaded[0].unchecked[:0] = _unchecked(data["unchecked"], file, places, ())
+        items = _unchecked(data["unchecked"], file, places, ())
+        for item in items:
+            object.__setattr__(item, "whole_file", True)
+        loaded[0].unchecked[:0] = items
     return loaded

@@ -44,6 +44,7 @@ class Unchecked:
     reason: str
     printed: str = ""
     line: int | None = None
+    whole_file: bool = False       # a top-level [[unchecked]]: of the document, no problem's
 
 
 def load(entries, where) -> list[Unchecked]:

@@ -82,6 +82,7 @@ def test_show_and_coverage(tmp_path):
     assert [u["id"] for u in data["unchecked"]] == ["prose-3a", "fig-1"]
     md = CliRunner().invoke(main, ["check", str(path), "--format", "markdown"])
     assert md.exit_code == 0
-    assert "Coverage: 1 of 3 printed items checked (33 %); not checkable: 1 prose, 1 figure." \
+    assert "Coverage: 1 of 3 printed items checked (33 %); not checkable: 1 answer in words, 1 figure." \
         in md.output
     assert "- `p` `fig-1`, Figure 1 (figure): a drawing the text does not carry" in md.output
+    assert "- `prose-3a`, part 3(a) (prose): an answer in words" in md.output

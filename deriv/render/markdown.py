@@ -145,6 +145,21 @@ _LABEL = {"xfailed": "known erratum", "failed": "**erratum (not yet marked in th
           "xpassed": "**marked as an erratum, but passes**", "error": "**error**"}
 
 
+_KIND_WORDS = {"figure": ("figure", "figures"), "prose": ("answer in words", "answers in words"),
+               "no-solution": ("question printed without a solution",
+                               "questions printed without a solution"),
+               "garbled": ("garbled line", "garbled lines"),
+               "approximation": ("approximation", "approximations"),
+               "definition": ("definition", "definitions"),
+               "not-expressible": ("statement deriv's claims cannot write",
+                                   "statements deriv's claims cannot write")}
+
+
+def _kind_count(kind: str, n: int) -> str:
+    one, many = _KIND_WORDS.get(kind, (kind, kind))
+    return f"{n} {one if n == 1 else many}"
+
+
 def report(rep, problems=None, level: str = "###") -> str:
     """Per document: claims checked, errata found, each with deriv's diagnosis.
 
@@ -198,7 +213,7 @@ def report(rep, problems=None, level: str = "###") -> str:
             kinds = Counter(u.kind for _, u in unchecked)
             out += [f"Coverage: {len(verdicts)} of {_plural(printed, 'printed item')} checked "
                     f"({100 * len(verdicts) / printed:.0f} %)" +
-                    ("; not checkable: " + ", ".join(f"{n} {k}" for k, n in kinds.items())
+                    ("; not checkable: " + ", ".join(_kind_count(k, n) for k, n in kinds.items())
                      if unchecked else "") + ".", ""]
         total_unchecked += len(unchecked)
         for v in errata + others:
@@ -223,8 +238,9 @@ def report(rep, problems=None, level: str = "###") -> str:
             out.append("")
         if unchecked:
             out.append("Printed but not checked:")
-            out += [f"- {code(pid)} {code(u.id)}, {escape(u.section)} ({escape(u.kind)}): "
-                    f"{escape(u.reason)}" for pid, u in unchecked]
+            out += [f"- {'' if u.whole_file else code(pid) + ' '}{code(u.id)}, "
+                    f"{escape(u.section)} ({escape(u.kind)}): {escape(u.reason)}"
+                    for pid, u in unchecked]
             out.append("")
         if doc["missing"]:
             out.append("Asked for but not printed: " + ", ".join(
