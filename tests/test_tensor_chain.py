@@ -50,3 +50,17 @@ def test_a_tensor_chain_with_its_formula_checks_the_formula():
     wrong = FILE.replace("CHAIN", "D(g, W) @ D(L, g)") + 'expr = "m @ x.T"\n'
     (v,) = check(load_text(wrong)).verdicts
     assert v.verdict == "fail"
+
+
+def test_the_report_says_only_the_structure_was_checked(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from deriv.cli import main
+    path = tmp_path / "t.toml"
+    path.write_text(FILE.replace("CHAIN", "D(g, W) @ D(L, g)"))
+    text = CliRunner().invoke(main, ["check", str(path)])
+    assert text.exit_code == 0 and "chain structure only" in text.output
+    data = json.loads(CliRunner().invoke(main, ["check", str(path), "--format", "json"]).output)
+    assert data["claims"][0]["scope"] == "chain structure only"

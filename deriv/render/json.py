@@ -123,7 +123,8 @@ def report(rep) -> str:
                        if f.kind == "mislabelled" and f.derivative is not None],
             "coverage": {"branches_seen": v.branches_seen, "branches": v.branches},
             "overflow": v.overflow, "precise": v.precise, "dropped_sizes": list(v.dropped),
-            **({"reason": error_reason(v)} if v.verdict == "error" else {}),
+            **({"reason": error_reason(v)} if v.verdict == "error" else
+               {"scope": v.reason} if v.reason else {}),
         })
     from deriv.batch import file_rows
     errors = []

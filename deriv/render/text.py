@@ -255,7 +255,10 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
             ", ".join(f"{k} = {n}" for k, n in d.items()) for d in v.dropped))
     if v.overflow:
         extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
-    if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped):
+    if v.verdict != "error" and v.reason:        # e.g. a chain through a tensor: links only
+        extras.append(v.reason)
+    if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped
+                   or v.reason):
         line.append("   " + ", ".join(extras), style="dim")
     out.append(line)
     if v.outcome == "error":
