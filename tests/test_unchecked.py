@@ -86,3 +86,25 @@ def test_show_and_coverage(tmp_path):
         in md.output
     assert "- `p` `fig-1`, Figure 1 (figure): a drawing the text does not carry" in md.output
     assert "- `prose-3a`, part 3(a) (prose): an answer in words" in md.output
+
+
+def test_readme_findings_are_what_deriv_prints_over_the_documents():
+    """README's "What deriv found in the documents" is generated: regenerate it with
+    `deriv check problems/<every file but classic.toml> --format markdown` when the catalog
+    changes."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    files = sorted(str(p) for p in (root / "problems").glob("*.toml") if p.name != "classic.toml")
+    order = ["dis-backprop.toml", "dis-backprop-matrix.toml", "notes-backprop.toml",
+             "notes-backprop-matrix.toml", "eth-dl-4.toml", "eth-dl-4-matrix.toml",
+             "eecs182-dis2.toml", "udl-ch7.toml", "udl-ch7-matrix.toml"]
+    files = sorted(files, key=lambda f: order.index(Path(f).name) if Path(f).name in order
+                   else len(order))
+    md = CliRunner().invoke(main, ["check", *files, "--format", "markdown"])
+    assert md.exit_code == 0, md.output
+    readme = (root / "README.md").read_text()
+    section = readme.split("## What deriv found in the documents\n")[1].split("## Classic")[0]
+    generated = section[section.index("### "):].strip()
+    assert generated == md.output.strip()
+    for doc in md.output.split("\n### ")[0:]:
+        assert "Coverage: " in doc
