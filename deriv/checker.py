@@ -308,6 +308,11 @@ class ProblemCheck:
         if claim.unread:             # printed LaTeX deriv could not read: said, never skipped
             return Verdict(self.problem.id, claim, "error", reason=f"unread: {claim.unread}")
         target = None if claim.is_value else claim.target
+        if claim.expr is None and claim.chain_expr is None and claim.chain is not None:
+            # a chain through a tensor of order 3 (∂z/∂W): its links and paths, not its value
+            structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt)
+            return Verdict(self.problem.id, claim, "fail" if structure else "pass",
+                           diagnosis=structure, reason="chain structure only")
         if claim.shape_error is not None:     # e.g. X @ R with inner sizes that differ
             return Verdict(self.problem.id, claim, "fail", diagnosis=[
                 Finding("ill-shaped", target, text=claim.shape_error.message)])

@@ -20,6 +20,8 @@ import numpy as np
 import sympy as sp
 from sympy import S
 
+from deriv import generic as _generic
+
 # --- the entry ---------------------------------------------------------------------------------
 
 
@@ -217,6 +219,15 @@ register(Primitive(
     partials=(lambda z: S.Zero,), kinks=lambda z: (z, z - 1),
     exact=lambda z: _one_or_zero(0 <= z <= 1),
     unicode="rect({0})", latex=r"\operatorname{{rect}}\left[{0}\right]"))
+
+# a generic smooth f and its derivatives (deriv.generic): rules written for any f
+for _order in range(_generic.ORDERS):
+    register(Primitive(
+        f"anyf{_order or ''}", (f"anyf{_order or ''}",), 1, _generic.numpy_forward(_order),
+        _generic.mpmath_forward(_order),
+        partials=((lambda z, k=_order + 1: call(f"anyf{k}", z)) if _order + 1 < _generic.ORDERS
+                  else (lambda z, k=_order + 1: _generic.sympy_form(k, z)),),
+        unicode="f" + "′" * _order + "({0})", latex="f" + "'" * _order + r"\left({0}\right)"))
 
 
 # --- structural operations: VJP and JVP side by side -------------------------------------------

@@ -103,6 +103,7 @@ class Problem:
     line: int | None = None
     notation: Notation = field(default_factory=Notation)
     relations: tuple = ()          # (a, op, b) between sizes: m >= n is ("m", ">=", "n")
+    unchecked: list = field(default_factory=list)   # deriv.unchecked: printed, not checked
 
     @property
     def inputs(self):
@@ -323,7 +324,7 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
-                "asks", "claim", "display", "note", "notation",
+                "asks", "claim", "display", "note", "notation", "unchecked",
                 "sizes"}   # relations between sizes: ["m >= n"], ["square"]
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
               "layout",   # gradient | derivative (a scalar's is itself either way)
@@ -511,7 +512,25 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
                                           groups.get(c), from_printed))
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
+    problem.unchecked = _unchecked(table.get("unchecked", []), file, places, ("problem", index))
     return problem
+
+
+def _unchecked(entries, file, places: _Places, base: tuple) -> list:
+    """[[problem.unchecked]] (or a file's [[unchecked]]): printed items deriv does not check."""
+    from deriv import unchecked
+
+    def where(message: str, k: int | None, key: str | None) -> DerivError:
+        path = base + ("unchecked",) + (() if k is None else (k,))
+        found = (places.found.value(path + (key,)) if key else None) or \
+            places.found.table(path) or places.found.value(path)
+        line, col = found if found else (places.header(base[1]) if base else 1, None)
+        return DerivError(message, file, line, col if key else None)
+    items = unchecked.load(entries, where)
+    for k, item in enumerate(items):
+        found = places.found.table(base + ("unchecked", k))
+        object.__setattr__(item, "line", found[0] if found else None)
+    return items
 
 
 def claim_place(file, places: _Places, p: int, c: int):
@@ -654,8 +673,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         key_expr, key_chain = ("expr", "chain") if group is None else ("printed", "printed")
         shape_errors.clear()
         expr, expr_text = read(key_expr, expr_given) if expr_given is not None else (None, None)
-        chain_expr, chain_text = read(key_chain, chain_given) if chain_given is not None \
-            else (None, None)
+        chain_expr, chain_text = (None, chain_given) if _tensor_chain(graph, chain_given) \
+            else read(key_chain, chain_given) if chain_given is not None else (None, None)
         chain = None
         if chain_text is not None:
             try:
@@ -701,6 +720,23 @@ def _kind_claim(entry, cid: str, problem: Problem, line, where, places, p: int, 
                  expr=None, expr_text=None if expr_text is None else str(expr_text),
                  expect=expect, note=note, line=line, layout=layout, expr_line=expr_line,
                  col=col, spec=spec)
+
+
+def _tensor_chain(graph: Graph, text: str | None) -> bool:
+    """A printed chain with a factor deriv cannot evaluate (∂g/∂W, a tensor of order 3): its
+    links and paths are checked, its value is not (it has no `expr` of its own to compare)."""
+    if text is None:
+        return False
+    try:
+        products = parse_chain(text, set(graph.symbols))
+    except DerivError:
+        return False            # reported, with its place, where the chain is read
+    for ref in (r for product in products for r in product):
+        try:
+            A.derivative_shape(graph.shape(ref.of), graph.shape(ref.wrt))
+        except (A.ShapeError, KeyError):
+            return True
+    return False
 
 
 def _number_text(places: _Places, p: int, c: int, value: float) -> str | None:
@@ -792,9 +828,10 @@ def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> li
     if not isinstance(source, dict):
         raise DerivError("[source] must be a table", file, 1)
     for key in data:
-        if key not in ("source", "problem", "notation"):
-            raise DerivError(f"unknown top-level key '{key}' (expected [source], [notation] "
-                             "and [[problem]] tables)", file, places.value(None, None, key)[0])
+        if key not in ("source", "problem", "notation", "unchecked"):
+            raise DerivError(f"unknown top-level key '{key}' (expected [source], [notation], "
+                             "[[problem]] and [[unchecked]] tables)", file,
+                             places.value(None, None, key)[0])
     notation = from_table(data.get("notation"), lambda m: DerivError(
         m, file, places.value(None, None, "notation")[0]))
     problems = data.get("problem", [])
@@ -824,4 +861,9 @@ def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> li
                              f"{ids[problem.id]})", file, problem.line)
         ids[problem.id] = problem.line
         loaded.append(problem)
+    if "unchecked" in data:      # the document's items outside any problem: with the first
+        items = _unchecked(data["unchecked"], file, places, ())
+        for item in items:
+            object.__setattr__(item, "whole_file", True)
+        loaded[0].unchecked[:0] = items
     return loaded

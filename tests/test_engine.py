@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+from deriv import generic
 from deriv import primitives as P
 from deriv.catalog import load_catalog
 from deriv.problem import load_text
@@ -49,6 +50,8 @@ BUILTIN = {
     "rect": lambda z: sp.Heaviside(z, 1) * sp.Heaviside(1 - z, 1),
     "maximum": lambda a, b: a + (b - a) * H(b - a),
     "minimum": lambda a, b: a - (a - b) * H(a - b),
+    # the generic smooth f and its derivatives, written out as their sums of sinusoids
+    **{f"anyf{k or ''}": (lambda z, k=k: generic.sympy_form(k, z)) for k in range(generic.ORDERS)},
 }
 
 

@@ -201,7 +201,7 @@ def plain(label: str) -> str:
 
 # --- graph: DOT, terminal, Graphviz --------------------------------------------------------------
 def test_dot_of_dis_backprop_names_every_node_and_edge_with_values_and_adjoints(run):
-    result = run("graph", DIS_BACKPROP, "--format", "dot")
+    result = run("graph", DIS_BACKPROP, "--id", "dis-backprop-1", "--format", "dot")
     assert result.exit_code == 0, result.output
     name, nodes, edges = parse_dot(result.output)
     assert name == "dis-backprop-1"
@@ -235,7 +235,7 @@ def test_dot_of_every_scalar_catalog_problem_parses_and_names_every_node_and_edg
 
 
 def test_terminal_drawing_shows_layers_values_adjoints_and_edges(run):
-    result = run("graph", DIS_BACKPROP)
+    result = run("graph", DIS_BACKPROP, "--id", "dis-backprop-1")
     assert result.exit_code == 0, result.output
     out = result.output
     assert out.index("inputs") < out.index("layer 1") < out.index("layer 2 · output")
@@ -263,17 +263,17 @@ def test_graph_png_of_dis_backprop_1(run, tmp_path):
 
 def test_missing_graphviz_says_how_to_install_it_and_dot_still_works(run, tmp_path, monkeypatch):
     monkeypatch.setattr(dot.shutil, "which", lambda name: None)
-    result = CliRunner().invoke(main, ["graph", str(DIS_BACKPROP), "-o", str(tmp_path / "f.png")])
+    result = CliRunner().invoke(main, ["graph", str(DIS_BACKPROP), "--id", "dis-backprop-1", "-o", str(tmp_path / "f.png")])
     assert result.exit_code == 2
     assert "apt-get install graphviz" in result.output and "--format dot" in result.output
-    assert run("graph", DIS_BACKPROP, "--format", "dot").exit_code == 0
+    assert run("graph", DIS_BACKPROP, "--id", "dis-backprop-1", "--format", "dot").exit_code == 0
     written = tmp_path / "f.dot"
-    assert run("graph", DIS_BACKPROP, "-o", written).exit_code == 0
+    assert run("graph", DIS_BACKPROP, "--id", "dis-backprop-1", "-o", written).exit_code == 0
     parse_dot(written.read_text(encoding="utf-8"))
 
 
 def test_graph_refuses_a_bad_output_suffix(tmp_path):
-    result = CliRunner().invoke(main, ["graph", str(DIS_BACKPROP), "-o", str(tmp_path / "f.jpg")])
+    result = CliRunner().invoke(main, ["graph", str(DIS_BACKPROP), "--id", "dis-backprop-1", "-o", str(tmp_path / "f.jpg")])
     assert result.exit_code == 2 and ".svg, .png or .pdf" in result.output
 
 
@@ -564,7 +564,7 @@ def test_markdown_of_every_catalog_problem_renders(catalog_solutions):
 
 
 def test_markdown_of_dis_backprop_via_cli(run):
-    result = run("solve", DIS_BACKPROP, "--format", "markdown")
+    result = run("solve", DIS_BACKPROP, "--id", "dis-backprop-1", "--format", "markdown")
     assert result.exit_code == 0, result.output
     md = result.output
     check_markdown(md)
@@ -583,8 +583,10 @@ def test_markdown_report_per_document(run, relu_net):
     assert "1 claim checked in 1 problem, 0 correct, 1 erratum found." in md
     assert "- `relu-net` `dy/db1` $\\frac{\\partial y}{\\partial b^{(1)}}$ — known erratum" in md
     assert re.search(r"  - [a-z-]+: ", md)          # deriv's diagnosis under the erratum
-    assert "6 claims checked in 1 problem, 6 correct, no errata." in md
-    assert "**In all:** 7 claims in 2 documents, 1 erratum found" in md
+    problems = load_file(DIS_BACKPROP)
+    n = sum(len(p.claims) for p in problems)
+    assert f"{n} claims checked in {len(problems)} problems, {n} correct, no errata." in md
+    assert f"**In all:** {n + 1} claims in 2 documents, 1 erratum found" in md
 
 
 # --- Jupyter -----------------------------------------------------------------------------------

@@ -71,6 +71,8 @@ def problem(p) -> str:
                     "chain": c.chain_text, "value": c.value_text, "expect": c.expect,
                     "note": c.note, "line": c.expr_line or c.line, "col": c.col}
                    for c in p.claims],
+        "unchecked": [{"id": u.id, "section": u.section, "kind": u.kind, "reason": u.reason,
+                       "printed": u.printed, "line": u.line} for u in p.unchecked],
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
 
@@ -121,7 +123,8 @@ def report(rep) -> str:
                        if f.kind == "mislabelled" and f.derivative is not None],
             "coverage": {"branches_seen": v.branches_seen, "branches": v.branches},
             "overflow": v.overflow, "precise": v.precise, "dropped_sizes": list(v.dropped),
-            **({"reason": error_reason(v)} if v.verdict == "error" else {}),
+            **({"reason": error_reason(v)} if v.verdict == "error" else
+               {"scope": v.reason} if v.reason else {}),
         })
     from deriv.batch import file_rows
     errors = []

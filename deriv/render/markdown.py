@@ -6,7 +6,7 @@ the documents' notation. Like every renderer: data in, text out.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 
 from deriv.names import numerator, pretty
 from deriv.render import latex
@@ -122,6 +122,12 @@ def problem(p, level: str = "###") -> str:
                 else inline(latex.partial(c.of, c.wrt, d)) + (" (local)" if c.local else ""))
             flag = " — known erratum" if c.expect == "fail" else ""
             out.append(f"- {code(c.id)} {target}{flag}: {code(_short(c.printed))}")
+    if p.unchecked:
+        out += ["", f"{len(p.unchecked)} printed item{'s' * (len(p.unchecked) != 1)} "
+                    "not checked:", ""]
+        for u in p.unchecked:
+            out.append(f"- {code(u.id)} {escape(u.section)} ({escape(u.kind)}): "
+                       f"{escape(u.reason)}")
     return "\n".join(out) + "\n"
 
 
@@ -137,6 +143,21 @@ def _plural(n: int, word: str) -> str:
 
 _LABEL = {"xfailed": "known erratum", "failed": "**erratum (not yet marked in the catalog)**",
           "xpassed": "**marked as an erratum, but passes**", "error": "**error**"}
+
+
+_KIND_WORDS = {"figure": ("figure", "figures"), "prose": ("answer in words", "answers in words"),
+               "no-solution": ("question printed without a solution",
+                               "questions printed without a solution"),
+               "garbled": ("garbled line", "garbled lines"),
+               "approximation": ("approximation", "approximations"),
+               "definition": ("definition", "definitions"),
+               "not-expressible": ("statement deriv's claims cannot write",
+                                   "statements deriv's claims cannot write")}
+
+
+def _kind_count(kind: str, n: int) -> str:
+    one, many = _KIND_WORDS.get(kind, (kind, kind))
+    return f"{n} {one if n == 1 else many}"
 
 
 def report(rep, problems=None, level: str = "###") -> str:
@@ -168,7 +189,7 @@ def report(rep, problems=None, level: str = "###") -> str:
         doc_of(m.problem)["missing"].append(m)
 
     out: list[str] = []
-    total_claims = total_errata = 0
+    total_claims = total_errata = total_unchecked = 0
     for doc in documents.values():
         verdicts = doc["verdicts"]
         errata = [v for v in verdicts if v.verdict == "fail"]
@@ -185,6 +206,16 @@ def report(rep, problems=None, level: str = "###") -> str:
                   ("no errata" if not errata else _plural(len(errata), "erratum")
                    .replace("erratums", "errata") + " found")]
         out += [", ".join(counts) + ".", ""]
+        unchecked = [(pid, u) for pid in doc["problems"] if pid in by_id
+                     for u in by_id[pid].unchecked]
+        printed = len(verdicts) + len(unchecked)
+        if printed:
+            kinds = Counter(u.kind for _, u in unchecked)
+            out += [f"Coverage: {len(verdicts)} of {_plural(printed, 'printed item')} checked "
+                    f"({100 * len(verdicts) / printed:.0f} %)" +
+                    ("; not checkable: " + ", ".join(_kind_count(k, n) for k, n in kinds.items())
+                     if unchecked else "") + ".", ""]
+        total_unchecked += len(unchecked)
         for v in errata + others:
             d = by_id[v.problem].display if v.problem in by_id else None
             c = v.claim
@@ -205,6 +236,12 @@ def report(rep, problems=None, level: str = "###") -> str:
                 out.append(f"  - {escape(error_reason(v))}")
         if errata or others:
             out.append("")
+        if unchecked:
+            out.append("Printed but not checked:")
+            out += [f"- {'' if u.whole_file else code(pid) + ' '}{code(u.id)}, "
+                    f"{escape(u.section)} ({escape(u.kind)}): {escape(u.reason)}"
+                    for pid, u in unchecked]
+            out.append("")
         if doc["missing"]:
             out.append("Asked for but not printed: " + ", ".join(
                 inline(latex.partial(m.derivative.of, m.derivative.wrt,
@@ -217,5 +254,7 @@ def report(rep, problems=None, level: str = "###") -> str:
              if summary[k]]
     out.append(f"**In all:** {_plural(total_claims, 'claim')} in {_plural(len(documents), 'document')}, "
                f"{total_errata} errat{'um' if total_errata == 1 else 'a'} found "
-               f"({', '.join(parts) or 'no claims'}).")
+               f"({', '.join(parts) or 'no claims'})" +
+               (f"; {total_unchecked} more printed items listed as not checkable"
+                if total_unchecked else "") + ".")
     return "\n".join(out) + "\n"

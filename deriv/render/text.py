@@ -191,6 +191,15 @@ def problem_view(p) -> Group:
                 out.append(Text(f"      reads:   {S(c.expr_text)}"))
             if c.chain_text:
                 out.append(Text(f"      chain:   {S(c.chain_text)}"))
+    if p.unchecked:
+        out.append(Text("\nPrinted, not checked", style="bold underline"))
+        for u in p.unchecked:
+            line = Text("  ")
+            line.append(S(u.id), style="bold")
+            line.append(f"  {S(u.section)} ({S(u.kind)}): {S(u.reason)}")
+            out.append(line)
+            if u.printed:
+                out.append(Text(f"      printed: {S(u.printed)}", style="dim"))
     return Group(*out)
 
 
@@ -249,8 +258,10 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
             ", ".join(f"{k} = {n}" for k, n in d.items()) for d in v.dropped))
     if v.overflow:
         extras.append(f"{v.overflow} overflow float64 ({v.precise} checked at 50 digits)")
+    if v.verdict != "error" and v.reason:        # e.g. a chain through a tensor: links only
+        extras.append(v.reason)
     if extras and (verbose or v.branches_seen < v.branches or v.undefined or v.dropped or
-                   v.singular):
+                   v.singular or v.reason):
         line.append("   " + ", ".join(extras), style="dim")
     out.append(line)
     if v.outcome == "error":
