@@ -176,15 +176,18 @@ def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
 
 def derivative_shape(of: tuple, wrt: tuple, layout: str = "gradient") -> tuple:
     """The shape of ∂of/∂wrt: of a scalar, wrt's shape; of vectors (or a scalar and a vector),
-    len(wrt) × len(of) — transposed in the derivative layout."""
+    len(wrt) × len(of) — transposed in the derivative layout; of a matrix by a scalar, the
+    matrix's shape in both layouts (entry by entry ∂Yᵢⱼ/∂x, as the Matrix Cookbook writes it)."""
     if not of:
         shape = wrt
+    elif not wrt and _length(of) is None:
+        return of
     else:
         n_of, n_wrt = _length(of), _length(wrt) if wrt else 1
         if n_of is None or n_wrt is None:
             raise ShapeError(f"of a {shape_text(of)} by a {shape_text(wrt)} is a tensor of order "
-                             "3 or 4; deriv handles D(a, b) with a scalar, or with a and b "
-                             "vectors")
+                             "3 or 4; deriv handles D(a, b) with a or b a scalar, or with a "
+                             "and b vectors")
         shape = normal((n_wrt, n_of))
     if layout == "derivative" and shape:
         shape = normal((shape[1], shape[0]))

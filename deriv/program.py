@@ -715,6 +715,8 @@ class Values:
             v = self.adjoints(of, seed, only, drop).get(wrt)
             columns.append(_flat(v if v is not None else self.zeros(sw), self.backend))
         g = _stack(columns)
+        if not sw and len(dims) == 2 and 1 not in dims:     # a matrix by a scalar: its shape
+            return g.reshape(dims + g.shape[2:])
         return g if layout == "gradient" else transpose_points(g)
 
     def _identity_or_zero(self, of: str, wrt: str, layout: str):

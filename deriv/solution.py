@@ -145,6 +145,10 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
         sweep = next((s for s in sweeps if s.mode == "reverse" and s.origin == ref.of), None) or \
             next(s for s in sweeps if s.origin == ref.wrt)
         expr = solution.shown.get((sweep.mode, ref), sp.S.Zero)
+        if _matrix_by_scalar(graph, ref) and sweep.mode == "reverse":
+            # the reverse step is the VJP with Z̄; ∂Y/∂x itself is the tangent of a forward sweep
+            tangent = forward(graph, ref.wrt)
+            expr = tidy(tangent.closed_forms(TIDY_MAX_OPS if simplify else 0).get(ref, sp.S.Zero))
         value = None                   # a tensor (a vector by a matrix) has no value shown
         if not graph.depends(ref.of, ref.wrt):
             value = 0.0
@@ -163,7 +167,8 @@ def _sweep_values(values: Values, sweep: Sweep) -> dict[str, object]:
             bars = values.adjoints(sweep.origin)
             return {name: _at_point(v) for name, v in bars.items()}
         return {s.target.wrt: _at_point(values.derivative(sweep.origin, s.target.wrt))
-                for s in sweep.steps if _jacobian_exists(graph, sweep.origin, s.target.wrt)}
+                for s in sweep.steps if _jacobian_exists(graph, sweep.origin, s.target.wrt)
+                and not _matrix_by_scalar(graph, s.target)}
     if graph.shape(sweep.origin):
         return {}       # an array's tangents depend on its direction ẋ: the formulas say it all
     dots = {sweep.origin: values.zeros(graph.shape(sweep.origin)) + 1}
@@ -192,6 +197,12 @@ def _jacobians(graph, sweep: Sweep, shown: dict) -> dict:
             if jacobian is not None:
                 out[step.target] = jacobian
     return out
+
+
+def _matrix_by_scalar(graph, ref: DRef) -> bool:
+    """∂Y/∂x of a matrix Y (neither side 1) by a scalar x: a reverse step shows its VJP."""
+    of = graph.shape(ref.of)
+    return len(of) == 2 and 1 not in of and not graph.shape(ref.wrt)
 
 
 def _jacobian_exists(graph, of: str, wrt: str) -> bool:

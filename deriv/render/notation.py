@@ -42,8 +42,11 @@ class ArrayNotation:
             return None
         scalars = [a for a in expr.args if not A.shape_of(a)]
         parts = [self.parenthesize(a, sp.printing.precedence.PRECEDENCE["Mul"]) for a in arrays]
-        head = self._print(sp.Mul(*scalars)) + self.TIMES if scalars else ""
-        return head + self.ODOT.join(parts)
+        coefficient = sp.Mul(*scalars)
+        sign = "-" if coefficient.could_extract_minus_sign() else ""
+        coefficient = -coefficient if sign else coefficient
+        head = self._print(coefficient) + self.TIMES if coefficient != 1 else ""   # never 1·
+        return sign + head + self.ODOT.join(parts)
 
 
 class TextPrinter(ArrayNotation, StrPrinter):
