@@ -19,6 +19,7 @@ from functools import lru_cache
 import sympy as sp
 from sympy import S
 
+from deriv import matrix_functions as _matrix_functions  # noqa: F401  (registers its entries)
 from deriv import primitives as P
 
 SCALAR: tuple = ()
@@ -89,7 +90,48 @@ def shape_text(shape) -> str:
     from deriv.names import pretty
     if not shape:
         return "scalar"
-    return "[" + "×".join(pretty(s) if isinstance(s, str) else str(s) for s in shape) + "]"
+    return "[" + "×".join("·".join(pretty(f) for f in s.split("*")) if isinstance(s, str)
+                          else str(s) for s in shape) + "]"
+
+
+def _size_factors(size) -> list:
+    return [size] if isinstance(size, int) else \
+        [int(f) if f.isdigit() else f for f in size.split("*")]
+
+
+def _size_of(factors: list):
+    number = 1
+    for f in factors:
+        number *= f if isinstance(f, int) else 1
+    names = sorted(f for f in factors if not isinstance(f, int))
+    if not names:
+        return number
+    return "*".join(([str(number)] if number != 1 else []) + names)
+
+
+def size_product(a, b):
+    """The size a·b (a Kronecker product's rows): a number, or the sizes' names joined by *
+    in one canonical order ("m*p"), which sampling.concrete multiplies out."""
+    return _size_of(_size_factors(a) + _size_factors(b))
+
+
+def size_quotient(a, b):
+    """The size a/b where b divides a as written (m·p / p = m), else None."""
+    rest = _size_factors(a)
+    number = 1
+    for f in rest:
+        number *= f if isinstance(f, int) else 1
+    rest = [f for f in rest if not isinstance(f, int)]
+    for f in _size_factors(b):
+        if isinstance(f, int):
+            if number % f:
+                return None
+            number //= f
+        elif f in rest:
+            rest.remove(f)
+        else:
+            return None
+    return _size_of(rest + [number])
 
 
 def eye(n) -> SizeConstant:
@@ -151,6 +193,8 @@ def product_shape(a: tuple, b: tuple) -> tuple:
 
 
 def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
+    if entry.shape_rule is not None:
+        return entry.shape_rule(_THIS, shapes)
     kind = entry.shape
     if kind == "matmul":
         return product_shape(*shapes)
@@ -244,6 +288,30 @@ def matmul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
         product = P.call("matmul", a, b)
         shape_of(product)            # a mismatch here is a bug in a rule: fail loudly
     return ca * cb * product
+
+
+def kron(a, b):
+    return S.Zero if a == 0 or b == 0 else P.call("kron", a, b)
+
+
+def kron_left(z, b):
+    """tr₂[Z(I ⊗ Bᵀ)]: of Z = P ⊗ Q, the number ⟨Q, B⟩ = tr(QᵀB) times P."""
+    if z == 0 or b == 0:
+        return S.Zero
+    c, z = split_scalar(z)
+    if isinstance(z, P.REGISTRY["kron"].cls) and shape_of(z.args[1]) == shape_of(b):
+        return c * trace(matmul(T(z.args[1]), b)) * z.args[0]
+    return c * P.call("kron_left", z, b)
+
+
+def kron_right(z, a):
+    """tr₁[(Aᵀ ⊗ I)Z]: of Z = P ⊗ Q, the number tr(PᵀA) times Q."""
+    if z == 0 or a == 0:
+        return S.Zero
+    c, z = split_scalar(z)
+    if isinstance(z, P.REGISTRY["kron"].cls) and shape_of(z.args[0]) == shape_of(a):
+        return c * trace(matmul(T(z.args[0]), a)) * z.args[1]
+    return c * P.call("kron_right", z, a)
 
 
 def inv(a):
@@ -425,6 +493,9 @@ def _contains(expr: sp.Expr, wrt: sp.Symbol, memo: dict) -> bool:
     return known
 
 
+REBUILT = ("matmul", "kron_left", "kron_right")   # operations whose builder simplifies
+
+
 def rebuild(expr: sp.Expr) -> sp.Expr:
     """Apply the builders bottom-up after a substitution: scalar factors out of products,
     transposes pushed inward, identities dropped."""
@@ -432,8 +503,8 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
         return expr
     args = [rebuild(a) for a in expr.args]
     entry = P.entry_of(expr)
-    if entry is not None and entry.name == "matmul":
-        return matmul(*args)
+    if entry is not None and entry.name in REBUILT:
+        return getattr(_THIS, entry.name)(*args)
     if entry is not None and entry.name == "transpose":
         return T(args[0])
     return expr.func(*args)

@@ -43,6 +43,8 @@ class Primitive:
     sympy: Callable | None = None               # SymPy's own constructor (exp, sin); else a
                                                 # class is made from the entry
     comparison: bool = False                    # I(a > b) reads as I[a − b > 0]
+    shape_rule: Callable | None = None          # (A, argument shapes) → shape, for a kind
+                                                # the algebra has no rule of its own for
     cls: type = field(default=None, compare=False)   # set by register
 
     @property

@@ -92,7 +92,16 @@ def _related(sizes, seed: int, count: int, relations) -> list[dict]:
 
 
 def concrete(shape: tuple, sizes: dict) -> tuple:
-    return tuple(s if isinstance(s, int) else sizes[s] for s in shape)
+    return tuple(s if isinstance(s, int) else sizes[s] if s in sizes else _product(s, sizes)
+                 for s in shape)
+
+
+def _product(size: str, sizes: dict) -> int:
+    """A product of sizes, "2*m*p" (a Kronecker product's rows), at this assignment."""
+    out = 1
+    for f in size.split("*"):
+        out *= int(f) if f.isdigit() else sizes[f]
+    return out
 
 
 def draw_all(inputs: dict[str, Input], n: int, seed: int, sizes: dict | None = None,

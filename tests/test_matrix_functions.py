@@ -120,3 +120,41 @@ def test_inverse_by_a_scalar_has_the_matrix_shape_and_solves():
         (result,) = s.results
         assert text(result.expr) == "-ZBZ"
         assert result.value.shape == (3, 3)
+
+
+# --- Kronecker product -----------------------------------------------------------------------
+
+KRON = ('A = "matrix(m, n)", B = "matrix(p, q)", C = "matrix(m, n)", G = "matrix(p, q)"',
+        "Z = kron(A, B)\nL = trace(kron(C, G).T @ Z)")
+
+
+def test_kron_checks_and_solves():
+    v = verdicts(*KRON, claim("A", "L", "A", "trace(G.T @ B) * C")
+                 + claim("B", "L", "B", "trace(C.T @ A) * G")
+                 + claim("A-transposed", "L", "A", "trace(G @ B.T) * C.T"))
+    assert v["A"].verdict == "pass" and v["B"].verdict == "pass"
+    assert v["A-transposed"].verdict == "fail"
+    s = solve(problem(*KRON), mode="reverse", wrt=["A", "B"])
+    shown = {r.target.wrt: text(r.expr) for r in s.results}
+    assert shown == {"A": "tr(GᵀB)·C", "B": "tr(CᵀA)·G"}
+
+
+@pytest.mark.parametrize("inputs, graph", [
+    ('C = "matrix(6, 6)"', "L = sum(hadamard(C, kron(A, B)))"),
+    ('C = "matrix(12, 18)"', "Z = kron(A, B)\nL = sum(hadamard(C, kron(Z, A)))")])
+def test_kron_rules_against_finite_differences(inputs, graph):
+    """The partial traces of a general Z̄ (not a Kronecker product), at non-square sizes."""
+    p = problem('A = "matrix(2, 3)", B = "matrix(3, 2)", ' + inputs, graph)
+    for name in ("A", "B"):
+        engine, fd = finite_difference(p, {}, name)
+        np.testing.assert_allclose(engine, fd, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_kron_shapes_are_products_of_sizes(tmp_path):
+    p = problem('A = "matrix(m, n)", B = "matrix(p, q)"', "Z = kron(A, B)\nL = sum(Z)")
+    assert p.graph.shape("Z") == ("m*p", "n*q")
+    out = cli_bad(tmp_path, 'A = "matrix(m, n)", B = "matrix(p, q)", C = "matrix(m, n)"',
+                  "Z = kron(A, B)\nL = trace(Z @ C)")
+    assert "bad.toml:10:" in out and "shape mismatch for @" in out and "[m·p×n·q]" in out
+    out = cli_bad(tmp_path, 'A = "matrix(m, n)", x = "real"', "L = sum(kron(A, x))")
+    assert "bad.toml:9:9:" in out and "kron needs two arrays" in out

@@ -17,6 +17,9 @@ from deriv.parse import dref_of
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
+INFIX = {"kron"}                  # A ⊗ B: an operand of a product needs its parentheses
+
+
 class ArrayNotation:
     """What the Unicode and LaTeX printers share about arrays: a product of arrays is the
     Hadamard product, and which operands of AB, Aᵀ, A⁻¹ need parentheses. A printer gives
@@ -25,19 +28,33 @@ class ArrayNotation:
     def _operand(self, expr, postfix: bool = False) -> str:
         text = self._print(expr)
         # a product is a factor of a product as it stands, but (AB)ᵀ needs its parentheses
+        entry = P.entry_of(expr)
         atomic = (expr.is_Symbol and dref_of(expr) is None) or (
-            P.entry_of(expr) is not None and not (postfix and P.entry_of(expr).name == "matmul"))
+            entry is not None and entry.name not in INFIX and
+            not (postfix and entry.name in ("matmul", "matpow")))
         return text if atomic and not expr.is_Add else self.PARENS % text
 
     def _operands(self, expr) -> list[str]:
         """The printed arguments of a registry operation."""
         name = P.entry_of(expr).name
-        if name in ("matmul", "transpose", "inv"):
+        if name in ("matmul", "transpose", "inv", "kron", "kron_left", "kron_right", "matpow"):
             return [self._operand(a, name != "matmul") for a in expr.args]
         return [self._print(a) for a in expr.args]
 
     def _hadamard(self, expr) -> str | None:
+        """A product with arrays: A ⊙ B, and c·A with the scalars in front (2·det(X)·X⁻ᵀ, as
+        the references write it; SymPy's order would put the matrix first)."""
         arrays = [a for a in expr.args if A.shape_of(a)]
+        if len(arrays) == 1:
+            scalars = sp.Mul(*(a for a in expr.args if not A.shape_of(a)))
+            sign = "-" if scalars.could_extract_minus_sign() else ""
+            scalars = -scalars if sign else scalars
+            head = "" if scalars == 1 else \
+                self.parenthesize(scalars, sp.printing.precedence.PRECEDENCE["Mul"],
+                                  strict=True) + self.TIMES
+            return sign + head + self.parenthesize(arrays[0],
+                                                   sp.printing.precedence.PRECEDENCE["Mul"],
+                                                   strict=True)
         if len(arrays) < 2:
             return None
         scalars = [a for a in expr.args if not A.shape_of(a)]
