@@ -265,6 +265,8 @@ def T(expr: sp.Expr) -> sp.Expr:
         return SizeConstant(expr.constant, (expr.dims[1], expr.dims[0]))
     if isinstance(expr, P.REGISTRY["transpose"].cls):
         return expr.args[0]
+    if isinstance(expr, P.REGISTRY["matpow"].cls):       # (Xᵏ)ᵀ = (Xᵀ)ᵏ
+        return matpow(T(expr.args[0]), int(expr.args[1]))
     c, a = split_scalar(expr)
     if c != 1:
         return c * T(a)
@@ -288,6 +290,15 @@ def matmul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
         product = P.call("matmul", a, b)
         shape_of(product)            # a mismatch here is a bug in a rule: fail loudly
     return ca * cb * product
+
+
+def matpow(a, k: int):
+    """aᵏ for an integer k ≥ 0: I, a, or the power (of a transpose: the transpose's base)."""
+    if k == 0:
+        return eye_like(a)
+    if k == 1 or not shape_of(a):
+        return a ** k
+    return P.call("matpow", a, sp.Integer(k))
 
 
 def kron(a, b):

@@ -105,4 +105,56 @@ register(Primitive(
     unicode="tr₁[({1}ᵀ ⊗ I){0}]",
     latex=r"\operatorname{{tr}}_1\left[\left({{{1}}}^{{\top}} \otimes I\right){0}\right]"))
 
-del sp
+
+
+# --- integer matrix powers ---------------------------------------------------------------------
+# Z = Xᵏ (k ≥ 2 an integer; the parser makes X⁰ = I, X¹ = X and X⁻ᵏ = (X⁻¹)ᵏ):
+# Ż = Σᵣ XʳẊXᵏ⁻¹⁻ʳ and X̄ = Σᵣ (Xʳ)ᵀZ̄(Xᵏ⁻¹⁻ʳ)ᵀ, r = 0 … k−1 (k terms: k is bounded by the
+# parser). With Z̄ = cI the terms are one power: Tr Xᵏ has the gradient k(Xᵏ⁻¹)ᵀ.
+
+MAX_MATRIX_POWER = 32
+
+
+def _square(name: str):
+    def rule(A, shapes):
+        a = shapes[0]
+        if a and a[0] != a[1]:
+            raise A.ShapeError(f"{name} needs a square matrix, not {A.shape_text(a)}")
+        return a
+    return rule
+
+
+def _np_matpow(x, k):
+    x = np.asarray(x, dtype=float)
+    if x.ndim < 3:
+        return x ** int(k)
+    return np.moveaxis(np.linalg.matrix_power(np.moveaxis(x, -1, 0), int(k)), 0, -1)
+
+
+def _mp_matpow(x, k):
+    k = int(k)
+    if not isinstance(x, np.ndarray):
+        return x ** k
+    out = x
+    for _ in range(k - 1):
+        out = out @ x
+    return out
+
+
+def _power_sum(A, base, k: int, middle, transposed: bool):
+    """Σᵣ Bʳ·M·Bᵏ⁻¹⁻ʳ with B = base (or its transpose): one power k·c·Bᵏ⁻¹ where M = cI."""
+    b = A.T(base) if transposed else base
+    c, m = A.split_scalar(middle)
+    if isinstance(m, A.SizeConstant) and m.constant == "eye":
+        return k * c * A.matpow(b, k - 1)
+    return sum((A.matmul(A.matmul(A.matpow(b, r), middle), A.matpow(b, k - 1 - r))
+                for r in range(k)), sp.S.Zero)
+
+
+register(Primitive(
+    "matpow", ("_matpow",), 2, _np_matpow, _mp_matpow, shape="square",
+    shape_rule=_square("a matrix power"),
+    vjp=lambda A, args, out, bar, i: _power_sum(A, args[0], int(args[1]), bar, True),
+    jvp=lambda A, args, out, dots: _power_sum(A, args[0], int(args[1]), dots[0], False)
+    if dots[0] != 0 else sp.S.Zero,
+    unicode="{0}^{1}", latex="{{{0}}}^{{{1}}}"))

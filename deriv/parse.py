@@ -335,6 +335,8 @@ class _Reader:
                 raise self.fail(node, "division by zero")
             return A.shaped(left / right, ls)
         if isinstance(op, ast.Pow):
+            if ls and not rs:
+                return self.matrix_power(node, left, right)
             if ls or rs:
                 raise self.fail(node, f"** needs scalars, not {A.shape_text(ls or rs)} (use "
                                       "hadamard(a, a), a.T @ a or inv(a))")
@@ -359,6 +361,22 @@ class _Reader:
         if base == 0 and exponent.is_number and exponent.is_negative:
             raise self.fail(node, "division by zero (0 to a negative power)")
         return sp.Pow(base, exponent)
+
+    def matrix_power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
+        """X**k of a square matrix and an integer k: X⁰ = I, X⁻ᵏ = (X⁻¹)ᵏ; k is bounded
+        because the power's derivative is a sum of k terms."""
+        from deriv.matrix_functions import MAX_MATRIX_POWER
+        shape = A.shape_of(base)
+        if shape[0] != shape[1]:
+            raise self.fail(node, f"** of a matrix needs a square matrix, not "
+                                  f"{A.shape_text(shape)} (the matrix power X**k)", "shape")
+        if not (exponent.is_Integer and abs(int(exponent)) <= MAX_MATRIX_POWER):
+            raise self.fail(node, f"a matrix power X**k needs an integer k from "
+                                  f"-{MAX_MATRIX_POWER} to {MAX_MATRIX_POWER}, not "
+                                  f"{_short(exponent)} (hadamard(X, X) is the elementwise "
+                                  "square)")
+        k = int(exponent)
+        return A.matpow(base if k >= 0 else A.inv(base), abs(k))
 
     def matmul(self, node: ast.AST, left: sp.Expr, right: sp.Expr) -> sp.Expr:
         if not A.shape_of(left) or not A.shape_of(right):

@@ -472,10 +472,12 @@ class _AdjointWriter:
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
-        stand_ins = [A.symbol(f"_arg{i}", A.shape_of(a)) for i, a in enumerate(e.args)]
+        # (a number argument, a matrix power's k, stays itself: its rule expands over it)
+        stand_ins = [a if a.is_Number else A.symbol(f"_arg{i}", A.shape_of(a))
+                     for i, a in enumerate(e.args)]
         out = A.symbol("_out", A.shape_of(e))
         bar_in = A.symbol("_bar", A.shape_of(e))
-        names = {s: self.tmp(code) for s, code in zip(stand_ins, args)}
+        names = {s: self.tmp(code) for s, code in zip(stand_ins, args) if not s.is_Number}
         names[out] = self.tmp(src(e))
         names[bar_in] = bar
         for i, a in enumerate(e.args):

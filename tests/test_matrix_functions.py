@@ -158,3 +158,51 @@ def test_kron_shapes_are_products_of_sizes(tmp_path):
     assert "bad.toml:10:" in out and "shape mismatch for @" in out and "[m·p×n·q]" in out
     out = cli_bad(tmp_path, 'A = "matrix(m, n)", x = "real"', "L = sum(kron(A, x))")
     assert "bad.toml:9:9:" in out and "kron needs two arrays" in out
+
+
+# --- integer matrix powers -------------------------------------------------------------------
+
+def test_trace_of_a_power_checks_and_solves():
+    v = verdicts('X = "matrix(n, n)"', "L = trace(X**3)",
+                 claim("right", "L", "X", "3 * (X**2).T") + claim("wrong", "L", "X", "3 * X**2"))
+    assert v["right"].verdict == "pass"
+    assert v["wrong"].verdict == "fail" and v["wrong"].diagnosis[0].kind == "transposed"
+    s = solve(problem('X = "matrix(n, n)"', "L = trace(X**3)"), mode="both")
+    assert {text(r.expr) for r in s.results} == {"3·(X²)ᵀ"}
+    X = s.point["X"]
+    np.testing.assert_allclose(s.results[0].value, 3 * (X @ X).T, rtol=1e-12)
+
+
+def test_linear_form_of_a_power_and_det_of_a_power_check():
+    v = verdicts('X = "matrix(n, n)", a = "vector(n)", b = "vector(n)"', "L = a.T @ X**3 @ b",
+                 claim("right", "L", "X", "a @ b.T @ (X.T)**2 + X.T @ a @ b.T @ X.T"
+                                          " + (X.T)**2 @ a @ b.T")
+                 + claim("wrong", "L", "X", "3 * (X.T)**2 @ a @ b.T"))
+    assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
+    v = verdicts('X = "matrix(n, n)"', "L = det(X**2)",
+                 claim("right", "L", "X", "2 * L * inv(X).T")
+                 + claim("wrong", "L", "X", "L * inv(X).T"))
+    assert v["right"].verdict == "pass"
+    assert v["wrong"].verdict == "fail"
+    assert v["wrong"].diagnosis[0].kind in ("constant-multiple", "lost-path")
+
+
+@pytest.mark.parametrize("graph", ["L = sum(hadamard(C, X**4))", "L = sum(hadamard(C, X**-2))",
+                                   "L = trace(C @ X**0 @ X)"])
+def test_power_rules_against_finite_differences(graph):
+    p = problem('X = "matrix(n, n)", C = "matrix(n, n)"', graph)
+    engine, fd = finite_difference(p, {"n": 3}, "X")
+    np.testing.assert_allclose(engine, fd, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("inputs, graph, where, words", [
+    ('X = "matrix(m, n)"', "L = trace(X**2)", "9:11", "needs a square matrix, not [m×n]"),
+    ('x = "vector(n)"', "L = sum(x**2)", "9:9", "needs a square matrix, not [n×1]"),
+    ('X = "matrix(n, n)"', "L = trace(X**0.5)", "9:11", "needs an integer k"),
+    ('X = "matrix(n, n)"', "L = trace(X**33)", "9:11", "from -32 to 32"),
+    ('X = "matrix(n, n)", k = "real"', "L = trace(X**k)", "9:11", "needs an integer k"),
+    ('X = "matrix(n, n)"', "L = 2**X", "9:5", "** needs scalars"),
+])
+def test_bad_powers_are_refused_at_their_place(tmp_path, inputs, graph, where, words):
+    out = cli_bad(tmp_path, inputs, graph)
+    assert f"bad.toml:{where}:" in out and words in out, out

@@ -86,6 +86,10 @@ class LatexPrinter(ArrayNotation, SympyLatexPrinter):
                 return self._power(r"\mathbb{I}\left[%s < 0\right]" % self._print(-arg), exp)
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
             return self._power("{" + self._operand(expr.args[0].args[0], True) + "}^{-\\top}", exp)
+        if entry.name == "matpow":
+            return self._power(self._power_text(expr.args[0], expr.args[1],
+                                                "^{%d}" % int(expr.args[1]), "^{\\top}",
+                                                "^{-1}"), exp)
         return self._power(entry.latex.format(*self._operands(expr)), exp)
 
     @staticmethod

@@ -41,6 +41,15 @@ class ArrayNotation:
             return [self._operand(a, name != "matmul") for a in expr.args]
         return [self._print(a) for a in expr.args]
 
+    def _power_text(self, base, k, power: str, transposed: str, inverse: str) -> str:
+        """Xᵏ; of a transpose (Xᵀ)ᵏ as the references write it, (Xᵏ)ᵀ; of an inverse (X⁻¹)ᵏ."""
+        entry = P.entry_of(base)
+        if entry is not None and entry.name == "transpose":
+            return self.PARENS % (self._operand(base.args[0], True) + power) + transposed
+        if entry is not None and entry.name == "inv":
+            return self.PARENS % (self._operand(base.args[0], True) + inverse) + power
+        return self._operand(base, True) + power
+
     def _hadamard(self, expr) -> str | None:
         """A product with arrays: A ⊙ B, and c·A with the scalars in front (2·det(X)·X⁻ᵀ, as
         the references write it; SymPy's order would put the matrix first)."""
@@ -105,6 +114,9 @@ class TextPrinter(ArrayNotation, StrPrinter):
                 return f"𝕀[{self._print(-arg)} < 0]"
         if entry.name == "transpose" and P.entry_of(expr.args[0]) is P.REGISTRY["inv"]:
             return self._operand(expr.args[0].args[0], True) + "⁻ᵀ"
+        if entry.name == "matpow":
+            return self._power_text(*expr.args, str(int(expr.args[1])).translate(SUPERSCRIPT),
+                                    "ᵀ", "⁻¹")
         return entry.unicode.format(*self._operands(expr))
 
     def _print_Abs(self, expr):
