@@ -301,6 +301,19 @@ def matpow(a, k: int):
     return P.call("matpow", a, sp.Integer(k))
 
 
+def frechet(name: str, x, e):
+    """L_f(X, E), the Fréchet derivative of the matrix function `name` at X in direction E:
+    c·f′(X) where E = cI (f′ commutes with X), f′(x)·e for a scalar."""
+    from deriv.matrix_functions import DERIVATIVE
+    if e == 0:
+        return S.Zero
+    c, m = split_scalar(e)
+    g, sign = DERIVATIVE[name]
+    if not shape_of(x) or (isinstance(m, SizeConstant) and m.constant == "eye"):
+        return sign * c * P.call(g, x) * (m if not shape_of(x) else 1)
+    return c * P.call(name + "_frechet", x, m)
+
+
 def kron(a, b):
     return S.Zero if a == 0 or b == 0 else P.call("kron", a, b)
 
@@ -504,7 +517,7 @@ def _contains(expr: sp.Expr, wrt: sp.Symbol, memo: dict) -> bool:
     return known
 
 
-REBUILT = ("matmul", "kron_left", "kron_right")   # operations whose builder simplifies
+REBUILT = ("matmul", "kron_left", "kron_right")   # and each f_frechet   # operations whose builder simplifies
 
 
 def rebuild(expr: sp.Expr) -> sp.Expr:
@@ -516,6 +529,8 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
     entry = P.entry_of(expr)
     if entry is not None and entry.name in REBUILT:
         return getattr(_THIS, entry.name)(*args)
+    if entry is not None and entry.name.endswith("_frechet"):
+        return frechet(entry.name[: -len("_frechet")], *args)
     if entry is not None and entry.name == "transpose":
         return T(args[0])
     return expr.func(*args)

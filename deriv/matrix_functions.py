@@ -158,3 +158,130 @@ register(Primitive(
     jvp=lambda A, args, out, dots: _power_sum(A, args[0], int(args[1]), dots[0], False)
     if dots[0] != 0 else sp.S.Zero,
     unicode="{0}^{1}", latex="{{{0}}}^{{{1}}}"))
+
+
+# --- analytic matrix functions: expm, sinm, cosm -----------------------------------------------
+# Z = f(X) for f with a real power series. Its derivative is the Fréchet derivative L_f(X, E),
+# the top-right block of f([[X, E], [0, X]]): Ż = L_f(X, Ẋ), and since L_f(X, ·)'s adjoint is
+# L_f(Xᵀ, ·) = L_f(X, (·)ᵀ)ᵀ, X̄ = L_f(X, Z̄ᵀ)ᵀ. Where E = cI, L_f(X, cI) = c·f′(X): Tr f(X) has
+# the gradient f′(X)ᵀ. NumPy computes exp by scaling and squaring with the [13/13] Padé
+# approximant (Higham 2005), sin and cos as the imaginary and real parts of exp(iX); mpmath
+# has expm, sinm and cosm of its own.
+
+DERIVATIVE = {"expm": ("expm", 1), "sinm": ("cosm", 1), "cosm": ("sinm", -1)}   # f′ = ±g
+SCALAR = {"expm": np.exp, "sinm": np.sin, "cosm": np.cos}
+
+_PADE13 = (64764752532480000., 32382376266240000., 7771770303897600., 1187353796428800.,
+           129060195264000., 10559470521600., 670442572800., 33522128640., 1323241920.,
+           40840800., 960960., 16380., 182., 1.)
+_THETA13 = 5.371920351148152
+
+
+def _expm_stack(a: np.ndarray) -> np.ndarray:
+    """exp of each (n, n) matrix of a (S, n, n) stack, real or complex; NaN where not finite."""
+    n = a.shape[-1]
+    finite = np.all(np.isfinite(a), axis=(1, 2))
+    a = np.where(finite[:, None, None], a, 0)
+    norm = np.max(np.sum(np.abs(a), axis=1), axis=-1) if a.size else np.zeros(0)
+    s = int(max(0, np.ceil(np.log2(max(np.max(norm, initial=0.0), 1e-300) / _THETA13))))
+    a = a / 2.0 ** s
+    b = _PADE13
+    eye = np.broadcast_to(np.eye(n), a.shape)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+             + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 \
+        + b[0] * eye
+    with np.errstate(all="ignore"):
+        try:
+            r = np.linalg.solve(v - u, v + u)
+        except np.linalg.LinAlgError:
+            return np.full(a.shape, np.nan)
+        for _ in range(s):
+            r = r @ r
+    return np.where(finite[:, None, None], r, np.nan)
+
+
+def _np_function(name: str, x: np.ndarray) -> np.ndarray:
+    """f of each matrix of a batch-last stack (rows, cols, S)."""
+    stack = np.moveaxis(x, -1, 0)
+    if name == "expm":
+        out = _expm_stack(stack)
+    else:
+        e = _expm_stack(1j * stack)
+        out = e.imag if name == "sinm" else e.real
+    return np.moveaxis(out, 0, -1)
+
+
+def _np_matrix_function(name: str):
+    def run(x):
+        x = np.asarray(x, dtype=float)
+        return SCALAR[name](x) if x.ndim < 3 else _np_function(name, x)
+    return run
+
+
+def _block(x, e, zero):
+    n = x.shape[0]
+    top = np.concatenate([x, e], axis=1)
+    bottom = np.concatenate([np.full(x.shape, zero, dtype=x.dtype), x], axis=1)
+    return np.concatenate([top, bottom], axis=0), n
+
+
+def _np_frechet(name: str):
+    def run(x, e):
+        x, e = np.asarray(x, dtype=float), np.asarray(e, dtype=float)
+        if x.ndim < 3:                       # a scalar: f′(x)·e
+            return DERIVATIVE[name][1] * SCALAR[DERIVATIVE[name][0]](x) * e
+        e = np.broadcast_to(e, x.shape)
+        block, n = _block(x, e, 0.0)
+        return _np_function(name, block)[:n, n:]
+    return run
+
+
+def _mp_matrix_function(name: str):
+    def run(x):
+        mp = _mp()
+        if not isinstance(x, np.ndarray):
+            return {"expm": mp.exp, "sinm": mp.sin, "cosm": mp.cos}[name](x)
+        out = getattr(mp, name)(mp.matrix(x.tolist()))
+        return np.array(out.tolist(), dtype=object)
+    return run
+
+
+def _mp_frechet(name: str):
+    def run(x, e):
+        mp = _mp()
+        if not isinstance(x, np.ndarray):
+            g, sign = DERIVATIVE[name]
+            return sign * {"expm": mp.exp, "sinm": mp.sin, "cosm": mp.cos}[g](x) * e
+        block, n = _block(x, np.asarray(e, dtype=object), mp.mpf(0))
+        out = getattr(mp, name)(mp.matrix(block.tolist()))
+        return np.array(out.tolist(), dtype=object)[:n, n:]
+    return run
+
+
+def _frechet_vjp(name: str):
+    def rule(A, args, out, bar, i):
+        if i == 0:
+            raise NotImplementedError(f"the second derivative of {name} is not in the registry")
+        return A.T(A.frechet(name, args[0], A.T(bar)))
+    return rule
+
+
+for _name, _words in (("expm", "the matrix exponential"), ("sinm", "the matrix sine"),
+                      ("cosm", "the matrix cosine")):
+    register(Primitive(
+        _name, (_name,), 1, _np_matrix_function(_name), _mp_matrix_function(_name),
+        shape="square", shape_rule=_square(_name),
+        vjp=lambda A, args, out, bar, i, f=_name: A.T(A.frechet(f, args[0], A.T(bar))),
+        jvp=lambda A, args, out, dots, f=_name: A.frechet(f, args[0], dots[0]),
+        unicode=_name + "({0})", latex=r"\operatorname{{" + _name + r"}}\left({0}\right)"))
+    register(Primitive(
+        _name + "_frechet", ("_" + _name + "_frechet",), 2, _np_frechet(_name),
+        _mp_frechet(_name), shape="frechet", shape_rule=_square(_words),
+        vjp=_frechet_vjp(_name),
+        jvp=lambda A, args, out, dots, f=_name: A.frechet(f, args[0], dots[1]),
+        unicode="L_" + _name[:3] + "({0}, {1})",
+        latex=r"L_{{\operatorname{{" + _name[:3] + r"}}}}\left({0}, {1}\right)"))

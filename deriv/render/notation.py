@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -14,6 +16,7 @@ from deriv import primitives as P
 from deriv.names import partial, pretty
 from deriv.parse import dref_of
 
+_WORD = re.compile(r"[^\W\d_]{2,}|L_")    # a function's name (det, tr, expm, L_exp) begins it
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -117,6 +120,9 @@ class TextPrinter(ArrayNotation, StrPrinter):
         if entry.name == "matpow":
             return self._power_text(*expr.args, str(int(expr.args[1])).translate(SUPERSCRIPT),
                                     "ᵀ", "⁻¹")
+        if entry.name == "matmul":       # X·det(Y), A·L_sin(X, Ẋ): a word after a name
+            left, right = self._operands(expr)
+            return left + ("·" if _WORD.match(right) else "") + right
         return entry.unicode.format(*self._operands(expr))
 
     def _print_Abs(self, expr):
