@@ -45,10 +45,12 @@ class ShapedSymbol(sp.Symbol):
         return (self.name, self.dims), {}
 
     def __getstate__(self):
-        return {"dims": self.dims}
+        return {"dims": self.dims, "symmetric": getattr(self, "symmetric", False)}
 
     def __setstate__(self, state):
         self.dims = state["dims"]
+        if state.get("symmetric"):
+            self.symmetric = True
 
 
 class SizeConstant(ShapedSymbol):
@@ -259,7 +261,8 @@ def split_scalar(expr: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
 def T(expr: sp.Expr) -> sp.Expr:
     if not shape_of(expr):
         return expr
-    if isinstance(expr, SizeConstant) and expr.constant == "eye":
+    if (isinstance(expr, SizeConstant) and expr.constant == "eye") or \
+            getattr(expr, "symmetric", False):          # a node defined symmetric: Sᵀ = S
         return expr
     if isinstance(expr, SizeConstant):
         return SizeConstant(expr.constant, (expr.dims[1], expr.dims[0]))
@@ -312,6 +315,54 @@ def frechet(name: str, x, e):
     if not shape_of(x) or (isinstance(m, SizeConstant) and m.constant == "eye"):
         return sign * c * P.call(g, x) * (m if not shape_of(x) else 1)
     return c * P.call(name + "_frechet", x, m)
+
+
+def eigvec(x, k):
+    return P.call("eigvec", x, k)
+
+
+def is_symmetric(expr: sp.Expr) -> bool:
+    """Is expr a symmetric matrix by its construction: S + Sᵀ, XᵀX, XᵀSX, cI, diag(v), f(S)
+    and S⁻¹, Sᵏ of a symmetric S, or a node whose definition is (marked `symmetric`)?"""
+    shape = shape_of(expr)
+    if not shape or getattr(expr, "symmetric", False):
+        return True
+    if shape[0] != shape[1]:
+        return False
+    if isinstance(expr, SizeConstant):
+        return True
+    entry = P.entry_of(expr)
+    if entry is not None and entry.name in ("inv", "matpow", "expm", "sinm", "cosm"):
+        return is_symmetric(expr.args[0])
+    if entry is not None and entry.name == "diag":
+        return True
+    if isinstance(expr, (sp.Add, sp.Mul)) and all(is_symmetric(a) for a in expr.args):
+        return True
+    marked = {s: s for s in expr.free_symbols if getattr(s, "symmetric", False)}
+    same = {P.call("transpose", s): s for s in marked}
+    return _associated(T(expr).xreplace(same)) == _associated(expr.xreplace(same))
+
+
+def _associated(expr: sp.Expr) -> sp.Expr:
+    """Matrix products regrouped from the left, (AB)C, so that A(BC) compares equal."""
+    if not expr.args or isinstance(expr, ShapedSymbol):
+        return expr
+    entry = P.entry_of(expr)
+    if entry is not None and entry.name == "matmul":
+        factors: list = []
+
+        def flatten(e):
+            if P.entry_of(e) is not None and P.entry_of(e).name == "matmul":
+                flatten(e.args[0])
+                flatten(e.args[1])
+            else:
+                factors.append(_associated(e))
+        flatten(expr)
+        out = factors[0]
+        for f in factors[1:]:
+            out = P.call("matmul", out, f)
+        return out
+    return expr.func(*(_associated(a) for a in expr.args))
 
 
 def kron(a, b):

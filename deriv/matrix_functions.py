@@ -285,3 +285,134 @@ for _name, _words in (("expm", "the matrix exponential"), ("sinm", "the matrix s
         jvp=lambda A, args, out, dots, f=_name: A.frechet(f, args[0], dots[1]),
         unicode="L_" + _name[:3] + "({0}, {1})",
         latex=r"L_{{\operatorname{{" + _name[:3] + r"}}}}\left({0}, {1}\right)"))
+
+
+# --- eigenvalues and eigenvectors of symmetric matrices ---------------------------------------
+# eig(X, k): the k-th eigenvalue of a symmetric X in ascending order (k = 1 the smallest, k = −1
+# the largest, as Python counts from the end); eigvec(X, k) its unit eigenvector, signed so that
+# its largest entry (in magnitude) is positive. For a simple eigenvalue λ with eigenvector v:
+# λ̇ = vᵀẊv, X̄ = λ̄vvᵀ; v̇ = (λI − X)⁺Ẋv, X̄ = (λI − X)⁺v̄vᵀ. The argument must be symmetric by
+# its construction (S + Sᵀ, XᵀX, a node so defined: the parser asks algebra.is_symmetric); a
+# draw where λ is (nearly) repeated is undefined there, as a nearly singular inverse is.
+
+GAP = 1e-8         # relative gap below which an eigenvalue counts as repeated
+
+
+def _eigen_check(A, args):
+    x, k = args
+    shape = A.shape_of(x)
+    if not shape or shape[0] != shape[1]:
+        return f"needs a square symmetric matrix, not {A.shape_text(shape)}"
+    if not (k.is_Integer and k != 0):
+        return "takes an eigenvalue's place k as a whole number: 1 the smallest, -1 the largest"
+    n = shape[0]
+    most = n if isinstance(n, int) else 2          # symbolic sizes are drawn from 2
+    if abs(int(k)) > most:
+        return (f"asks for eigenvalue {int(k)} of a {A.shape_text(shape)} matrix (|k| ≤ {most}"
+                + ("; sizes are drawn from 2)" if not isinstance(n, int) else ")"))
+    if not A.is_symmetric(x):
+        return ("needs a symmetric matrix; its argument is not symmetric by construction "
+                "(write it as S + S.T, X.T @ X, or a node so defined)")
+    return None
+
+
+def _np_eigh(x, k):
+    """(λ, v, all eigenvalues, all vectors) of each matrix of a batch-last stack; NaN where
+    λ is nearly repeated or the matrix not finite."""
+    stack = np.moveaxis(np.asarray(x, dtype=float), -1, 0)
+    finite = np.all(np.isfinite(stack), axis=(1, 2))
+    stack = np.where(finite[:, None, None], stack, 0.0)
+    w, vectors = np.linalg.eigh(stack)
+    n = w.shape[-1]
+    i = int(k) - 1 if int(k) > 0 else n + int(k)
+    scale = np.max(np.abs(w), axis=-1) + 1e-300
+    gaps = np.abs(w - w[:, [i]])
+    gaps[:, i] = np.inf
+    ok = finite & (np.min(gaps, axis=-1) > GAP * scale)
+    v = vectors[:, :, i]
+    v = v * np.where(v[np.arange(len(v)), np.argmax(np.abs(v), axis=-1)] < 0, -1.0, 1.0)[:, None]
+    lam = np.where(ok, w[:, i], np.nan)
+    return lam, np.where(ok[:, None], v, np.nan), w, vectors, i, ok
+
+
+def _np_eig(x, k):
+    return _np_eigh(x, k)[0]
+
+
+def _np_eigvec(x, k):
+    return np.moveaxis(_np_eigh(x, k)[1], 0, -1)[:, None, :]
+
+
+def _np_resolvent(x, k):
+    """(λₖI − X)⁺ = Σ_{j≠k} vⱼvⱼᵀ/(λₖ − λⱼ)."""
+    lam, _, w, vectors, i, ok = _np_eigh(x, k)
+    with np.errstate(all="ignore"):
+        d = 1.0 / (lam[:, None] - w)
+    d[:, i] = 0.0
+    out = np.einsum("sij,sj,skj->sik", vectors, d, vectors)
+    return np.moveaxis(np.where(ok[:, None, None], out, np.nan), 0, -1)
+
+
+def _mp_eigh(x, k):
+    mp = _mp()
+    w, q = mp.eigsy(mp.matrix(x.tolist()))
+    n = len(w)
+    order = sorted(range(n), key=lambda j: w[j])
+    i = order[int(k) - 1 if int(k) > 0 else n + int(k)]
+    v = [q[r, i] for r in range(n)]
+    big = max(range(n), key=lambda r: abs(v[r]))
+    v = [-e for e in v] if v[big] < 0 else v
+    return w, q, i, np.array([[e] for e in v], dtype=object)
+
+
+def _mp_eig(x, k):
+    w, _, i, _ = _mp_eigh(x, k)
+    return w[i]
+
+
+def _mp_eigvec(x, k):
+    return _mp_eigh(x, k)[3]
+
+
+def _mp_resolvent(x, k):
+    mp = _mp()
+    w, q, i, _ = _mp_eigh(x, k)
+    n = len(w)
+    out = np.full((n, n), mp.mpf(0), dtype=object)
+    for j in range(n):
+        if j != i:
+            for a in range(n):
+                for b in range(n):
+                    out[a, b] += q[a, j] * q[b, j] / (w[i] - w[j])
+    return out
+
+
+def _eigvec_of(A, args):
+    return A.eigvec(args[0], args[1])
+
+
+register(Primitive(
+    "eig", ("eig",), 2, _np_eig, _mp_eig, shape="eigen", check=_eigen_check,
+    shape_rule=lambda A, shapes: A.SCALAR,
+    vjp=lambda A, args, out, bar, i: bar * A.matmul(_eigvec_of(A, args),
+                                                    A.T(_eigvec_of(A, args))),
+    jvp=lambda A, args, out, dots: A.matmul(A.matmul(A.T(_eigvec_of(A, args)), dots[0]),
+                                            _eigvec_of(A, args)) if dots[0] != 0 else sp.S.Zero,
+    unicode="λ({0}, {1})", latex=r"\lambda_{{{1}}}\left({0}\right)"))
+register(Primitive(
+    "eigvec", ("eigvec",), 2, _np_eigvec, _mp_eigvec, shape="eigen", check=_eigen_check,
+    shape_rule=lambda A, shapes: (shapes[0][0], 1),
+    vjp=lambda A, args, out, bar, i: A.matmul(A.matmul(P_resolvent(A, args), bar), A.T(out)),
+    jvp=lambda A, args, out, dots: A.matmul(A.matmul(P_resolvent(A, args), dots[0]), out)
+    if dots[0] != 0 else sp.S.Zero,
+    unicode="v({0}, {1})", latex=r"v_{{{1}}}\left({0}\right)"))
+register(Primitive(
+    "eig_resolvent", ("_eig_resolvent",), 2, _np_resolvent, _mp_resolvent, shape="eigen",
+    shape_rule=lambda A, shapes: shapes[0],
+    unicode="(λ({0}, {1})I − {0})⁺",
+    latex=r"\left(\lambda_{{{1}}}\left({0}\right) I - {0}\right)^{{+}}"))
+
+
+def P_resolvent(A, args):
+    from deriv.primitives import call
+    return call("eig_resolvent", *args)

@@ -427,6 +427,9 @@ class _Reader:
         if entry.comparison and isinstance(node.args[0], ast.Compare):
             return entry.cls(self.comparison(node.args[0], depth))
         args = [self.read(a, depth) for a in node.args]
+        wrong = entry.check(A, args) if entry.check is not None else None
+        if wrong:
+            raise self.fail(node, f"{name} {wrong}")
         if entry.elementwise:          # arguments broadcast: scalars, or arrays of one shape
             arrays = list(dict.fromkeys(A.shape_of(a) for a in args if A.shape_of(a)))
             if len(arrays) > 1:

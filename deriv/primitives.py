@@ -45,6 +45,8 @@ class Primitive:
     comparison: bool = False                    # I(a > b) reads as I[a − b > 0]
     shape_rule: Callable | None = None          # (A, argument shapes) → shape, for a kind
                                                 # the algebra has no rule of its own for
+    check: Callable | None = None               # (A, arguments) → what is wrong with them
+                                                # (eig of a non-symmetric matrix), or None
     cls: type = field(default=None, compare=False)   # set by register
 
     @property

@@ -432,6 +432,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
                                                 else err.col)
             raise in_graph(err) from None
         names[name] = A.symbol(name, A.shape_of(exprs[name]))
+        if A.shape_of(exprs[name]) and A.is_symmetric(exprs[name]):
+            names[name].symmetric = True       # eig may take it (S = X + X.T)
     nodes = [Node(name, names[name], exprs[name], texts[name][1], node_lines[name])
              for name in texts]
     graph = Graph(inputs, nodes, file, tuple(sizes))

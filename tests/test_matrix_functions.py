@@ -278,3 +278,59 @@ def test_a_function_after_a_matrix_is_separated():
     s = solve(p, mode="forward", wrt=["X"])
     assert text(p.graph.nodes["L"].expr) == "tr(A·sinm(X))"
     assert text(s.results[0].expr) == "tr(A·L_sin(X, X\u0307))"
+
+
+# --- eigenvalues of symmetric matrices -------------------------------------------------------
+
+EIG = ('X = "matrix(n, n)", A = "matrix(n, m)"',
+       "S = X + X.T\nl = eig(S, -1)\nL = l + eig(A.T @ S @ A, 1)")
+
+
+def test_eigenvalue_derivative_is_v_vT():
+    v = verdicts(*EIG, claim("right", "l", "S", "eigvec(S, -1) @ eigvec(S, -1).T")
+                 + claim("smallest", "l", "S", "eigvec(S, 1) @ eigvec(S, 1).T")
+                 + claim("through-X", "l", "X", "2 * eigvec(S, -1) @ eigvec(S, -1).T")
+                 + claim("half", "l", "X", "eigvec(S, -1) @ eigvec(S, -1).T"))
+    assert v["right"].verdict == "pass" and v["through-X"].verdict == "pass"
+    assert v["smallest"].verdict == "fail" and v["half"].verdict == "fail"
+
+
+def test_eigen_rules_against_finite_differences_and_numpy():
+    p = problem(EIG[0], EIG[1] + "\nu = eigvec(A.T @ S @ A, -1)\nM = sum(hadamard(u, A.T @ X @ A @ u))")
+    sizes = {"n": 4, "m": 3}
+    for of in ("L", "M"):
+        for name in ("X", "A"):
+            engine, fd = finite_difference(p, sizes, name, of=of)
+            np.testing.assert_allclose(engine, fd, rtol=1e-4, atol=1e-6, err_msg=(of, name))
+    ins = draw_all(p.inputs, 3, seed=0, sizes=sizes)
+    values = Values(p, ins, sizes)
+    S = values.env[p.graph.symbols["S"]]
+    for s in range(3):
+        np.testing.assert_allclose(values.env[p.graph.symbols["l"]][s],
+                                   np.linalg.eigvalsh(S[..., s])[-1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("inputs, graph, where, words", [
+    ('X = "matrix(n, n)"', "L = eig(X, 1)", "9:5", "not symmetric by construction"),
+    ('X = "matrix(n, n)", A = "matrix(n, n)"', "S = X + X.T\nL = eig(S @ A, 1)", "10:5",
+     "not symmetric"),
+    ('X = "matrix(m, n)"', "L = eig(X.T @ X + X, 1)", "9:19", "shape mismatch for +"),
+    ('X = "matrix(m, n)"', "L = eig(X, 1)", "9:5", "needs a square symmetric matrix"),
+    ('X = "matrix(n, n)"', "L = eig(X + X.T, 0)", "9:5", "as a whole number"),
+    ('X = "matrix(n, n)"', "L = eig(X + X.T, 3)", "9:5", "sizes are drawn from 2"),
+    ('X = "matrix(3, 3)"', "L = eig(X + X.T, -4)", "9:5", "|k| ≤ 3"),
+    ('X = "matrix(n, n)"', "L = sum(eigvec(X @ X, 1))", "9:9", "not symmetric"),
+])
+def test_bad_eigen_inputs_are_refused_at_their_place(tmp_path, inputs, graph, where, words):
+    out = cli_bad(tmp_path, inputs, graph)
+    assert f"bad.toml:{where}:" in out and words in out, out
+
+
+def test_symmetric_by_construction():
+    from deriv import algebra as A
+    p = problem('X = "matrix(m, n)", B = "matrix(m, m)", v = "vector(m)"',
+                "S = B + B.T\nQ = X.T @ S @ X\nR = inv(Q) + 2 * eye(n)\nE = expm(S) @ B"
+                "\nD1 = diag(v)\nL = trace(R) + trace(E) + trace(D1)")
+    marked = {n for n in p.graph.nodes if getattr(p.graph.symbols[n], "symmetric", False)}
+    assert marked == {"S", "Q", "R", "D1"}
+    assert not A.is_symmetric(p.graph.nodes["E"].expr)

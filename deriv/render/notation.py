@@ -16,7 +16,7 @@ from deriv import primitives as P
 from deriv.names import partial, pretty
 from deriv.parse import dref_of
 
-_WORD = re.compile(r"[^\W\d_]{2,}|L_")    # a function's name (det, tr, expm, L_exp) begins it
+_WORD = re.compile(r"[A-Za-z]{2,}\(|L_")    # a function's name (det, tr, expm, L_exp) begins it
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -122,7 +122,11 @@ class TextPrinter(ArrayNotation, StrPrinter):
                                     "ᵀ", "⁻¹")
         if entry.name == "matmul":       # X·det(Y), A·L_sin(X, Ẋ): a word after a name
             left, right = self._operands(expr)
-            return left + ("·" if _WORD.match(right) else "") + right
+            first = expr.args[1]
+            while P.entry_of(first) is P.REGISTRY["matmul"]:
+                first = first.args[0]
+            named = P.entry_of(first) is not None and _WORD.match(P.entry_of(first).unicode)
+            return left + ("·" if named and _WORD.match(right) else "") + right
         return entry.unicode.format(*self._operands(expr))
 
     def _print_Abs(self, expr):
