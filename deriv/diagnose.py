@@ -18,6 +18,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.findings import Finding
+from deriv.matrix_form import reference_form
 from deriv.parse import DRef, dref_of, parse_ast, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
@@ -147,6 +148,7 @@ class Diagnosis:
                 closed[claim.of] = reverse(graph, claim.of).closed_forms()
             formula = next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt),
                            None)
+            formula = reference_form(formula) if formula is not None else None
         return Finding("no-explanation", self.target, point=point, values=values, expr=formula,
                        symbols=(claim.of,))
 

@@ -15,6 +15,7 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv.errors import DerivError
+from deriv.matrix_form import reference_form
 from deriv.parse import DRef
 from deriv.primitives import kink_arguments
 from deriv.problem import Problem
@@ -216,9 +217,11 @@ def _jacobian_exists(graph, of: str, wrt: str) -> bool:
 
 def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
     """A readable form within a size bound: factored with function applications held opaque
-    (exp(a + b) stays whole), if that is no longer. Arrays are left as the rules built them;
+    (exp(a + b) stays whole), if that is no longer. Arrays in a reference's form (matrix_form);
     `budget` counts the factorings left (a deterministic bound, never a timer)."""
-    if A.shape_of(expr) or expr.is_Atom or A.size(expr) > FACTOR_MAX_OPS or \
+    if A.shape_of(expr):
+        return reference_form(expr)
+    if expr.is_Atom or A.size(expr) > FACTOR_MAX_OPS or \
             any(isinstance(s, A.ShapedSymbol) for s in expr.free_symbols) or \
             (budget is not None and budget[0] <= 0):
         return expr

@@ -334,3 +334,72 @@ def test_symmetric_by_construction():
     marked = {n for n in p.graph.nodes if getattr(p.graph.symbols[n], "symmetric", False)}
     assert marked == {"S", "Q", "R", "D1"}
     assert not A.is_symmetric(p.graph.nodes["E"].expr)
+
+
+# --- results in the reference's form ----------------------------------------------------------
+
+@pytest.mark.parametrize("inputs, graph, wrt, shown", [
+    ('X = "matrix(m, n)", b = "vector(n)", c = "vector(n)"', "L = b.T @ X.T @ X @ c", "X",
+     "X(bcᵀ + cbᵀ)"),
+    ('X = "matrix(m, n)", A = "matrix(k, m)", B = "matrix(n, l)", C = "matrix(k, l)"',
+     "L = trace((A @ X @ B + C) @ (A @ X @ B + C).T)", "X", "2·Aᵀ(C + AXB)Bᵀ"),
+    ('X = "matrix(m, n)", A = "matrix(k, m)", B = "matrix(n, l)", C = "matrix(k, l)"',
+     "L = trace((A @ X @ B + C) @ (A @ X @ B + C).T)", "C", "2·(C + AXB)"),
+    ('X = "matrix(n, n)"', "L = det(X @ X)", "X", "2·L·X⁻ᵀ"),
+    ('X = "matrix(n, n)"', "L = det(X**3)", "X", "3·L·X⁻ᵀ"),
+    ('X = "matrix(n, n)"', "L = trace(X**-2)", "X", "-2·(X⁻ᵀ)³"),
+    ('X = "matrix(m, n)", b = "vector(n)", c = "vector(n)"', "L = sum(hadamard(X @ b, X @ c))",
+     "b", "XᵀXc"),
+    ('X = "matrix(m, n)", A = "matrix(m, m)"', "Y = X @ X.T\nL = det(Y) * trace(A @ Y)", "X",
+     "det(Y)·(2·tr(AY)·Y⁻¹ + A + Aᵀ)X"),
+])
+def test_results_in_the_references_form(inputs, graph, wrt, shown):
+    p = problem(inputs, graph)
+    s = solve(p, mode="reverse", wrt=[wrt])
+    (result,) = s.results
+    assert text(result.expr) == shown
+    # the form shown is the value computed
+    from deriv.program import Values as V
+    sizes = s.sizes
+    ins = {k: np.asarray(v, dtype=float)[..., None] for k, v in s.point.items()}
+    shown_value = V(p, ins, sizes).value(result.expr)[..., 0]
+    np.testing.assert_allclose(shown_value, result.value, rtol=1e-9, atol=1e-12)
+
+
+def test_the_right_formula_of_a_diagnosis_is_in_the_references_form():
+    v = verdicts('X = "matrix(m, n)", b = "vector(n)", c = "vector(n)"', "L = b.T @ X.T @ X @ c",
+                 claim("odd", "L", "X", "X @ (b + c) @ c.T"))
+    (f,) = v["odd"].diagnosis
+    assert f.kind == "no-explanation" and text(f.expr) == "X(bcᵀ + cbᵀ)"
+
+
+# --- README's examples ------------------------------------------------------------------------
+
+def readme_examples():
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme[readme.index('[[problem]]\nid = "kron"'):]
+    return load_text('[source]\ntitle = "README"\nfile = "README.md"\n\n' +
+                     block[:block.index("```")], "README.md")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_readme_examples_pass_and_their_twins_fail(seed):
+    problems = readme_examples()
+    assert [p.id for p in problems] == ["kron", "power", "expm", "eigenvalue",
+                                        "inverse-by-a-scalar"]
+    for p in problems:
+        vs, _ = check_problem(p, Options(samples=400, seed=seed))
+        for v in vs:
+            want = "fail" if v.claim.id.endswith("-wrong") else "pass"
+            assert v.verdict == want, (p.id, v.claim.id, seed, v.diagnosis)
+
+
+def test_readme_examples_solve_as_it_says():
+    shown = {p.id: {text(r.expr) for r in solve(p, mode="both").results}
+             for p in readme_examples()}
+    assert "tr(GᵀB)·C" in shown["kron"]
+    assert shown["power"] == {"2·D₂·X⁻ᵀ"}
+    assert shown["expm"] == {"cosm(X)ᵀ + expm(X)ᵀ"}
+    assert shown["eigenvalue"] == {"2·v(S, -1)v(S, -1)ᵀ"}
+    assert shown["inverse-by-a-scalar"] == {"-ZBZ"}

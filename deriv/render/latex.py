@@ -89,7 +89,7 @@ class LatexPrinter(ArrayNotation, SympyLatexPrinter):
         if entry.name == "matpow":
             return self._power(self._power_text(expr.args[0], expr.args[1],
                                                 "^{%d}" % int(expr.args[1]), "^{\\top}",
-                                                "^{-1}"), exp)
+                                                "^{-1}", "^{-\\top}"), exp)
         return self._power(entry.latex.format(*self._operands(expr)), exp)
 
     @staticmethod

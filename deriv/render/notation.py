@@ -44,9 +44,15 @@ class ArrayNotation:
             return [self._operand(a, name != "matmul") for a in expr.args]
         return [self._print(a) for a in expr.args]
 
-    def _power_text(self, base, k, power: str, transposed: str, inverse: str) -> str:
-        """Xᵏ; of a transpose (Xᵀ)ᵏ as the references write it, (Xᵏ)ᵀ; of an inverse (X⁻¹)ᵏ."""
+    def _power_text(self, base, k, power: str, transposed: str, inverse: str,
+                    inverse_transposed: str) -> str:
+        """Xᵏ; of a transpose (Xᵀ)ᵏ as the references write it, (Xᵏ)ᵀ; of an inverse (X⁻¹)ᵏ,
+        of its transpose (X⁻ᵀ)ᵏ."""
         entry = P.entry_of(base)
+        if entry is not None and entry.name == "transpose" and \
+                P.entry_of(base.args[0]) is P.REGISTRY["inv"]:
+            return self.PARENS % (self._operand(base.args[0].args[0], True) +
+                                  inverse_transposed) + power
         if entry is not None and entry.name == "transpose":
             return self.PARENS % (self._operand(base.args[0], True) + power) + transposed
         if entry is not None and entry.name == "inv":
@@ -119,7 +125,7 @@ class TextPrinter(ArrayNotation, StrPrinter):
             return self._operand(expr.args[0].args[0], True) + "⁻ᵀ"
         if entry.name == "matpow":
             return self._power_text(*expr.args, str(int(expr.args[1])).translate(SUPERSCRIPT),
-                                    "ᵀ", "⁻¹")
+                                    "ᵀ", "⁻¹", "⁻ᵀ")
         if entry.name == "matmul":       # X·det(Y), A·L_sin(X, Ẋ): a word after a name
             left, right = self._operands(expr)
             first = expr.args[1]
