@@ -20,11 +20,23 @@ from deriv.primitives import Primitive, _mp, register
 # that the rules of a rule (a Hessian's) are in the registry as well.
 
 
+MAX_KRON_ENTRIES = 64 * 64      # as many as the largest matrix a file may declare
+LARGEST_DRAWN = 5               # a size name is drawn from 2 to 5 (deriv.sampling)
+
+
 def _kron_shape(A, shapes):
     a, b = shapes
     if not a or not b:
         raise A.ShapeError("kron needs two arrays (a scalar times an array is written with *)")
-    return A.normal((A.size_product(a[0], b[0]), A.size_product(a[1], b[1])))
+    shape = A.normal((A.size_product(a[0], b[0]), A.size_product(a[1], b[1])))
+    entries = 1
+    for size in shape or (1,):
+        for f in str(size).split("*"):
+            entries *= int(f) if f.isdigit() else LARGEST_DRAWN
+    if entries > MAX_KRON_ENTRIES:
+        raise A.ShapeError(f"kron of {A.shape_text(a)} and {A.shape_text(b)} would have up to "
+                           f"{entries} entries a point (at most {MAX_KRON_ENTRIES})")
+    return shape
 
 
 def _contraction_shape(side: int):

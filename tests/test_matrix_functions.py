@@ -403,3 +403,10 @@ def test_readme_examples_solve_as_it_says():
     assert shown["expm"] == {"cosm(X)ᵀ + expm(X)ᵀ"}
     assert shown["eigenvalue"] == {"2·v(S, -1)v(S, -1)ᵀ"}
     assert shown["inverse-by-a-scalar"] == {"-ZBZ"}
+
+
+def test_a_kron_too_large_is_refused(tmp_path):
+    out = cli_bad(tmp_path, 'A = "matrix(64, 64)"', "L = sum(kron(A, A))")
+    assert "bad.toml:9:9:" in out and "at most 4096" in out
+    out = cli_bad(tmp_path, 'A = "matrix(n, n)"', "L = sum(kron(kron(A, A), kron(A, A)))")
+    assert "at most 4096" in out

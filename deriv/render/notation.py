@@ -200,6 +200,8 @@ class SourcePrinter(StrPrinter):
             return f"({args[0]} @ {args[1]})"
         if entry.name == "transpose":
             return f"({args[0]}).T"
+        if entry.name == "matpow":
+            return f"({args[0]})**{args[1]}"
         return f"{entry.names[0]}({', '.join(args)})"
 
     def _print_Mul(self, expr):
