@@ -181,4 +181,5 @@ def _form(e: sp.Expr) -> sp.Expr:
     if not shape or not (isinstance(e, sp.Add) or _name(e) in
                          ("matmul", "inv", "transpose", "matpow") or isinstance(e, sp.Mul)):
         return e
-    return _collected(_terms(e), shape)
+    collected = _collected(_terms(e), shape)
+    return collected if A.size(collected) < A.size(e) else e     # only where it is shorter

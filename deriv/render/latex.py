@@ -34,7 +34,7 @@ class LatexPrinter(ArrayNotation, SympyLatexPrinter):
     `relu_style` is "bracket" (the documents' a[z]) or "name" (\\mathrm{ReLU}(z)).
     """
 
-    PARENS, ODOT, TIMES = r"\left(%s\right)", r" \odot ", " "
+    PARENS, ODOT, TIMES, FRACTION = r"\left(%s\right)", r" \odot ", " ", r"\frac{%s}{%s}"
 
     def __init__(self, display: dict[str, str] | None = None, relu_style: str = "bracket",
                  **settings):

@@ -67,12 +67,16 @@ class ArrayNotation:
             scalars = sp.Mul(*(a for a in expr.args if not A.shape_of(a)))
             sign = "-" if scalars.could_extract_minus_sign() else ""
             scalars = -scalars if sign else scalars
-            head = "" if scalars == 1 else \
-                self.parenthesize(scalars, sp.printing.precedence.PRECEDENCE["Mul"],
-                                  strict=True) + self.TIMES
-            return sign + head + self.parenthesize(arrays[0],
-                                                   sp.printing.precedence.PRECEDENCE["Mul"],
-                                                   strict=True)
+            numerator, denominator = scalars.as_numer_denom()     # I/β, γ·K⁻¹/2
+            level = sp.printing.precedence.PRECEDENCE["Mul"]
+            head = "" if numerator == 1 else \
+                self.parenthesize(numerator, level, strict=True) + self.TIMES
+            body = head + self.parenthesize(arrays[0], level, strict=True)
+            if denominator == 1:
+                return sign + body
+            if self.FRACTION:
+                return sign + self.FRACTION % (body, self._print(denominator))
+            return sign + body + "/" + self.parenthesize(denominator, level, strict=False)
         if len(arrays) < 2:
             return None
         scalars = [a for a in expr.args if not A.shape_of(a)]
@@ -87,7 +91,7 @@ class ArrayNotation:
 class TextPrinter(ArrayNotation, StrPrinter):
     """One-line Unicode math for the terminal."""
 
-    PARENS, ODOT, TIMES = "(%s)", " ⊙ ", "·"
+    PARENS, ODOT, TIMES, FRACTION = "(%s)", " ⊙ ", "·", None
 
     def __init__(self, display: dict[str, str] | None = None, **settings):
         # order "none": terms in SymPy's canonical order, without sorting them again for each
