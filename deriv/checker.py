@@ -641,6 +641,8 @@ def check(problems: list[Problem], options: Options | None = None, progress=None
         try:
             verdicts, missing = check_problem(problem, options, progress, shared)
         except DerivError as err:
+            if err.file is None:          # found while checking: placed at its problem
+                err.file, err.line, err.col = problem.path, problem.line, None
             if on_error is None:
                 raise
             on_error(problem, err)
