@@ -520,8 +520,11 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         for one in indices.claims(entry, claim_place(file, places, index, c)[1],
                                   lambda err, key, text: places.place(err, file, index, c,
                                                                       key, text)):
+            # index notation in printed LaTeX (p_i − y_i) is not read: such a claim keeps
+            # its expr, --from-printed too
             problem.claims.extend(_load_claim(one, problem, file, places, index, c, seen,
-                                              groups.get(c), from_printed))
+                                              groups.get(c) if one is entry else None,
+                                              from_printed))
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
     problem.unchecked = _unchecked(table.get("unchecked", []), file, places, ("problem", index))
