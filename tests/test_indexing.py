@@ -84,6 +84,34 @@ wrt = "W[l]"
 expr = "D(L, z[l]) @ h[l-1].T"
 '''
 
+LINEAR = """[[problem]]
+id = "linear-layer"
+index = { i = "1..2", j = "1..3", k = "1..3" }
+inputs = { "W[i, j]" = "real", "x[j]" = "real", "y[i]" = "real" }
+graph = \"\"\"
+z[i] = sum(W[i, k] * x[k], k)
+L = sum((z[i] - y[i])**2, i) / 2
+\"\"\"
+
+[[problem.claim]]
+id = "dL/dW"
+of = "L"
+wrt = "W[i, j]"
+expr = "(z[i] - y[i]) * x[j]"
+
+[[problem.claim]]
+id = "dL/dx"
+of = "L"
+wrt = "x[j]"
+expr = "sum(W[i, j] * D(L, z[i]), i)"
+
+[[problem.claim]]
+id = "dL/dW-wrong"
+of = "L"
+wrt = "W[i, j]"
+expr = "(z[i] - y[i]) * x[i]"
+"""
+
 
 def test_families_lines_and_sums_unroll_into_plain_names():
     [p] = load_text(SOFTMAX)
@@ -118,6 +146,19 @@ def test_a_wrong_delta_fails_only_where_it_is_wrong():
     report = deriv.check(p)
     failed = {v.claim.id for v in report.verdicts if v.verdict == "fail"}
     assert failed == {f"dp/dz[i={i}, j={j}]" for i in (1, 2, 3) for j in (1, 2, 3) if i != j}
+
+
+def test_a_gradient_by_a_matrix_entry_with_free_i_j_at_a_non_square_size():
+    [p] = load_text(LINEAR)
+    assert [i for i in p.inputs][:6] == ["W11", "W12", "W13", "W21", "W22", "W23"]
+    assert str(p.graph.nodes["z2"].expr) == "W21*x1 + W22*x2 + W23*x3"
+    verdicts = {v.claim.id: v for v in deriv.check(p).verdicts}
+    assert all(verdicts[f"dL/dW[i={i}, j={j}]"].verdict == "pass" for i in (1, 2) for j in (1, 2, 3))
+    assert all(verdicts[f"dL/dx[j={j}]"].verdict == "pass" for j in (1, 2, 3))
+    wrong = {k: v for k, v in verdicts.items() if k.startswith("dL/dW-wrong")}
+    assert {k for k, v in wrong.items() if v.verdict == "fail"} == \
+        {f"dL/dW-wrong[i={i}, j={j}]" for i in (1, 2) for j in (1, 2, 3) if i != j}
+    assert {f.kind for f in wrong["dL/dW-wrong[i=1, j=2]"].diagnosis} >= {"mislabelled"}
 
 
 def test_repetition_declares_an_rnn_of_three_steps_in_three_lines():
