@@ -23,9 +23,10 @@ from deriv.parse import DRef
 from deriv.sweep import Sweep
 
 MAX_OPS = 40            # a step larger than this (deriv.algebra.size) is shown as derived
-MOVES = 300             # what one solution may spend: a fold costs 1, a move 1 + its size / 8
+MOVES = 150             # what one solution may spend: a fold costs 1, a move 1 + its size / 8
 DEPTH, BEAM = 2, 2      # moves in a row, and the forms kept after each
 FACTOR_MAX_OPS, FACTOR_MAX_SYMBOLS = 24, 6    # full factoring only up to this size
+MAX_EXPANDED = 32       # terms an expansion may have
 INLINED = 2             # nodes tried written out as their definitions, per form
 
 
@@ -111,8 +112,9 @@ class Rewriter:
 
     def neighbours(self, expr: sp.Expr):
         products = [e for e in sp.preorder_traversal(expr) if e.is_Mul or e.is_Pow]
-        if any(a.is_Add for e in products for a in e.args):
-            yield sp.expand(expr)                   # only where there is a product to expand
+        if any(a.is_Add for e in products for a in e.args) and \
+                _expanded_terms(expr) <= MAX_EXPANDED:
+            yield sp.expand(expr)     # only a product to expand, and never 2ᵏ terms of k sums
         if expr.is_Add:
             yield _factored(expr)                   # only a sum has factors to take out
         if any(e.is_Pow and e.exp.is_negative for e in products):
@@ -124,9 +126,10 @@ class Rewriter:
 
     def best(self, expr: sp.Expr) -> sp.Expr:
         """The form of expr with the fewest operations that the bounded search finds."""
-        if expr.is_Atom or A.size(expr) > MAX_OPS or self.moves <= 0 or \
-                not expr.free_symbols <= set(self.names):    # adjoints or arrays: as derived
+        if expr.is_Atom or self.moves <= 0:
             return expr
+        if A.size(expr) > MAX_OPS or not expr.free_symbols <= set(self.names):
+            return self.fold(expr)       # in earlier steps' symbols (x̄): only folded
         if expr not in self.memo:
             self.memo[expr] = self.search(expr)
         return self.memo[expr]
@@ -156,6 +159,22 @@ class Rewriter:
         except (StopIteration, sp.PolynomialError, RecursionError):
             pass
         return min(found, key=lambda f: (operations(f), found[f]))
+
+
+def _expanded_terms(expr: sp.Expr) -> int:
+    """How many terms sp.expand would write (a bound, computed without expanding)."""
+    if expr.is_Add:
+        return sum(_expanded_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        count = 1
+        for a in expr.args:
+            count *= _expanded_terms(a)
+            if count > MAX_EXPANDED:
+                return count
+        return count
+    if expr.is_Pow and expr.exp.is_Integer and expr.exp > 1:
+        return min(_expanded_terms(expr.base) ** int(expr.exp), 10 * MAX_EXPANDED)
+    return 1
 
 
 def _fold(expr: sp.Expr, folds: list[tuple[sp.Symbol, sp.Expr]]) -> sp.Expr:
@@ -224,7 +243,7 @@ def closed_forms(sweep: Sweep, rewriter: Rewriter, max_ops: int) -> dict[DRef, s
     for step in sweep.steps:
         expr = step.program.xreplace(closed) if closed else step.program
         if A.size(expr) > max_ops:
-            expr = step.program
+            expr = rewriter.best(step.program)
         else:
             expr = rewriter.best(expr)
             closed[step.program_symbol] = expr
