@@ -23,6 +23,7 @@ from deriv import second
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
 from deriv.kinds import KEYS as KIND_KEYS, load_spec
+from deriv.indexing import Index, IndexedText
 from deriv.notation import Notation, from_table
 from deriv.escape import printable
 from deriv.places import Places
@@ -161,6 +162,9 @@ class _Places:
         """An error at (line, col) inside the string value `key` (text: its decoded value),
         moved to where that character was written."""
         path = self.path(p, c) + (key if isinstance(key, tuple) else (key,))
+        if isinstance(text, IndexedText):      # unrolled index notation: placed as written
+            err.line, err.col = text.original_place(err.line or 1, err.col)
+            text = text.original
         found = self.found.inside(path, text, err.line or 1, err.col or 1)
         if found is None:
             line, col = self.value(p, c, key if isinstance(key, str) else key[0])
@@ -325,7 +329,8 @@ def _check_keys(table: dict, allowed: set[str], where, what: str):
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
                 "asks", "claim", "display", "note", "notation", "unchecked",
-                "sizes"}   # relations between sizes: ["m >= n"], ["square"]
+                "sizes",   # relations between sizes: ["m >= n"], ["square"]
+                "index"}   # index ranges: families z[i], sums, repeated lines (deriv.indexing)
 CLAIM_KEYS = {"id", "of", "wrt", "local", "printed", "expr", "chain", "value", "expect", "note",
               "layout",   # gradient | derivative (a scalar's is itself either way)
               "update",   # expr is one gradient step wrt − update·∇ (update: the step size)
@@ -376,6 +381,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if not isinstance(raw_inputs, dict):
         raise where("'inputs' is a table such as { x = \"real\", W = \"matrix(m, n)\" }",
                     "inputs")
+    indices = Index.from_table(table.get("index"), lambda m: where(m, "index"))
+    raw_inputs = indices.inputs(raw_inputs, lambda m: where(m, "inputs"))
     inputs: list[Input] = []
     sizes: list[str] = []
     for name, kind in raw_inputs.items():
@@ -399,8 +406,11 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         return places.place(err, file, index, None, "graph", graph_text)
     try:
         lines = list(itertools.islice(_graph_lines(graph_text), MAX_NODES + 1))  # no more
+        lines = indices.graph_lines(lines) if indices else lines
     except DerivError as err:
         raise in_graph(err) from None
+    if indices:
+        indices.check_names(sizes, lambda m: where(m, "index"))
     if len(lines) > MAX_NODES:
         raise where(f"more than {MAX_NODES} nodes in one graph", "graph")
     if not lines:
@@ -428,6 +438,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         try:
             exprs[name] = parse_expression(text, names, sizes=frozenset(sizes))
         except DerivError as err:     # a graph line is one line: (1, c) is (k + 1, col + c − 1)
+            if isinstance(text, IndexedText):
+                err.line, err.col = text.original_place(err.line or 1, err.col)
             err.line, err.col = k + err.line, (col + err.col - 1 if err.line == 1 and err.col
                                                 else err.col)
             raise in_graph(err) from None
@@ -449,6 +461,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
 
     relations = _relations(table.get("sizes"), tuple(sizes), lambda m: where(m, "sizes"))
     output = _str(table, "output", where, default=nodes[-1].name)
+    if indices and output and "[" in output:
+        output = indices.resolve_key(output, {}, lambda m: where(m, "output"))
     if output not in graph.nodes:
         raise where(f"output '{output}' is not a node of the graph", "output")
     mode = _str(table, "mode", where, default="reverse")
@@ -471,21 +485,16 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     raw_asks = table.get("asks", [])
     if not isinstance(raw_asks, list):
         raise where("'asks' is a list of \"D(of, wrt)\" strings", "asks")
-    for a, text in enumerate(raw_asks):
-        if not isinstance(text, str):
+    for a, written in enumerate(raw_asks):
+        if not isinstance(written, str):
             raise where("'asks' is a list of \"D(of, wrt)\" strings", "asks")
         try:
-            chain = parse_chain(text, set(graph.symbols))
+            unrolled = indices.asks(written) if indices else [written]
         except DerivError as err:
-            raise places.place(err, file, index, None, ("asks", a), text) from None
-        if len(chain) != 1 or len(chain[0]) != 1:
-            raise where(f"'asks' entries are single derivatives D(of, wrt), not {text!r}", "asks")
-        ask = chain[0][0]
-        try:
-            A.derivative_shape(graph.shape(ask.of), graph.shape(ask.wrt))
-        except A.ShapeError as err:
-            raise where(f"'asks' names {ask}, which {err}", "asks") from None
-        asks.append(ask)
+            raise places.place(err, file, index, None, ("asks", a), written) from None
+        for text in unrolled:            # D(L, z[i]) asks for each ∂L/∂zᵢ
+            asks.append(_ask(text, graph, lambda err, t=text: places.place(
+                err, file, index, None, ("asks", a), t), lambda m: where(m, "asks")))
 
     display = table.get("display", {})
     if not isinstance(display, dict) or not all(isinstance(v, str) for v in display.values()):
@@ -510,8 +519,14 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     from deriv.latex_reader import printed_groups
     groups = printed_groups(raw_claims, from_printed)
     for c, entry in enumerate(raw_claims):
-        problem.claims.extend(_load_claim(entry, problem, file, places, index, c, seen,
-                                          groups.get(c), from_printed))
+        for one in indices.claims(entry, claim_place(file, places, index, c)[1],
+                                  lambda err, key, text: places.place(err, file, index, c,
+                                                                      key, text)):
+            # index notation in printed LaTeX (p_i − y_i) is not read: such a claim keeps
+            # its expr, --from-printed too
+            problem.claims.extend(_load_claim(one, problem, file, places, index, c, seen,
+                                              groups.get(c) if one is entry else None,
+                                              from_printed))
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
     problem.unchecked = _unchecked(table.get("unchecked", []), file, places, ("problem", index))
@@ -533,6 +548,21 @@ def _unchecked(entries, file, places: _Places, base: tuple) -> list:
         found = places.found.table(base + ("unchecked", k))
         object.__setattr__(item, "line", found[0] if found else None)
     return items
+
+
+def _ask(text: str, graph: Graph, place, where) -> DRef:
+    try:
+        chain = parse_chain(text, set(graph.symbols))
+    except DerivError as err:
+        raise place(err) from None
+    if len(chain) != 1 or len(chain[0]) != 1:
+        raise where(f"'asks' entries are single derivatives D(of, wrt), not {text!r}")
+    ask = chain[0][0]
+    try:
+        A.derivative_shape(graph.shape(ask.of), graph.shape(ask.wrt))
+    except A.ShapeError as err:
+        raise where(f"'asks' names {ask}, which {err}") from None
+    return ask
 
 
 def claim_place(file, places: _Places, p: int, c: int):
@@ -632,8 +662,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             return parse_expression(text, graph.symbols, derivative=deriv_symbol,
                                     sizes=frozenset(graph.sizes)), text
         except DerivError as err:
-            if given is None:             # the file's own string: placed inside it
-                places.place(err, file, p, c, key, text)
+            if given is None or isinstance(given, IndexedText):  # the file's own string:
+                places.place(err, file, p, c, key, text)               # placed inside it
             else:
                 ln, col = places.value(p, c, key)
                 err.shift(file, ln, col)

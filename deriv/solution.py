@@ -14,6 +14,7 @@ import numpy as np
 import sympy as sp
 
 from deriv import algebra as A
+from deriv import textbook
 from deriv.errors import DerivError
 from deriv.matrix_form import reference_form
 from deriv.parse import DRef
@@ -131,8 +132,11 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
             sweeps.append(forward(graph, name))
     solution = Solution(problem, point, source, sizes, forward_pass, sweeps)
     budget = [FACTOR_STEPS]
+    rewriter = textbook.Rewriter(graph)
     for sweep in sweeps:
-        shown = sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
+        scalar = simplify and not any(step.shape for step in sweep.steps)
+        shown = textbook.closed_forms(sweep, rewriter, TIDY_MAX_OPS) if scalar else \
+            sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
         if sweep.mode == "reverse" and graph.shape(sweep.origin):
             shown = _jacobians(graph, sweep, shown)
         numbers = _sweep_values(values, sweep)
@@ -141,7 +145,7 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
                                                                      if sweep.mode == "reverse"
                                                                      else step.target.of)
             solution.shown[(sweep.mode, step.target)] = tidy(shown[step.target], budget) \
-                if simplify else shown[step.target]
+                if simplify and not scalar else shown[step.target]   # (textbook: already)
     for ref in requested:
         sweep = next((s for s in sweeps if s.mode == "reverse" and s.origin == ref.of), None) or \
             next(s for s in sweeps if s.origin == ref.wrt)
