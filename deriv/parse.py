@@ -341,7 +341,10 @@ class _Reader:
         return sp.Pow(base, exponent)
 
     def matmul(self, node: ast.AST, left: sp.Expr, right: sp.Expr) -> sp.Expr:
-        if not A.shape_of(left) or not A.shape_of(right):
+        ls, rs = A.shape_of(left), A.shape_of(right)
+        if not (ls and rs) and (ls or rs) and _fits_as_1x1(ls, rs):
+            return A.shaped(left * right, ls or rs)     # u @ (uᵀt): a 1×1 is a scalar
+        if not ls or not rs:
             raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar",
                             "shape")
         try:          # the shapes as written (before eye(n) @ A is simplified to A)
@@ -430,6 +433,16 @@ def _unparse(node: ast.AST) -> str:
     except Exception:      # noqa: BLE001  (a message, not a result)
         return ""
     return text if len(text) < 60 else text[:57] + "..."
+
+
+def _fits_as_1x1(left: tuple, right: tuple) -> bool:
+    """A scalar operand of @ is the 1×1 that uᵀt gives: it fits a column on its left
+    (n×1 @ 1×1) or a row on its right (1×1 @ 1×n)."""
+    try:
+        A.product_shape(left, right)
+    except A.ShapeError:
+        return False
+    return True
 
 
 def _short(expr: sp.Expr) -> str:
