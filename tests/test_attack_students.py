@@ -50,3 +50,17 @@ def test_a_1x1_product_in_the_graph_is_derived(tmp_path):
     (tmp_path / "p.toml").write_text(text)
     result = CliRunner().invoke(main, ["solve", str(tmp_path / "p.toml")])
     assert result.exit_code == 0 and "∂L/∂x" in result.output, result.output
+
+
+def test_a_chain_rule_product_longer_than_the_nesting_limit():
+    """A 70-layer chain written as one product of its 69 local factors: a flat product is one
+    level of nesting, as a sum is (it was refused as nested deeper than 60 levels)."""
+    n = 70
+    graph = "\n".join(["h0 = x"] + [f"h{i} = sin(h{i - 1})" for i in range(1, n)])
+    factors = [f"cos(h{i - 1})" for i in range(n - 1, 0, -1)]
+    got = checked(toml('x = "interval(1, 1.5)"', graph, [
+        claim("chain", f"h{n - 1}", "h0", "*".join(f"D(h{i}, h{i - 1})" for i in range(n - 1, 0, -1))),
+        claim("right", f"h{n - 1}", "h0", "*".join(factors)),
+        claim("sign", f"h{n - 1}", "h0", "-" + "*".join(factors))]))
+    assert got["chain"] == ("pass", []) and got["right"] == ("pass", []), got
+    assert got["sign"] == ("fail", ["negated"]), got
