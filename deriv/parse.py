@@ -207,8 +207,12 @@ class _Reader:
             raise self.fail(node, f"{_describe(node)} is not allowed in an expression")
         if isinstance(node, (ast.Name, ast.Constant)):    # leaves are checked as they are read
             return method(node, depth + 1)
+        return self.checked(node, lambda: method(node, depth + 1))
+
+    def checked(self, node: ast.AST, build) -> sp.Expr:
+        """What `build` makes for `node`, its shape, finiteness and size checked and placed."""
         try:
-            result = method(node, depth + 1)
+            result = build()
             A.shape_of(result)         # a shape mismatch raises here, and is placed
             # SymPy carries ∞̃ and NaN up to the top of what it builds, or one level below
             if any(a is u for a in (result, *result.args) for u in _UNDEFINED):
@@ -309,8 +313,20 @@ class _Reader:
     def read_BinOp(self, node: ast.BinOp, depth: int) -> sp.Expr:
         if isinstance(node.op, (ast.Add, ast.Sub)):
             return self.sum_terms(node, depth)
-        left = self.read(node.left, depth)
-        right = self.read(node.right, depth)
+        links = [node]      # a * b * c, a chain rule's factors: one level deep, as SymPy's Mul
+        while (isinstance(node.op, ast.Mult) and
+               isinstance(links[-1].left, ast.BinOp) and type(links[-1].left.op) is type(node.op)):
+            links.append(links[-1].left)
+            if len(links) >= MAX_TERMS:
+                raise self.fail(node, f"a product of more than {MAX_TERMS} factors is too long")
+        value = self.read(links[-1].left, depth)
+        for link in reversed(links):
+            left, right = value, self.read(link.right, depth)
+            value = (self.binary(node, left, right) if link is node else
+                     self.checked(link, lambda: self.binary(link, left, right)))
+        return value
+
+    def binary(self, node: ast.BinOp, left: sp.Expr, right: sp.Expr) -> sp.Expr:
         op = node.op
         ls, rs = A.shape_of(left), A.shape_of(right)
         if isinstance(op, (ast.Add, ast.Sub)):
@@ -379,7 +395,10 @@ class _Reader:
         return A.matpow(base if k >= 0 else A.inv(base), abs(k))
 
     def matmul(self, node: ast.AST, left: sp.Expr, right: sp.Expr) -> sp.Expr:
-        if not A.shape_of(left) or not A.shape_of(right):
+        ls, rs = A.shape_of(left), A.shape_of(right)
+        if not (ls and rs) and (ls or rs) and _fits_as_1x1(ls, rs):
+            return A.shaped(left * right, ls or rs)     # u @ (uᵀt): a 1×1 is a scalar
+        if not ls or not rs:
             raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar",
                             "shape")
         try:          # the shapes as written (before eye(n) @ A is simplified to A)
@@ -473,6 +492,16 @@ def _unparse(node: ast.AST) -> str:
     except Exception:      # noqa: BLE001  (a message, not a result)
         return ""
     return text if len(text) < 60 else text[:57] + "..."
+
+
+def _fits_as_1x1(left: tuple, right: tuple) -> bool:
+    """A scalar operand of @ is the 1×1 that uᵀt gives: it fits a column on its left
+    (n×1 @ 1×1) or a row on its right (1×1 @ 1×n)."""
+    try:
+        A.product_shape(left, right)
+    except A.ShapeError:
+        return False
+    return True
 
 
 def _short(expr: sp.Expr) -> str:
