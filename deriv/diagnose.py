@@ -37,6 +37,11 @@ MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 �
 MAX_TERMS = 8               # terms of a printed sum searched for a wrong factor
 SCREEN_POINTS = 32          # points a candidate is screened at before all points
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
+MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar factor
+MAX_SWAPS = 256             # pairs of symbols tried as exchanged
+MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
+MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
+                            # so a claim of a thousand factors is explained in bounded time
 
 
 class Diagnosis:
@@ -48,6 +53,7 @@ class Diagnosis:
         self._screen: list | None = None
         self._candidates: list | None = None
         self.scale = R.scale(pairs)              # tolerances follow the values' size
+        self.trials = 0                          # candidates compared so far
         self.atol = R.ATOL * self.scale
 
     # --- comparing -----------------------------------------------------------------------------
@@ -55,6 +61,9 @@ class Diagnosis:
         """Does candidate(batch) equal the claim (or against(batch)) at every valid point of
         every batch? (An explanation that is undefined or wrong at some of them — where the
         rest of a product vanishes, say — explains nothing.)"""
+        self.trials += 1
+        if self.trials > MAX_TRIALS:
+            return False
         for k, (batch, c, t, valid) in enumerate(pairs or self.pairs):
             try:
                 values = candidate(batch, k)
@@ -72,7 +81,7 @@ class Diagnosis:
                 return False
         return True
 
-    def screened(self, candidate) -> bool:
+    def screened(self, candidate, truth: bool = False) -> bool:
         """Could the candidate match? Tried first at a batch's first points, where a sweep costs
         little: one that disagrees there cannot agree everywhere."""
         if self._screen is None:
@@ -83,7 +92,8 @@ class Diagnosis:
                     break
                 few = _Prefix(self.pc.problem, batch, SCREEN_POINTS)
                 self._screen.append((few, _head(c), _head(t), valid[:SCREEN_POINTS]))
-        return not self._screen or self.matches(candidate, pairs=self._screen)
+        against = (lambda b, k: self._screen[k][2]) if truth else None
+        return not self._screen or self.matches(candidate, against, pairs=self._screen)
 
     def truth_of(self, of: str, wrt: str, layout: str | None = None):
         layout = layout or self.claim.layout
@@ -389,19 +399,22 @@ class Diagnosis:
             # of a thousand nodes is not tried pair by pair
             position = {m: i for i, m in enumerate(members)}
             pairs = []
-            for a in [m for m in members if m in used]:
+            written = [m for m in members if m in used]
+            for a in written:
                 i = position[a]
                 near = members[max(0, i - SWAP_REACH):i + SWAP_REACH + 1]
-                pairs += [(a, b) for b in dict.fromkeys(near + [m for m in members if m in used])
-                          if b != a]
-            for a, b in dict.fromkeys(tuple(sorted(p, key=position.get)) for p in pairs):
+                # any two the claim uses, where it uses a few (a claim of 300 factors: neighbours)
+                pairs += [(a, b) for b in dict.fromkeys(near + written[:MAX_SWAP_USED]) if b != a]
+            for a, b in itertools.islice(dict.fromkeys(tuple(sorted(p, key=position.get))
+                                                       for p in pairs), MAX_SWAPS):
                 def exchanged(batch, k, a=a, b=b):
                     env = batch.values.env
                     extra = {s: self.pc.derivative(batch.values, d)
                              for s in self.written.free_symbols if (d := dref_of(s))}
                     extra.update({a: env[b], b: env[a]})
                     return batch.values.value(self.written, extra)
-                if self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
+                if self.screened(exchanged, truth=True) and \
+                        self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
                     return Finding("swapped", self.target, symbols=(a.name, b.name))
         return None
 
@@ -466,8 +479,13 @@ class Diagnosis:
         # (not the claim's own derivative: "the factor δ should be ∂L/∂r" explains nothing)
         refs += [DRef(claim.of, n, claim.layout) for n in on_paths
                  if n not in (claim.of, claim.wrt)]
+        # the partials of the nodes the claim's own factors name first (cos(h₁₄₉) for
+        # ∂h₁₅₀/∂h₁₄₉ in a product of hundreds), then the rest, bounded by count
+        named = {s.name for s in self.written.free_symbols}
+        refs = [r for r in refs if r.of in named or r.wrt in named] + \
+            [r for r in refs if not (r.of in named or r.wrt in named)]
         shapes = {}
-        for ref in refs[:MAX_FACTOR_CANDIDATES]:
+        for ref in refs[:MAX_SCALAR_REFS]:
             try:
                 shapes[ref] = derivative_shape(graph, ref.of, ref.wrt, ref.layout)
             except Exception:     # noqa: BLE001  (an order-3 tensor: not a candidate)
@@ -496,19 +514,55 @@ class Diagnosis:
         scalar = all(op == "*" and A.shape_of(f) == () for op, f in factors)
         if not whole and not scalar:
             return None
-        if whole:
-            for k, (op, factor) in enumerate(factors):
-                rest = factors[:k] + factors[k + 1:]
-                if A.shape_of(factor) == () and op == "*" and (k > 0 or factors[1][0] == "*"):
-                    rest_expr = product([("*", rest[0][1])] + rest[1:])
-                    if self.matches(lambda b, _, e=rest_expr: pc.evaluate(b.values, e), truth):
-                        return Finding("extra-factor", self.target, expr=factor)
         evaluated: dict[int, list] = {}
 
         def values(k):          # each printed factor's values on batch k, computed once
             if k not in evaluated:
                 evaluated[k] = [pc.evaluate(self.pairs[k][0].values, f) for _, f in factors]
             return evaluated[k]
+        if whole:
+            for k, (op, factor) in enumerate(factors):
+                if self.trials >= MAX_TRIALS:
+                    return None
+                rest = factors[:k] + factors[k + 1:]
+                if A.shape_of(factor) == () and op == "*" and (k > 0 or factors[1][0] == "*"):
+                    if scalar:      # multiplied as numbers: nothing rebuilt or compiled
+                        def without(b, j, k=k):
+                            return np.prod(values(j)[:k] + values(j)[k + 1:], axis=0)
+                    else:
+                        rest_expr = product([("*", rest[0][1])] + rest[1:])
+
+                        def without(b, _, e=rest_expr):
+                            return pc.evaluate(b.values, e)
+                    if self.matches(without, truth):
+                        return Finding("extra-factor", self.target, expr=factor)
+        heads: dict = {}
+
+        def plausible(i: int, length: int) -> set:
+            """The partials that could stand for factors i … i+length−1, read from the value a
+            replacement must have at the first points (the truth over the other factors, by
+            prefix and suffix products): a product of hundreds of factors against a thousand
+            partials in one pass, each survivor then compared everywhere."""
+            if not heads:
+                n = np.shape(self.pairs[0][2])
+                v = np.array([_head(np.broadcast_to(x, n)) for x in values(0)], dtype=float)
+                ones = np.ones((1,) + v.shape[1:])
+                heads["before"] = np.concatenate([ones, np.cumprod(v, axis=0)])
+                heads["after"] = np.concatenate([np.cumprod(v[::-1], axis=0)[::-1], ones])
+                heads["refs"] = [r for r, shape in shapes.items() if shape == ()]
+                with np.errstate(all="ignore"):
+                    heads["got"] = np.array([_head(np.broadcast_to(np.asarray(
+                        pc.derivative(self.pairs[0][0].values, r), dtype=float), n))
+                        for r in heads["refs"]]).reshape(len(heads["refs"]), -1)
+            before, after = heads["before"], heads["after"]
+            rest = before[i] * after[i + length]
+            c, t = (_head(np.asarray(x, dtype=float)) for x in self.pairs[0][1:3])
+            with np.errstate(all="ignore"):
+                need = t / rest if whole else (t - c + sign * before[-1]) / (sign * rest)
+                ok = np.isfinite(need) & (np.abs(rest) > 1e-300)
+                close_ = np.isclose(heads["got"][:, ok], need[ok], rtol=1e-4,
+                                    atol=1e-8 * self.scale) | ~np.isfinite(heads["got"][:, ok])
+            return {r for r, yes in zip(heads["refs"], close_.all(axis=1)) if yes}
         # a printed factor may itself be a product (q(1 − q) for ∂q/∂z): every run of up to
         # MAX_RUN neighbouring factors is tried in place of one partial
         for length in range(1, min(MAX_RUN, len(factors) - 1) + 1):
@@ -518,8 +572,12 @@ class Diagnosis:
                     printed = product([("*", run[0][1])] + run[1:])
                 except A.ShapeError:
                     continue
-                for ref, shape in shapes.items():
-                    if shape != A.shape_of(printed):
+                survivors = plausible(i, length) if scalar else None
+                for ref, shape in (shapes.items() if scalar else
+                                   itertools.islice(shapes.items(), 2 * MAX_FACTOR_CANDIDATES)):
+                    if self.trials >= MAX_TRIALS:
+                        return None
+                    if shape != A.shape_of(printed) or (scalar and ref not in survivors):
                         continue
                     if scalar:         # numbers multiplied, nothing compiled per candidate
                         def candidate(b, k, i=i, length=length, ref=ref):

@@ -374,3 +374,25 @@ def test_solve_norm_of_a_cancelled_vector_has_a_result(tmp_path):
     path = write(tmp_path, toml('x = "vector(n)"', "L = norm(x - x)", []))
     result, _ = cli("solve", path, "--format", "json")
     assert [r["target"] for r in json.loads(result.output)["results"]] == ["D(L, x)"]
+
+
+def test_a_wrong_factor_in_a_product_of_hundreds_is_found():
+    """A chain rule of 200 local factors with one written wrong (sin for cos): the diagnosis
+    finds the factor among all the graph's partials (each candidate read from the value a
+    replacement must have), within its bound of compared candidates; the right product
+    passes."""
+    n = 200
+    graph = "\n".join(["h0 = x"] + [f"h{k} = sin(h{k - 1})" for k in range(1, n)])
+    right = "*".join(f"cos(h{k})" for k in range(n - 2, -1, -1))
+    wrong = right.replace("cos(h77)", "sin(h77)")
+    text = (f'[[problem]]\nid = "long"\ninputs = {{ x = "interval(1, 1.5)" }}\n'
+            f'graph = """\n{graph}\n"""\n')
+    for cid, expr in (("right", right), ("wrong", wrong)):
+        text += (f'[[problem.claim]]\nid = "{cid}"\nof = "h{n - 1}"\nwrt = "x"\n'
+                 f'expr = "{expr}"\n')
+    verdicts = {v.claim.id: v for v in deriv.check(deriv.load(text)).verdicts}
+    assert verdicts["right"].verdict == "pass"
+    assert verdicts["wrong"].verdict == "fail"
+    (finding, *_) = verdicts["wrong"].diagnosis
+    assert finding.kind == "wrong-factor", finding
+    assert (finding.derivative.of, finding.derivative.wrt) == ("h78", "h77")
