@@ -370,8 +370,12 @@ class _Reader:
                 return A.shaped(left * right ** -1, A.broadcast([ls, rs]))
             return A.shaped(left / right, ls)
         if isinstance(op, ast.Pow):
-            if ls and not rs and ls[0] != 1 and ls[1] != 1:
+            matrix = [s for s in (ls, rs) if s and s[0] != 1 and s[1] != 1]
+            if ls in matrix:
                 return self.matrix_power(node, left, right)      # X ** k of a matrix
+            if matrix:
+                raise self.fail(node, f"** needs scalars, not {A.shape_text(rs)} (use "
+                                      "hadamard(a, a), a.T @ a or inv(a))")
             shape = self.elementwise_shape(node, "**", ls, rs)   # a vector's: elementwise
             return A.shaped(self.power(node, left, right), shape)
         if isinstance(op, ast.MatMult):

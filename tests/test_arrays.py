@@ -35,8 +35,9 @@ RULES = {   # construct → (inputs, graph): every input is differentiated, entr
               "L = sum(norm(X, axis=1)) + sum(norm2(X, axis=0)) + norm1(x) + norm(x)"),
     "outer-dot": ('a = "vector(m)", b = "vector(n)", C = "matrix(m, n)"',
                   "L = sum(hadamard(C, outer(a, b))) + dot(a, a) * dot(b, b)"),
-    "power": ('X = "matrix(m, n)", s = "positive"',
-              "R = X ** 2 + 1\nL = sum(R ** s) + sum(2 ** X) + sum(X ** 3 / R)"),
+    "power": ('x = "vector(n)", s = "positive", X = "matrix(m, n)"',
+              "R = x ** 2 + 1\nL = sum(R ** s) + sum(2 ** x) + sum(x ** 3 / R) "
+              "+ sum(hadamard(X, X) / (1 + hadamard(X, X)))"),
     "broadcast": ('X = "matrix(m, n)", W = "matrix(n, k)", b = "vector(k)", c = "vector(m)", '
                   'a = "real"',
                   "H = tanh(X @ W + b)\nG = X @ W + 1 + a\n"
@@ -214,7 +215,7 @@ def test_bad_input_from_the_command_line_exits_2_without_a_traceback(tmp_path):
 
 def test_a_matrix_power_is_shown_as_the_elementwise_power():
     from deriv.render import latex
-    p = problem('X = "matrix(m, n)", x = "vector(n)"', "R = X ** 2\nL = sum(R) + sum(x ** 2)")
+    p = problem('X = "matrix(m, n)", x = "vector(n)"', "R = hadamard(X, X)\nL = sum(R) + sum(x ** 2)")
     s = deriv.solve(p)
     from deriv.render.notation import TextPrinter
     shown = [TextPrinter().doprint(f.expr) for f in s.forward_pass]
