@@ -45,16 +45,18 @@ def load(source: str, directory: str | None = None, id: str | None = None):
 
 
 def solve(problem, mode: str | None = None, wrt: list[str] | None = None,
-          at: dict[str, float] | None = None, seed: int = 0):
-    """The derivation of `problem` (a Problem, or what `load` accepts) as a Solution."""
+          at: dict[str, float] | None = None, seed: int = 0, sizes: dict | None = None):
+    """The derivation of `problem` (a Problem, or what `load` accepts) as a Solution.
+    `sizes`: {name: 3} or {name: (lo, hi)}, as --size gives them."""
     import deriv.render.jupyter  # noqa: F401
     from deriv.solution import solve as run
     if isinstance(problem, str):
         problem = load(problem)
-    return run(problem, mode=mode, wrt=wrt, at=at, seed=seed)
+    return run(problem, mode=mode, wrt=wrt, at=at, seed=seed, sizes=sizes)
 
 
-def check(problems, samples: int = 2000, seed: int = 0, expect: bool = True):
+def check(problems, samples: int = 2000, seed: int = 0, expect: bool = True,
+          sizes: dict | None = None):
     """Check the printed claims of one problem or a list of them; returns a Report.
     `expect=False`: ignore the files' expect = "fail" markers (a student's file)."""
     import deriv.render.jupyter  # noqa: F401
@@ -66,4 +68,4 @@ def check(problems, samples: int = 2000, seed: int = 0, expect: bool = True):
     for p in problems if not expect else ():     # markers ignored: every claim must pass
         for c in p.claims:
             c.expect = "pass"
-    return run(list(problems), Options(samples=samples, seed=seed))
+    return run(list(problems), Options(samples=samples, seed=seed, sizes=dict(sizes or {})))

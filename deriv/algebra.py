@@ -21,6 +21,7 @@ from sympy import S
 
 from deriv import matrix_functions as _matrix_functions  # noqa: F401  (registers its entries)
 from deriv import primitives as P
+from deriv import reductions  # noqa: F401  (registers the entries over an axis)
 
 SCALAR: tuple = ()
 _THIS = sys.modules[__name__]      # handed to the registry's rules, which build with it
@@ -69,6 +70,39 @@ class SizeConstant(ShapedSymbol):
 
     def __setstate__(self, state):
         self.dims, self.constant = state["dims"], state["constant"]
+
+
+class ArrayLiteral(ShapedSymbol):
+    """A vector or matrix of numbers written in a formula: [1, 2, 3], [[1, 0], [0, 1]]."""
+
+    def __new__(cls, rows: tuple):
+        text = "[" + "; ".join(", ".join(str(v) for v in r) for r in rows) + "]"
+        obj = ShapedSymbol.__new__(cls, text, (len(rows), len(rows[0])))
+        obj.rows = rows
+        return obj
+
+    def __getnewargs_ex__(self):
+        return (self.rows,), {}
+
+    def __getstate__(self):
+        return {"dims": self.dims, "rows": self.rows}
+
+    def __setstate__(self, state):
+        self.dims, self.rows = state["dims"], state["rows"]
+
+
+class SizeValue(sp.Symbol):
+    """A size name used as a number in a formula (1/n, √d): its value is the run's size."""
+
+    def __new__(cls, name: str):
+        return sp.Symbol.__xnew__(cls, name, positive=True, integer=True)
+
+    def __getnewargs_ex__(self):
+        return (self.name,), {}
+
+
+def size_value(name: str) -> SizeValue:
+    return SizeValue(name)
 
 
 def seed(symbol: sp.Symbol) -> sp.Expr:
@@ -153,6 +187,8 @@ def shaped(result: sp.Expr, shape: tuple) -> sp.Expr:
     """`result` with the shape its operands gave it: SymPy folds A − A to the scalar 0."""
     if shape and not shape_of(result) and result == 0:
         return zeros(shape)
+    if shape and not shape_of(result) and result.is_number:     # X / X: ones
+        return result * ones(shape)
     return result
 
 
@@ -175,11 +211,22 @@ def _symbol_of(expr) -> str:
 
 
 def broadcast(shapes, what: str = "+") -> tuple:
-    arrays = {s for s in shapes if s}
-    if len(arrays) > 1:
-        a, b = sorted(arrays, key=str)[:2]
-        raise ShapeError(f"shape mismatch for {what}: {shape_text(a)} and {shape_text(b)}")
-    return arrays.pop() if arrays else SCALAR
+    """NumPy's rule on (rows, cols): sizes equal, or one of them 1 (a 1×n row against an m×n
+    matrix, an m×1 column, a scalar against anything)."""
+    arrays = list(dict.fromkeys(s for s in shapes if s))
+    if not arrays:
+        return SCALAR
+    out = list(arrays[0])
+    for s in arrays[1:]:
+        for axis in (0, 1):
+            if s[axis] == out[axis] or s[axis] == 1:
+                continue
+            if out[axis] == 1:
+                out[axis] = s[axis]
+                continue
+            a, b = sorted(arrays, key=str)[:2] if len(arrays) == 2 else (tuple(out), s)
+            raise ShapeError(f"shape mismatch for {what}: {shape_text(a)} and {shape_text(b)}")
+    return normal(out)
 
 
 def _as_matrix(shape):
@@ -209,6 +256,10 @@ def _structural_shape(entry: P.Primitive, shapes: list[tuple]) -> tuple:
         return a if kind == "square" else SCALAR
     if kind == "reduce":
         return SCALAR
+    if kind in ("reduce0", "reduce1"):          # keeps the reduced axis, with size 1
+        return normal((1, a[1]) if kind == "reduce0" else (a[0], 1)) if a else SCALAR
+    if kind == "same":
+        return a
     if kind == "diag":
         if not a:
             return SCALAR
@@ -266,6 +317,8 @@ def T(expr: sp.Expr) -> sp.Expr:
         return expr
     if isinstance(expr, SizeConstant):
         return SizeConstant(expr.constant, (expr.dims[1], expr.dims[0]))
+    if isinstance(expr, ArrayLiteral):
+        return ArrayLiteral(tuple(zip(*expr.rows)))
     if isinstance(expr, P.REGISTRY["transpose"].cls):
         return expr.args[0]
     if isinstance(expr, P.REGISTRY["matpow"].cls):       # (Xᵏ)ᵀ = (Xᵀ)ᵏ
@@ -397,8 +450,14 @@ def trace(a):
     return P.call("trace", a) if shape_of(a) else a
 
 
-def total(a):
-    return P.call("total", a) if shape_of(a) else a
+def total(a, axis=None):
+    """The sum of a's entries, or over one axis (keeping it, with size 1)."""
+    shape = shape_of(a)
+    if not shape or (axis is not None and shape[axis] == 1):
+        return a
+    if axis is not None and shape[1 - axis] == 1:       # a vector summed along its length
+        axis = None
+    return P.call("total" if axis is None else f"total{axis}", a)
 
 
 def diag(a):
@@ -417,13 +476,22 @@ def ones_like(a):
 def unbroadcast(expr: sp.Expr, shape: tuple) -> sp.Expr:
     """Sum an adjoint over the axes its variable was broadcast along (a scalar times a matrix
     gets Σ of the elementwise products)."""
-    if shape_of(expr) == tuple(shape):
+    have = shape_of(expr)
+    if have == tuple(shape):
         return expr
     if not shape:
         return total(expr)
-    if not shape_of(expr):
+    if not have:
         return expr * ones(shape)
-    raise ShapeError(f"cannot reduce {shape_text(shape_of(expr))} to {shape_text(shape)}")
+    for axis in (0, 1):              # a row or a column broadcast along the other axis
+        if shape[axis] == 1 and have[axis] != 1:
+            expr = total(expr, axis)
+    have = shape_of(expr)
+    if have == tuple(shape):
+        return expr
+    if broadcast([have, shape]) == tuple(shape):
+        return expr * ones(shape)
+    raise ShapeError(f"cannot reduce {shape_text(have)} to {shape_text(shape)}")
 
 
 # --- derivatives of one expression -------------------------------------------------------------
@@ -627,3 +695,6 @@ def shape_of_safe(expr: sp.Expr):
         return shape_of(expr)
     except ShapeError:
         return None
+
+
+CONSTANT_SYMBOLS = (SizeConstant, SizeValue, ArrayLiteral)    # symbols no input gives a value

@@ -181,3 +181,15 @@ def run(plan: Plan, options: Options, progress=None) -> Report:
     report = check(plan.problems, options, progress, on_error=failed)
     report.inputs = plan.inputs
     return report
+
+
+def check_sizes(plan: Plan, sizes: dict):
+    """--size names a size of some problem checked, and fits what its constants need."""
+    from deriv.constraints import ranges
+    known = {s for p in plan.problems for s in p.sizes}
+    for name in sizes:
+        if name not in known:
+            raise DerivError(f"--size {name}=…: no problem checked has a size '{name}' "
+                             f"(sizes: {', '.join(sorted(known)) or 'none'})")
+    for p in plan.problems:
+        ranges(p, sizes)

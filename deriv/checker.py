@@ -25,6 +25,7 @@ from deriv.findings import Finding, Missing, Report, Verdict
 from deriv.parse import DRef, dref_of
 from deriv.primitives import kink_arguments
 from deriv.problem import Claim, Problem, derivative_shape
+from deriv import constraints
 from deriv import recheck as R
 from deriv.program import Values, close, forward_program, mp_flat, per_point
 from deriv.reach import reach
@@ -48,6 +49,7 @@ class Options:
     samples: int = 2000
     seed: int = 0
     strict: bool = False        # warnings fail too
+    sizes: dict = dataclasses.field(default_factory=dict)   # --size n=3, n=2:6 (constraints.py)
 
 
 class Batch:
@@ -113,10 +115,12 @@ class ProblemCheck:
         self.problem = problem
         self.graph = problem.graph
         self.options = options
-        assignments = size_assignments(problem.sizes, options.seed,
-                                       relations=problem.relations) if problem.sizes else [{}]
+        ranges = constraints.ranges(problem, options.sizes)
+        assignments = size_assignments(problem.sizes, options.seed, relations=problem.relations,
+                                       ranges=ranges) if problem.sizes else [{}]
         if not assignments:
-            raise DerivError(f"{problem.id}: no sizes from 2 to 5 satisfy its size relations",
+            raise DerivError(f"{problem.id}: no sizes satisfy its size relations"
+                             + (" and --size" if options.sizes else ""),
                              problem.path, problem.line)
         self.per_batch = self.batch_size(problem, options, assignments)
         self.kinks = problem_kinks(problem)

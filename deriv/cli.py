@@ -140,9 +140,11 @@ def show(obj, target, fmt, problem_id):
 @click.option("--checkpoint", type=click.IntRange(1, 10_000), metavar="K", default=None,
               help="Gradient checkpointing storing every K-th node: what is stored and "
                    "recomputed, memory and evaluations, segment by segment.")
+@click.option("--size", "size", multiple=True, metavar="NAME=N|NAME=LO:HI",
+              help="Fix a size (n=3) or the range it is drawn from (n=2:6); repeatable.")
 @click.pass_obj
 @reports_errors
-def solve(obj, target, mode, wrt, at, fmt, problem_id, checkpoint):
+def solve(obj, target, mode, wrt, at, fmt, problem_id, checkpoint, size):
     """Derive a problem step by step: forward pass, then every chain-rule term with its value."""
     from deriv.solution import solve as run
     problems = [_one_problem(target, problem_id, obj, "solve")]
@@ -150,7 +152,10 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id, checkpoint):
         _checkpoint(problems[0], checkpoint, fmt)
         return
     point = parse_at(at)
-    solutions = [run(p, mode=mode, wrt=list(wrt) or None, at=point) for p in problems]
+    from deriv.constraints import parse_size_options
+    sizes = parse_size_options(size)
+    solutions = [run(p, mode=mode, wrt=list(wrt) or None, at=point, sizes=sizes)
+                 for p in problems]
     if fmt == "json":
         from deriv.render import json as render_json
         _echo("\n".join(render_json.solution(s) for s in solutions))
@@ -231,10 +236,12 @@ def _catalog_dirs(obj) -> list | None:
               help="Only files matching PATTERN (repeatable; relative to the current directory) "
                    "may mark claims expect = \"fail\"  [default: [tool.deriv] expect-markers, "
                    "else the bundled catalog only]")
+@click.option("--size", "size", multiple=True, metavar="NAME=N|NAME=LO:HI",
+              help="Fix a size (n=3) or the range it is drawn from (n=2:6); repeatable.")
 @click.pass_obj
 @reports_errors
 def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, quiet, verbose,
-          strict, from_printed, sheet_file, section, expect_markers):
+          strict, from_printed, sheet_file, section, expect_markers, size):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem files, directories of them and catalog ids, in any mix (default: the
@@ -249,6 +256,8 @@ def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, qui
     from deriv import batch
     from deriv.catalog import bundled_dir
     from deriv.checker import Options
+    from deriv.constraints import parse_size_options
+    sizes = parse_size_options(size)
     config = _config()
     fmt = fmt or ("json" if as_json else "text")
     dirs = [obj["problems"]] if obj["problems"] else config.problems or None
@@ -269,8 +278,11 @@ def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, qui
         batch.ignore_expect(plan, config.expect_markers, config.root)
     elif not honour_expect:          # by default only the bundled catalog's errata are known
         batch.ignore_expect(plan, [str(bundled_dir().resolve() / "*.toml")], Path.cwd())
+    if sizes:
+        batch.check_sizes(plan, sizes)
     options = Options(samples=samples or config.samples or 2000,
-                      seed=seed if seed is not None else config.seed or 0, strict=strict)
+                      seed=seed if seed is not None else config.seed or 0, strict=strict,
+                      sizes=sizes)
     from deriv.render.progress import ClaimProgress
     with ClaimProgress(plan.claims) as advance:
         report = batch.run(plan, options, advance)

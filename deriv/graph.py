@@ -28,6 +28,7 @@ class Input:
     domain: str = "real"           # real, positive, negative, nonzero or interval
     interval: tuple[float, float] | None = None
     kind: str = "real"             # as written: real, positive, vector(n), matrix(m, n), ...
+    structure: str = ""            # onehot, simplex, symmetric or posdef (deriv.constraints)
 
     @property
     def shape(self) -> tuple:

@@ -359,6 +359,8 @@ def resolve(sym: Sym, ctx: Context) -> str:
         same = [n for n in ctx.symbols if n.lower() == name.lstrip("~").lower()]
         if len(same) == 1 and not name.startswith("~") and len(name) > 2:
             return same[0]
+    if sym.base in ctx.sizes and not sym.subs and not sym.sups:    # a size is a number (1/N)
+        return sym.base
     raise Unread(f"unknown symbol {_shown(sym)}")
 
 

@@ -22,6 +22,7 @@ import sympy as sp
 from sympy.core import basic as _basic      # the canonical order of a sum's terms
 
 from deriv import algebra as A
+from deriv import array_calls
 from deriv import primitives as P
 from deriv.errors import DerivError
 
@@ -35,7 +36,7 @@ MAX_SIZE = 64            # a numeric size is drawn as given: 9999 × 9999 would 
 MAX_TERMS = 1_000        # terms of one written sum
 _UNDEFINED = (sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity)     # singletons
 
-SPECIAL = {"D", "eye", "hadamard"}    # read by the parser itself, not registry entries
+SPECIAL = {"D", "eye", "hadamard"} | array_calls.NAMES   # read by the parser, not the registry
 RESERVED = set(P.function_names()) | SPECIAL | {"T"}
 
 
@@ -259,8 +260,8 @@ class _Reader:
             return self.names[name]
         if name in RESERVED:
             raise self.fail(node, f"'{name}' is a function; call it as {name}(...)")
-        if name in self.sizes:
-            raise self.fail(node, f"'{name}' is a size; it may appear only in eye({name})")
+        if name in self.sizes:          # a size as a number: 1/n, sqrt(d)
+            return A.size_value(name)
         raise self.fail(node, f"unknown name '{name}'")
 
     def read_Attribute(self, node: ast.Attribute, depth: int) -> sp.Expr:
@@ -288,15 +289,32 @@ class _Reader:
         terms.append((1, node))
         terms.reverse()
         values, each = zip(*(self.term(t, depth) for _, t in terms))
-        shapes = list(dict.fromkeys(s for s, v in zip(each, values) if v is not sp.S.Zero))
-        if len(shapes) > 1:      # terms of one shape (scalars only with scalars)
-            raise self.fail(terms[1][1] if len(terms) > 1 else node,
-                            f"shape mismatch for +: {A.shape_text(shapes[0])} and "
-                            f"{A.shape_text(shapes[1])}")
-        signed = [v if sign > 0 else -v if shape else _negated(v)
-                  for (sign, _), v, shape in zip(terms, values, each)]
-        total = _sum(signed, scalar=not shapes or not shapes[0])
-        return A.shaped(total, shapes[0] if shapes else ())
+        values, shape = self.broadcast_terms(node, terms, list(values), list(each))
+        signed = [v if sign > 0 else -v if A.shape_of(v) else _negated(v)
+                  for (sign, _), v in zip(terms, values)] if shape else \
+            [v if sign > 0 else _negated(v) for (sign, _), v in zip(terms, values)]
+        total = _sum(signed, scalar=not shape)
+        return A.shaped(total, shape)
+
+    def broadcast_terms(self, node, terms, values, each) -> tuple[list, tuple]:
+        """Terms broadcast as in NumPy (a scalar, a 1×n row or an m×1 column against a matrix);
+        a column b of length n against a matrix of n columns and another number of rows is a
+        bias added to every row: bᵀ, written so."""
+        shapes = [s for s, v in zip(each, values) if v is not sp.S.Zero]
+        try:
+            return values, A.broadcast(shapes)
+        except A.ShapeError as err:
+            first_error = err
+        matrices = {s for s in shapes if s and s[0] != 1 and s[1] != 1}
+        if len(matrices) == 1:
+            (rows, cols), = matrices
+            values = [A.T(v) if A.shape_of(v) == (cols, 1) and cols != rows else v
+                      for v in values]
+            try:
+                return values, A.broadcast([A.shape_of(v) for v in values if v is not sp.S.Zero])
+            except A.ShapeError:
+                pass
+        raise self.fail(terms[1][1] if len(terms) > 1 else node, str(first_error))
 
     def term(self, node: ast.AST, depth: int) -> tuple[sp.Expr, tuple]:
         """A term of a sum and its shape; number·name, of which a layer's sums hold thousands,
@@ -345,18 +363,21 @@ class _Reader:
                 return _scaled(right, left)
             return A.shaped(left * right, ls or rs)
         if isinstance(op, ast.Div):
-            if rs:
-                raise self.fail(node, f"division by a non-scalar {A.shape_text(rs)}")
             if right == 0:
                 raise self.fail(node, "division by zero")
+            if rs:              # elementwise, broadcast: exp(Z) / sum(exp(Z), axis=1)
+                self.elementwise_shape(node, "/", ls, rs)
+                return A.shaped(left * right ** -1, A.broadcast([ls, rs]))
             return A.shaped(left / right, ls)
         if isinstance(op, ast.Pow):
-            if ls and not rs:
-                return self.matrix_power(node, left, right)
-            if ls or rs:
-                raise self.fail(node, f"** needs scalars, not {A.shape_text(ls or rs)} (use "
+            matrix = [s for s in (ls, rs) if s and s[0] != 1 and s[1] != 1]
+            if ls in matrix:
+                return self.matrix_power(node, left, right)      # X ** k of a matrix
+            if matrix:
+                raise self.fail(node, f"** needs scalars, not {A.shape_text(rs)} (use "
                                       "hadamard(a, a), a.T @ a or inv(a))")
-            return self.power(node, left, right)
+            shape = self.elementwise_shape(node, "**", ls, rs)   # a vector's: elementwise
+            return A.shaped(self.power(node, left, right), shape)
         if isinstance(op, ast.MatMult):
             return self.matmul(node, left, right)
         names = {ast.Mod: "%", ast.FloorDiv: "//",
@@ -364,6 +385,12 @@ class _Reader:
                  ast.LShift: "<<", ast.RShift: ">>"}
         raise self.fail(node, f"operator {names.get(type(op), type(op).__name__)} is not allowed "
                               "here")
+
+    def elementwise_shape(self, node: ast.AST, what: str, *shapes) -> tuple:
+        try:
+            return A.broadcast(shapes, what)
+        except A.ShapeError as err:
+            raise self.fail(node, str(err), "shape") from None
 
     def power(self, node: ast.AST, base: sp.Expr, exponent: sp.Expr) -> sp.Expr:
         if exponent.is_number:
@@ -417,6 +444,10 @@ class _Reader:
             raise self.fail(node, f"calling {_describe(node.func)} is not allowed; only the named "
                                   f"functions may be called ({', '.join(P.function_names())})")
         name = node.func.id
+        if name in array_calls.CALLS:          # axis=, constants: their own module
+            value = array_calls.read_call(self, node, name, depth)
+            if value is not None:
+                return value
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, f"{name}(...) takes plain positional arguments only")
         if name == "D":
@@ -433,11 +464,12 @@ class _Reader:
         if name == "hadamard":
             self.arity(node, name, 2)
             a, b = (self.read(x, depth) for x in node.args)
-            if A.shape_of(a) != A.shape_of(b):
+            if not (A.shape_of(a) and A.shape_of(b)):
                 raise self.fail(node, f"shape mismatch for ⊙ (hadamard): "
                                       f"{A.shape_text(A.shape_of(a))} and "
                                       f"{A.shape_text(A.shape_of(b))}")
-            return A.shaped(a * b, A.shape_of(a))
+            shape = self.elementwise_shape(node, "⊙ (hadamard)", A.shape_of(a), A.shape_of(b))
+            return A.shaped(a * b, shape)
         entry = P.BY_NAME.get(name) if name[0].isalpha() else None
         if entry is None:
             hint = " (Python's builtins are not functions here)" if hasattr(builtins, name) else ""
@@ -449,16 +481,16 @@ class _Reader:
         wrong = entry.check(A, args) if entry.check is not None else None
         if wrong:
             raise self.fail(node, f"{name} {wrong}")
-        if entry.elementwise:          # arguments broadcast: scalars, or arrays of one shape
-            arrays = list(dict.fromkeys(A.shape_of(a) for a in args if A.shape_of(a)))
-            if len(arrays) > 1:
-                raise self.fail(node, f"shape mismatch for {name}: "
-                                      f"{A.shape_text(arrays[0])} and {A.shape_text(arrays[1])}")
+        if entry.elementwise:          # arguments broadcast as in NumPy
+            self.elementwise_shape(node, name, *(A.shape_of(a) for a in args))
         if entry.sympy is not None and not any(a.is_number for a in args):
             # SymPy's own functions (exp, sin, ...) are kept as written: their automatic
             # rewriting asks the assumption system and costs ~2 ms a call on a symbol
             return entry.cls(*args, evaluate=False)
         return entry.cls(*args)
+
+    def read_List(self, node: ast.List, depth: int) -> sp.Expr:
+        return array_calls.literal(self, node, depth)
 
     def comparison(self, node: ast.Compare, depth: int) -> sp.Expr:
         """I(a > b) is I[a − b > 0]; I(a < b) is I[b − a > 0]."""

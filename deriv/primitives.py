@@ -397,6 +397,7 @@ register(Primitive(
     unicode="diag({0})", latex=r"\operatorname{{diag}}\left({0}\right)"))
 
 
+
 # --- what the rest of deriv asks of the registry -----------------------------------------------
 
 def function_names() -> list[str]:

@@ -20,6 +20,7 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv import second
+from deriv import constraints
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node
 from deriv.kinds import KEYS as KIND_KEYS, load_spec
@@ -369,6 +370,13 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
             line, col = places.header(index, claim), None
         return DerivError(message, file, line, col)
 
+    def entry_place(key: str, name: str):
+        """Errors at the value of `name` in the inline table `key` (inputs, sizes)."""
+        def fail(message: str) -> DerivError:
+            found = places.found.value(places.path(index, None) + (key, name))
+            return DerivError(message, file, *(found or places.value(index, None, key)))
+        return fail
+
     if not isinstance(table, dict):
         raise DerivError("each [[problem]] must be a table", file, header)
     _check_keys(table, PROBLEM_KEYS, where, "[[problem]]")
@@ -387,8 +395,18 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     sizes: list[str] = []
     for name, kind in raw_inputs.items():
         _check_name(name, lambda m: where(m, "inputs"), "an input name")
-        shape = _array_kind(kind, lambda m: where(m, "inputs"))
-        if shape is not None:
+        at_kind = entry_place("inputs", name)
+        constrained = constraints.split_kind(kind, at_kind) if isinstance(kind, str) else None
+        shape = _array_kind(constrained[0] if constrained else kind, lambda m: where(m, "inputs"))
+        if constrained:                # one-hot vector(K), positive matrix(m, n), ...
+            base, entries, structure = constrained
+            constraints.check_structure(structure, shape, kind, at_kind)
+            domain, interval = _kind(entries, at_kind) if entries else \
+                ("real", None)
+            sizes += [s for s in shape if isinstance(s, str) and s not in sizes]
+            inputs.append(Input(name, A.symbol(name, shape), domain, interval, kind.strip(),
+                                structure))
+        elif shape is not None:
             sizes += [s for s in shape if isinstance(s, str) and s not in sizes]
             inputs.append(Input(name, A.symbol(name, shape), "real", None, kind.strip()))
         else:
@@ -530,6 +548,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
     problem.unchecked = _unchecked(table.get("unchecked", []), file, places, ("problem", index))
+    constraints.ranges(problem, fail=lambda m: where(m, "sizes" if "sizes" in table else "graph"))
     return problem
 
 

@@ -47,6 +47,10 @@ class _Source:
     def write(self, e: sp.Expr) -> str:
         if isinstance(e, A.SizeConstant):          # eye(n), ones: from the run's sizes
             return f"K({e.constant!r}, {e.dims!r})"
+        if isinstance(e, A.SizeValue):             # a size as a number: the run's
+            return f"K('size', {e.name!r})"
+        if isinstance(e, A.ArrayLiteral):
+            return self.number(e)
         if e.is_Number:
             return self.number(e)
         if not e.args and not e.is_Symbol:          # π, E, I: a constant, real or undefined
@@ -113,6 +117,8 @@ class _Source:
 def _table(constants: dict, backend: str) -> list:
     if backend == "numpy":
         def convert(e):
+            if isinstance(e, A.ArrayLiteral):
+                return np.array([[float(v) for v in r] for r in e.rows])[..., None]
             if e.is_Integer and abs(int(e)) < 2**53:
                 return int(e)
             try:
@@ -123,6 +129,8 @@ def _table(constants: dict, backend: str) -> list:
         import mpmath as mp
 
         def convert(e):
+            if isinstance(e, A.ArrayLiteral):
+                return np.array([[convert(v) for v in r] for r in e.rows], dtype=object)
             if e is sp.nan or e is sp.zoo:
                 return mp.nan
             if e is sp.oo or e is sp.S.NegativeInfinity:
@@ -186,7 +194,7 @@ class Program:
         free: dict[sp.Symbol, None] = {}
         for _, e in assignments:
             for s in e.free_symbols:
-                if s not in assigned and not isinstance(s, A.SizeConstant):
+                if s not in assigned and not isinstance(s, A.CONSTANT_SYMBOLS):
                     free[s] = None
         self.inputs = sorted(free, key=lambda s: s.name)
         self.assignments = assignments
@@ -410,8 +418,12 @@ class _AdjointWriter:
 
     def reduce(self, bar: str, outer: sp.Expr, inner: sp.Expr) -> str:
         """A scalar inside an array expression gets the sum of its elementwise adjoints."""
-        if not A.shape_of(inner) and A.shape_of(outer):
+        si, so = A.shape_of(inner), A.shape_of(outer)
+        if not si and so:
             return self.tmp(f"F_sumall({bar})")
+        for axis in (0, 1):          # a row or a column broadcast against a matrix
+            if si and so and si[axis] == 1 and so[axis] != 1:
+                bar = self.tmp(f"F_total{axis}({bar})")
         return bar
 
     def reaches(self, e: sp.Expr) -> bool:
@@ -650,20 +662,26 @@ class Values:
         key = (kind, dims)
         cache = self.__dict__.setdefault("_constants", {})
         if key not in cache:
-            cache[key] = self._constant(kind, concrete(dims, self.sizes))
+            if kind == "size":
+                n = self.sizes[dims] if isinstance(dims, str) else dims
+                import mpmath as mp
+                cache[key] = float(n) if self.backend == "numpy" else mp.mpf(n)
+            else:
+                cache[key] = self._constant(kind, concrete(dims, self.sizes))
         return cache[key]
 
     def _constant(self, kind: str, dims: tuple):
+        """eye, ones, zeros, and onehot{k} (the k-th unit vector, k from 1, or its row)."""
+        table = np.eye(dims[0]) if kind == "eye" else np.full(dims, 0.0 if kind == "zeros"
+                                                              else 1.0)
+        if kind.startswith("onehot"):
+            k = int(kind[len("onehot"):]) - 1
+            table = np.zeros(dims)
+            table.reshape(-1)[k] = 1.0
         if self.backend == "numpy":
-            base = np.eye(dims[0]) if kind == "eye" else np.full(dims, 0.0 if kind == "zeros"
-                                                                 else 1.0)
-            return base[..., None]
+            return table[..., None]
         import mpmath as mp
-        out = np.full(dims, mp.mpf(0), dtype=object)
-        for i in range(dims[0]):
-            for j in range(dims[1]):
-                out[i, j] = mp.mpf(1 if kind == "ones" or (kind == "eye" and i == j) else 0)
-        return out
+        return np.vectorize(mp.mpf, otypes=[object])(table)
 
     # --- the adjoint program ------------------------------------------------------------------
     def zeros(self, shape: tuple):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from deriv.program import Values
-from deriv.sampling import concrete
+from deriv.sampling import concrete, draw
 
 CANDIDATES = 512        # wide draws looked at
 PER_SIDE = 4            # crossings located per unseen side
@@ -61,7 +61,9 @@ def reach(problem, inputs: dict[str, np.ndarray], sizes: dict, kink_values: dict
         return None
     rng = np.random.default_rng(seed + 104_729)
     n = next(iter(inputs.values())).shape[-1]
-    wide = {name: _wide(inp, concrete(inp.shape, sizes) + (CANDIDATES,), rng)
+    # a constrained input (one-hot, probability, positive definite) is drawn as declared
+    wide = {name: (draw(inp, concrete(inp.shape, sizes) + (CANDIDATES,), rng) if inp.structure
+                   else _wide(inp, concrete(inp.shape, sizes) + (CANDIDATES,), rng))
             for name, inp in problem.inputs.items()}
     kinks = list(dict.fromkeys(k for k, _ in missing))
     with np.errstate(all="ignore"):
@@ -76,6 +78,9 @@ def reach(problem, inputs: dict[str, np.ndarray], sizes: dict, kink_values: dict
         return None
     start = {name: v[..., [p[2] for p in pairs]] for name, v in inputs.items()}
     end = {name: v[..., [p[3] for p in pairs]] for name, v in wide.items()}
+    for name, inp in problem.inputs.items():     # between two one-hot points is none: stay
+        if inp.structure == "onehot":
+            end[name] = start[name]
     lo, hi = np.zeros(len(pairs)), np.ones(len(pairs))
 
     def at(t):

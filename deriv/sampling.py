@@ -18,6 +18,9 @@ ASSIGNMENTS = 4             # size assignments of a problem with symbolic sizes
 
 
 def draw(inp: Input, shape: tuple, rng: np.random.Generator) -> np.ndarray:
+    structure = getattr(inp, "structure", "")
+    if structure:
+        return draw_structured(structure, inp, shape, rng)
     n = shape[-1]
     if inp.domain == "positive":
         return rng.uniform(*POSITIVE, shape)
@@ -31,12 +34,40 @@ def draw(inp: Input, shape: tuple, rng: np.random.Generator) -> np.ndarray:
     return rng.uniform(*REAL, shape)
 
 
-def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS, relations=()) -> list[dict]:
+def draw_structured(structure: str, inp: Input, shape: tuple, rng) -> np.ndarray:
+    """One-hot and probability vectors (a matrix: each row), symmetric and positive definite
+    matrices; shape is (rows, cols, samples)."""
+    rows, cols, n = shape
+    along = 0 if inp.shape[1] == 1 else 1   # a vector along its length, a matrix its rows
+    if structure == "onehot":
+        length = shape[along]
+        hot = rng.integers(0, length, (rows if along else 1, n))
+        out = np.zeros(shape)
+        if along:
+            out[np.arange(rows)[:, None], hot, np.arange(n)[None, :]] = 1.0
+        else:
+            out[hot[0], 0, np.arange(n)] = 1.0
+        return out
+    if structure == "simplex":              # uniform on the open simplex (Dirichlet(1))
+        e = rng.exponential(1.0, shape)
+        return e / e.sum(axis=along, keepdims=True)
+    base = draw(Input(inp.name, inp.symbol, inp.domain, inp.interval), shape, rng)
+    if structure == "symmetric":
+        return (base + np.swapaxes(base, 0, 1)) / 2
+    # positive definite: B Bᵀ / n + I / 10, its eigenvalues at least 1/10
+    return np.einsum("iks,jks->ijs", base, base) / rows + 0.1 * np.eye(rows)[..., None]
+
+
+def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS, relations=(),
+                     ranges: dict | None = None) -> list[dict]:
     """One square assignment (every size 3); then distinct sizes in increasing and in
     decreasing order, so that every pair of sizes is drawn both ways (m < n and m > n: a
     formula right only for tall matrices, or undefined for wide ones, is never checked on
     square settings alone); then random ones. With `relations` (m >= n, the problem's
-    `sizes`), only assignments that satisfy them ([] if none in the drawn range does)."""
+    `sizes`), only assignments that satisfy them ([] if none in the drawn range does).
+    `ranges` (deriv.constraints.ranges: --size, onehot(k, n)) fix sizes or bound their draws."""
+    if ranges:
+        return [a for a in _within(sizes, seed, count, ranges) if holds(a, relations)]
     if relations:
         return _related(sizes, seed, count, relations)
     rng = np.random.default_rng(seed)
@@ -89,6 +120,28 @@ def _related(sizes, seed: int, count: int, relations) -> list[dict]:
     while len(out) < count:
         out.append(fitting[int(rng.integers(len(fitting)))])
     return out
+def _within(sizes, seed: int, count: int, ranges: dict) -> list[dict]:
+    """Assignments inside each size's inclusive range: the square one first (a common value,
+    3 where every range holds it), then each size low and high in turn, then random ones;
+    a fixed size is always its value."""
+    rng = np.random.default_rng(seed)
+    bounds = {s: ranges.get(s, (SIZE_RANGE[0], SIZE_RANGE[1] - 1)) for s in sizes}
+    lo, hi = max(b[0] for b in bounds.values()), min(b[1] for b in bounds.values())
+    common = min(max(3, lo), hi) if lo <= hi else None
+    out = [{s: common if common is not None else min(max(3, a), b) for s, (a, b) in
+            bounds.items()}]
+    free = [s for s in sizes if bounds[s][0] < bounds[s][1]]
+    if free:
+        up = {s: int(rng.integers(a, b + 1)) for s, (a, b) in bounds.items()}
+        out.append(up)
+        out.append({s: a + b - up[s] for s, (a, b) in bounds.items()})   # the other way round
+        while len(out) < count:
+            out.append({s: int(rng.integers(a, b + 1)) for s, (a, b) in bounds.items()})
+    unique = []
+    for a in out:
+        if a not in unique:
+            unique.append(a)
+    return unique
 
 
 def concrete(shape: tuple, sizes: dict) -> tuple:
@@ -113,7 +166,8 @@ def draw_all(inputs: dict[str, Input], n: int, seed: int, sizes: dict | None = N
         shape = concrete(inp.shape, sizes or {}) + (n,)
         values = draw(inp, shape, rng)
         if (symmetric is True or (symmetric and name in symmetric)) and len(shape) == 3 \
-                and shape[0] == shape[1]:
+                and shape[0] == shape[1] and getattr(inp, "structure", "") not in ("onehot",
+                                                                                  "simplex"):
             values = (values + np.swapaxes(values, 0, 1)) / 2
         out[name] = values
     return out

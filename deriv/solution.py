@@ -21,7 +21,10 @@ from deriv.parse import DRef
 from deriv.primitives import kink_arguments
 from deriv.problem import Problem
 from deriv.program import Values
+from deriv import constraints
 from deriv.sampling import draw_all, size_assignments
+
+KEEP_DIGITS = ("simplex", "posdef")    # rounded to 0.1 they would leave their set
 from deriv.sweep import Step, Sweep, forward, reverse
 
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
@@ -59,8 +62,8 @@ class Solution:
         return self.values[(mode, step.target)]
 
 
-def choose_point(problem: Problem, overrides: dict[str, float] | None = None, seed: int = 0
-                 ) -> tuple[dict[str, object], str, dict]:
+def choose_point(problem: Problem, overrides: dict[str, float] | None = None, seed: int = 0,
+                 sizes: dict | None = None) -> tuple[dict[str, object], str, dict]:
     """The document's point, completed by `--at` values, else a seeded point off every kink."""
     overrides = dict(overrides or {})
     for name in overrides:
@@ -70,8 +73,11 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
         if problem.graph.shape(name):
             raise DerivError(f"--at {name}=…: '{name}' is a {problem.inputs[name].kind}; --at "
                              "gives scalars")
-    sizes = size_assignments(problem.sizes, seed, 1, problem.relations)[0] \
-        if problem.relations else {s: 3 for s in problem.sizes}
+    for name in sizes or {}:
+        if name not in problem.sizes:
+            raise DerivError(f"--size {name}=…: '{name}' is not a size of {problem.id} "
+                             f"(sizes: {', '.join(problem.sizes) or 'none'})")
+    sizes = shown_sizes(problem, sizes, seed)
     point: dict[str, object] = dict(problem.at)
     source = "document" if problem.at else "seeded"
     missing = [n for n in problem.inputs if n not in point and n not in overrides]
@@ -80,7 +86,8 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
         candidate = {}
         for attempt in range(100):
             drawn = draw_all(problem.inputs, 1, seed + attempt, sizes)
-            candidate = {n: np.round(drawn[n][..., 0], 1) if np.ndim(drawn[n]) > 1
+            candidate = {n: drawn[n][..., 0] if problem.inputs[n].structure in KEEP_DIGITS
+                         else np.round(drawn[n][..., 0], 1) if np.ndim(drawn[n]) > 1
                          else round(float(drawn[n][0]), 1) for n in problem.inputs}
             candidate.update(point)
             candidate.update(overrides)
@@ -96,6 +103,19 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
     return point, source, sizes
 
 
+def shown_sizes(problem: Problem, sizes: dict | None = None, seed: int = 0) -> dict:
+    """The sizes a problem is shown at: 3 each, within --size, what onehot(k, n) needs and the
+    problem's size relations."""
+    ranges = constraints.ranges(problem, sizes)
+    if not ranges:
+        return size_assignments(problem.sizes, seed, 1, problem.relations)[0] \
+            if problem.relations else {s: 3 for s in problem.sizes}
+    fitting = size_assignments(problem.sizes, seed, relations=problem.relations, ranges=ranges)
+    if not fitting:
+        raise DerivError(f"no sizes of {problem.id} satisfy both --size and its size relations")
+    return fitting[0]
+
+
 def _values(problem: Problem, point: dict[str, object], sizes: dict) -> Values:
     arrays = {n: np.asarray(v, dtype=float)[..., None] for n, v in point.items()}
     return Values(problem, arrays, sizes)
@@ -108,7 +128,8 @@ def _at_point(v):
 
 
 def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = None,
-          at: dict[str, float] | None = None, seed: int = 0, simplify: bool = True) -> Solution:
+          at: dict[str, float] | None = None, seed: int = 0, simplify: bool = True,
+          sizes: dict | None = None) -> Solution:
     """Derive `problem` step by step. `mode`: forward, reverse or both (default: the
     problem's); `wrt`: the inputs or nodes asked for (default: what the problem asks)."""
     mode = mode or problem.mode
@@ -118,7 +139,7 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
     for name in wrt or []:
         if name not in graph.symbols:
             raise DerivError(f"--wrt {name}: not an input or node of {problem.id}")
-    point, source, sizes = choose_point(problem, at, seed)
+    point, source, sizes = choose_point(problem, at, seed, sizes)
     values = _values(problem, point, sizes)
     forward_pass = [ForwardValue(n, graph.nodes[n].expr, _at_point(values.env[graph.symbols[n]]))
                     for n in graph.order]
@@ -246,4 +267,4 @@ def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
 
 def node_values(problem: Problem, point: dict[str, float]) -> Values:
     """The forward pass at one point (the pictures and plots use it)."""
-    return _values(problem, point, {s: 3 for s in problem.sizes})
+    return _values(problem, point, shown_sizes(problem))

@@ -197,7 +197,8 @@ def test_power_rules_against_finite_differences(graph):
 
 @pytest.mark.parametrize("inputs, graph, where, words", [
     ('X = "matrix(m, n)"', "L = trace(X**2)", "9:11", "needs a square matrix, not [m×n]"),
-    ('x = "vector(n)"', "L = sum(x**2)", "9:9", "needs a square matrix, not [n×1]"),
+    ('x = "vector(n)", X = "matrix(n, n)"', "L = sum(x**X)", "9:9",   # (x**2: elementwise)
+     "** needs scalars, not [n×n]"),
     ('X = "matrix(n, n)"', "L = trace(X**0.5)", "9:11", "needs an integer k"),
     ('X = "matrix(n, n)"', "L = trace(X**33)", "9:11", "from -32 to 32"),
     ('X = "matrix(n, n)", k = "real"', "L = trace(X**k)", "9:11", "needs an integer k"),

@@ -23,6 +23,8 @@ from deriv import algebra as A
 from deriv import primitives as P
 from deriv.names import GREEK, latex as latex_name
 from deriv.parse import dref_of
+from deriv.render.notation import hadamard_power
+from sympy.printing.precedence import PRECEDENCE
 from deriv.render.notation import ArrayNotation, number as plain_number
 
 PREAMBLE = r"\usepackage{amsmath,amssymb}"
@@ -59,7 +61,12 @@ class LatexPrinter(ArrayNotation, SympyLatexPrinter):
 
     def _print_Symbol(self, expr, style="plain"):
         if isinstance(expr, A.SizeConstant):
+            if expr.constant.startswith("onehot"):
+                return r"\mathbf{e}_{%s}" % expr.constant[len("onehot"):]
             return {"eye": "I", "ones": r"\mathbf{1}", "zeros": r"\mathbf{0}"}[expr.constant]
+        if isinstance(expr, A.ArrayLiteral):
+            return r"\begin{bmatrix}%s\end{bmatrix}" % r" \\ ".join(
+                " & ".join(self._print(v) for v in row) for row in expr.rows)
         ref = dref_of(expr)
         if ref is not None:
             return self.partial(ref.of, ref.wrt)
@@ -69,6 +76,8 @@ class LatexPrinter(ArrayNotation, SympyLatexPrinter):
         base, exponent = expr.args
         if isinstance(base, sp.Symbol) and dref_of(base) is not None:
             return r"\left(%s\right)^{%s}" % (self._print(base), self._print(exponent))
+        if exponent.is_Integer and exponent > 1 and hadamard_power(base):   # R ⊙ R
+            return r"{%s}^{\circ %s}" % (self.parenthesize(base, PRECEDENCE["Pow"]), exponent)
         return super()._print_Pow(expr)
 
     # --- numbers -------------------------------------------------------------------------

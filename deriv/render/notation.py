@@ -104,7 +104,11 @@ class TextPrinter(ArrayNotation, StrPrinter):
         if ref is not None:
             return partial(ref.of, ref.wrt, self.display)
         if isinstance(expr, A.SizeConstant):
+            if expr.constant.startswith("onehot"):
+                return "e" + expr.constant[len("onehot"):].translate(_SUBSCRIPTS)
             return {"eye": "I", "ones": "𝟏", "zeros": "𝟎"}[expr.constant]
+        if isinstance(expr, A.ArrayLiteral):
+            return expr.name
         name = expr.name
         for suffix, mark in (("_bar", "\u0305"), ("_dot", "\u0307")):
             if name.endswith(suffix):
@@ -115,7 +119,7 @@ class TextPrinter(ArrayNotation, StrPrinter):
         base, exp = expr.args
         if exp.is_Integer and 1 < int(exp) < 10:
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + \
-                str(int(exp)).translate(SUPERSCRIPT)
+                "∘" * hadamard_power(base) + str(int(exp)).translate(SUPERSCRIPT)
         return super()._print_Pow(expr, rational).replace("**", "^")
 
     # --- registry operations: one method for all, from each entry's Unicode template -----
@@ -186,14 +190,27 @@ def text(expr, display: dict[str, str] | None = None) -> str:
     return _PRINTER[1].doprint(expr)
 
 
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def hadamard_power(base) -> bool:
+    """A matrix to a power is elementwise (R**2 = R ⊙ R): written R∘², never R²."""
+    shape = A.shape_of_safe(base)
+    return bool(shape) and shape[0] != 1 and shape[1] != 1
+
+
 class SourcePrinter(StrPrinter):
     """Expressions in deriv's own file syntax (what JSON carries, for every kind):
     W.T @ x, hadamard(a, b), sum(X), eye(n), D(l, f)."""
 
     def _print_Symbol(self, expr):
         if isinstance(expr, A.SizeConstant):
+            if expr.constant.startswith("onehot"):
+                return f"onehot({expr.constant[len('onehot'):]}, {max(expr.dims, key=str)})"
             return f"eye({expr.dims[0]})" if expr.constant == "eye" else \
                 f"{expr.constant}({', '.join(map(str, expr.dims))})"
+        if isinstance(expr, A.ArrayLiteral):
+            return "[" + ", ".join("[" + ", ".join(map(str, r)) + "]" for r in expr.rows) + "]"
         ref = dref_of(expr)
         return str(ref) if ref is not None else expr.name
 
@@ -206,6 +223,8 @@ class SourcePrinter(StrPrinter):
             return f"({args[0]}).T"
         if entry.name == "matpow":
             return f"({args[0]})**{args[1]}"
+        if not entry.names:                  # sum(X, axis=0), softmax(Z, axis=1), ...
+            return entry.unicode.format(*args)
         return f"{entry.names[0]}({', '.join(args)})"
 
     def _print_Mul(self, expr):
