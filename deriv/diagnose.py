@@ -116,6 +116,10 @@ class Diagnosis:
                 finding = None     # an explanation that does not apply to this claim's shapes
             if finding:
                 found.append(finding)
+        if any(f.kind == "negated" for f in found):   # "−cos(h) should be cos(h)" says it again
+            found = [f for f in found if not (f.kind == "wrong-factor" and f.expr is not None
+                                              and f.printed is not None
+                                              and f.printed + f.expr == 0)]
         return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
