@@ -641,13 +641,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         raise where("'local' is true or false", "local")
     if local and wrt not in graph.parents(of):
         raise where(f"a local claim needs '{wrt}' to be a direct parent of '{of}'", "local")
-    expect = _str(entry, "expect", where, default="pass")
-    if expect not in ("pass", "fail"):
-        raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
-    note = _str(entry, "note", where)
-    if expect == "fail" and not note:
-        raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
-                    "expect")
+    expect, note = _expectation(entry, where)
     update = _str(entry, "update", where)
     if update == "newton":
         if not wrt or second.gradient_name(of, wrt) not in graph.nodes or \
@@ -751,10 +745,8 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
     return claims
 
 
-def _kind_claim(entry, cid: str, problem: Problem, line, where, places, p: int, c: int
-                ) -> Claim:
-    """A claim of another kind (a shape, count, optimum, expectation, values at a point)."""
-    spec, of, wrt = load_spec(entry, problem.graph, problem.sizes, where)
+def _expectation(entry, where) -> tuple[str, str | None]:
+    """A claim's `expect` ("pass", or "fail" for a known erratum, which needs a `note`)."""
     expect = _str(entry, "expect", where, default="pass")
     if expect not in ("pass", "fail"):
         raise where("'expect' is \"fail\" (a known erratum) or \"pass\"", "expect")
@@ -762,6 +754,14 @@ def _kind_claim(entry, cid: str, problem: Problem, line, where, places, p: int, 
     if expect == "fail" and not note:
         raise where("a known erratum (expect = \"fail\") needs a 'note' saying what is wrong",
                     "expect")
+    return expect, note
+
+
+def _kind_claim(entry, cid: str, problem: Problem, line, where, places, p: int, c: int
+                ) -> Claim:
+    """A claim of another kind (a shape, count, optimum, expectation, values at a point)."""
+    spec, of, wrt = load_spec(entry, problem.graph, problem.sizes, where)
+    expect, note = _expectation(entry, where)
     layout = _str(entry, "layout", where, default="gradient")
     if layout not in ("gradient", "derivative"):
         raise where("'layout' is \"gradient\" or \"derivative\"", "layout")
