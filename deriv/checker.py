@@ -50,6 +50,7 @@ class Options:
     seed: int = 0
     strict: bool = False        # warnings fail too
     sizes: dict = dataclasses.field(default_factory=dict)   # --size n=3, n=2:6 (constraints.py)
+    jobs: int = 0               # worker processes; 0: the machine's cores for a run of many claims
 
 
 class Batch:
@@ -632,26 +633,84 @@ def operation_counts(problem: Problem, options: Options | None = None) -> dict[s
 
 def check(problems: list[Problem], options: Options | None = None, progress=None,
           on_error=None) -> Report:
-    """Every claim of every problem, one after another: a pool of worker processes gained
-    nothing on two shared cores (measured: 1.0–1.1 s alone, 0.9–1.4 s forked, for the
-    catalog) and would hide the progress of a long run. A problem that cannot be checked
-    (too large) raises DerivError, or with `on_error(problem, error)` is passed over."""
+    """Every claim of every problem. Runs of many claims are shared among the machine's cores
+    (deriv.workers; `options.jobs`): copies of one problem go to the same worker, and every
+    check is deterministic, so the report is the same however the work was split. A problem
+    that cannot be checked (too large) raises DerivError, or with `on_error(problem, error)`
+    is passed over."""
     start = time.perf_counter()
     options = options or Options()
     report = Report(problems=list(problems))
     # shared points and sweeps stay in memory for the run: only while they are small
     shared = {} if options.samples <= SHARED_SAMPLES else None
-    for problem in problems:
-        try:
-            verdicts, missing = check_problem(problem, options, progress, shared)
-        except DerivError as err:
-            if err.file is None:          # found while checking: placed at its problem
-                err.file, err.line, err.col = problem.path, problem.line, None
-            if on_error is None:
-                raise
-            on_error(problem, err)
-            continue
+    done = dict(_in_workers(problems, options, progress))
+    for k, problem in enumerate(problems):
+        if done.get(k) is not None:
+            verdicts, missing = done[k]
+        else:       # checked here: a small run, or what a worker could not do (its error)
+            try:
+                verdicts, missing = check_problem(problem, options, progress, shared)
+            except DerivError as err:
+                if err.file is None:          # found while checking: placed at its problem
+                    err.file, err.line, err.col = problem.path, problem.line, None
+                if on_error is None:
+                    raise
+                on_error(problem, err)
+                continue
         report.verdicts.extend(verdicts)
         report.missing.extend(missing)
     report.seconds = time.perf_counter() - start
     return report
+
+
+PARALLEL_CLAIMS = 60     # fewer claims than this are checked in one process: a worker's start
+                         # (a fork, results sent back) costs about what 5 claims do
+
+
+def jobs_for(problems: list[Problem], options: Options) -> int:
+    from deriv import workers
+    if options.jobs:
+        return options.jobs
+    if options.samples > SHARED_SAMPLES or not workers.available():
+        return 1        # a large run's arrays would be held once per worker: memory binds
+    if sum(len(p.claims) for p in problems) < PARALLEL_CLAIMS:
+        return 1
+    return min(workers.cores(), workers.MAX_JOBS)
+
+
+def _in_workers(problems: list[Problem], options: Options, progress):
+    """(index, (verdicts, missing)) of the problems checked by worker processes; None for one
+    a worker could not check (bad input found while checking, a bug), which the caller checks
+    itself and so reports as a run in one process does."""
+    from deriv import workers
+    groups: dict[tuple, list[int]] = {}
+    for k, p in enumerate(problems):
+        groups.setdefault(_problem_key(p), []).append(k)
+    jobs = min(jobs_for(problems, options), len(groups))
+    if jobs <= 1:
+        return
+    # largest first, so that the last to finish is a small one
+    tasks = sorted(groups.values(),
+                   key=lambda g: -sum(len(problems[k].claims) + 4 for k in g))
+
+    def work(indices):
+        shared: dict = {}
+        out = []
+        for k in indices:
+            try:
+                with np.errstate(all="ignore"):
+                    verdicts, missing = check_problem(problems[k], options, None, shared)
+            except Exception:   # noqa: BLE001 — the parent checks it again, and says why
+                out.append((k, None))
+                continue
+            out.append((k, ([dataclasses.replace(v, claim=None) for v in verdicts], missing)))
+        return out
+
+    for indices, results in workers.each(work, tasks, jobs):
+        for k, result in results or [(k, None) for k in indices]:
+            if result is not None:          # the claims stay this process's own objects
+                for verdict, claim in zip(result[0], problems[k].claims):
+                    verdict.claim = claim
+                    if progress is not None:
+                        progress(verdict)
+            yield k, result

@@ -238,10 +238,13 @@ def _catalog_dirs(obj) -> list | None:
                    "else the bundled catalog only]")
 @click.option("--size", "size", multiple=True, metavar="NAME=N|NAME=LO:HI",
               help="Fix a size (n=3) or the range it is drawn from (n=2:6); repeatable.")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Worker processes  [default: the machine's cores for a run of many claims; "
+                   "1: all in this process]. The report is the same for any N.")
 @click.pass_obj
 @reports_errors
 def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, quiet, verbose,
-          strict, from_printed, sheet_file, section, expect_markers, size):
+          strict, from_printed, sheet_file, section, expect_markers, size, jobs):
     """Check printed claims against the derived derivatives.
 
     TARGETS are problem files, directories of them and catalog ids, in any mix (default: the
@@ -282,7 +285,7 @@ def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, qui
         batch.check_sizes(plan, sizes)
     options = Options(samples=samples or config.samples or 2000,
                       seed=seed if seed is not None else config.seed or 0, strict=strict,
-                      sizes=sizes)
+                      sizes=sizes, jobs=jobs or 0)
     from deriv.render.progress import ClaimProgress
     with ClaimProgress(plan.claims) as advance:
         report = batch.run(plan, options, advance)

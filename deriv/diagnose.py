@@ -40,6 +40,9 @@ SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀�
 MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar factor
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
+# A claim that is exactly −1 or k times the derivative is explained whole: a wrong factor
+# "−cos(h) should be cos(h)" or an "extra factor 2" would only say it again.
+COMPLETE = ("negated", "constant-multiple")
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
                             # so a claim of a thousand factors is explained in bounded time
 
@@ -116,10 +119,8 @@ class Diagnosis:
                 finding = None     # an explanation that does not apply to this claim's shapes
             if finding:
                 found.append(finding)
-        if any(f.kind == "negated" for f in found):   # "−cos(h) should be cos(h)" says it again
-            found = [f for f in found if not (f.kind == "wrong-factor" and f.expr is not None
-                                              and f.printed is not None
-                                              and f.printed + f.expr == 0)]
+            if finding and finding.kind in COMPLETE:
+                break
         return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:

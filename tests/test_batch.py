@@ -420,3 +420,54 @@ def test_markdown_summary_lists_documents_in_order_whatever_the_files():
     out = invoke("check", "--format", "markdown", "--samples", "200").stdout
     documents = re.findall(r"^### .*\(`(\d{3})_", out, re.M)
     assert documents == sorted(set(documents)) and len(documents) >= 5
+
+
+# --- a run shared among worker processes ------------------------------------------------------
+def _outcomes(report):
+    return [(v.file, v.problem, v.claim.id, v.verdict, v.samples,
+             [(f.kind, f.number, str(f.expr)) for f in v.diagnosis]) for v in report.verdicts]
+
+
+def test_workers_give_the_report_one_process_gives():
+    from deriv.catalog import load_catalog
+    problems = [p for p in load_catalog(None)
+                if p.source_file.startswith(("udl", "dis"))] or load_catalog(None)
+    seen = []
+    alone = check(problems, Options(samples=400, jobs=1))
+    shared = check(problems, Options(samples=400, jobs=2), progress=seen.append)
+    assert _outcomes(shared) == _outcomes(alone)
+    assert any(v.verdict == "fail" for v in alone.verdicts)       # explanations travel back
+    assert sorted(id(v) for v in seen) == sorted(id(v) for v in shared.verdicts)
+    claims = {id(c) for p in problems for c in p.claims}
+    assert all(id(v.claim) in claims for v in shared.verdicts)    # this process's own claims
+
+
+def test_a_problem_a_worker_cannot_check_is_checked_here(tmp_path):
+    """Bad input found while checking (here: a graph too large for its sample count) is found
+    again in this process, so it is reported as a run in one process reports it."""
+    chain = "\n".join(f"Y{k} = hadamard(Y{k - 1}, X)" for k in range(1, 300))
+    big = f'[[problem]]\nid = "wide"\ninputs = {{ X = "matrix(64, 64)" }}\n' \
+          f'graph = """\nY0 = X\n{chain}\nL = sum(Y299)\n"""\n' \
+          '[[problem.claim]]\nid = "g"\nof = "L"\nwrt = "X"\nexpr = "X"\n'
+    problems = load_text(GOOD, "good.toml") + load_text(big, "big.toml")
+    errors_alone, errors_shared = [], []
+    alone = check(problems, Options(jobs=1), on_error=lambda p, e: errors_alone.append(p.id))
+    shared = check(problems, Options(jobs=2), on_error=lambda p, e: errors_shared.append(p.id))
+    assert errors_shared == errors_alone == ["wide"]
+    assert _outcomes(shared) == _outcomes(alone)
+
+
+def test_a_worker_that_dies_leaves_its_task_to_the_caller():
+    import os
+    from deriv import workers
+    if not workers.available():
+        pytest.skip("no fork here")
+
+    def work(task):
+        if task == 3:
+            os._exit(1)             # as a worker killed by the kernel
+        return task * 10
+    got = dict(workers.each(work, list(range(6)), 2))
+    assert set(got) == set(range(6))
+    assert got[3] is None
+    assert all(got[t] in (t * 10, None) for t in got)
