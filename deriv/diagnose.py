@@ -19,7 +19,7 @@ from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.matrix_form import reference_form
-from deriv.parse import DRef, dref_of, parse_ast, parse_factors, product
+from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
 from deriv.program import Values, close, per_point, transpose_points
@@ -110,7 +110,7 @@ class Diagnosis:
         for method in (self.transposed, self.negated, self.product_order, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
-                       self.symmetric_only, self.square_only):
+                       self.printed_term, self.symmetric_only, self.square_only):
             if len(found) >= 2:
                 break
             try:
@@ -642,6 +642,42 @@ class Diagnosis:
                 return Finding("missing-term", self.target, derivative=ref, expr=expr)
             if self.matches(lambda b, k: self.pairs[k][2] + value(b, k)):
                 return Finding("extra-term", self.target, derivative=ref, expr=expr)
+        return None
+
+    def printed_term(self) -> Finding | None:
+        """Printed terms of a sum (one, or a run of neighbours: (h₂ − t)) are superfluous — a
+        loss term the output does not have — or have the wrong sign: the claim without them,
+        or with them negated, is right."""
+        claim, graph = self.claim, self.graph
+        if claim.expr_text is None or claim.is_value or claim.update:
+            return None
+        terms = self.printed_terms()
+        if len(terms) < 2:
+            return None
+        signed = []
+        for sign, text in terms:
+            expr = parse_expression(
+                text, graph.symbols, sizes=frozenset(graph.sizes),
+                derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
+                    derivative_shape(graph, a, b, claim.layout)))
+            signed.append(expr if sign > 0 else -expr)
+        evaluated: dict[int, list] = {}
+
+        def run_value(b, k, i, j):           # terms i … j−1 summed, each evaluated once
+            if k not in evaluated:
+                evaluated[k] = [self.pc.evaluate(b.values, e) for e in signed]
+            return sum(evaluated[k][i:j])
+        truth = (lambda b, k: self.pairs[k][2])
+        n = len(signed)
+        for length in range(1, n):
+            for i in range(n - length + 1):
+                j = i + length
+                run = sp.Add(*signed[i:j], evaluate=False) if length > 1 else signed[i]
+                if self.matches(lambda b, k: self.pairs[k][1] - run_value(b, k, i, j), truth):
+                    return Finding("extra-term", self.target, expr=run)
+                if self.matches(lambda b, k: self.pairs[k][1] - 2 * run_value(b, k, i, j),
+                                truth):
+                    return Finding("term-sign", self.target, expr=run)
         return None
 
     def symmetric_only(self) -> Finding | None:

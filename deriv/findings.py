@@ -29,6 +29,7 @@ KINDS: dict[str, str] = {
     "missing-factor": "the formula misses a factor",
     "missing-term": "the formula misses one term",
     "extra-term": "the formula has one term too many",
+    "term-sign": "one term of the formula has the wrong sign",
     "symmetric-only": "the formula is right only for symmetric matrices",
     "square-only": "the formula is right only when all sizes are equal",
     "broken-link": "a printed chain does not link wrt to of factor by factor",

@@ -178,3 +178,75 @@ def test_a_wrong_factor_inside_one_term_of_a_sum():
     f = v["x2-for-x1"].diagnosis[0]
     assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("h1", "u")
     assert {s.name for s in f.printed.free_symbols} == {"x2", "h1"}
+
+
+PRINTED_TERMS = '''
+[[problem]]
+id = "scalar-terms"
+inputs = { x = "real", w = "real", t = "real" }
+graph = """
+a = w * x
+h = tanh(a)
+L = (h - t)**2 / 2
+"""
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "w"
+expr = "(h - t) * (1 - h**2) * x"
+
+[[problem.claim]]
+id = "extra-run"
+of = "L"
+wrt = "x"
+expr = "(h - t) * (1 - h**2) * w + (h - t)"
+
+[[problem]]
+id = "two-paths"
+inputs = { x = "real", w = "real" }
+graph = """
+y = x * w + sin(x)
+"""
+
+[[problem.claim]]
+id = "sign-of-one"
+of = "y"
+wrt = "x"
+expr = "w - cos(x)"
+
+[[problem]]
+id = "matrix-terms"
+inputs = { W = "matrix(m, n)", x = "vector(n)", b = "vector(m)" }
+graph = """
+z = W @ x + b
+L = sum(hadamard(z, z)) / 2
+"""
+
+[[problem.claim]]
+id = "extra-matrix-term"
+of = "L"
+wrt = "W"
+expr = "z @ x.T + W"
+
+[[problem.claim]]
+id = "sign-of-matrix-term"
+of = "L"
+wrt = "b"
+expr = "W @ x - b"
+'''
+
+
+def test_a_superfluous_printed_term_or_run_of_terms_is_named_for_scalars_and_matrices(tmp_path):
+    path = tmp_path / "terms.toml"
+    path.write_text(PRINTED_TERMS)
+    report = check(deriv.load_all(str(path)), Options())
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["right"].verdict == "pass"
+    first = {k: (r.diagnosis[0].kind, str(r.diagnosis[0].expr)) for k, r in v.items()
+             if r.verdict == "fail"}
+    assert first["extra-run"] == ("extra-term", "h - t")
+    assert first["extra-matrix-term"] == ("extra-term", "W")
+    assert first["sign-of-matrix-term"][0] == "term-sign"
+    assert "b" in first["sign-of-matrix-term"][1]
+    assert first["sign-of-one"] == ("term-sign", "-cos(x)")

@@ -107,6 +107,8 @@ def sentence(f, m) -> str:
         if f.expr is not None:
             right += f" = {m.expr(f.expr)}"
         return f"the factor {m.expr(f.printed)} should be {right}"
+    if kind == "term-sign":
+        return f"the term {m.expr(f.expr)} has the wrong sign"
     if kind in ("extra-factor", "missing-factor", "missing-term", "extra-term"):
         what = m.expr(f.expr) if f.derivative is None else m.partial(f.derivative) if \
             f.expr is None else f"{m.partial(f.derivative)} = {m.expr(f.expr)}"
