@@ -41,8 +41,14 @@ MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar fac
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
 # A claim that is exactly −1 or k times the derivative is explained whole: a wrong factor
-# "−cos(h) should be cos(h)" or an "extra factor 2" would only say it again.
+# "−cos(h) should be cos(h)" or an "extra factor 2" would only say it again; only another
+# derivative it equals (2r is −∂L/∂y and ∂L/∂r) is a second reading still sought.
 COMPLETE = ("negated", "constant-multiple")
+# Tried only where nothing else explains the claim: beside an explanation they would restate
+# it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
+LAST_RESORT = ("wrong_symbol", "symbolic")
+MAX_SYMBOLIC_OPS = 40       # formulas compared in SymPy: at most this many operations each
+MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
                             # so a claim of a thousand factors is explained in bounded time
 
@@ -110,17 +116,18 @@ class Diagnosis:
         for method in (self.transposed, self.negated, self.product_order, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
-                       self.printed_term, self.symmetric_only, self.square_only):
-            if len(found) >= 2:
+                       self.printed_term, self.symmetric_only, self.square_only,
+                       self.wrong_symbol, self.symbolic):
+            if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
                 break
+            if any(f.kind in COMPLETE for f in found) and method.__name__ != "mislabelled":
+                continue
             try:
                 finding = method()
             except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
                 finding = None     # an explanation that does not apply to this claim's shapes
             if finding:
                 found.append(finding)
-            if finding and finding.kind in COMPLETE:
-                break
         return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
@@ -155,17 +162,63 @@ class Diagnosis:
                 break
         if not point:
             point, values = self.precise_counterexample()
-        formula = None
-        if not (claim.is_value or claim.update or claim.local) and \
-                len(graph.order) <= MAX_FORMULA_NODES and not graph.shape(claim.of):
-            closed = self.pc.__dict__.setdefault("_closed_forms", {})   # one sweep a numerator
-            if claim.of not in closed:
-                closed[claim.of] = reverse(graph, claim.of).closed_forms()
-            formula = next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt),
-                           None)
-            formula = reference_form(formula) if formula is not None else None
+        formula = self.closed_form()
+        formula = reference_form(formula) if formula is not None else None
         return Finding("no-explanation", self.target, point=point, values=values, expr=formula,
                        symbols=(claim.of,))
+
+    def closed_form(self) -> sp.Expr | None:
+        """The derivative as one formula in the problem's own nodes, on graphs small enough
+        for it (one sweep a numerator, shared by the problem's claims)."""
+        claim, graph = self.claim, self.graph
+        if claim.is_value or claim.update or claim.local or \
+                len(graph.order) > MAX_FORMULA_NODES or graph.shape(claim.of):
+            return None
+        closed = self.pc.__dict__.setdefault("_closed_forms", {})
+        if claim.of not in closed:
+            closed[claim.of] = reverse(graph, claim.of).closed_forms()
+        return next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt), None)
+
+    def symbolic(self) -> Finding | None:
+        """Last: the derivative's formula against the claim's, in SymPy — in the graph's nodes,
+        then in its inputs. Their difference, or their ratio, is one small expression that is
+        not a node of the graph — the slope α of a leaky branch left out, a power rule's lost
+        1/(v + ε). Tried on small formulas only (sizes counted with an early stop: a formula
+        of shared subtrees is not walked in full), and confirmed on the points as every
+        explanation is."""
+        truth, written = self.closed_form(), self.written
+        if truth is None or written is None or written == 0 or _has_dref(written) or \
+                A.shape_of(truth) or A.shape_of(written):
+            return None
+        inline = self.graph.inline
+        for t, w in ((truth, written), (lambda: inline(truth), lambda: inline(written))):
+            t, w = (t(), w()) if callable(t) else (t, w)
+            if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)):
+                continue
+            found = self.gap(t, w)
+            if found:
+                return found
+        return None
+
+    def gap(self, truth: sp.Expr, written: sp.Expr) -> Finding | None:
+        """A difference or ratio smaller than both formulas (truth/claim is always "a factor":
+        only one simpler than what it relates explains anything)."""
+        limit = min(MAX_SYMBOLIC_RESULT, _size(truth) - 1, _size(written) - 1)
+        candidates = []
+        difference = sp.expand(truth - written)
+        if difference != 0 and not difference.is_Add and _small(difference, limit):
+            candidates.append(("missing-term", difference, lambda v, c: c + v))
+        ratio = sp.cancel(sp.together(truth / written))
+        for kind, factor, fix in (("missing-factor", ratio, lambda v, c: c * v),
+                                  ("extra-factor", 1 / ratio, lambda v, c: c / v)):
+            if not factor.is_number and _small(factor, limit):
+                candidates.append((kind, factor, fix))
+        for kind, expr, fix in candidates:
+            def fixed(b, k, e=expr, fix=fix):
+                return fix(self.pc.evaluate(b.values, e), self.pairs[k][1])
+            if self.matches(fixed, lambda b, k: self.pairs[k][2]):
+                return Finding(kind, self.target, expr=reference_form(expr))
+        return None
 
     def shape_mismatch(self, got: tuple, want: tuple) -> list[Finding]:
         """The claim has another shape: the transpose, or another derivative of that shape
@@ -421,6 +474,51 @@ class Diagnosis:
                 if self.screened(exchanged, truth=True) and \
                         self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
                     return Finding("swapped", self.target, symbols=(a.name, b.name))
+        return None
+
+    def wrong_symbol(self) -> Finding | None:
+        """A symbol of the claim stands for another node of its shape (y written for n̂ =
+        ∂y/∂γ): one symbol, or each member of one family for the member of another family with
+        the same index (y₁, y₂, y₃ for n₁, n₂, n₃). Evaluated by giving the symbols the other
+        nodes' arrays, so nothing is recompiled."""
+        if self.written is None or self.claim.is_value:
+            return None
+        graph = self.graph
+        nodes = set(graph.symbols.values())
+        used = sorted((s for s in self.written.free_symbols if s in nodes), key=str)
+        families: dict[str, dict[str, sp.Symbol]] = {}
+        for name, symbol in graph.symbols.items():
+            families.setdefault(_stem(name), {})[name[len(_stem(name)):]] = symbol
+        mappings: list[dict] = []
+        written_families: dict[str, list] = {}
+        for s in used:
+            written_families.setdefault(_stem(s.name), []).append(s)
+        for stem, members in written_families.items():
+            if len(members) < 2:
+                continue
+            for other, table in families.items():
+                mapping = {m: table.get(m.name[len(stem):]) for m in members}
+                if other != stem and all(t is not None and A.shape_of(t) == A.shape_of(m)
+                                         for m, t in mapping.items()):
+                    mappings.append(mapping)
+        for a in used[:MAX_SWAP_USED]:
+            mappings += [{a: b} for b in graph.symbols.values()
+                         if b != a and A.shape_of(b) == A.shape_of(a)][:MAX_FACTOR_CANDIDATES]
+        truth = (lambda b_, k: self.pairs[k][2])
+        for mapping in mappings[:MAX_SWAPS]:
+            def replaced(batch, k, mapping=mapping):
+                env = batch.values.env
+                extra = {s: self.pc.derivative(batch.values, d)
+                         for s in self.written.free_symbols if (d := dref_of(s))}
+                extra.update({a: env[b] for a, b in mapping.items()})
+                return batch.values.value(self.written, extra)
+            if self.screened(replaced, truth=True) and self.matches(replaced, truth):
+                printed, right = tuple(mapping), tuple(mapping.values())
+                factor = all(any(a in m.args for m in self.written.atoms(sp.Mul)) or
+                             a == self.written for a in printed)
+                return Finding("wrong-factor" if factor else "wrong-symbol", self.target,
+                               printed=printed[0] if len(printed) == 1 else sp.Tuple(*printed),
+                               expr=right[0] if len(right) == 1 else sp.Tuple(*right))
         return None
 
     def candidates(self) -> list[tuple[object, sp.Expr]]:
@@ -753,3 +851,22 @@ def _stem(name: str) -> str:
 
 def _paths_via(graph, src: str, via: str, dst: str) -> list[tuple[str, ...]]:
     return [(src,) + p for p in graph.some_paths(via, dst, 3)]
+
+
+def _has_dref(expr: sp.Expr) -> bool:
+    return any(dref_of(s) for s in expr.free_symbols)
+
+
+def _small(expr: sp.Expr, limit: int) -> bool:
+    """At most `limit` operations (SymPy's count_ops would walk shared subtrees once per use)."""
+    count = 0
+    for node in sp.preorder_traversal(expr):
+        count += bool(node.args)
+        if count > limit:
+            return False
+    return True
+
+
+def _size(expr: sp.Expr) -> int:
+    """Operations and atoms of a small formula (one already bounded by _small)."""
+    return sum(1 for _ in sp.preorder_traversal(expr))

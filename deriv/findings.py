@@ -25,6 +25,8 @@ KINDS: dict[str, str] = {
                      "exchanging two neighbouring factors, or reversing a product, makes it right",
     "swapped": "exchanging two symbols of one family makes the formula right (an index typo)",
     "wrong-factor": "one factor of a printed product is not the partial it stands for",
+    "wrong-symbol": "a symbol of the formula should be another node of the graph (y written "
+                    "for n̂)",
     "extra-factor": "the formula has a factor too many",
     "missing-factor": "the formula misses a factor",
     "missing-term": "the formula misses one term",

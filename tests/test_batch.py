@@ -191,7 +191,7 @@ def test_github_annotations_name_the_place_and_escape_their_values(tmp_path, mon
     assert failed == {"file": "a.toml", "line": "19", "col": "9",
                       "title": "deriv%3A chain dy/dx%2C 100%25%3A bad FAILED"}
     message = next(m[3] for m, p in zip(annotations, props) if p is failed)
-    assert "%0A" in message and "\n" not in message        # several lines, one annotation
+    assert "lost factor 2" in message and "\n" not in message   # one line (escaping: below)
     assert "1 failed" in lines[-1]
 
 

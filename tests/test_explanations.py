@@ -250,3 +250,86 @@ def test_a_superfluous_printed_term_or_run_of_terms_is_named_for_scalars_and_mat
     assert first["sign-of-matrix-term"][0] == "term-sign"
     assert "b" in first["sign-of-matrix-term"][1]
     assert first["sign-of-one"] == ("term-sign", "-cos(x)")
+
+
+OTHER_NODES = '''
+[[problem]]
+id = "family"
+inputs = { x1 = "real", x2 = "real", g = "real", b = "real", c1 = "real", c2 = "real" }
+graph = """
+n1 = tanh(x1)
+n2 = tanh(x2)
+y1 = g * n1 + b
+y2 = g * n2 + b
+L = c1 * y1 + c2 * y2
+"""
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "g"
+expr = "c1 * n1 + c2 * n2"
+
+[[problem.claim]]
+id = "outputs-for-normalised"
+of = "L"
+wrt = "g"
+expr = "c1 * y1 + c2 * y2"
+
+[[problem]]
+id = "layer"
+inputs = { W = "matrix(m, n)", x = "vector(n)", c = "vector(m)" }
+graph = """
+a = W @ x
+h = tanh(a)
+L = sum(hadamard(c, h))
+"""
+
+[[problem.claim]]
+id = "pre-for-post"
+of = "h"
+wrt = "a"
+expr = "diag(1 - hadamard(a, a))"
+
+[[problem]]
+id = "symbolic"
+inputs = { x = "real", v = "positive" }
+graph = """
+y = x * exp(x)
+s = (v + 1)**(-0.5)
+"""
+
+[[problem.claim]]
+id = "product-rule-half"
+of = "y"
+wrt = "x"
+expr = "x * exp(x)"
+
+[[problem.claim]]
+id = "power-rule-unlowered"
+of = "s"
+wrt = "v"
+expr = "-0.5 * (v + 1)**(-0.5)"
+
+[[problem.claim]]
+id = "power-rule"
+of = "s"
+wrt = "v"
+expr = "-0.5 * (v + 1)**(-1.5)"
+'''
+
+
+def test_a_symbol_written_for_another_node_and_a_small_symbolic_gap_are_named(tmp_path):
+    path = tmp_path / "nodes.toml"
+    path.write_text(OTHER_NODES)
+    report = check(deriv.load_all(str(path)), Options())
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["right"].verdict == "pass" and v["power-rule"].verdict == "pass"
+    f = v["outputs-for-normalised"].diagnosis[0]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "(y1, y2)", "(n1, n2)")
+    f = v["pre-for-post"].diagnosis[0]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-symbol", "a", "h")
+    f = v["product-rule-half"].diagnosis[0]
+    assert (f.kind, str(f.expr)) == ("missing-term", "exp(x)")
+    f = v["power-rule-unlowered"].diagnosis[0]
+    assert f.kind == "missing-factor" and str(f.expr).replace(" ", "") in ("1/(v+1)",)

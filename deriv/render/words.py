@@ -102,6 +102,13 @@ def sentence(f, m) -> str:
     if kind == "swapped":
         a, b = f.symbols
         return f"{m.name(a)} and {m.name(b)} are swapped: exchanging them makes it right"
+    if kind in ("wrong-factor", "wrong-symbol") and f.derivative is None:
+        what = "factor" if kind == "wrong-factor" else "symbol"
+        if type(f.printed).__name__ == "Tuple":             # one family for another
+            printed = ", ".join(m.expr(p) for p in f.printed)
+            right = ", ".join(m.expr(e) for e in f.expr)
+            return f"the {what}s {printed} should be {right}"
+        return f"the {what} {m.expr(f.printed)} should be {m.expr(f.expr)}"
     if kind == "wrong-factor":
         right = m.partial(f.derivative)
         if f.expr is not None:
