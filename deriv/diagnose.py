@@ -345,11 +345,26 @@ class Diagnosis:
                                                graph.depends(claim.of, n) and
                                                graph.depends(n, claim.wrt)])
         budget = max(8, MAX_DROP_VARIANTS * 50 // max(50, len(graph.order)))
+
+        def truth(batch, k):
+            return batch.values.derivative(claim.of, claim.wrt, claim.layout)
+        total = graph.count_paths(claim.wrt, claim.of)
         for drop, finding in itertools.islice(self.drops(between), budget):
             def without(batch, k, drop=drop):
                 return batch.values.derivative(claim.of, claim.wrt, claim.layout, drop=drop)
             if self.screened(without) and self.matches(without):
                 return finding()
+            # counted twice instead of lost: the lost paths (truth + lost = 2·truth − without)
+            # or, where the sweep keeps one path alone, that path (truth + without)
+            if total < 2:       # one path twice is twice the derivative: a constant multiple
+                continue
+            for kept_one, twice in ((False, lambda b, k, w=without: 2 * truth(b, k) - w(b, k)),
+                                    (True, lambda b, k, w=without: truth(b, k) + w(b, k))):
+                if self.screened(twice) and self.matches(twice):
+                    lost = finding()
+                    if (lost.text == "path") == kept_one and (kept_one or lost.count < total):
+                        return Finding("repeated-path", self.target, paths=lost.paths[:3],
+                                       count=2, symbols=lost.symbols)
         return None
 
     def drops(self, between):

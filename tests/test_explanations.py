@@ -333,3 +333,78 @@ def test_a_symbol_written_for_another_node_and_a_small_symbolic_gap_are_named(tm
     assert (f.kind, str(f.expr)) == ("missing-term", "exp(x)")
     f = v["power-rule-unlowered"].diagnosis[0]
     assert f.kind == "missing-factor" and str(f.expr).replace(" ", "") in ("1/(v+1)",)
+
+
+DEEP_PATHS = '''
+[[problem]]
+id = "deep"
+inputs = { x = "real" }
+graph = """
+a = sin(x)
+b = exp(a)
+c = a * a
+y = b + c
+"""
+
+[[problem.claim]]
+id = "right"
+of = "y"
+wrt = "x"
+expr = "(exp(a) + 2*a) * cos(x)"
+
+[[problem.claim]]
+id = "b-twice"
+of = "y"
+wrt = "x"
+expr = "(2*exp(a) + 2*a) * cos(x)"
+
+[[problem]]
+id = "deep-matrix"
+inputs = { W = "matrix(m, n)", x = "vector(n)" }
+graph = """
+a = W @ x
+b = exp(a)
+c = hadamard(a, a)
+y = sum(b) + sum(c)
+"""
+
+[[problem.claim]]
+id = "right"
+of = "y"
+wrt = "W"
+expr = "(exp(a) + 2*a) @ x.T"
+
+[[problem.claim]]
+id = "c-twice"
+of = "y"
+wrt = "W"
+expr = "(exp(a) + 4*a) @ x.T"
+
+[[problem]]
+id = "one-path"
+inputs = { x = "real" }
+graph = """
+a = sin(x)
+y = exp(a)
+"""
+
+[[problem.claim]]
+id = "doubled"
+of = "y"
+wrt = "x"
+expr = "2 * exp(a) * cos(x)"
+'''
+
+
+def test_a_path_counted_twice_deep_in_the_graph_is_named(tmp_path):
+    path = tmp_path / "deep.toml"
+    path.write_text(DEEP_PATHS)
+    report = check(deriv.load_all(str(path)), Options())
+    v = {(r.problem, r.claim.id): r for r in report.verdicts}
+    assert v["deep", "right"].verdict == "pass" and v["deep-matrix", "right"].verdict == "pass"
+    f = v["deep", "b-twice"].diagnosis[0]
+    assert (f.kind, f.paths) == ("repeated-path", (("x", "a", "b", "y"),))
+    f = v["deep-matrix", "c-twice"].diagnosis[0]
+    assert (f.kind, f.paths) == ("repeated-path", (("W", "a", "c", "y"),))
+    # the only path twice is twice the derivative: said so, not as a repeated path
+    assert v["one-path", "doubled"].diagnosis[0].kind == "constant-multiple"
