@@ -73,6 +73,9 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
         if problem.graph.shape(name):
             raise DerivError(f"--at {name}=…: '{name}' is a {problem.inputs[name].kind}; --at "
                              "gives scalars")
+        outside = _outside_domain(problem.inputs[name], overrides[name])
+        if outside:
+            raise DerivError(f"--at {name}={overrides[name]:g}: '{name}' is declared {outside}")
     for name in sizes or {}:
         if name not in problem.sizes:
             raise DerivError(f"--size {name}=…: '{name}' is not a size of {problem.id} "
@@ -101,6 +104,22 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
     if overrides:
         source = "--at" if not problem.at else source + " + --at"
     return point, source, sizes
+
+
+def _outside_domain(inp, value: float) -> str:
+    """What an input's declared domain says that `value` breaks ("" when inside it): the
+    derivative at a point the problem excludes (log x at x = 0) is not what it asks."""
+    domain = inp.domain
+    if domain == "positive" and not value > 0:
+        return "positive (> 0)"
+    if domain == "negative" and not value < 0:
+        return "negative (< 0)"
+    if domain == "nonzero" and value == 0:
+        return "nonzero"
+    if domain == "interval" and inp.interval and not inp.interval[0] <= value <= inp.interval[1]:
+        lo, hi = inp.interval
+        return f"in the interval [{lo:g}, {hi:g}]"
+    return ""
 
 
 def shown_sizes(problem: Problem, sizes: dict | None = None, seed: int = 0) -> dict:

@@ -162,3 +162,17 @@ def test_matrix_problem_forward_and_reverse_agree(run):
     text = run("solve", "problem-7.6", "--mode", "forward").output
     assert "Forward mode: tangents ∂·/∂h, input to output" in text
     assert "∂z/∂h = Ωh\u0307" in text            # Ωḣ: the tangent of h, a combining dot
+
+
+@pytest.mark.parametrize("declared, at, ok", [
+    ('"positive"', "0", False), ('"positive"', "0.5", True), ('"negative"', "1", False),
+    ('"nonzero"', "0", False), ('"interval(1, 2)"', "3", False), ('"interval(1, 2)"', "1.5", True),
+    ('"real"', "0", True)])
+def test_solve_at_a_point_outside_the_declared_domain_is_bad_input(tmp_path, declared, at, ok):
+    path = tmp_path / "p.toml"
+    path.write_text(f'[[problem]]\nid = "p"\ninputs = {{ x = {declared} }}\n'
+                    f'graph = """\ny = x * x + 1\n"""\n')
+    result = CliRunner().invoke(main, ["solve", str(path), "--at", f"x={at}"])
+    assert result.exit_code == (0 if ok else 2), result.output
+    if not ok:
+        assert "declared" in result.output and "Traceback" not in result.output
