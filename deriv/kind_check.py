@@ -151,7 +151,10 @@ def _optimum(pc, claim, v) -> list:
                 shifted = {**batch.inputs, claim.wrt: claimed + sign * step * direction}
                 moved.append(Values(problem, shifted, batch.sizes).env[graph.symbols[claim.of]])
             second = (moved[0] + moved[1] - 2 * j0) / step ** 2
-            noise = 1e-8 * np.maximum(np.abs(j0), 1.0) / step ** 2
+            # round-off of the three values, relative to them: an objective of tiny values
+            # (exp(−‖w‖²/2 − …) far from 0) still curves, and its curvature is what counts
+            noise = 1e-8 * np.maximum.reduce([np.abs(j0), np.abs(moved[0]), np.abs(moved[1]),
+                                              np.full(np.shape(j0), 1e-300)]) / step ** 2
             signs.append(np.where(second > noise, 1, np.where(second < -noise, -1, 0)))
         signs = np.array(signs)
         for i in np.flatnonzero(ok):

@@ -239,3 +239,40 @@ def test_the_fifty_layer_catalog_graph_against_finite_differences():
         assert np.allclose(values.derivative("l", name), (up - down) / (2 * h), rtol=1e-5,
                            atol=1e-7), name
     assert deriv.check(p).exit_code == 0
+
+
+def test_the_optimum_of_an_objective_of_tiny_values_is_judged_by_its_curvature(tmp_path):
+    """exp(−‖w‖²/2 − ‖y − Xw‖²/(2λ)) is ~10⁻²⁰ at the MAP estimate: its second differences
+    are tiny too, and still say "maximum" — round-off is judged relative to the values."""
+    path = tmp_path / "map.toml"
+    path.write_text('''
+[[problem]]
+id = "map"
+inputs = { X = "matrix(n, d)", y = "vector(n)", lam = "positive", w = "vector(d)" }
+graph = """
+P = exp(-norm2(w)/2 - norm2(y - X @ w)/(2*lam) - 40)
+"""
+
+[[problem.claim]]
+id = "argmax"
+kind = "optimum"
+of = "P"
+wrt = "w"
+optimum = "max"
+expr = "inv(X.T @ X + lam * eye(d)) @ X.T @ y"
+
+[[problem.claim]]
+id = "argmin"
+kind = "optimum"
+of = "P"
+wrt = "w"
+optimum = "min"
+expr = "inv(X.T @ X + lam * eye(d)) @ X.T @ y"
+''')
+    import deriv
+    from deriv.checker import Options, check
+    report = check(deriv.load_all(str(path)), Options())
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["argmax"].verdict == "pass"
+    assert v["argmin"].verdict == "fail"
+    assert (v["argmin"].diagnosis[0].kind, v["argmin"].diagnosis[0].text) == ("optimum-kind", "max")
