@@ -37,7 +37,8 @@ def _run(task):
 
 def each(work, tasks: list, jobs: int):
     """(task, work(task)) for every task, in the order they finish, on up to `jobs` forked
-    workers; (task, None) for the tasks a worker died on. Tasks come first-given first."""
+    workers; (task, None) for the tasks a worker died on or whose result could not be sent
+    back. Tasks come first-given first."""
     global _work
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -51,8 +52,11 @@ def each(work, tasks: list, jobs: int):
                 for future in done:
                     task = pending.pop(future)
                     try:
-                        yield task, future.result()
+                        result = future.result()
                     except BrokenProcessPool:
-                        yield task, None
+                        result = None
+                    except Exception:      # noqa: BLE001 — a result that did not pickle: the
+                        result = None      # caller does that task itself
+                    yield task, result
     finally:
         _work = None
