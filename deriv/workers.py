@@ -38,25 +38,38 @@ def _run(task):
 def each(work, tasks: list, jobs: int):
     """(task, work(task)) for every task, in the order they finish, on up to `jobs` forked
     workers; (task, None) for the tasks a worker died on or whose result could not be sent
-    back. Tasks come first-given first."""
+    back. Tasks come first-given first. Interrupted (Ctrl-C) or left early, the workers are
+    stopped at once, not waited for."""
     global _work
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
     _work = work
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork"))
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("fork")) as pool:
-            pending = {pool.submit(_run, t): t for t in tasks}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except BrokenProcessPool:
-                        result = None
-                    except Exception:      # noqa: BLE001 — a result that did not pickle: the
-                        result = None      # caller does that task itself
-                    yield task, result
+        pending = {pool.submit(_run, t): t for t in tasks}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                task = pending.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    result = None
+                except Exception:      # noqa: BLE001 — a result that did not pickle: the
+                    result = None      # caller does that task itself
+                yield task, result
+    except BaseException:
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
         _work = None
+
+
+def _stop(pool) -> None:
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:          # before shutdown, which forgets them
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -471,3 +471,26 @@ def test_a_worker_that_dies_leaves_its_task_to_the_caller():
     assert set(got) == set(range(6))
     assert got[3] is None
     assert all(got[t] in (t * 10, None) for t in got)
+
+
+def test_workers_left_early_are_stopped_not_waited_for():
+    """Ctrl-C (or a caller that stops reading) must not wait for the workers' long tasks."""
+    import multiprocessing
+    import time
+    from deriv import workers
+    if not workers.available():
+        pytest.skip("no fork here")
+
+    def work(task):
+        if task:
+            time.sleep(60)
+        return task
+    start = time.perf_counter()
+    results = workers.each(work, [0, 1, 2], 2)
+    assert next(results) == (0, 0)
+    results.close()
+    assert time.perf_counter() - start < 30
+    deadline = time.perf_counter() + 10
+    while multiprocessing.active_children() and time.perf_counter() < deadline:
+        time.sleep(0.1)
+    assert not multiprocessing.active_children()
