@@ -50,7 +50,9 @@ class Options:
     seed: int = 0
     strict: bool = False        # warnings fail too
     sizes: dict = dataclasses.field(default_factory=dict)   # --size n=3, n=2:6 (constraints.py)
-    jobs: int = 0               # worker processes; 0: the machine's cores for a run of many claims
+    # worker processes; 0: the machine's cores for a run of many claims (the CLI's default).
+    # The library's is 1: a process with threads of its own (a Jupyter kernel) must not fork
+    jobs: int = 1
 
 
 class Batch:
