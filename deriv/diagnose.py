@@ -46,7 +46,7 @@ MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbo
 COMPLETE = ("negated", "constant-multiple")
 # Tried only where nothing else explains the claim: beside an explanation they would restate
 # it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
-LAST_RESORT = ("wrong_symbol", "symbolic")
+LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic")
 MAX_SYMBOLIC_OPS = 40       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
@@ -117,7 +117,7 @@ class Diagnosis:
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
                        self.printed_term, self.symmetric_only, self.square_only,
-                       self.wrong_symbol, self.symbolic):
+                       self.wrong_symbol, self.wrong_term, self.symbolic):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
                 break
             if any(f.kind in COMPLETE for f in found) and method.__name__ != "mislabelled":
@@ -198,6 +198,57 @@ class Diagnosis:
             found = self.gap(t, w)
             if found:
                 return found
+        return None
+
+    def claim_terms(self) -> list[sp.Expr]:
+        """The claim's printed terms, signed, as expressions (one, if it is not a sum)."""
+        claim, graph = self.claim, self.graph
+        out = []
+        for sign, text in self.printed_terms():
+            expr = parse_expression(
+                text, graph.symbols, sizes=frozenset(graph.sizes),
+                derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
+                    derivative_shape(graph, a, b, claim.layout)))
+            out.append(expr if sign > 0 else -expr)
+        return out
+
+    def wrong_term(self) -> Finding | None:
+        """The claim's terms against the derivative's, pair by pair: all but one agree, and
+        that one is not the term it stands for (λW₁ for 2λW₁; a backpropagated error without
+        its σ′ ⊙), or a term of the derivative has no counterpart. Where the rest agree, the
+        term that differs is where the mistake is — for scalars and arrays alike."""
+        truth = self.closed_form()
+        if truth is None or self.claim.expr_text is None or self.claim.update:
+            return None
+        known = set(self.graph.symbols.values())
+        right = list(sp.Add.make_args(truth))
+        if len(right) > MAX_TERMS or any(not (t.free_symbols <= known) for t in right):
+            return None
+        written = self.claim_terms()
+        if len(written) + len(right) < 3:
+            return None            # "the formula should be the derivative": no news
+        values: dict[int, dict] = {}
+
+        def value(e):
+            def at(b, k):
+                cache = values.setdefault(k, {})
+                if e not in cache:
+                    cache[e] = self.pc.evaluate(b.values, e)
+                return cache[e]
+            return at
+        unmatched = list(right)
+        left = []
+        for w in written:
+            twin = next((r for r in unmatched if self.matches(value(w), value(r))), None)
+            if twin is None:
+                left.append(w)
+            else:
+                unmatched.remove(twin)
+        if len(left) == 1 and len(unmatched) == 1 and len(written) > 1:
+            return Finding("wrong-term", self.target, printed=left[0],
+                           expr=reference_form(unmatched[0]))
+        if not left and len(unmatched) == 1:
+            return Finding("missing-term", self.target, expr=reference_form(unmatched[0]))
         return None
 
     def gap(self, truth: sp.Expr, written: sp.Expr) -> Finding | None:

@@ -32,6 +32,8 @@ KINDS: dict[str, str] = {
     "missing-term": "the formula misses one term",
     "extra-term": "the formula has one term too many",
     "term-sign": "one term of the formula has the wrong sign",
+    "wrong-term": "the other terms agree with the derivative's; one term is not the term it "
+                  "stands for",
     "symmetric-only": "the formula is right only for symmetric matrices",
     "square-only": "the formula is right only when all sizes are equal",
     "broken-link": "a printed chain does not link wrt to of factor by factor",

@@ -408,3 +408,101 @@ def test_a_path_counted_twice_deep_in_the_graph_is_named(tmp_path):
     assert (f.kind, f.paths) == ("repeated-path", (("W", "a", "c", "y"),))
     # the only path twice is twice the derivative: said so, not as a repeated path
     assert v["one-path", "doubled"].diagnosis[0].kind == "constant-multiple"
+
+
+MATRIX_MLP = """[[problem]]
+id = "mlp2"
+inputs = { W1 = "matrix(h, n)", W2 = "matrix(m, h)", x = "vector(n)", y = "vector(m)", lam = "positive" }
+graph = \"\"\"
+z1 = W1 @ x
+a1 = sigmoid(z1)
+z2 = W2 @ a1
+L = norm2(z2 - y) / 2 + lam * norm2(W1)
+\"\"\"
+
+[[problem.claim]]
+id = "dW2-right"
+of = "L"
+wrt = "W2"
+expr = "(z2 - y) @ a1.T"
+
+[[problem.claim]]
+id = "dW1-right"
+of = "L"
+wrt = "W1"
+expr = "hadamard(W2.T @ (z2 - y), hadamard(a1, 1 - a1)) @ x.T + 2 * lam * W1"
+
+[[problem.claim]]
+id = "dW1-no-sigmoid-prime"
+of = "L"
+wrt = "W1"
+expr = "(W2.T @ (z2 - y)) @ x.T + 2 * lam * W1"
+
+[[problem.claim]]
+id = "dW1-sigmoid-for-prime"
+of = "L"
+wrt = "W1"
+expr = "hadamard(W2.T @ (z2 - y), a1) @ x.T + 2 * lam * W1"
+
+[[problem.claim]]
+id = "dW1-no-reg"
+of = "L"
+wrt = "W1"
+expr = "hadamard(W2.T @ (z2 - y), hadamard(a1, 1 - a1)) @ x.T"
+
+[[problem.claim]]
+id = "dW1-reg-no-2"
+of = "L"
+wrt = "W1"
+expr = "hadamard(W2.T @ (z2 - y), hadamard(a1, 1 - a1)) @ x.T + lam * W1"
+
+[[problem.claim]]
+id = "dW1-W1-for-W2"
+of = "L"
+wrt = "W1"
+expr = "hadamard(W1.T @ (z2 - y), hadamard(a1, 1 - a1)) @ x.T + 2 * lam * W1"
+
+[[problem.claim]]
+id = "dW2-transposed-product"
+of = "L"
+wrt = "W2"
+expr = "a1 @ (z2 - y).T"
+
+[[problem.claim]]
+id = "dW2-z1-for-a1"
+of = "L"
+wrt = "W2"
+expr = "(z2 - y) @ z1.T"
+
+[[problem.claim]]
+id = "dW2-y-minus"
+of = "L"
+wrt = "W2"
+expr = "(y - z2) @ a1.T"
+"""
+
+
+def test_matrix_backprop_mistakes_get_the_scalar_explanations():
+    """A two-layer network in matrix form, with the mistakes students make in it: each gets an
+    explanation that says where the mistake is, as its scalar form would."""
+    report = check(load_text_problems(MATRIX_MLP), Options())
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["dW1-right"].verdict == "pass" and v["dW2-right"].verdict == "pass"
+    first = {k: r.diagnosis[0] for k, r in v.items() if r.verdict == "fail"}
+    for cid in ("dW1-no-sigmoid-prime", "dW1-sigmoid-for-prime", "dW1-reg-no-2"):
+        assert first[cid].kind == "wrong-term", cid
+    assert "a1" not in str(first["dW1-no-sigmoid-prime"].printed)
+    assert "a1" in str(first["dW1-no-sigmoid-prime"].expr)
+    assert (str(first["dW1-reg-no-2"].printed), str(first["dW1-reg-no-2"].expr).replace(" ", "")) \
+        == ("W1*lam", "2*W1*lam")
+    assert first["dW1-no-reg"].kind == "lost-path"
+    assert first["dW2-transposed-product"].kind == "transposed"
+    assert (first["dW2-z1-for-a1"].kind, str(first["dW2-z1-for-a1"].printed)) == \
+        ("wrong-symbol", "z1")
+    assert first["dW2-y-minus"].kind == "negated"
+    assert first["dW1-W1-for-W2"].kind == "ill-shaped"
+
+
+def load_text_problems(text):
+    from deriv.problem import load_text
+    return load_text(text, "mlp.toml")

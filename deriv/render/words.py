@@ -114,6 +114,8 @@ def sentence(f, m) -> str:
         if f.expr is not None:
             right += f" = {m.expr(f.expr)}"
         return f"the factor {m.expr(f.printed)} should be {right}"
+    if kind == "wrong-term":
+        return f"the term {m.expr(f.printed)} should be {m.expr(f.expr)}"
     if kind == "term-sign":
         return f"the term {m.expr(f.expr)} has the wrong sign"
     if kind in ("extra-factor", "missing-factor", "missing-term", "extra-term"):
