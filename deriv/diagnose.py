@@ -47,7 +47,7 @@ COMPLETE = ("negated", "constant-multiple")
 # Tried only where nothing else explains the claim: beside an explanation they would restate
 # it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
 LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic")
-MAX_SYMBOLIC_OPS = 40       # formulas compared in SymPy: at most this many operations each
+MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
                             # so a claim of a thousand factors is explained in bounded time
@@ -255,20 +255,24 @@ class Diagnosis:
         """A difference or ratio smaller than both formulas (truth/claim is always "a factor":
         only one simpler than what it relates explains anything)."""
         limit = min(MAX_SYMBOLIC_RESULT, _size(truth) - 1, _size(written) - 1)
-        candidates = []
-        difference = sp.expand(truth - written)
+        def confirmed(kind, expr, fix):
+            def fixed(b, k):
+                return fix(self.pc.evaluate(b.values, expr), self.pairs[k][1])
+            if self.matches(fixed, lambda b, k: self.pairs[k][2]):
+                return Finding(kind, self.target, expr=reference_form(expr))
+            return None
+        difference = sp.expand(truth - written)       # (the cheaper of the two, tried first)
         if difference != 0 and not difference.is_Add and _small(difference, limit):
-            candidates.append(("missing-term", difference, lambda v, c: c + v))
-        ratio = sp.cancel(sp.together(truth / written))
+            found = confirmed("missing-term", difference, lambda v, c: c + v)
+            if found:
+                return found
+        ratio = sp.cancel(truth / written)
         for kind, factor, fix in (("missing-factor", ratio, lambda v, c: c * v),
                                   ("extra-factor", 1 / ratio, lambda v, c: c / v)):
             if not factor.is_number and _small(factor, limit):
-                candidates.append((kind, factor, fix))
-        for kind, expr, fix in candidates:
-            def fixed(b, k, e=expr, fix=fix):
-                return fix(self.pc.evaluate(b.values, e), self.pairs[k][1])
-            if self.matches(fixed, lambda b, k: self.pairs[k][2]):
-                return Finding(kind, self.target, expr=reference_form(expr))
+                found = confirmed(kind, factor, fix)
+                if found:
+                    return found
         return None
 
     def shape_mismatch(self, got: tuple, want: tuple) -> list[Finding]:
@@ -567,9 +571,18 @@ class Diagnosis:
                 if other != stem and all(t is not None and A.shape_of(t) == A.shape_of(m)
                                          for m, t in mapping.items()):
                     mappings.append(mapping)
+        name_of = {symbol: name for name, symbol in graph.symbols.items()}
         for a in used[:MAX_SWAP_USED]:
-            mappings += [{a: b} for b in graph.symbols.values()
-                         if b != a and A.shape_of(b) == A.shape_of(a)][:MAX_FACTOR_CANDIDATES]
+            # one symbol for a node next to it — its parents, children, their other parents
+            # and children (z for a = σ(z), y for n̂ in y = γn̂ + β) — or of its family
+            name = name_of[a]
+            near = [*graph.parents(name), *graph.children.get(name, ())]
+            near += [m for n in list(near) for m in (*graph.parents(n),
+                                                     *graph.children.get(n, ()))]
+            near += [n for n in graph.symbols if _stem(n) == _stem(name)]
+            mappings += [{a: graph.symbols[n]} for n in dict.fromkeys(near)
+                         if n != name and graph.shape(n) == graph.shape(name)
+                         ][:MAX_FACTOR_CANDIDATES]
         truth = (lambda b_, k: self.pairs[k][2])
         for mapping in mappings[:MAX_SWAPS]:
             def replaced(batch, k, mapping=mapping):
