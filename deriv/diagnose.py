@@ -193,7 +193,8 @@ class Diagnosis:
         inline = self.graph.inline
         for t, w in ((truth, written), (lambda: inline(truth), lambda: inline(written))):
             t, w = (t(), w()) if callable(t) else (t, w)
-            if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)):
+            if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)) or \
+                    _high_power(t) or _high_power(w):
                 continue
             found = self.gap(t, w)
             if found:
@@ -949,3 +950,8 @@ def _small(expr: sp.Expr, limit: int) -> bool:
 def _size(expr: sp.Expr) -> int:
     """Operations and atoms of a small formula (one already bounded by _small)."""
     return sum(1 for _ in sp.preorder_traversal(expr))
+
+
+def _high_power(expr: sp.Expr) -> bool:
+    """A power that expanding would multiply out into many terms ((x + 1)¹⁰⁰⁰ is short)."""
+    return any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 6 for p in sp.preorder_traversal(expr))

@@ -396,3 +396,18 @@ def test_a_wrong_factor_in_a_product_of_hundreds_is_found():
     (finding, *_) = verdicts["wrong"].diagnosis
     assert finding.kind == "wrong-factor", finding
     assert (finding.derivative.of, finding.derivative.wrt) == ("h78", "h77")
+
+
+def test_a_high_power_is_not_expanded_to_explain_a_claim(tmp_path):
+    """(x + y)¹⁰⁰⁰ is a short formula; multiplied out it is a thousand terms: the symbolic
+    explanation leaves it alone, so a wrong claim on it is explained (or not) in bounded time."""
+    import subprocess
+    import sys
+    path = tmp_path / "pow.toml"
+    path.write_text('[[problem]]\nid = "pow"\ninputs = { x = "interval(0.9, 1.1)", '
+                    'y = "interval(0.9, 1.1)" }\ngraph = """\nz = (x + y)**1000\n"""\n\n'
+                    '[[problem.claim]]\nid = "c"\nof = "z"\nwrt = "x"\n'
+                    'expr = "(x + y)**999 * x**2 + sin(x)"\n')
+    out = subprocess.run([sys.executable, "-m", "deriv", "check", str(path)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "FAILED" in out.stdout
