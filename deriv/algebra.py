@@ -384,6 +384,8 @@ def is_symmetric(expr: sp.Expr) -> bool:
         return False
     if isinstance(expr, SizeConstant):
         return True
+    if _unmarked(expr) or isinstance(expr, sp.Add) and all(_unmarked(a) for a in expr.args):
+        return False     # X, or X + Y + …: what the general test below finds, in no time
     entry = P.entry_of(expr)
     if entry is not None and entry.name in ("inv", "matpow", "expm", "sinm", "cosm"):
         return is_symmetric(expr.args[0])
@@ -394,6 +396,12 @@ def is_symmetric(expr: sp.Expr) -> bool:
     marked = {s: s for s in expr.free_symbols if getattr(s, "symmetric", False)}
     same = {P.call("transpose", s): s for s in marked}
     return _associated(T(expr).xreplace(same)) == _associated(expr.xreplace(same))
+
+
+def _unmarked(expr: sp.Expr) -> bool:
+    """A plain array name not marked symmetric: Xᵀ is another expression (so is a sum of
+    such names' transposes, Xᵀ + Yᵀ, from X + Y)."""
+    return type(expr) is ShapedSymbol and not getattr(expr, "symmetric", False)
 
 
 def _associated(expr: sp.Expr) -> sp.Expr:

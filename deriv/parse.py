@@ -122,17 +122,17 @@ def _negated(term: sp.Expr) -> sp.Expr:
     return _scaled(sp.S.NegativeOne, term)
 
 
-def _sum(terms: list[sp.Expr], scalar: bool = False) -> sp.Expr:
-    """SymPy's canonical Add of scalar terms, built without its general flattening when the
-    terms are distinct monomials, as in a layer's weighted sum (tests compare it with sp.Add)."""
+def _sum(terms: list[sp.Expr]) -> sp.Expr:
+    """SymPy's canonical Add of terms (scalars or arrays: SymPy does not tell them apart),
+    built without its general flattening when the terms are distinct monomials, as in a
+    layer's weighted sum or B + A (tests compare it with sp.Add)."""
     constant, monomials, seen = sp.S.Zero, [], set()
     for term in terms:
         if term.is_Number:
             constant += term
             continue
         rest = term.as_coeff_Mul()[1]
-        if term.is_Add or not term.is_commutative or rest in seen or \
-                (not scalar and A.shape_of(term)):
+        if term.is_Add or not term.is_commutative or rest in seen:
             return sp.Add(*terms)
         seen.add(rest)
         monomials.append(term)
@@ -140,7 +140,7 @@ def _sum(terms: list[sp.Expr], scalar: bool = False) -> sp.Expr:
         return sp.Add(*terms)
     try:
         monomials.sort(key=_order_key)
-    except _Unordered:
+    except (_Unordered, TypeError):     # (a TypeError: SymPy's own, from sp.Add)
         return sp.Add(*terms)
     return sp.Add._from_args(([constant] if constant is not sp.S.Zero else []) + monomials, True)
 
@@ -293,7 +293,7 @@ class _Reader:
         signed = [v if sign > 0 else -v if A.shape_of(v) else _negated(v)
                   for (sign, _), v in zip(terms, values)] if shape else \
             [v if sign > 0 else _negated(v) for (sign, _), v in zip(terms, values)]
-        total = _sum(signed, scalar=not shape)
+        total = _sum(signed)
         return A.shaped(total, shape)
 
     def broadcast_terms(self, node, terms, values, each) -> tuple[list, tuple]:
@@ -486,8 +486,8 @@ class _Reader:
         if entry.sympy is not None and not any(a.is_number for a in args):
             # SymPy's own functions (exp, sin, ...) are kept as written: their automatic
             # rewriting asks the assumption system and costs ~2 ms a call on a symbol
-            return entry.cls(*args, evaluate=False)
-        return entry.cls(*args)
+            return P.applied(entry.cls, tuple(args), evaluate=False)
+        return P.applied(entry.cls, tuple(args))
 
     def read_List(self, node: ast.List, depth: int) -> sp.Expr:
         return array_calls.literal(self, node, depth)

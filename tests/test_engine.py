@@ -236,6 +236,63 @@ def test_fast_sums_are_sympys_canonical_sums():
             assert not term.args or sp.srepr(term) == sp.srepr(term.func(*term.args)), term
 
 
+def test_fast_sums_of_arrays_are_sympys_canonical_sums():
+    """Sums of arrays (B + A, X @ Y + b, 2*X - eye(n)) take the same fast path: the very
+    expression sp.Add builds, or sp.Add's own error (names alike but for their sizes)."""
+    import random
+
+    from deriv import algebra as A
+    from deriv.parse import _sum
+    x = sp.Symbol("x", real=True)
+    X, Y, B = (A.symbol(n, ("n", "n")) for n in ("X", "Y", "B10"))
+    b, v = A.symbol("b", ("n", 1)), A.symbol("v", (3, 1))
+    atoms = [X, Y, B, b, v, A.matmul(X, Y), A.T(X), A.T(b), A.eye("n"), A.ones(("n", 1)),
+             A.zeros(("n", "n")), A.symbol("X", (3, 3)), x * X, X * Y, sp.exp(X),
+             A.inv(X), A.ArrayLiteral(((1, 2), (3, 4))), sp.Integer(2), sp.Rational(1, 3)]
+    rng = random.Random(7)
+
+    def outcome(build):
+        try:
+            e = build()
+        except TypeError as err:
+            return "TypeError", str(err)
+        return sp.srepr(e), hash(e)
+    for _ in range(3000):
+        terms = [sp.S(rng.choice([1, -1, 3, sp.Rational(1, 2)])) * rng.choice(atoms)
+                 for _ in range(rng.randint(1, 5))]
+        assert outcome(lambda: _sum(terms)) == outcome(lambda: sp.Add(*terms)), terms
+
+
+def test_functions_built_fast_are_the_ones_sympy_builds():
+    """primitives.applied builds f(args) without SymPy's per-call machinery: for every
+    registered function, arguments of each kind and each `evaluate`, the same object (class,
+    arguments, hash, nargs) or the same error as the class called itself."""
+    from deriv import algebra as A
+    from deriv import primitives as P
+    x = sp.Symbol("x", real=True)
+    kinds = [x, x + 1, A.symbol("X", (3, 3)), A.symbol("v", ("n", 1)), sp.Integer(3),
+             sp.Float(1.5), sp.S.NaN, sp.Rational(-1, 2)]
+
+    def outcome(build):
+        try:
+            e = build()
+        except Exception as err:      # noqa: BLE001  (compared, not hidden)
+            return type(err).__name__
+        return type(e), sp.srepr(e), hash(e), e.args, getattr(e, "nargs", None)
+    checked = 0
+    for entry in P.REGISTRY.values():
+        for arg in kinds:
+            args = (arg,) * entry.arity
+            for evaluate in (None, True, False):
+                direct = outcome(lambda: entry.cls(*args) if evaluate is None else
+                                 entry.cls(*args, evaluate=evaluate))
+                assert outcome(lambda: P.applied(entry.cls, args, evaluate)) == direct, \
+                    (entry.name, args, evaluate)
+                checked += isinstance(direct, tuple)
+    assert checked > 500
+    assert type(P.applied(sp.tanh, (x,), False).nargs) is type(sp.tanh(x).nargs)
+
+
 def test_a_derivative_without_some_edges_sums_the_remaining_paths():
     """Values.derivative(drop=…) (one droppable adjoint program, the edges given at run time)
     against the path sums of SymPy's edge partials over the paths that avoid those edges."""
