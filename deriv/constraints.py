@@ -121,7 +121,7 @@ def ranges(problem, overrides: dict | None = None, fail=None) -> dict[str, tuple
     overrides = {k: (v, v) if isinstance(v, int) else tuple(v)
                  for k, v in (overrides or {}).items() if k in problem.sizes}
     given = overrides
-    need = minimums(problem)
+    need = minimums(problem) if problem.sizes else {}     # (no sizes: no constants need any)
     out = {}
     for s in problem.sizes:
         lo, hi = given.get(s, DEFAULT_RANGE)

@@ -74,21 +74,20 @@ class Graph:
         self.programs: dict = {}                   # deriv.program's compiled code, per graph
 
     def _topological(self, nodes: list[Node], file: str | None) -> list[str]:
-        sorter = graphlib.TopologicalSorter({n.name: [p for p in n.parents if p in self.nodes]
-                                             for n in nodes})
+        declared = [n.name for n in nodes]
+        position = {name: i for i, name in enumerate(declared)}
+        # Keep the document's order when it is already topological (it nearly always is:
+        # then there is no cycle either).
+        if all(position[p] < position[n.name] for n in nodes for p in n.parents if p in position):
+            return declared
         try:
-            order = list(sorter.static_order())
+            return static_order({n.name: [p for p in n.parents if p in self.nodes]
+                                 for n in nodes})
         except graphlib.CycleError as err:
             cycle = err.args[1]
             first = self.nodes[cycle[0]]
             raise DerivError("the graph has a cycle: " + " → ".join(cycle), file, first.line) \
                 from None
-        declared = [n.name for n in nodes]
-        position = {name: i for i, name in enumerate(declared)}
-        # Keep the document's order when it is already topological (it nearly always is).
-        if all(position[p] < position[n.name] for n in nodes for p in n.parents if p in position):
-            return declared
-        return order
 
     # --- structure -------------------------------------------------------------------------
     def shape(self, name: str) -> tuple:
@@ -202,6 +201,31 @@ class Graph:
 
     def inline(self, expr: sp.Expr) -> sp.Expr:
         return expr.xreplace(self.inlined)
+
+
+def static_order(predecessors: Mapping) -> list:
+    """graphlib.TopologicalSorter(predecessors).static_order() as a list: the same order
+    (nodes without predecessors as first met, then each as its last predecessor is passed
+    out) and the same CycleError, several times faster on a graph of thousands of nodes."""
+    count: dict = {}
+    successors: dict = {}
+    for node, preds in predecessors.items():
+        if node not in count:
+            count[node], successors[node] = 0, []
+        count[node] += len(preds)
+        for p in preds:
+            if p not in count:
+                count[p], successors[p] = 0, []
+            successors[p].append(node)
+    order = [node for node, k in count.items() if k == 0]
+    for node in order:                 # (the list grows as it is walked: first in, first out)
+        for s in successors[node]:
+            count[s] -= 1
+            if count[s] == 0:
+                order.append(s)
+    if len(order) < len(count):        # a cycle: graphlib finds it and says which
+        list(graphlib.TopologicalSorter(predecessors).static_order())
+    return order
 
 
 class _Ancestors(Mapping):

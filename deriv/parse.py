@@ -35,6 +35,7 @@ MAX_LITERAL = 60         # characters of one numeric literal
 MAX_SIZE = 64            # a numeric size is drawn as given: 9999 × 9999 would fill memory
 MAX_TERMS = 1_000        # terms of one written sum
 _UNDEFINED = (sp.zoo, sp.nan, sp.oo, sp.S.NegativeInfinity)     # singletons
+_UNDEFINED_IDS = frozenset(map(id, _UNDEFINED))                  # (found by identity)
 
 SPECIAL = {"D", "eye", "hadamard"} | array_calls.NAMES   # read by the parser, not the registry
 RESERVED = set(P.function_names()) | SPECIAL | {"T"}
@@ -216,7 +217,7 @@ class _Reader:
             result = build()
             A.shape_of(result)         # a shape mismatch raises here, and is placed
             # SymPy carries ∞̃ and NaN up to the top of what it builds, or one level below
-            if any(a is u for a in (result, *result.args) for u in _UNDEFINED):
+            if id(result) in _UNDEFINED_IDS or any(id(a) in _UNDEFINED_IDS for a in result.args):
                 raise self.fail(node, "this expression divides by zero or is not a finite "
                                       "number")
             self.bounded(node, result)
@@ -387,6 +388,8 @@ class _Reader:
                               "here")
 
     def elementwise_shape(self, node: ast.AST, what: str, *shapes) -> tuple:
+        if not any(shapes):
+            return A.SCALAR            # scalars alone (A.broadcast's answer, at once)
         try:
             return A.broadcast(shapes, what)
         except A.ShapeError as err:

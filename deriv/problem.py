@@ -6,6 +6,7 @@ never a traceback. Line numbers are recovered from the raw text, since tomllib k
 
 from __future__ import annotations
 
+import gc
 import itertools
 import keyword
 import math
@@ -22,7 +23,7 @@ from deriv import algebra as A
 from deriv import second
 from deriv import constraints
 from deriv.errors import DerivError
-from deriv.graph import Graph, Input, Node
+from deriv.graph import Graph, Input, Node, static_order
 from deriv.kinds import KEYS as KIND_KEYS, load_spec
 from deriv.indexing import Index, IndexedText
 from deriv.notation import Notation, from_table
@@ -245,7 +246,7 @@ def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
         used = set(_NAME.findall(text))
         deps[name] = [n for n in used if n in texts]
     try:
-        return list(graphlib.TopologicalSorter(deps).static_order())
+        return static_order(deps)
     except graphlib.CycleError as err:
         cycle = err.args[1]
         raise DerivError("the graph has a cycle: " + " → ".join(cycle), file,
@@ -534,8 +535,11 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if len(raw_claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem")
     seen: dict[str, int] = {}
-    from deriv.latex_reader import printed_groups
-    groups = printed_groups(raw_claims, from_printed)
+    groups = {}
+    if from_printed or any(isinstance(e, dict) and "printed" in e and "expr" not in e and
+                           "chain" not in e for e in raw_claims):
+        from deriv.latex_reader import printed_groups    # (imported only for such claims)
+        groups = printed_groups(raw_claims, from_printed)
     for c, entry in enumerate(raw_claims):
         for one in indices.claims(entry, claim_place(file, places, index, c)[1],
                                   lambda err, key, text: places.place(err, file, index, c,
@@ -852,6 +856,19 @@ def _too_long(text: str, file: str) -> DerivError:
 def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> list[Problem]:
     """Every problem of a TOML text; with `from_printed`, every claim is read from its
     `printed` LaTeX (its hand-written expr and chain ignored)."""
+    # Loading allocates ~25 objects a node and frees them by reference counts (no cycles
+    # to speak of); Python's cyclic collector, run every few thousand allocations over
+    # everything SymPy holds, took a third of a large graph's loading time.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_text(text, file, from_printed)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_text(text: str, file: str, from_printed: bool) -> list[Problem]:
     if len(text) > MAX_FILE_BYTES:   # as load_file: TOML alone takes seconds on 20 MB
         raise DerivError(f"text is larger than {MAX_FILE_BYTES // 1_000_000} MB (the limit is "
                          "reached on this line)", file, text.count("\n", 0, MAX_FILE_BYTES) + 1)

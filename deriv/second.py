@@ -39,6 +39,8 @@ def split_name(name: str) -> tuple[str, str] | None:
 def nested(text: str) -> list[tuple[str, str]]:
     """The inner D(of, wrt) of each D(D(of, wrt), ·) in an expression, chain or `of` text
     (text that does not parse yields nothing here: the parser reports it, with its place)."""
+    if text.count("D") < 2:           # no D(D(…)) (most claims: walked in no time)
+        return []
     try:
         tree = parse_ast(text)
     except DerivError:

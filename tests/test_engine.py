@@ -293,6 +293,32 @@ def test_functions_built_fast_are_the_ones_sympy_builds():
     assert type(P.applied(sp.tanh, (x,), False).nargs) is type(sp.tanh(x).nargs)
 
 
+def test_topological_order_is_graphlibs():
+    """graph.static_order gives graphlib's order (the order nodes are read in decides which
+    error a file with several is reported by) and graphlib's CycleError, with its cycle."""
+    import graphlib
+    import random
+
+    from deriv.graph import static_order
+    rng = random.Random(11)
+
+    def outcome(order):
+        try:
+            return list(order())
+        except graphlib.CycleError as err:
+            return "cycle", err.args[1]
+    cycles = 0
+    for _ in range(3000):
+        names = [f"n{i}" for i in range(rng.randint(1, 9))]
+        rng.shuffle(names)
+        deps = {n: [rng.choice(names + ["x", "y"]) for _ in range(rng.randint(0, 3))]
+                for n in names}
+        expected = outcome(lambda: graphlib.TopologicalSorter(deps).static_order())
+        assert outcome(lambda: static_order(deps)) == expected, deps
+        cycles += expected[0] == "cycle"
+    assert 100 < cycles < 2900
+
+
 def test_a_derivative_without_some_edges_sums_the_remaining_paths():
     """Values.derivative(drop=…) (one droppable adjoint program, the edges given at run time)
     against the path sums of SymPy's edge partials over the paths that avoid those edges."""
