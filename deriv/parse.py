@@ -556,13 +556,19 @@ def _describe(node: ast.AST) -> str:
     return kinds.get(type(node).__name__, f"'{type(node).__name__}'")
 
 
+# What Python's tokenizer warns about: a number run into a letter (1if, 0x1for, 1.5else) and
+# escapes in strings. Texts without any of this are parsed without silencing warnings.
+_MAY_WARN = re.compile(r"[\"'\\]|(?<![A-Za-z0-9_])[0-9][0-9_.]*[A-Za-z_]")
+
+
 @functools.lru_cache(maxsize=20_000)     # a graph's lines are read twice: for order, for values
 def parse_ast(text: str) -> ast.Expression:
     """Python's parser on the text wrapped in parentheses (so it may span lines); the tree is
     only read, never changed, so it is shared."""
     if len(text) > MAX_TEXT:
         raise DerivError(f"expression longer than {MAX_TEXT} characters", None, 1, 1)
-    if all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):
+    if not text.strip() or "#" in text and \
+            all(not line.strip() or line.lstrip().startswith("#") for line in text.split("\n")):
         raise DerivError("empty expression", None, 1, 1)
     bad = _place(text)
     if bad:
@@ -571,6 +577,8 @@ def parse_ast(text: str) -> ast.Expression:
         raise DerivError(f"character {ch!r} (U+{ord(ch):04X}) is not allowed; names and "
                          "operators are ASCII (write psi02, not ψ₀₂)", None, line, col)
     try:
+        if _MAY_WARN.search(text) is None:     # (most texts: no warnings to silence)
+            return ast.parse("(" + text + "\n)", mode="eval")
         with warnings.catch_warnings():   # "1if x else 2": Python warns, deriv refuses anyway
             warnings.simplefilter("ignore")
             return ast.parse("(" + text + "\n)", mode="eval")

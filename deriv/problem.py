@@ -535,6 +535,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if len(raw_claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem")
     seen: dict[str, int] = {}
+    formulas: dict[tuple, sp.Expr] = {}       # (text, layout) → the expression read
     groups = {}
     if from_printed or any(isinstance(e, dict) and "printed" in e and "expr" not in e and
                            "chain" not in e for e in raw_claims):
@@ -548,7 +549,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
             # its expr, --from-printed too
             problem.claims.extend(_load_claim(one, problem, file, places, index, c, seen,
                                               groups.get(c) if one is entry else None,
-                                              from_printed))
+                                              from_printed, formulas))
     if len(problem.claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem (counting right sides)")
     problem.unchecked = _unchecked(table.get("unchecked", []), file, places, ("problem", index))
@@ -611,7 +612,7 @@ def derivative_shape(graph: Graph, of: str, wrt: str, layout: str = "gradient") 
 
 def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
                 seen: dict[str, int], group: tuple[int, int] | None = None,
-                from_printed: bool = False) -> list[Claim]:
+                from_printed: bool = False, formulas: dict | None = None) -> list[Claim]:
     graph = problem.graph
     line, where = claim_place(file, places, p, c)
     if not isinstance(entry, dict):
@@ -675,9 +676,17 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         text = _str(entry, key, where) if given is None else given
         if text is None:
             return None, None
+        # the same formula in the same layout reads as the same expression in every claim
+        # of the problem (a file of thousands of claims repeats a few): read once
+        formula = (str(text), layout)
+        if formulas is not None and formula in formulas:
+            return formulas[formula], text
         try:
-            return parse_expression(text, graph.symbols, derivative=deriv_symbol,
-                                    sizes=frozenset(graph.sizes)), text
+            expr = parse_expression(text, graph.symbols, derivative=deriv_symbol,
+                                    sizes=frozenset(graph.sizes))
+            if formulas is not None:
+                formulas[formula] = expr
+            return expr, text
         except DerivError as err:
             if given is None or isinstance(given, IndexedText):  # the file's own string:
                 places.place(err, file, p, c, key, text)               # placed inside it

@@ -319,6 +319,66 @@ def test_topological_order_is_graphlibs():
     assert 100 < cycles < 2900
 
 
+def test_claims_repeating_a_formula_read_as_each_alone():
+    """A problem's claims that repeat a formula are read once per layout: each claim's
+    expression is the one it gets in a file of its own (D(y, a) differs by layout), and a
+    repeated claim whose operands do not fit is failed with its own place, every time."""
+    head = '''
+[[problem]]
+id = "p"
+inputs = { x = "real", v = "vector(n)" }
+graph = """
+a = sin(x)
+y = a * exp(a)
+w = v * a
+"""
+'''
+
+    def claim(cid, expr, layout="gradient", wrt="x"):
+        return (f'[[problem.claim]]\nid = "{cid}"\nof = "y"\nwrt = "{wrt}"\n'
+                f'layout = "{layout}"\nexpr = "{expr}"\n')
+    claims = [claim("g1", "D(y, a) * cos(x)"), claim("d1", "D(y, a) * cos(x)", "derivative"),
+              claim("g2", "D(y, a) * cos(x)"), claim("d2", "D(y, a) * cos(x)", "derivative"),
+              claim("s1", "cos(x) + v @ v"), claim("s2", "cos(x) + v @ v")]
+    together = {c.id: c for c in load_text(head + "".join(claims), "t.toml")[0].claims}
+    for k, text in enumerate(claims):
+        (alone,) = load_text(head + text, "t.toml")[0].claims
+        both = together[alone.id]
+        assert sp.srepr(both.expr) == sp.srepr(alone.expr), alone.id
+        assert (both.shape_error is None) == (alone.shape_error is None), alone.id
+    assert together["g1"].expr == together["g2"].expr != together["d1"].expr
+    first, second = together["s1"].shape_error, together["s2"].shape_error
+    assert first is not None and second is not None and first is not second
+    assert (first.line, second.line) == (first.line, first.line + 6)
+
+
+def test_texts_python_warns_about_are_parsed_with_warnings_silenced():
+    """parse_ast skips silencing warnings only for texts its pattern clears: every text on
+    which Python's parser warns (1if, 0x1for, "\\d", …) must match the pattern."""
+    import ast
+    import random
+    import warnings
+
+    from deriv.parse import _MAY_WARN
+    pieces = ["1", "0", ".", "e", "j", "x", "_", "if", "else", "or", "in", "is", "not", " ",
+              "(", ")", "+", "*", "0x", "0b", "1_0", "a", "f", "\\", '"', "'", "\n", "#"]
+    rng = random.Random(2)
+    warned = 0
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 7)))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                ast.parse("(" + text + "\n)", mode="eval")
+            except SyntaxError:
+                pass
+        if caught:
+            warned += 1
+            assert _MAY_WARN.search(text), text
+    assert warned > 100
+    assert not _MAY_WARN.search("relu(0.244*x1 - 0.2*h1_0 + x10) @ W.T")
+
+
 def test_a_derivative_without_some_edges_sums_the_remaining_paths():
     """Values.derivative(drop=…) (one droppable adjoint program, the edges given at run time)
     against the path sums of SymPy's edge partials over the paths that avoid those edges."""
