@@ -6,6 +6,8 @@ command is a fresh `python -m deriv` process, so SymPy's import is included. Tar
 
     python benchmarks/limits.py            # all cases
     python benchmarks/limits.py chain      # the cases whose name contains "chain"
+    python benchmarks/limits.py --load     # CPU time of loading each file alone: the first
+                                           # load of a fresh process (deriv's import excluded)
 """
 
 from __future__ import annotations
@@ -167,8 +169,34 @@ def main(pattern: str = "") -> int:
     return 1 if failed else 0
 
 
+LOAD = """
+import sys, time
+import deriv.problem
+start = time.process_time()
+deriv.problem.load_file(sys.argv[1])
+print(time.process_time() - start)
+"""
+
+
+def loads(pattern: str = "") -> int:
+    """The CPU seconds of loading each file (TOML to Problem) in a fresh process."""
+    print(f"{'file':<28} {'load CPU s':>10}")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = dict.fromkeys(args[-1] for _, args in cases(Path(tmp)) if args[-1].is_file())
+        for path in files:
+            if pattern not in path.stem:
+                continue
+            out = subprocess.run([sys.executable, "-c", LOAD, str(path)], capture_output=True,
+                                 text=True)
+            print(f"{path.stem:<28} " + (f"{float(out.stdout):>10.2f}" if out.returncode == 0
+                                         else out.stderr.strip()[-200:]))
+    return 0
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         print(*run(sys.argv[2:]))
+    elif sys.argv[1:2] == ["--load"]:
+        sys.exit(loads(sys.argv[2] if len(sys.argv) > 2 else ""))
     else:
         sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else ""))

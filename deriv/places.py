@@ -16,6 +16,8 @@ import re
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 _SCALAR = re.compile(r"[^,\]}\n#]*")
 _ESCAPE_LENGTH = {"u": 6, "U": 10}
+_PLAIN_BASIC = re.compile(r'[^"\\\r]+')      # no quote, escape or CR: decoded as written
+_PLAIN_LITERAL = re.compile(r"[^'\r]+")
 
 
 class Places:
@@ -182,7 +184,13 @@ class Places:
             if path is not None:
                 self.values[path] = (j, None)
             return body, close + (3 if multi else 1)
+        plain = _PLAIN_BASIC if basic else _PLAIN_LITERAL
         while True:
+            run = plain.match(text, j)         # ordinary characters: taken as one block
+            if run:
+                out.append(run[0])
+                d += run.end() - j
+                j = run.end()
             if multi and text.startswith(quote * 3, j):
                 run = len(text[j:j + 5]) - len(text[j:j + 5].lstrip(quote))
                 out.append(quote * (run - 3))
