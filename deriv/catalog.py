@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from deriv.errors import DerivError
-from deriv.problem import Problem, load_file
+from deriv.problem import Problem, load_file, uncollected
 
 
 def bundled_dir() -> Path:
@@ -43,13 +43,14 @@ def load_dir(directory: str | Path, from_printed: bool = False) -> list[Problem]
     files = sorted(problem_files(directory), key=lambda p: p.stem)
     if not files:
         raise DerivError("no problem files (*.toml) in this directory", str(directory))
-    for path in files:
-        for problem in load_file(path, from_printed):
-            if problem.id in seen:
-                raise DerivError(f"problem id '{problem.id}' is also defined in {seen[problem.id]}",
-                                 str(path), problem.line)
-            seen[problem.id] = str(path)
-            problems.append(problem)
+    with uncollected():               # (collected once, after all the files)
+        for path in files:
+            for problem in load_file(path, from_printed):
+                if problem.id in seen:
+                    raise DerivError(f"problem id '{problem.id}' is also defined in "
+                                     f"{seen[problem.id]}", str(path), problem.line)
+                seen[problem.id] = str(path)
+                problems.append(problem)
     # one document's problems together, numbered ones in order (7.2 before 7.12)
     return sorted(problems, key=lambda p: (p.source_file, natural(p.id)))
 

@@ -6,6 +6,7 @@ never a traceback. Line numbers are recovered from the raw text, since tomllib k
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import keyword
@@ -862,19 +863,26 @@ def _too_long(text: str, file: str) -> DerivError:
     return DerivError("invalid TOML: an integer outside the 64-bit range", file, line, col)
 
 
-def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> list[Problem]:
-    """Every problem of a TOML text; with `from_printed`, every claim is read from its
-    `printed` LaTeX (its hand-written expr and chain ignored)."""
-    # Loading allocates ~25 objects a node and frees them by reference counts (no cycles
-    # to speak of); Python's cyclic collector, run every few thousand allocations over
-    # everything SymPy holds, took a third of a large graph's loading time.
+@contextlib.contextmanager
+def uncollected():
+    """Python's cyclic collector paused while files load. Loading allocates ~25 objects a
+    node and frees them by reference counts (no cycles to speak of); the collector, run every
+    few thousand allocations over everything SymPy holds, took a third of a large graph's
+    loading time."""
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _load_text(text, file, from_printed)
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def load_text(text: str, file: str = "<text>", from_printed: bool = False) -> list[Problem]:
+    """Every problem of a TOML text; with `from_printed`, every claim is read from its
+    `printed` LaTeX (its hand-written expr and chain ignored)."""
+    with uncollected():
+        return _load_text(text, file, from_printed)
 
 
 def _load_text(text: str, file: str, from_printed: bool) -> list[Problem]:
