@@ -74,17 +74,22 @@ class Batch:
         graph = problem.graph
         # a node is defined where it and all its parents are finite: a derivative at a point
         # where the function itself is undefined (log of a negative) proves nothing
-        self.defined = {name: np.ones(n, dtype=bool) for name in graph.inputs}
+        # (one all-true mask is shared by the nodes defined everywhere: a 5,000-node chain
+        # would build and combine thousands of them)
+        everywhere = np.ones(n, dtype=bool)
+        self.defined = {name: everywhere for name in graph.inputs}
         # points lost to a nearly singular matrix (XᵀAX for wide X), counted under that cause
         self.singular = np.zeros(n, dtype=bool)
         for name in graph.order:
-            mask = per_point(np.isfinite(self.values.env[graph.symbols[name]]))
-            parents = np.ones(n, dtype=bool)
+            finite = np.isfinite(self.values.env[graph.symbols[name]])
+            mask = everywhere if finite.all() else per_point(finite)
+            parents = everywhere
             for parent in graph.parents(name):
-                parents = parents & self.defined[parent]
-            if _inverts(graph.nodes[name].expr):
+                if self.defined[parent] is not everywhere:
+                    parents = parents & self.defined[parent]
+            if mask is not everywhere and _inverts(graph.nodes[name].expr):
                 self.singular |= parents & ~mask
-            self.defined[name] = mask & parents
+            self.defined[name] = parents if mask is everywhere else mask & parents
         self.kink_values = self.values.kinks(kinks)
         keep = np.ones(n, dtype=bool)
         keep_total = keep.copy()
@@ -118,7 +123,7 @@ class ProblemCheck:
         self.problem = problem
         self.graph = problem.graph
         self.options = options
-        ranges = constraints.ranges(problem, options.sizes)
+        ranges = constraints.ranges(problem, options.sizes) if problem.sizes else {}
         assignments = size_assignments(problem.sizes, options.seed, relations=problem.relations,
                                        ranges=ranges) if problem.sizes else [{}]
         if not assignments:

@@ -625,9 +625,12 @@ class Diagnosis:
                     if b in kept and not graph.shape(a) and not graph.shape(b):
                         out.append((DRef(a, b), graph.local(a, b)))
             # the claim's total derivative by another variable (∂L/∂w₂ added to ∂L/∂w₁)
-            out += [(DRef(claim.of, n, claim.layout), None) for n in graph.symbols
-                    if n not in (claim.of, claim.wrt) and graph.depends(claim.of, n)
-                    and graph.shape(n) == graph.shape(claim.wrt)][:MAX_FACTOR_CANDIDATES]
+            out += itertools.islice(((DRef(claim.of, n, claim.layout), None)
+                                     for n in graph.symbols
+                                     if n not in (claim.of, claim.wrt) and
+                                     graph.depends(claim.of, n) and
+                                     graph.shape(n) == graph.shape(claim.wrt)),
+                                    MAX_FACTOR_CANDIDATES)
         self._candidates = out
         return out
 
@@ -657,8 +660,8 @@ class Diagnosis:
             return None
         on_paths = [n for n in graph.order if graph.depends(claim.of, n)
                     and graph.depends(n, claim.wrt)] + [claim.wrt]
-        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a)
-                if b in on_paths]
+        on = set(on_paths)
+        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a) if b in on]
         # (not the claim's own derivative: "the factor δ should be ∂L/∂r" explains nothing)
         refs += [DRef(claim.of, n, claim.layout) for n in on_paths
                  if n not in (claim.of, claim.wrt)]

@@ -4,9 +4,9 @@ The truth `check` compares against is the adjoint program — each node's VJP ev
 arrays of its parents and its own adjoint — never one inlined expression, whose size grows with
 the number of paths. Every intermediate is shared, so a sweep costs a small constant times the
 forward pass (the cheap-gradient bound). A program is straight-line code, `target = expression`,
-compiled once into one Python function (one `exec` for a whole sweep, where one `lambdify` a
-node would cost seconds on a large graph); the operations it evaluates are counted, so the
-benchmarks report what the commands really do.
+run as steps whose shapes are compiled once (deriv.templates: a 5,000-node chain repeats a few,
+where one `lambdify` a node, or one function a program, would cost seconds); the operations it
+evaluates are counted, so the benchmarks report what the commands really do.
 
 Two back-ends: NumPy on batches (a scalar is (S,), an array (rows, cols, S)) and mpmath at one
 point (a scalar is an mpf, an array a 2-D object array of mpf) for the high-precision recheck.
@@ -23,6 +23,7 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv import primitives as P
+from deriv import templates as T
 from deriv.sampling import concrete
 
 RTOL = 1e-6
@@ -114,77 +115,6 @@ class _Source:
         return f"C[{self.constants.setdefault(e, len(self.constants))}]"
 
 
-def _table(constants: dict, backend: str) -> list:
-    if backend == "numpy":
-        def convert(e):
-            if isinstance(e, A.ArrayLiteral):
-                return np.array([[float(v) for v in r] for r in e.rows])[..., None]
-            if e.is_Integer and abs(int(e)) < 2**53:
-                return int(e)
-            try:
-                return float(e) if e not in (sp.zoo,) else float("nan")   # beyond: ±inf, 0
-            except OverflowError:
-                return float("inf") if e > 0 else float("-inf")
-    else:
-        import mpmath as mp
-
-        def convert(e):
-            if isinstance(e, A.ArrayLiteral):
-                return np.array([[convert(v) for v in r] for r in e.rows], dtype=object)
-            if e is sp.nan or e is sp.zoo:
-                return mp.nan
-            if e is sp.oo or e is sp.S.NegativeInfinity:
-                return mp.inf if e is sp.oo else -mp.inf
-            if e.is_Rational:
-                return mp.mpf(int(e.p)) / mp.mpf(int(e.q))
-            if e.is_Float:
-                return mp.mpf(e._mpf_)        # a Float's own digits, exactly
-            return mp.mpf(str(e.evalf(mp.mp.dps + 10)))    # π, E at the working precision
-    return [tuple(convert(c) for c in e[1]) if isinstance(e, tuple) else convert(e)
-            for e in constants]
-
-
-def _linear(coefficients, *values):
-    """c₀ + c₁·x₁ + … in the order written (the same rounding as the sum spelled out)."""
-    total = coefficients[0]
-    for c, x in zip(coefficients[1:], values):
-        total = total + c * x
-    return total
-
-
-def _scatter(bar, coefficients, *adjoints):
-    """Each xᵢ's share cᵢ·x̄ of a weighted sum's adjoint x̄, accumulated."""
-    return tuple(_accumulate(b, bar * c) for b, c in zip(adjoints, coefficients[1:]))
-
-
-def _accumulate(adjoint, share):
-    """An adjoint's first share is assigned, each later one added."""
-    return share if adjoint is None else adjoint + share
-
-
-_NAMESPACES: dict[str, dict] = {}
-
-
-def _namespace(backend: str) -> dict:
-    """The back-end's primitives (built once; each program gets its own copy)."""
-    if backend not in _NAMESPACES:
-        _NAMESPACES[backend] = _build_namespace(backend)
-    return dict(_NAMESPACES[backend])
-
-
-def _build_namespace(backend: str) -> dict:
-    if backend == "numpy":
-        ns = {f"F_{e.name}": e.numpy for e in P.REGISTRY.values()}
-        ns.update(F_sumall=lambda x: np.sum(x, axis=(0, 1)) if np.ndim(x) == 3 else x)
-    else:
-        ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
-        ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
-    ns["ACC"] = _accumulate
-    ns["LIN"] = _linear
-    ns["SCATTER"] = _scatter
-    return ns
-
-
 class Program:
     """Straight-line code `target = expression`, compiled once per backend into one Python
     function: the forward pass, an adjoint sweep, or one claim's expression."""
@@ -201,43 +131,46 @@ class Program:
         self.outputs = list(outputs)
         self.ops = 0                       # counted from the generated code
         self._compiled: dict[str, Callable] = {}
-        self._code = None
+        self._steps: list | None = None
+        self._outputs: list[int] = []
         self._constants: dict = {}
         self.names_in_code: dict | None = None    # expression → its name in sweep code
 
     def function(self, backend: str) -> Callable:
-        fn = self._compiled.get(_key(backend))
+        fn = self._compiled.get(T.key(backend))
         if fn is None:
-            if self._code is None:
-                names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
-                source = _Source(names, self._constants)
-                lines = [f"def program(K, {', '.join(names[s] for s in self.inputs)}):"]
-                for k, (target, expr) in enumerate(self.assignments):
-                    lines.append(f"    v{k} = {source(expr)}")
-                    names[target] = names[expr] = f"v{k}"   # later code reads the stored value
-                self.ops = sum(count_operations(line) for line in lines[1:])
-                lines.append(f"    return ({''.join(names[s] + ', ' for s in self.outputs)})")
-                self._code = compile("\n".join(lines), "<deriv program>", "exec")
-            fn = self._compiled[_key(backend)] = _define(self._code, self._constants, backend)
+            if self._steps is None:
+                self._write()
+            bound = T.bind(self._steps, backend)
+            table = T.table(self._constants, backend)
+            blank = [None] * len(self.assignments)
+            outputs = self._outputs
+
+            def fn(K, *inputs):
+                store = [*inputs, *blank, *table]
+                T.run(bound, store, K)
+                return tuple(store[o] for o in outputs)
+            self._compiled[T.key(backend)] = fn
         return fn
 
+    def _write(self):
+        """The code, one step a line: inputs a0 … and values v0 … in the store, then the
+        table of numbers C."""
+        names = {s: f"a{k}" for k, s in enumerate(self.inputs)}
+        source = _Source(names, self._constants)
+        lines = []
+        for k, (target, expr) in enumerate(self.assignments):
+            lines.append(f"v{k} = {source(expr)}")
+            names[target] = names[expr] = f"v{k}"   # later code reads the stored value
+        self.ops = sum(count_operations(line) for line in lines)
+        inputs, values = len(self.inputs), len(lines)
 
-def _key(backend: str):
-    """Numbers are rounded into the table once per back-end, and for mpmath once per working
-    precision (a constant read at 30 digits would cap a recheck at 400 digits to 30)."""
-    if backend == "numpy":
-        return backend
-    import mpmath as mp
-    return backend, mp.mp.prec
-
-
-def _define(code, constants: dict, backend: str) -> Callable:
-    """The generated function, bound to a back-end's primitives and its table of numbers."""
-    namespace = _namespace(backend)
-    namespace["C"] = _table(constants, backend)
-    # generated from SymPy trees that the safe parser built; no text from a file
-    exec(code, namespace)  # noqa: S102
-    return namespace["program"]
+        def slot(token: str) -> int:
+            if token[0] == "C":
+                return inputs + values + int(token[2:-1])
+            return int(token[1:]) + (inputs if token[0] == "v" else 0)
+        self._steps = [T.step([line], slot, [f"v{k}"]) for k, line in enumerate(lines)]
+        self._outputs = [slot(names[s]) for s in self.outputs]
 
 
 def forward_program(graph) -> Program:
@@ -307,14 +240,29 @@ class AdjointProgram:
         self.block_ops: dict[str, int] = {}
         self._compiled: dict[str, Callable] = {}
         self._constants: dict = {}
-        source = _AdjointWriter(self).write()               # (also counts each block's ops)
-        self._code = compile(source, "<deriv adjoint program>", "exec")
+        self._literals: list[int] = []                      # the edge numbers guards read
+        self._steps = _AdjointWriter(self).write()          # (also counts each block's ops)
 
     def function(self, backend: str) -> Callable:
-        fn = self._compiled.get(_key(backend))
+        """program(K, X, V, S, D): the forward pass's inputs X and values V, the seeds S
+        (adjoint's number → value), the edges D left out → the returned adjoints."""
+        fn = self._compiled.get(T.key(backend))
         if fn is None:
-            fn = self._compiled[_key(backend)] = _define(self._code, self._constants, backend)
+            bound = T.bind(self._steps, backend)
+            tail = T.table(self._constants, backend) + self._literals
+            count = len(self.names)
+            returned = [self._bars + self.index[n] for n in self.returned]
+
+            def fn(K, X, V, S, D=()):
+                store = [*X, *V, *[S.get(i) for i in range(count)], *tail]
+                T.run(bound, store, K, D)
+                return tuple(store[r] for r in returned)
+            self._compiled[T.key(backend)] = fn
         return fn
+
+    def source(self) -> str:
+        """Its code: the shape of each step, as compiled."""
+        return "\n".join(shape for _, shape, _, _ in self._steps)
 
     def edge(self, child: str, parent: str) -> int:
         """An edge's number in the guards of a droppable program."""
@@ -339,6 +287,7 @@ class _AdjointWriter:
         self.lines: list[str] = []
         self.targets: set[sp.Symbol] = set()
         self.shares: dict[str, int] = {}       # adjoint → how many shares it receives
+        self.templates: dict[tuple, list[str]] = {}   # a partial's code, its names left out
 
     def tmp(self, code: str) -> str:
         name = f"t{len(self.lines)}"
@@ -347,7 +296,7 @@ class _AdjointWriter:
 
     def write(self) -> str:
         graph, p = self.graph, self.p
-        out: list[str] = []
+        out: list[tuple] = []
         blocks = [p.only[0]] if p.only else [n for n in reversed(graph.order)]
         blocks_lines = []
         for name in blocks:
@@ -363,9 +312,10 @@ class _AdjointWriter:
             blocks_lines.append((name, _inlined(self.lines)))
         seen: set[str] = set()
         for name, lines in blocks_lines:
-            ops, written = 0, []
+            ops, written, targets = 0, [], []
             for line in lines:
                 target, code = line.split(" = ", 1)
+                targets += [t for t in target.split(", ") if t[0] == "b"]
                 share = code[len(f"ACC({target}, "):-1] if code.startswith("ACC(") else None
                 if share is not None and self.shares[target] == 1:
                     code = share         # one share in the whole sweep: assigned, not added
@@ -377,19 +327,35 @@ class _AdjointWriter:
                 guard = f"if {p.edge(name, p.names[int(target[1:])])} not in D: " \
                     if p.droppable and target[0] == "b" else ""
                 written.append(f"{guard}{target} = {code}")
-            lines = written
             p.block_ops[name] = ops
-            out.append(f"    if b{p.index[name]} is not None:")
-            out += ["        " + line for line in lines]
-        # read only the values and adjoints the blocks use (an edge program uses a few)
-        used = set(re.findall(r"\b[xvb]\d+\b", "\n".join(out)))
-        numbered = sorted(used, key=lambda u: (u[0], int(u[1:])))
-        bars = [u for u in numbered if u[0] == "b"]
-        p.returned = [p.names[int(b[1:])] for b in bars]
-        head = ["def program(K, X, V, S, D=()):"] + \
-            [f"    {u} = {'X' if u[0] == 'x' else 'V'}[{u[1:]}]" for u in numbered if u[0] != "b"] + \
-            [f"    {b} = S.get({b[1:]})" for b in bars]
-        return "\n".join(head + out + [f"    return ({''.join(b + ', ' for b in bars)})"]) + "\n"
+            out.append((name, written, list(dict.fromkeys(targets))))
+        # the adjoints the blocks use are returned (an edge program uses a few)
+        used = {int(b[1:]) for _, lines, _ in out
+                for b in re.findall(r"\bb\d+\b", "\n".join(lines))}
+        used.update(p.index[name] for name, _, _ in out)
+        p.returned = [p.names[b] for b in sorted(used)]
+        # the store: the forward pass's inputs and values, the adjoints, the numbers C, the
+        # edge numbers the guards read
+        inputs, values = len(p.forward.inputs), len(p.forward.assignments)
+        p._bars = inputs + values
+        table = p._bars + len(p.names)
+        literals = table + len(p._constants)
+        numbers: dict[str, int] = {}
+
+        def slot(token: str) -> int | None:
+            kind = token[0]
+            if kind == "t":
+                return None                           # a temporary of its block
+            if kind == "C":
+                return table + int(token[2:-1])
+            if kind.isdigit():
+                if token not in numbers:
+                    numbers[token] = literals + len(p._literals)
+                    p._literals.append(int(token))
+                return numbers[token]
+            return int(token[1:]) + {"x": 0, "v": inputs, "b": p._bars}[kind]
+        return [T.step(lines, slot, targets, slot(f"b{p.index[name]}"))
+                for name, lines, targets in out]
 
     def add(self, target: sp.Symbol, bar: str):
         b = f"b{self.p.index[target.name]}"
@@ -469,18 +435,9 @@ class _AdjointWriter:
             raise ValueError(f"deriv cannot differentiate {type(e).__name__}")
         args = [src(a) for a in e.args]
         if entry.elementwise:          # the registry's partial, written on stand-ins
-            stand_ins = _stand_ins(len(e.args))
-            names = dict(zip(stand_ins, args))
             for i, a in enumerate(e.args):
                 if self.reaches(a):
-                    partial = _partial(entry, i, len(e.args))
-                    for call in _calls(partial):     # read where stored: tanh′ reads tanh
-                        stored = self.values.get(call.func(*(e.args[stand_ins.index(s)]
-                                                             for s in call.args),
-                                                           evaluate=False))
-                        if stored is not None:
-                            names[call] = stored
-                    code = self.tmp(f"{bar}*{_Source(names, self.p._constants)(partial)}")
+                    code = self.tmp(f"{bar}*{self.partial_code(entry, e, i, args)}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
@@ -497,6 +454,31 @@ class _AdjointWriter:
                 rule = entry.vjp(A, tuple(stand_ins), out, bar_in, i)
                 rule_source = _Source(names, self.p._constants)
                 self.emit(a, self.tmp(rule_source(rule)))
+
+    def partial_code(self, e_entry, e: sp.Expr, i: int, args: list[str]) -> str:
+        """The code of e's i-th partial on e's arguments, reading the values the forward pass
+        stored (tanh′ reads tanh). The partial is written once per primitive, argument and
+        set of stored values, as a template its names are put into: a SymPy tree a node
+        would cost seconds on a long chain."""
+        arity = len(e.args)
+        stand_ins = _stand_ins(arity)
+        partial = _partial(e_entry, i, arity)
+        calls = _calls(partial)
+        stored = [self.values.get(e if call.func is e.func and call.args == stand_ins else
+                                  call.func(*(e.args[stand_ins.index(s)] for s in call.args),
+                                            evaluate=False))
+                  for call in calls]
+        key = (e_entry.name, i, arity, tuple(v is not None for v in stored))
+        template = self.templates.get(key)
+        if template is None:
+            names = {s: f"\0{k}\0" for k, s in enumerate(stand_ins)}
+            names.update({call: f"\0{arity + k}\0" for k, (call, v) in
+                          enumerate(zip(calls, stored)) if v is not None})
+            text = _Source(names, self.p._constants)(partial)
+            template = self.templates[key] = text.split("\0")
+        fill = args + stored
+        return "".join(part if k % 2 == 0 else fill[int(part)]
+                       for k, part in enumerate(template))
 
 
 def _inlined(lines: list[str]) -> list[str]:

@@ -119,10 +119,10 @@ def test_generated_code_holds_no_text_from_the_file():
     """The sweeps are compiled from code deriv writes (deriv.program): a file's names become
     numbered variables and its numbers a table, so no text of the file reaches `exec`."""
     from deriv.problem import load_text
-    from deriv.program import AdjointProgram, _AdjointWriter
+    from deriv.program import AdjointProgram
     (p,) = load_text('[[problem]]\nid = "p"\ninputs = { system = "real", W = "matrix(n, n)" }\n'
                      'graph = """\nimport_ = exp(system * 123.456)\n'
                      'popen = sum(W @ W) * import_\n"""\n', "names.toml")
-    source = _AdjointWriter(AdjointProgram(p.graph)).write()
+    source = AdjointProgram(p.graph).source()
     for text in ("system", "import_", "popen", "123.456"):
         assert text not in source

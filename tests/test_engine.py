@@ -17,7 +17,7 @@ from deriv import generic
 from deriv import primitives as P
 from deriv.catalog import load_catalog
 from deriv.problem import load_text
-from deriv.program import Values, _AdjointWriter
+from deriv.program import Values
 from deriv.sampling import draw_all
 from deriv.sweep import forward, reverse
 
@@ -456,7 +456,7 @@ def test_weighted_sums_are_one_call_with_the_same_values_and_counts():
     forward = forward_program(graph)
     forward.function("numpy")
     adjoint = AdjointProgram(graph)
-    source = _AdjointWriter(adjoint).write()
+    source = adjoint.source()
     assert "SCATTER(" in source
     # h0..h2: 8 products and 8 sums each (the bias is c₀); y: 11 of each
     assert forward.ops == 3 * (16 + 1) + 22
