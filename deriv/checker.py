@@ -10,6 +10,7 @@ claim is explained (deriv.diagnose).
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -81,8 +82,9 @@ class Batch:
         # points lost to a nearly singular matrix (XᵀAX for wide X), counted under that cause
         self.singular = np.zeros(n, dtype=bool)
         for name in graph.order:
-            finite = np.isfinite(self.values.env[graph.symbols[name]])
-            mask = everywhere if finite.all() else per_point(finite)
+            value = self.values.env[graph.symbols[name]]
+            # (a finite sum has no inf or NaN term: one reduction decides most nodes)
+            mask = everywhere if np.isfinite(np.sum(value)) else per_point(np.isfinite(value))
             parents = everywhere
             for parent in graph.parents(name):
                 if self.defined[parent] is not everywhere:
@@ -152,7 +154,7 @@ class ProblemCheck:
         from deriv.sampling import concrete
         per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
         largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
-        elements = sum(int(np.prod(concrete(problem.graph.shape(n), largest) or (1,)))
+        elements = sum(math.prod(concrete(problem.graph.shape(n), largest))
                        for n in problem.graph.symbols)
         fits = MEMORY // (8 * 3 * elements)       # values, adjoints and temporaries
         if fits < MIN_POINTS:
@@ -392,8 +394,10 @@ class ProblemCheck:
             structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt)
             if not structure and claim.expr is not None and claim.chain_expr is not None:
                 chain_pairs = []
-                for batch, _, t, valid in pairs:
-                    ch = self.evaluate(batch.values, claim.chain_expr)
+                for batch, c, t, valid in pairs:
+                    # (a chain written as the expr is: its values are the claim's)
+                    ch = c if claim.chain_expr == written and c is not None else \
+                        self.evaluate(batch.values, claim.chain_expr)
                     chain_pairs.append((batch, ch, t, valid & per_point(np.isfinite(ch))))
                 if self.agree(chain_pairs, claim, claim.chain_expr).startswith("disagree"):
                     structure.append(Finding("chain-value", target))

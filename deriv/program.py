@@ -133,6 +133,7 @@ class Program:
         self._compiled: dict[str, Callable] = {}
         self._steps: list | None = None
         self._outputs: list[int] = []
+        self.shapes: dict[tuple, list] = {}      # sizes, points → each output's array shape
         self._constants: dict = {}
         self.names_in_code: dict | None = None    # expression → its name in sweep code
 
@@ -205,7 +206,7 @@ def _intermediates(expr: sp.Expr) -> list[sp.Expr]:
     return out
 
 
-_OPERATION = re.compile(r"\*\*|[-+*/]|\w+\(")
+_OPERATION = re.compile(r"\*\*|[-+*/]|\b\w+\(")
 
 
 _WEIGHTED = re.compile(r"\b(LIN|SCATTER)\(([^()]*)\)")
@@ -284,6 +285,7 @@ class _AdjointWriter:
             names.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
             forward.names_in_code = names
         self.values = forward.names_in_code
+        self.kinds = {type(e) for e in self.values}     # the functions whose values are stored
         self.lines: list[str] = []
         self.targets: set[sp.Symbol] = set()
         self.shares: dict[str, int] = {}       # adjoint → how many shares it receives
@@ -331,7 +333,7 @@ class _AdjointWriter:
             out.append((name, written, list(dict.fromkeys(targets))))
         # the adjoints the blocks use are returned (an edge program uses a few)
         used = {int(b[1:]) for _, lines, _ in out
-                for b in re.findall(r"\bb\d+\b", "\n".join(lines))}
+                for b in _ADJOINT.findall("\n".join(lines))}
         used.update(p.index[name] for name, _, _ in out)
         p.returned = [p.names[b] for b in sorted(used)]
         # the store: the forward pass's inputs and values, the adjoints, the numbers C, the
@@ -341,6 +343,7 @@ class _AdjointWriter:
         table = p._bars + len(p.names)
         literals = table + len(p._constants)
         numbers: dict[str, int] = {}
+        offset = {"x": 0, "v": inputs, "b": p._bars}
 
         def slot(token: str) -> int | None:
             kind = token[0]
@@ -353,7 +356,7 @@ class _AdjointWriter:
                     numbers[token] = literals + len(p._literals)
                     p._literals.append(int(token))
                 return numbers[token]
-            return int(token[1:]) + {"x": 0, "v": inputs, "b": p._bars}[kind]
+            return int(token[1:]) + offset[kind]
         return [T.step(lines, slot, targets, slot(f"b{p.index[name]}"))
                 for name, lines, targets in out]
 
@@ -464,10 +467,10 @@ class _AdjointWriter:
         stand_ins = _stand_ins(arity)
         partial = _partial(e_entry, i, arity)
         calls = _calls(partial)
-        stored = [self.values.get(e if call.func is e.func and call.args == stand_ins else
-                                  call.func(*(e.args[stand_ins.index(s)] for s in call.args),
-                                            evaluate=False))
-                  for call in calls]
+        stored = [self.values.get(e) if call.func is e.func and call.args == stand_ins else
+                  self.values.get(call.func(*(e.args[stand_ins.index(s)] for s in call.args),
+                                            evaluate=False)) if call.func in self.kinds else
+                  None for call in calls]
         key = (e_entry.name, i, arity, tuple(v is not None for v in stored))
         template = self.templates.get(key)
         if template is None:
@@ -481,12 +484,17 @@ class _AdjointWriter:
                        for k, part in enumerate(template))
 
 
+_ADJOINT, _TEMPORARY = re.compile(r"\bb\d+\b"), re.compile(r"\bt\d+\b")
+
+
 def _inlined(lines: list[str]) -> list[str]:
     """A temporary used once, by the accumulation on the next line, written into it: half
     the lines for Python to compile on a wide graph."""
+    if len(lines) == 1:
+        return lines
     uses: dict[str, int] = {}
     for line in lines:
-        for name in set(re.findall(r"\bt\d+\b", line.split(" = ", 1)[1])):
+        for name in set(_TEMPORARY.findall(line.split(" = ", 1)[1])):
             uses[name] = uses.get(name, 0) + 1
     out: list[str] = []
     for line in lines:
@@ -575,7 +583,13 @@ class Values:
                     for v, s in zip(out, program.outputs)]
         with np.errstate(all="ignore"):
             out = fn(*args)
-        return [self._shaped(v, s) for v, s in zip(out, program.outputs)]
+        key = (tuple(sorted(self.sizes.items())), self.n)   # every output's shape, once
+        shapes = program.shapes.get(key)
+        if shapes is None:
+            shapes = program.shapes[key] = [concrete(A.shape_of(s), self.sizes) + (self.n,)
+                                             for s in program.outputs]
+        return [v if type(v) is np.ndarray and v.shape == shape and v.dtype == float else
+                _broadcast(v, shape) for v, shape in zip(out, shapes)]
 
     def run_adjoint(self, program: AdjointProgram, of: str, seed,
                     drop: frozenset = frozenset()) -> dict[str, object]:
@@ -596,7 +610,12 @@ class Values:
         self.ops += program.ops(out)
         if program.only is None and not drop:
             self.sweep_ops += program.ops(out)
-        return {n: _broadcast(v, concrete(self.graph.shape(n), self.sizes) + (self.n,))
+        shapes = self.__dict__.setdefault("_shapes", {})
+        for n in program.returned:
+            if n not in shapes:
+                shapes[n] = concrete(self.graph.shape(n), self.sizes) + (self.n,)
+        return {n: v if type(v) is np.ndarray and v.shape == shapes[n] and v.dtype == float
+                else _broadcast(v, shapes[n])
                 for n, v in zip(program.returned, out) if v is not None and n != of}
 
     def _shaped(self, v, symbol):

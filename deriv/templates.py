@@ -24,7 +24,7 @@ from deriv import algebra as A
 from deriv import primitives as P
 
 # a quoted string (a size's name: kept as written), a name, a constant, an edge's number
-_TOKEN = re.compile(r"'[^']*'|\"[^\"]*\"|\b[a-z]\d+\b|C\[\d+\]|\b\d+(?= not in D\b)")
+_TOKEN = re.compile(r"('[^']*'|\"[^\"]*\"|\b[a-z]\d+\b|C\[\d+\]|\b\d+(?= not in D\b))")
 
 _CODE: dict[str, object] = {}       # a shape's text → its code object, for every back-end
 _STEP_FUNCTIONS: dict[str, dict] = {}   # back-end → its functions by shape
@@ -36,22 +36,22 @@ def step(lines: list[str], slot: Callable[[str], int | None], outputs: list[str]
     writing the names `outputs`. `slot(token)` is the store's place of a name, a constant
     C[k] or an edge number, or None for a name local to the step (a temporary t0).
     Returns (guard, shape, places read, places written)."""
+    parts = _TOKEN.split("\n".join(lines))       # text, token, text, token, …, text
     params: dict[str, str] = {}
     places: list[int] = []
-
-    def replace(match) -> str:
-        token = match.group(0)
+    for k in range(1, len(parts), 2):
+        token = parts[k]
         if token[0] in "'\"":
-            return token
+            continue
         name = params.get(token)
         if name is None:
             place = slot(token)
             if place is None:
-                return token
+                continue
             name = params[token] = f"p{len(places)}"
             places.append(place)
-        return name
-    body = [_TOKEN.sub(replace, line) for line in lines]
+        parts[k] = name
+    body = "".join(parts).split("\n")
     shape = "\n".join([f"def step(K, D, {''.join(p + ', ' for p in params.values())}):"] +
                       ["    " + line for line in body] +
                       [f"    return ({''.join(params[o] + ', ' for o in outputs)})"])
@@ -97,6 +97,8 @@ def table(constants: dict, backend: str) -> list:
                 return np.array([[float(v) for v in r] for r in e.rows])[..., None]
             if e.is_Integer and abs(int(e)) < 2**53:
                 return int(e)
+            if e.is_Rational and abs(e.p) < 2**53 and e.q < 2**53:
+                return float(e.p) / float(e.q)     # exact operands: rounded once, as float(e)
             try:
                 return float(e) if e not in (sp.zoo,) else float("nan")   # beyond: ±inf, 0
             except OverflowError:
@@ -116,8 +118,19 @@ def table(constants: dict, backend: str) -> list:
             if e.is_Float:
                 return mp.mpf(e._mpf_)        # a Float's own digits, exactly
             return mp.mpf(str(e.evalf(mp.mp.dps + 10)))    # π, E at the working precision
-    return [tuple(convert(c) for c in e[1]) if isinstance(e, tuple) else convert(e)
+    known = _NUMBERS.setdefault(key(backend), {})   # a layer's weights recur in every program
+
+    def number(e):
+        memo = (e.p, e.q) if e.is_Rational else e      # (a Rational's hash is slow)
+        value = known.get(memo)
+        if value is None:
+            value = known[memo] = convert(e)
+        return value
+    return [tuple(number(c) for c in e[1]) if isinstance(e, tuple) else number(e)
             for e in constants]
+
+
+_NUMBERS: dict = {}           # back-end (and precision) → number → its value there
 
 
 def _linear(coefficients, *values):
