@@ -38,6 +38,7 @@ MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digi
 MIN_PER_BATCH = 50
 MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
 DIAGNOSIS_SAMPLES = 2000      # points a failing claim's explanation is sought on
+DIAGNOSIS_NUMBERS = 1 << 19   # and at most this many numbers (the catalog's points hold ≤ 153)
 SHARED_SAMPLES = 20_000       # up to this many points, copies of a problem share their checks
 MAX_DIAGNOSED = 50            # failing claims of one problem that are explained
 REACH_POINTS = 32             # points a batch may add to reach the unseen sides of kinks
@@ -133,6 +134,7 @@ class ProblemCheck:
                              + (" and --size" if options.sizes else ""),
                              problem.path, problem.line)
         self.per_batch = self.batch_size(problem, options, assignments)
+        self.numbers = self.point_numbers(problem, assignments)
         self.kinks = problem_kinks(problem)
         self.kink_symbols = {k: k.free_symbols for k in self.kinks}
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
@@ -140,6 +142,7 @@ class ProblemCheck:
         self._symmetric: dict | None = None
         self._small: ProblemCheck | None = None
         self._mp: dict = {}                # mpmath values at a point and precision
+        self._work: int | None = None      # operations one recheck evaluation costs
         self.diagnosed = 0                 # failing claims explained so far
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
 
@@ -151,17 +154,22 @@ class ProblemCheck:
     def batch_size(problem: Problem, options: Options, assignments: list[dict]) -> int:
         """Points a batch draws: the samples asked for, shared among the size assignments, and
         bounded so that every value of the graph (kept for the reverse sweep) fits in memory."""
-        from deriv.sampling import concrete
         per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
-        largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
-        elements = sum(math.prod(concrete(problem.graph.shape(n), largest))
-                       for n in problem.graph.symbols)
+        elements = ProblemCheck.point_numbers(problem, assignments)
         fits = MEMORY // (8 * 3 * elements)       # values, adjoints and temporaries
         if fits < MIN_POINTS:
             raise DerivError(f"{problem.id} is too large to check: {elements} numbers a point "
                              f"(at most {MEMORY // (8 * 3 * MIN_POINTS)})", problem.path,
                              problem.line)
         return min(per_batch, fits)
+
+    @staticmethod
+    def point_numbers(problem: Problem, assignments: list[dict]) -> int:
+        """Numbers one point holds: every value of the graph, at the largest sizes."""
+        from deriv.sampling import concrete
+        largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
+        return sum(math.prod(concrete(problem.graph.shape(n), largest))
+                   for n in problem.graph.symbols)
 
     # --- values -------------------------------------------------------------------------------
     def derivative(self, values: Values, ref: DRef) -> object:
@@ -223,13 +231,17 @@ class ProblemCheck:
         disagreeing = len(bad[0])
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
             return "agree"
-        ops = 4 * max(forward_program(self.graph).ops, 1)    # a forward pass and a sweep
+        if self._work is None:           # a forward pass and a sweep, matrix work weighed
+            largest = {s: max(b.sizes[s] for b in self.batches) for s in self.problem.sizes}
+            self._work = 4 * R.work(self.graph, max(forward_program(self.graph).ops, 1),
+                                    largest)
+        ops = self._work
         points = R.choose(bad, lost[:0] if structural_zero else lost, informative, ops,
                           self.options.seed)
         decided = False
         cost = [0]                      # evaluations at some precision, bounded as points are
         for b, i in points:
-            if cost[0] * ops > R.BUDGET and cost[0] >= 2 * R.FEWEST_POINTS:
+            if R.enough(cost[0], ops):
                 break
             batch, c, t, _ = pairs[b]
             start = R.first_digits(v[..., i] for v in batch.values.env.values()
@@ -305,11 +317,13 @@ class ProblemCheck:
     def diagnosis(self, claim: Claim, written: sp.Expr, pairs) -> Diagnosis:
         """A failing claim's explanation is sought on DIAGNOSIS_SAMPLES points: its candidates
         compared at a million points took most of such a run, and the default number of points
-        explains as well (so the diagnosis reads the same at any --samples)."""
-        if self.options.samples <= DIAGNOSIS_SAMPLES:
+        explains as well (so the diagnosis reads the same at any --samples). Where a point holds
+        many numbers (a 64×64 matrix), on fewer: DIAGNOSIS_NUMBERS in all, its work bounded."""
+        points = min(DIAGNOSIS_SAMPLES, max(MIN_PER_BATCH, DIAGNOSIS_NUMBERS // self.numbers))
+        if self.options.samples <= points:
             return Diagnosis(self, claim, written, pairs)
         if self._small is None:
-            self._small = ProblemCheck(self.problem, Options(DIAGNOSIS_SAMPLES, self.options.seed))
+            self._small = ProblemCheck(self.problem, Options(points, self.options.seed))
         small = self._small
         shaped = pairs[0][1] is not None
         return Diagnosis(small, claim, written, small.pairs(claim, written, shaped))

@@ -495,7 +495,7 @@ class Diagnosis:
         return None
 
     def constant_multiple(self) -> Finding | None:
-        ratios = []
+        found = []
         for batch, c, t, valid in self.pairs:
             with np.errstate(all="ignore"):
                 small = 1e-8 * self.scale
@@ -503,7 +503,8 @@ class Diagnosis:
                 ok = ok & valid if np.ndim(t) == 1 else ok & valid[None, None, :]
                 if np.any(np.abs(np.where(np.abs(t) <= small, c, 0)[..., valid]) > small):
                     return None
-                ratios.extend((c[ok] / t[ok]).ravel().tolist())
+                found.append((c[ok] / t[ok]).ravel())
+        ratios = np.concatenate(found) if found else np.zeros(0)
         if len(ratios) < 10:
             return None
         k = float(np.median(ratios))

@@ -314,11 +314,21 @@ COND_LIMIT = 1e8                  # a nearly singular draw is undefined there, n
 def _well_conditioned(x):
     """Which of the (S, n, n) matrices are safely invertible, and the batch with every other
     one replaced by I (so NumPy never meets a singular matrix; those points become NaN)."""
+    # a batch's det and its sweep's inverse, on views of one array: one SVD (the view is kept,
+    # so its memory is not reused while remembered)
+    key = (x.__array_interface__["data"][0], x.shape, x.strides)
+    if _CONDITIONED[0] == key:
+        return _CONDITIONED[2]
     with np.errstate(all="ignore"):
         finite = np.all(np.isfinite(x), axis=(1, 2))
         safe = np.where(finite[:, None, None], x, np.eye(x.shape[1]))
         ok = finite & (np.linalg.cond(safe) < COND_LIMIT)
-        return ok, np.where(ok[:, None, None], safe, np.eye(x.shape[1]))
+        found = ok, np.where(ok[:, None, None], safe, np.eye(x.shape[1]))
+    _CONDITIONED[:] = [key, x, found]
+    return found
+
+
+_CONDITIONED: list = [None, None, None]    # the matrices last tested: where, them, what found
 
 
 def _np_inv(x):
@@ -361,11 +371,11 @@ def _mp_linalg(kind):
             if kind == "inv":
                 return 1 / x if x != 0 else mp.nan
             return x if kind == "det" else (mp.log(abs(x)) if x != 0 else mp.nan)
-        m = mp.matrix(x.tolist())
+        from deriv import precise_linalg
         try:
             if kind == "inv":
-                return np.array((m ** -1).tolist(), dtype=object)
-            d = mp.det(m)
+                return precise_linalg.inverse(x)
+            d = precise_linalg.det(x)
         except ZeroDivisionError:
             return mp.nan
         return d if kind == "det" else (mp.log(abs(d)) if d != 0 else mp.nan)

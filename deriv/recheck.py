@@ -28,6 +28,11 @@ UNDERFLOW = 1e-290              # below this, float64 has lost (or is about to l
 PRECISIONS = (30, 60, 120, 240, 480)    # decimal digits, tried in turn (from 30, or more for
                                         # a point whose values span many decades)
 BUDGET = 60_000                 # operations × evaluations a claim's recheck may spend
+# a matrix operation whose work grows as n³ weighs n³ operations in that budget: a 64×64
+# inverse at 50 digits is not one operation
+CUBIC = frozenset({"inv", "det", "logdet", "matmul", "matpow", "expm", "sinm", "cosm",
+                   "expm_frechet", "sinm_frechet", "cosm_frechet", "eig", "eigvec",
+                   "eig_resolvent"})
 MOST_POINTS = 200
 FEWEST_POINTS = 8
 INFORMATIVE = 10                # compared points not lost to underflow that make a verdict
@@ -106,6 +111,31 @@ def choose(bad, lost: np.ndarray, informative: int, ops: int, seed: int):
         rng = np.random.default_rng(seed + 1)
         for k in rng.permutation(len(lost))[: max(FEWEST_POINTS, budget - count)].tolist():
             yield int(lost[k, 0]), int(lost[k, 1])
+
+
+def work(graph, operations: int, sizes: dict) -> int:
+    """What one evaluation at a point costs, in operations: the forward pass's `operations`,
+    each matrix operation of CUBIC weighing n³ (n its largest size at `sizes`), not 1."""
+    import sympy as sp
+
+    from deriv.algebra import shape_of
+    from deriv.primitives import entry_of
+    from deriv.sampling import concrete
+    extra = 0
+    for name in graph.order:
+        for e in sp.preorder_traversal(graph.nodes[name].expr):
+            entry = entry_of(e)
+            if entry is not None and entry.name in CUBIC:
+                n = max((d for a in e.args for d in concrete(shape_of(a), sizes)), default=1)
+                extra += n ** 3 - 1
+    return operations + extra
+
+
+def enough(cost: int, operations: int) -> bool:
+    """Has a recheck spent its budget? At least 2·FEWEST_POINTS evaluations, fewer (one at
+    least) where one evaluation alone costs more than the budget allows that many."""
+    return cost * operations > BUDGET and \
+        cost >= min(2 * FEWEST_POINTS, max(1, BUDGET // max(operations, 1)))
 
 
 def first_digits(values) -> int:

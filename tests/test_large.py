@@ -1,0 +1,101 @@
+"""Checking large problems in bounded work: programs run as shared shapes of code
+(deriv.templates), the high-precision matrix kernels (deriv.precise_linalg), and a recheck and a
+diagnosis whose work is weighed by the size of what they evaluate."""
+
+from __future__ import annotations
+
+import mpmath as mp
+import numpy as np
+import pytest
+
+from deriv import precise_linalg, templates
+from deriv import recheck as R
+from deriv.checker import DIAGNOSIS_NUMBERS, Options, ProblemCheck, check_problem
+from deriv.problem import load_text
+from deriv.program import AdjointProgram, Values, forward_program
+from deriv.sampling import draw_all
+
+
+def problem(inputs: str, graph: str, claims=()) -> str:
+    text = f'[[problem]]\nid = "p"\ninputs = {{ {inputs} }}\ngraph = """\n{graph}\n"""\n'
+    for cid, of, wrt, expr in claims:
+        text += f'[[problem.claim]]\nid = "{cid}"\nof = "{of}"\nwrt = "{wrt}"\nexpr = "{expr}"\n'
+    return text
+
+
+def test_a_long_chain_runs_a_few_shapes_of_code_with_the_values_of_its_definition():
+    """A 300-node chain's forward pass and sweep are 600 steps of a handful of shapes; the
+    values are those of the chain computed directly in NumPy."""
+    graph = "h0 = x\n" + "\n".join(f"h{i} = tanh(1.5*h{i - 1} + 0.25)" for i in range(1, 300))
+    (p,) = load_text(problem('x = "real"', graph), "chain.toml")
+    inputs = draw_all(p.inputs, 50, 0, {})
+    values = Values(p, inputs, {})
+    forward = forward_program(p.graph)
+    adjoint = AdjointProgram(p.graph)
+    shapes = {shape for _, shape, _, _ in forward._steps + adjoint._steps}
+    assert len(forward._steps) >= 299 and len(adjoint._steps) == 300
+    assert len(shapes) <= 6, len(shapes)
+    h, grad = inputs["x"].copy(), np.ones_like(inputs["x"])
+    for _ in range(299):
+        h = np.tanh(1.5 * h + 0.25)
+        grad = grad * (1 - h ** 2) * 1.5
+    assert np.array_equal(values.env[p.graph.symbols["h299"]], h)
+    assert np.allclose(values.derivative("h299", "h0"), grad, rtol=1e-12)
+    # no name of the file in the code, and tanh′ reads the stored tanh, never computes it
+    assert "h299" not in adjoint.source() and "tanh" not in adjoint.source()
+
+
+def test_a_step_names_only_what_the_store_holds():
+    """Names become parameters; a temporary and a size's quoted name stay as written."""
+    slots = {"v1": 0, "b3": 1, "C[0]": 2}
+    guard, shape, reads, writes = templates.step(
+        ["t0 = v1*C[0]", "b3 = ACC(b3, t0*K('eye', ('v1',)))"], slots.get, ["b3"], 7)
+    assert guard == 7 and reads == (0, 2, 1) and writes == (1,)
+    assert "t0 = p0*p1" in shape and "K('eye', ('v1',))" in shape and "v1*" not in shape
+
+
+@pytest.mark.parametrize("digits", [30, 60])
+def test_the_precise_inverse_and_determinant_are_right_to_the_working_precision(digits):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-2, 2, (12, 12))
+    with mp.workdps(digits):
+        a = np.vectorize(mp.mpf, otypes=[object])(x)
+        inverse, det = precise_linalg.inverse(a), precise_linalg.det(a)
+        m = mp.matrix(x.tolist())
+        reference = m ** -1
+        worst = max(abs(inverse[i, j] - reference[i, j]) for i in range(12) for j in range(12))
+        assert worst < mp.mpf(10) ** (5 - digits)
+        assert abs(det - mp.det(m)) < abs(det) * mp.mpf(10) ** (5 - digits)
+        # and not merely close to float64
+        assert abs(det - mp.mpf(float(np.linalg.det(x)))) > 0
+
+
+def test_a_singular_matrix_has_no_precise_inverse():
+    with mp.workdps(30):
+        a = np.array([[mp.mpf(1), mp.mpf(2)], [mp.mpf(2), mp.mpf(4)]], dtype=object)
+        assert precise_linalg.det(a) == 0
+        with pytest.raises(ZeroDivisionError):
+            precise_linalg.inverse(a)
+        b = np.array([[mp.mpf(-3), mp.mpf(1)], [mp.mpf(2), mp.mpf("0.5")]], dtype=object)
+        assert precise_linalg.det(b) == mp.mpf("-3.5")
+        assert precise_linalg.inverse(b)[0, 1] == mp.mpf(1) / mp.mpf("3.5")
+
+
+def test_a_recheck_weighs_a_matrix_operation_by_its_size():
+    (small,) = load_text(problem('x = "real"', "y = sin(x) * x"), "s.toml")
+    (big,) = load_text(problem('X = "matrix(64, 64)"', "L = logdet(X)"), "b.toml")
+    assert R.work(small.graph, 3, {}) == 3
+    assert R.work(big.graph, 1, {}) >= 64 ** 3
+    # a cheap evaluation: many points before the budget is spent; a 64×64 one: one point
+    assert not R.enough(2 * R.FEWEST_POINTS - 1, 12) and R.enough(R.BUDGET, 12)
+    assert not R.enough(0, 4 * 64 ** 3) and R.enough(1, 4 * 64 ** 3)
+
+
+def test_a_wrong_claim_on_a_64_by_64_matrix_is_confirmed_and_explained_on_fewer_points():
+    (p,) = load_text(problem('X = "matrix(64, 64)"', "L = logdet(X)",
+                             [("w", "L", "X", "X"), ("t", "L", "X", "inv(X)")]), "m.toml")
+    pc = ProblemCheck(p, Options())
+    assert pc.numbers * pc.per_batch > DIAGNOSIS_NUMBERS
+    (wrong, transposed), _ = check_problem(p, Options())
+    assert wrong.verdict == "fail" and wrong.diagnosis[0].kind == "no-explanation"
+    assert transposed.verdict == "fail" and transposed.diagnosis[0].kind == "transposed"
