@@ -467,8 +467,10 @@ class ProblemCheck:
         upstream = {self.graph.symbols[n] for n in self.graph.ancestors.get(claim.of, ())} | \
             {self.graph.symbols[claim.of]}
         written = [e for e in (claim.expr, claim.chain_expr) if e is not None]
+        names = set().union(*(e.free_symbols for e in written))   # (has() only where it may)
         relevant = [k for k in self.kinks
-                    if self.kink_symbols[k] & upstream or any(e.has(k) for e in written)]
+                    if self.kink_symbols[k] & upstream or
+                    self.kink_symbols[k] <= names and any(e.has(k) for e in written)]
         seen = 0
         for k in relevant:
             pos = neg = False

@@ -470,6 +470,9 @@ def kink_arguments(expr: sp.Expr) -> list[sp.Expr]:
             found.extend(entry.kinks(*sub.args))
         elif isinstance(sub, sp.Heaviside):
             found.append(sub.args[0])
+    if len(found) == 1 and found[0] != 0:      # (a relu's sum of a thousand weights: no keys)
+        k = found[0]
+        return [-k if not k.is_Add and k.as_coeff_Mul()[0] < 0 else k]
     unique: dict[frozenset, sp.Expr] = {}
     for k in found:
         if k == 0:          # max(2x, x + x): a tie that holds identically switches nothing

@@ -119,14 +119,17 @@ class Program:
     """Straight-line code `target = expression`, compiled once per backend into one Python
     function: the forward pass, an adjoint sweep, or one claim's expression."""
 
-    def __init__(self, assignments: list[tuple[sp.Symbol, sp.Expr]], outputs: list[sp.Symbol]):
-        assigned = {t for t, _ in assignments}
-        free: dict[sp.Symbol, None] = {}
-        for _, e in assignments:
-            for s in e.free_symbols:
-                if s not in assigned and not isinstance(s, A.CONSTANT_SYMBOLS):
-                    free[s] = None
-        self.inputs = sorted(free, key=lambda s: s.name)
+    def __init__(self, assignments: list[tuple[sp.Symbol, sp.Expr]], outputs: list[sp.Symbol],
+                 inputs: list[sp.Symbol] | None = None):
+        if inputs is None:
+            assigned = {t for t, _ in assignments}
+            free: dict[sp.Symbol, None] = {}
+            for _, e in assignments:
+                for s in e.free_symbols:
+                    if s not in assigned and not isinstance(s, A.CONSTANT_SYMBOLS):
+                        free[s] = None
+            inputs = list(free)
+        self.inputs = sorted(inputs, key=lambda s: s.name)
         self.assignments = assignments
         self.outputs = list(outputs)
         self.ops = 0                       # counted from the generated code
@@ -189,7 +192,11 @@ def forward_program(graph) -> Program:
                     stored.add(part)
                     assignments.append((part, part))
             assignments.append((node.symbol, node.expr))
-        cache["forward"] = Program(assignments, [t for t, _ in assignments])
+        # its inputs: the graph's inputs that nodes read (their parents: known, not searched)
+        used = {p for name in graph.order for p in graph.nodes[name].parents
+                if p in graph.inputs}
+        cache["forward"] = Program(assignments, [t for t, _ in assignments],
+                                   [graph.symbols[p] for p in used])
     return cache["forward"]
 
 

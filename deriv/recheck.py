@@ -122,6 +122,8 @@ def work(graph, operations: int, sizes: dict) -> int:
     from deriv.primitives import entry_of
     from deriv.sampling import concrete
     extra = 0
+    if not any(graph.shape(n) for n in graph.symbols):
+        return operations                       # scalars only: no matrix operation
     for name in graph.order:
         for e in sp.preorder_traversal(graph.nodes[name].expr):
             entry = entry_of(e)
