@@ -317,18 +317,19 @@ def _well_conditioned(x):
     # a batch's det and its sweep's inverse, on views of one array: one SVD (the view is kept,
     # so its memory is not reused while remembered)
     key = (x.__array_interface__["data"][0], x.shape, x.strides)
-    if _CONDITIONED[0] == key:
-        return _CONDITIONED[2]
+    for known, _, found in _CONDITIONED:
+        if known == key:
+            return found
     with np.errstate(all="ignore"):
         finite = np.all(np.isfinite(x), axis=(1, 2))
         safe = np.where(finite[:, None, None], x, np.eye(x.shape[1]))
         ok = finite & (np.linalg.cond(safe) < COND_LIMIT)
         found = ok, np.where(ok[:, None, None], safe, np.eye(x.shape[1]))
-    _CONDITIONED[:] = [key, x, found]
+    _CONDITIONED[:] = [(key, x, found)] + _CONDITIONED[:1]
     return found
 
 
-_CONDITIONED: list = [None, None, None]    # the matrices last tested: where, them, what found
+_CONDITIONED: list = []       # the last two batches of matrices tested: where, them, what found
 
 
 def _np_inv(x):
