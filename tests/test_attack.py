@@ -293,8 +293,9 @@ def test_forward_steps_show_the_derivative_they_label(tmp_path):
 def test_wrong_claim_on_a_64_by_64_matrix_is_diagnosed_in_time(tmp_path):
     path = write(tmp_path, toml('W = "matrix(64, 64)"', "L = logdet(W)", [
         claim("c", "L", "W", "inv(W)", expect="fail", note="transposed")]))
-    proc, elapsed = real("check", path, timeout=SLOW + 2)
+    proc, elapsed = real("check", path, "--expect", timeout=SLOW + 2)
     assert proc is not None and proc.returncode == 0 and elapsed < SLOW, elapsed
+    assert "transposed" in proc.stdout, proc.stdout
 
 
 @pytest.mark.xfail(strict=True, reason="solve of a legal ~5000-node matrix graph (the node "
