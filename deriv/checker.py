@@ -38,7 +38,7 @@ MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digi
 MIN_PER_BATCH = 50
 MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
 DIAGNOSIS_SAMPLES = 2000      # points a failing claim's explanation is sought on
-DIAGNOSIS_NUMBERS = 1 << 19   # and at most this many numbers (the catalog's points hold ≤ 153)
+DIAGNOSIS_NUMBERS = 1 << 19   # and on at most this many numbers of its largest value
 SHARED_SAMPLES = 20_000       # up to this many points, copies of a problem share their checks
 MAX_DIAGNOSED = 50            # failing claims of one problem that are explained
 REACH_POINTS = 32             # points a batch may add to reach the unseen sides of kinks
@@ -134,7 +134,7 @@ class ProblemCheck:
                              + (" and --size" if options.sizes else ""),
                              problem.path, problem.line)
         self.per_batch = self.batch_size(problem, options, assignments)
-        self.numbers = self.point_numbers(problem, assignments)
+        self.numbers = max(self.value_numbers(problem, assignments))   # its largest value
         self.kinks = problem_kinks(problem)
         self.kink_symbols = {k: k.free_symbols for k in self.kinks}
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
@@ -155,7 +155,7 @@ class ProblemCheck:
         """Points a batch draws: the samples asked for, shared among the size assignments, and
         bounded so that every value of the graph (kept for the reverse sweep) fits in memory."""
         per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
-        elements = ProblemCheck.point_numbers(problem, assignments)
+        elements = sum(ProblemCheck.value_numbers(problem, assignments))
         fits = MEMORY // (8 * 3 * elements)       # values, adjoints and temporaries
         if fits < MIN_POINTS:
             raise DerivError(f"{problem.id} is too large to check: {elements} numbers a point "
@@ -164,12 +164,12 @@ class ProblemCheck:
         return min(per_batch, fits)
 
     @staticmethod
-    def point_numbers(problem: Problem, assignments: list[dict]) -> int:
-        """Numbers one point holds: every value of the graph, at the largest sizes."""
+    def value_numbers(problem: Problem, assignments: list[dict]) -> list[int]:
+        """Numbers each value of the graph holds at a point, at the largest sizes."""
         from deriv.sampling import concrete
         largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
-        return sum(math.prod(concrete(problem.graph.shape(n), largest))
-                   for n in problem.graph.symbols)
+        return [math.prod(concrete(problem.graph.shape(n), largest))
+                for n in problem.graph.symbols]
 
     # --- values -------------------------------------------------------------------------------
     def derivative(self, values: Values, ref: DRef) -> object:
@@ -317,8 +317,8 @@ class ProblemCheck:
     def diagnosis(self, claim: Claim, written: sp.Expr, pairs) -> Diagnosis:
         """A failing claim's explanation is sought on DIAGNOSIS_SAMPLES points: its candidates
         compared at a million points took most of such a run, and the default number of points
-        explains as well (so the diagnosis reads the same at any --samples). Where a point holds
-        many numbers (a 64×64 matrix), on fewer: DIAGNOSIS_NUMBERS in all, its work bounded."""
+        explains as well (so the diagnosis reads the same at any --samples). Where a value holds
+        many numbers (a 64×64 matrix), on fewer: DIAGNOSIS_NUMBERS of it in all."""
         points = min(DIAGNOSIS_SAMPLES, max(MIN_PER_BATCH, DIAGNOSIS_NUMBERS // self.numbers))
         if self.options.samples <= points:
             return Diagnosis(self, claim, written, pairs)
