@@ -593,8 +593,31 @@ def edge_jvp(expr: sp.Expr, dot: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.
 def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     """∂expr/∂wrt for scalars (an edge's partial), written in the node's own symbol where
     the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""
+    if isinstance(expr, sp.Function) and expr.args == (wrt,) and type(wrt) is sp.Symbol \
+            and type(out) is sp.Symbol:
+        return _unary_local(expr, wrt, out)
     d = diff(expr, wrt)
     return d if d == expr else d.xreplace({expr: out})
+
+
+_PLACE = (sp.Dummy("z", real=True), sp.Dummy("out", real=True))
+_UNARY: dict = {}       # f → ∂f(z)/∂z in the placeholders (None: the partial is f(z) itself)
+
+
+def _unary_local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
+    """local() of f(wrt), from f's partial derived once on placeholders: a chain of a
+    thousand tanh nodes builds tanh(hᵢ) again for each edge otherwise (SymPy's checks of
+    its argument cost more than the rest of the sweep)."""
+    z, placeholder = _PLACE
+    if wrt.assumptions0 != z.assumptions0 or out.assumptions0 != z.assumptions0:
+        d = diff(expr, wrt)
+        return d if d == expr else d.xreplace({expr: out})
+    if expr.func not in _UNARY:
+        at = expr.func(z)
+        d = diff(at, z)
+        _UNARY[expr.func] = None if d == at else d.xreplace({at: placeholder})
+    form = _UNARY[expr.func]
+    return expr if form is None else form.xreplace({z: wrt, placeholder: out})
 
 
 def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
@@ -663,9 +686,28 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
     return expr.func(*args)
 
 
+_SIZES: dict = {}             # expression → size: a solution's steps share most subexpressions
+
+
 def size(expr: sp.Expr) -> int:
-    """The operations of an expression: its non-leaf nodes (a cheap sp.count_ops)."""
-    return sum(1 for e in sp.preorder_traversal(expr) if e.args)
+    """The operations of an expression: its non-leaf nodes, each occurrence counted (a cheap
+    sp.count_ops). Memoised (bounded), without recursion: an expression may be deep."""
+    if not expr.args:
+        return 0
+    known = _SIZES.get(expr)
+    if known is not None:
+        return known
+    if len(_SIZES) > 100_000:
+        _SIZES.clear()
+    stack = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if ready:
+            _SIZES[e] = 1 + sum(_SIZES[a] for a in e.args if a.args)
+        elif e not in _SIZES:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if a.args and a not in _SIZES)
+    return _SIZES[expr]
 
 
 def jacobian(share: sp.Expr, bar: sp.Symbol, size) -> sp.Expr | None:
