@@ -172,7 +172,8 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id, checkpoint, size):
     for i, s in enumerate(solutions):
         if i:
             console.print()
-        verdicts, _ = check_problem(s.problem)  # the document's claim beside each step
+        # the document's claim beside each step (a problem without claims: nothing to draw)
+        verdicts = check_problem(s.problem)[0] if s.problem.claims else []
         console.print(text.solution(s, text.claim_marks(verdicts, s.problem.display)))
 
 
