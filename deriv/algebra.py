@@ -593,31 +593,27 @@ def edge_jvp(expr: sp.Expr, dot: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.
 def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     """∂expr/∂wrt for scalars (an edge's partial), written in the node's own symbol where
     the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""
-    if isinstance(expr, sp.Function) and expr.args == (wrt,) and type(wrt) is sp.Symbol \
-            and type(out) is sp.Symbol:
-        return _unary_local(expr, wrt, out)
     d = diff(expr, wrt)
     return d if d == expr else d.xreplace({expr: out})
 
 
-_PLACE = (sp.Dummy("z", real=True), sp.Dummy("out", real=True))
-_UNARY: dict = {}       # f → ∂f(z)/∂z in the placeholders (None: the partial is f(z) itself)
+_PLACE = (sp.Dummy("z", real=True), sp.Dummy("f", real=True))
+_PARTIALS: dict = {}     # f → f′(z) with f(z) itself as a placeholder
 
 
-def _unary_local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
-    """local() of f(wrt), from f's partial derived once on placeholders: a chain of a
-    thousand tanh nodes builds tanh(hᵢ) again for each edge otherwise (SymPy's checks of
-    its argument cost more than the rest of the sweep)."""
-    z, placeholder = _PLACE
-    if wrt.assumptions0 != z.assumptions0 or out.assumptions0 != z.assumptions0:
-        d = diff(expr, wrt)
-        return d if d == expr else d.xreplace({expr: out})
-    if expr.func not in _UNARY:
-        at = expr.func(z)
-        d = diff(at, z)
-        _UNARY[expr.func] = None if d == at else d.xreplace({at: placeholder})
-    form = _UNARY[expr.func]
-    return expr if form is None else form.xreplace({z: wrt, placeholder: out})
+def _plain_real(s: sp.Expr) -> bool:
+    """A scalar symbol assumed real and nothing more, as the placeholder z is."""
+    return type(s) is sp.Symbol and s.assumptions0 == _PLACE[0].assumptions0
+
+
+def _partial_at(expr: sp.Expr, entry) -> sp.Expr:
+    """f′(g) for expr = f(g), from f′ built once on placeholders, with expr itself where f′
+    holds f(g) (1 − tanh(g)²): building tanh(g) anew on each edge of a thousand-node chain
+    cost more than the rest of the sweep (SymPy checks g's sign and imaginary part)."""
+    z, itself = _PLACE
+    if expr.func not in _PARTIALS:
+        _PARTIALS[expr.func] = entry.partials[0](z).xreplace({expr.func(z): itself})
+    return _PARTIALS[expr.func].xreplace({z: expr.args[0], itself: expr})
 
 
 def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
@@ -648,6 +644,9 @@ def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
             return exponent * base ** (exponent - 1) * db
         return expr * (de * sp.log(base) + (exponent * db / base if db != 0 else 0))
     entry = P.entry_of(expr)
+    if entry is not None and entry.partials and len(expr.args) == 1 and \
+            all(_plain_real(s) for s in expr.free_symbols):
+        return _partial_at(expr, entry) * diff(expr.args[0], wrt, _has)
     if entry is not None and entry.partials:
         return sp.Add(*(entry.partials[i](*expr.args) * diff(a, wrt, _has)
                         for i, a in enumerate(expr.args) if _contains(a, wrt, _has)))
