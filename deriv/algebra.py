@@ -531,6 +531,8 @@ def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.
 def vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Expr | None = None) -> sp.Expr:
     """The contribution of `bar` (the adjoint of expr) to wrt's adjoint; 0 if none.
     `out` is the symbol expr is stored in (so rules may say Z instead of X⁻¹)."""
+    if isinstance(expr, sp.Add) and wrt in expr.args and all(a.is_Symbol for a in expr.args):
+        return unbroadcast(bar, shape_of(wrt))   # B + A: the general way costs 10× on each edge
     if not expr.has(wrt):
         return S.Zero
     parts = _structural_parts(expr, wrt)

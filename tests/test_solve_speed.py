@@ -149,3 +149,16 @@ def test_solve_of_a_chain_grows_linearly_in_every_format(tmp_path):
         value = float(shown.xreplace(bars).xreplace(env))
         assert abs(value - solution.values[("reverse", step.target)]) < 1e-9 * max(1, abs(value))
         bars[step.program_symbol] = sp.Float(solution.values[("reverse", step.target)])
+
+
+def test_the_adjoint_share_of_a_sum_of_names_is_the_general_one():
+    """B + A (and x + A, broadcast) passes Ā on as the general VJP does; the general way,
+    diff and structural parts, is what the fast path skips."""
+    mat, row = A.symbol("A", ("n", "n")), A.symbol("r", (1, "n"))
+    other, x = A.symbol("B", ("n", "n")), sp.Symbol("x", real=True)
+    bar = A.symbol("C_bar", ("n", "n"))
+    for expr, wrt in ((other + mat, mat), (other + mat, other), (x + mat, x), (x + mat, mat),
+                      (row + mat, row), (other + mat + x, x)):
+        general = A.unbroadcast(bar * A.diff(expr, wrt), A.shape_of(wrt))
+        assert A.vjp(expr, bar, wrt) == general, (expr, wrt)
+    assert A.vjp(other + mat, bar, x) == 0
