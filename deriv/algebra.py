@@ -531,6 +531,8 @@ def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.
 def vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Expr | None = None) -> sp.Expr:
     """The contribution of `bar` (the adjoint of expr) to wrt's adjoint; 0 if none.
     `out` is the symbol expr is stored in (so rules may say Z instead of X⁻¹)."""
+    if isinstance(expr, sp.Add) and wrt in expr.args and all(a.is_Symbol for a in expr.args):
+        return unbroadcast(bar, shape_of(wrt))   # B + A: the general way costs 10× on each edge
     if not expr.has(wrt):
         return S.Zero
     parts = _structural_parts(expr, wrt)
@@ -597,6 +599,25 @@ def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     return d if d == expr else d.xreplace({expr: out})
 
 
+_PLACE = (sp.Dummy("z", real=True), sp.Dummy("f", real=True))
+_PARTIALS: dict = {}     # f → f′(z) with f(z) itself as a placeholder
+
+
+def _plain_real(s: sp.Expr) -> bool:
+    """A scalar symbol assumed real and nothing more, as the placeholder z is."""
+    return type(s) is sp.Symbol and s.assumptions0 == _PLACE[0].assumptions0
+
+
+def _partial_at(expr: sp.Expr, entry) -> sp.Expr:
+    """f′(g) for expr = f(g), from f′ built once on placeholders, with expr itself where f′
+    holds f(g) (1 − tanh(g)²): building tanh(g) anew on each edge of a thousand-node chain
+    cost more than the rest of the sweep (SymPy checks g's sign and imaginary part)."""
+    z, itself = _PLACE
+    if expr.func not in _PARTIALS:
+        _PARTIALS[expr.func] = entry.partials[0](z).xreplace({expr.func(z): itself})
+    return _PARTIALS[expr.func].xreplace({z: expr.args[0], itself: expr})
+
+
 def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
     """The elementwise partial ∂expr/∂wrt: the chain rule over Add, Mul and Pow, and each
     function's partials from its registry entry. (SymPy's `diff` gives the same, at 20 ms an
@@ -625,6 +646,9 @@ def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
             return exponent * base ** (exponent - 1) * db
         return expr * (de * sp.log(base) + (exponent * db / base if db != 0 else 0))
     entry = P.entry_of(expr)
+    if entry is not None and entry.partials and len(expr.args) == 1 and \
+            all(_plain_real(s) for s in expr.free_symbols):
+        return _partial_at(expr, entry) * diff(expr.args[0], wrt, _has)
     if entry is not None and entry.partials:
         return sp.Add(*(entry.partials[i](*expr.args) * diff(a, wrt, _has)
                         for i, a in enumerate(expr.args) if _contains(a, wrt, _has)))
@@ -663,9 +687,28 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
     return expr.func(*args)
 
 
+_SIZES: dict = {}             # expression → size: a solution's steps share most subexpressions
+
+
 def size(expr: sp.Expr) -> int:
-    """The operations of an expression: its non-leaf nodes (a cheap sp.count_ops)."""
-    return sum(1 for e in sp.preorder_traversal(expr) if e.args)
+    """The operations of an expression: its non-leaf nodes, each occurrence counted (a cheap
+    sp.count_ops). Memoised (bounded), without recursion: an expression may be deep."""
+    if not expr.args:
+        return 0
+    known = _SIZES.get(expr)
+    if known is not None:
+        return known
+    if len(_SIZES) > 100_000:
+        _SIZES.clear()
+    stack = [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if ready:
+            _SIZES[e] = 1 + sum(_SIZES[a] for a in e.args if a.args)
+        elif e not in _SIZES:
+            stack.append((e, True))
+            stack.extend((a, False) for a in e.args if a.args and a not in _SIZES)
+    return _SIZES[expr]
 
 
 def jacobian(share: sp.Expr, bar: sp.Symbol, size) -> sp.Expr | None:

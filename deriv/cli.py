@@ -172,8 +172,13 @@ def solve(obj, target, mode, wrt, at, fmt, problem_id, checkpoint, size):
     for i, s in enumerate(solutions):
         if i:
             console.print()
-        verdicts, _ = check_problem(s.problem)  # the document's claim beside each step
-        console.print(text.solution(s, text.claim_marks(verdicts, s.problem.display)))
+        # the document's claim beside each step (a problem without claims: nothing to draw)
+        verdicts = check_problem(s.problem)[0] if s.problem.claims else []
+        view = text.solution(s, text.claim_marks(verdicts, s.problem.display))
+        if console.is_terminal or "\t" in view.plain:
+            console.print(view)
+        else:       # piped: the same characters, without rich's layout pass (a second a MB)
+            click.echo(view.plain)
 
 
 def _checkpoint(problem, every: int, fmt: str):

@@ -5,6 +5,7 @@ A problem may override any name with its own `display` table; these are the defa
 
 from __future__ import annotations
 
+import functools
 import re
 
 from deriv.escape import printable, safe_latex
@@ -54,6 +55,12 @@ def pretty(name: str, display: dict[str, str] | None = None) -> str:
         if kind == "grad":
             return f"∂{pretty(a, display)}/∂{pretty(b, display)}"
         return f"⟨{pretty(a, display)}, {pretty(b, display)}⟩"
+    return _plain(name)
+
+
+@functools.lru_cache(maxsize=8192)    # a solution writes each name in many steps
+def _plain(name: str) -> str:
+    """pretty() of a name without a display entry, not derived."""
     stem, hat, digits, rest = _parts(name)
     text = GREEK.get(stem, stem)
     if hat:

@@ -65,6 +65,12 @@ class Solution:
 def choose_point(problem: Problem, overrides: dict[str, float] | None = None, seed: int = 0,
                  sizes: dict | None = None) -> tuple[dict[str, object], str, dict]:
     """The document's point, completed by `--at` values, else a seeded point off every kink."""
+    return _choose_point(problem, overrides, seed, sizes)[:3]
+
+
+def _choose_point(problem: Problem, overrides: dict[str, float] | None, seed: int,
+                  sizes: dict | None) -> tuple[dict[str, object], str, dict, Values | None]:
+    """choose_point, and the forward pass at the point where it was computed (else None)."""
     overrides = dict(overrides or {})
     for name in overrides:
         if name not in problem.inputs:
@@ -84,6 +90,7 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
     point: dict[str, object] = dict(problem.at)
     source = "document" if problem.at else "seeded"
     missing = [n for n in problem.inputs if n not in point and n not in overrides]
+    values = None
     if missing:
         kinks = [k for n in problem.graph.order for k in kink_arguments(problem.graph.nodes[n].expr)]
         candidate = {}
@@ -100,10 +107,10 @@ def choose_point(problem: Problem, overrides: dict[str, float] | None = None, se
                 break
         point = candidate
         source = "seeded" if not problem.at else "document + seeded"
-    point.update(overrides)
+    point.update(overrides)       # (the candidate holds them already: values stay valid)
     if overrides:
         source = "--at" if not problem.at else source + " + --at"
-    return point, source, sizes
+    return point, source, sizes, values
 
 
 def _outside_domain(inp, value: float) -> str:
@@ -158,8 +165,9 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
     for name in wrt or []:
         if name not in graph.symbols:
             raise DerivError(f"--wrt {name}: not an input or node of {problem.id}")
-    point, source, sizes = choose_point(problem, at, seed, sizes)
-    values = _values(problem, point, sizes)
+    point, source, sizes, values = _choose_point(problem, at, seed, sizes)
+    if values is None:
+        values = _values(problem, point, sizes)
     forward_pass = [ForwardValue(n, graph.nodes[n].expr, _at_point(values.env[graph.symbols[n]]))
                     for n in graph.order]
     requested = [DRef(problem.output, w) for w in wrt] if wrt else problem.requested()

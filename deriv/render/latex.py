@@ -25,12 +25,12 @@ from deriv.names import GREEK, latex as latex_name
 from deriv.parse import dref_of
 from deriv.render.notation import hadamard_power
 from sympy.printing.precedence import PRECEDENCE
-from deriv.render.notation import ArrayNotation, number as plain_number
+from deriv.render.notation import ArrayNotation, Memo, number as plain_number
 
 PREAMBLE = r"\usepackage{amsmath,amssymb}"
 
 
-class LatexPrinter(ArrayNotation, SympyLatexPrinter):
+class LatexPrinter(Memo, ArrayNotation, SympyLatexPrinter):
     """SymPy's LaTeX printer taught deriv's primitives and the documents' names.
 
     `relu_style` is "bracket" (the documents' a[z]) or "name" (\\mathrm{ReLU}(z)).
@@ -200,17 +200,27 @@ def number(value) -> str:
     return text
 
 
+_PRINTER: list = [None, None]          # (display, printer): its memo serves a whole solution
+
+
+def printer(display: dict[str, str] | None = None) -> LatexPrinter:
+    """The LaTeX printer of a problem's names (one a problem, so its memo is shared)."""
+    if _PRINTER[0] is not display or _PRINTER[1] is None:
+        _PRINTER[:] = [display, LatexPrinter(display)]
+    return _PRINTER[1]
+
+
 def math(expr, display: dict[str, str] | None = None, **settings) -> str:
     """One expression in LaTeX (math mode, no delimiters)."""
-    return LatexPrinter(display, **settings).doprint(expr)
+    return (LatexPrinter(display, **settings) if settings else printer(display)).doprint(expr)
 
 
 def partial(of: str, wrt: str, display: dict[str, str] | None = None) -> str:
-    return LatexPrinter(display).partial(of, wrt)
+    return printer(display).partial(of, wrt)
 
 
 def name(symbol: str, display: dict[str, str] | None = None) -> str:
-    return LatexPrinter(display).name(symbol)
+    return printer(display).name(symbol)
 
 
 def escape(text: str) -> str:
@@ -292,14 +302,14 @@ def row(lhs: str, parts: list[str], wrap: int = WRAP) -> str:
 
 def step_parts(step, value, display, shown) -> tuple[str, list[str]]:
     """∂y/∂f_3, [chain, expression, value]"""
-    printer = LatexPrinter(display)
-    lhs = printer.partial(step.target.of, step.target.wrt)
+    tex = printer(display)
+    lhs = tex.partial(step.target.of, step.target.wrt)
     parts = []
     terms = step.terms
     if terms and not (len(terms) == 1 and terms[0].factors == (step.target,)):
-        parts.append(" + ".join(" ".join(printer.partial(f.of, f.wrt) for f in t.factors)
+        parts.append(" + ".join(" ".join(tex.partial(f.of, f.wrt) for f in t.factors)
                                 for t in terms))
-    parts.append(printer.doprint(shown))
+    parts.append(tex.doprint(shown))
     if not shown.is_Number and value is not None:
         parts.append(number(value))
     return lhs, parts

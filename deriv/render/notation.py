@@ -23,6 +23,26 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 INFIX = {"kron"}                  # A ⊗ B: an operand of a product needs its parentheses
 
 
+class Memo:
+    """Each compound expression printed once per printer: a solution prints a chain's factor
+    (1 − h₇²) in every later step of its run, and SymPy's printers cost more than deriving it.
+    A printed form depends on the expression alone (a call with options is not memoised);
+    atoms are not memoised (StrPrinter prints a Float by its depth). Bounded by MEMO_SIZE."""
+
+    MEMO_SIZE = 20_000
+
+    def _print(self, expr, **kwargs):
+        if kwargs or not isinstance(expr, sp.Basic) or not expr.args:
+            return super()._print(expr, **kwargs)
+        memo = self.__dict__.setdefault("_memo", {})
+        text = memo.get(expr)
+        if text is None:
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            text = memo[expr] = super()._print(expr)
+        return text
+
+
 class ArrayNotation:
     """What the Unicode and LaTeX printers share about arrays: a product of arrays is the
     Hadamard product, and which operands of AB, Aᵀ, A⁻¹ need parentheses. A printer gives
@@ -88,7 +108,7 @@ class ArrayNotation:
         return sign + head + self.ODOT.join(parts)
 
 
-class TextPrinter(ArrayNotation, StrPrinter):
+class TextPrinter(Memo, ArrayNotation, StrPrinter):
     """One-line Unicode math for the terminal."""
 
     PARENS, ODOT, TIMES, FRACTION = "(%s)", " ⊙ ", "·", None
@@ -199,7 +219,7 @@ def hadamard_power(base) -> bool:
     return bool(shape) and shape[0] != 1 and shape[1] != 1
 
 
-class SourcePrinter(StrPrinter):
+class SourcePrinter(Memo, StrPrinter):
     """Expressions in deriv's own file syntax (what JSON carries, for every kind):
     W.T @ x, hadamard(a, b), sum(X), eye(n), D(l, f)."""
 
@@ -241,5 +261,10 @@ class SourcePrinter(StrPrinter):
         return f"abs({self._print(expr.args[0])})"
 
 
+_SOURCE: list = []                     # one printer: its memo serves a whole solution
+
+
 def source(expr) -> str:
-    return SourcePrinter().doprint(expr)
+    if not _SOURCE:
+        _SOURCE.append(SourcePrinter())
+    return _SOURCE[0].doprint(expr)
