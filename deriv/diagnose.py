@@ -120,7 +120,9 @@ class Diagnosis:
                        self.wrong_symbol, self.wrong_term, self.symbolic):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
                 break
-            if any(f.kind in COMPLETE for f in found) and method.__name__ != "mislabelled":
+            if any(f.kind in COMPLETE for f in found) and not (
+                    method.__name__ == "mislabelled" and
+                    len(self.graph.order) <= MAX_FORMULA_NODES):   # (a sweep per candidate)
                 continue
             try:
                 finding = method()
