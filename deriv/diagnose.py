@@ -192,9 +192,9 @@ class Diagnosis:
         if truth is None or written is None or written == 0 or _has_dref(written) or \
                 A.shape_of(truth) or A.shape_of(written):
             return None
-        inline = self.graph.inline
-        for t, w in ((truth, written), (lambda: inline(truth), lambda: inline(written))):
-            t, w = (t(), w()) if callable(t) else (t, w)
+        for inlined in (False, True):
+            t, w = (self.graph.inline(truth), self.graph.inline(written)) if inlined else \
+                (truth, written)
             if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)) or \
                     _high_power(t) or _high_power(w):
                 continue
