@@ -832,19 +832,12 @@ class Diagnosis:
         """Printed terms of a sum (one, or a run of neighbours: (h₂ − t)) are superfluous — a
         loss term the output does not have — or have the wrong sign: the claim without them,
         or with them negated, is right."""
-        claim, graph = self.claim, self.graph
+        claim = self.claim
         if claim.expr_text is None or claim.is_value or claim.update:
             return None
-        terms = self.printed_terms()
-        if len(terms) < 2:
+        signed = self.claim_terms()
+        if len(signed) < 2:
             return None
-        signed = []
-        for sign, text in terms:
-            expr = parse_expression(
-                text, graph.symbols, sizes=frozenset(graph.sizes),
-                derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
-                    derivative_shape(graph, a, b, claim.layout)))
-            signed.append(expr if sign > 0 else -expr)
         evaluated: dict[int, list] = {}
 
         def run_value(b, k, i, j):           # terms i … j−1 summed, each evaluated once
