@@ -312,38 +312,55 @@ COND_LIMIT = 1e8                  # a nearly singular draw is undefined there, n
 
 
 def _well_conditioned(x):
-    """Which of the (S, n, n) matrices are safely invertible, and the batch with every other
-    one replaced by I (so NumPy never meets a singular matrix; those points become NaN)."""
-    # a batch's det and its sweep's inverse, on views of one array: one SVD (the view is kept,
-    # so its memory is not reused while remembered)
+    """Which of the (S, n, n) matrices are safely invertible, the batch with every other one
+    replaced by I (so NumPy never meets a singular matrix; those points become NaN), and its
+    inverse."""
+    # a batch's det and its sweep's inverse, on views of one array: one inverse (the view is
+    # kept, so its memory is not reused while remembered)
     key = (x.__array_interface__["data"][0], x.shape, x.strides)
     for known, _, found in _CONDITIONED:
         if known == key:
             return found
+    eye = np.eye(x.shape[1])
     with np.errstate(all="ignore"):
         finite = np.all(np.isfinite(x), axis=(1, 2))
-        safe = np.where(finite[:, None, None], x, np.eye(x.shape[1]))
-        ok = finite & (np.linalg.cond(safe) < COND_LIMIT)
-        found = ok, np.where(ok[:, None, None], safe, np.eye(x.shape[1]))
+        safe = np.where(finite[:, None, None], x, eye)
+        try:
+            # the 1-norm condition number ‖A‖₁‖A⁻¹‖₁ from the inverse the sweep needs anyway:
+            # an SVD a matrix (np.linalg.cond) cost more than the rest of a 64×64 check
+            inverse = np.linalg.inv(safe)
+            cond = _norm1(safe) * _norm1(inverse)
+        except np.linalg.LinAlgError:               # an exactly singular one in the batch
+            inverse, cond = None, np.linalg.cond(safe)
+        ok = finite & (cond < COND_LIMIT)
+        safe = np.where(ok[:, None, None], safe, eye)
+        inverse = np.linalg.inv(safe) if inverse is None else \
+            np.where(ok[:, None, None], inverse, eye)
+    found = ok, safe, inverse
     _CONDITIONED[:] = [(key, x, found)] + _CONDITIONED[:1]
     return found
+
+
+def _norm1(x):
+    """The 1-norm (largest column sum) of each of the (S, n, n) matrices."""
+    return np.abs(x).sum(axis=1).max(axis=1)
 
 
 _CONDITIONED: list = []       # the last two batches of matrices tested: where, them, what found
 
 
 def _np_inv(x):
-    ok, safe = _well_conditioned(x)
-    return np.where(ok[:, None, None], np.linalg.inv(safe), np.nan)
+    ok, _, inverse = _well_conditioned(x)
+    return np.where(ok[:, None, None], inverse, np.nan)
 
 
 def _np_det(x):
-    ok, safe = _well_conditioned(x)
+    ok, safe, _ = _well_conditioned(x)
     return np.where(ok, np.linalg.det(safe), np.nan)
 
 
 def _np_logdet(x):
-    ok, safe = _well_conditioned(x)
+    ok, safe, _ = _well_conditioned(x)
     return np.where(ok, np.linalg.slogdet(safe)[1], np.nan)
 
 
