@@ -367,8 +367,10 @@ class Diagnosis:
         """The claim is some of the terms of ∂of/∂wrt = Σ_children ∂of/∂c·∂c/∂wrt: the paths
         through the others are lost (or one is counted twice)."""
         claim, graph = self.claim, self.graph
-        if claim.is_value or claim.update or claim.local or graph.shape(claim.of):
+        if claim.is_value or claim.update or claim.local:
             return None
+        if graph.shape(claim.of):      # a Jacobian: its paths are dropped edges, not terms
+            return self.dropped_paths()
         units = self.units()
         if len(units) < 2 or len(units) > MAX_SUBSET_CHILDREN:
             return self.dropped_paths() or self.repeated_path(units)
@@ -445,8 +447,11 @@ class Diagnosis:
                                       for p in graph.some_paths(c, claim.of, 3))
                         count = graph.count_paths(claim.wrt, node) * sum(
                             graph.count_paths(c, claim.of) for c in lost)
+                        # (the edge node → of kept is named by `derivative`: ∂of/∂node)
                         return Finding("lost-path", self.target, paths=paths[:3], count=count,
-                                       symbols=lost, kept=kept)
+                                       symbols=lost, kept=kept,
+                                       derivative=DRef(claim.of, node)
+                                       if node != claim.wrt else None)
                     yield frozenset((c, node) for c in lost), finding
         inner = [n for n in between if n not in (claim.wrt, claim.of)]
         for size in (1, 2):

@@ -506,3 +506,65 @@ def test_matrix_backprop_mistakes_get_the_scalar_explanations():
 def load_text_problems(text):
     from deriv.problem import load_text
     return load_text(text, "mlp.toml")
+
+
+JACOBIAN_PATHS = """[[problem]]
+id = "softmax"
+inputs = { z = "vector(n)" }
+graph = \"\"\"
+e = exp(z)
+S = sum(e)
+p = e / S
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "p"
+wrt = "z"
+expr = "diag(p) - p @ p.T"
+
+[[problem.claim]]
+id = "elementwise"
+of = "p"
+wrt = "z"
+expr = "diag(p)"
+
+[[problem]]
+id = "normalised"
+inputs = { x = "real", y = "positive" }
+graph = \"\"\"
+e = exp(x)
+s = e + y
+p = e / s
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "p"
+wrt = "x"
+expr = "p * (1 - p)"
+
+[[problem.claim]]
+id = "no-normaliser"
+of = "p"
+wrt = "x"
+expr = "p"
+"""
+
+
+def test_a_jacobian_that_keeps_one_path_names_the_edge_it_keeps(tmp_path):
+    """∂p/∂z of a softmax written diag(p): the path through the normaliser S is lost. The
+    edge kept is e → p, between wrt and of, not an edge from z (said so for a vector and
+    for a scalar)."""
+    from deriv.render.words import UnicodeMath, sentence
+    path = tmp_path / "jacobian.toml"
+    path.write_text(JACOBIAN_PATHS)
+    report = check(deriv.load_all(str(path)), Options())
+    v = {(r.problem, r.claim.id): r for r in report.verdicts}
+    for problem, wrong in (("softmax", "elementwise"), ("normalised", "no-normaliser")):
+        assert v[problem, "right"].verdict == "pass"
+        f = v[problem, wrong].diagnosis[0]
+        assert (f.kind, f.kept, f.symbols) == ("lost-path", ("p",), ("s" if problem ==
+                                                                      "normalised" else "S",))
+        text = sentence(f, UnicodeMath())
+        assert "the direct edge e → p" in text and "z → p" not in text, text

@@ -148,7 +148,8 @@ def sentence(f, m) -> str:
                     f"{_names(m, [n for n in names if n not in direct])}"] if \
                 len(direct) < len(names) else []
             if direct:
-                said.append(f"the direct edge {m.name(f.target.wrt)} → {m.name(f.target.of)}")
+                start = f.derivative.wrt if f.derivative is not None else f.target.wrt
+                said.append(f"the direct edge {m.name(start)} → {m.name(f.target.of)}")
             return " and ".join(said)
         head = f"keeps only {through(f.kept)}; misses {through(f.symbols, (f.count or 0) > 1)}"
         if f.expr is not None:
