@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import deriv
 from deriv.checker import Options, check
 
@@ -568,3 +570,74 @@ def test_a_jacobian_that_keeps_one_path_names_the_edge_it_keeps(tmp_path):
                                                                       "normalised" else "S",))
         text = sentence(f, UnicodeMath())
         assert "the direct edge e → p" in text and "z → p" not in text, text
+
+
+HUBER = """[[problem]]
+id = "huber"
+inputs = { r = "real", delta = "positive" }
+graph = \"\"\"
+a = abs(r)
+m = min(a, delta)
+L = m**2/2 + delta*(a - m)
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "r"
+expr = "r*I(delta > a) + delta*sign(r)*I(a > delta)"
+
+[[problem.claim]]
+id = "squared-everywhere"
+of = "L"
+wrt = "r"
+expr = "r"
+
+[[problem.claim]]
+id = "no-sign"
+of = "L"
+wrt = "r"
+expr = "r*I(delta > a) + delta*I(a > delta)"
+
+[[problem]]
+id = "huber-regression"
+inputs = { w = "vector(n)", x = "vector(n)", y = "real", delta = "positive" }
+graph = \"\"\"
+r = w.T @ x - y
+a = abs(r)
+m = min(a, delta)
+L = m**2/2 + delta*(a - m)
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "w"
+expr = "x * (r*I(delta > a) + delta*sign(r)*I(a > delta))"
+
+[[problem.claim]]
+id = "squared-everywhere"
+of = "L"
+wrt = "w"
+expr = "r * x"
+"""
+
+
+def test_a_claim_wrong_on_one_branch_of_a_piecewise_derivative_names_the_branch(tmp_path):
+    """Huber's ∂L/∂r written as the squared loss's r (wrong where |r| > δ), and with sign(r)
+    lost (wrong where r < −δ): the wrong points are a side of a kink, or a cell of two."""
+    from deriv.render.words import UnicodeMath, sentence
+    path = tmp_path / "huber.toml"
+    path.write_text(HUBER)
+    report = check(deriv.load_all(str(path)), Options())
+    v = {(r.problem, r.claim.id): r for r in report.verdicts}
+    assert v["huber", "right"].verdict == "pass" == v["huber-regression", "right"].verdict
+    f = v["huber", "squared-everywhere"].diagnosis[0]
+    assert (f.kind, str(f.expr)) == ("wrong-branch", "a > delta")
+    assert abs(f.values[1]) == pytest.approx(dict(f.point)["delta"])     # the truth there: ±δ
+    f = v["huber", "no-sign"].diagnosis[0]
+    assert f.kind == "wrong-branch" and {str(r) for r in f.expr.args} == {"a > delta", "r < 0"}
+    assert dict(f.point)["r"] < 0 and f.values == pytest.approx((-f.values[1], f.values[1]))
+    assert "is right except where a > δ and r < 0" in sentence(f, UnicodeMath({"delta": "δ"}))
+    # the vector regression's error is one factor: said so
+    assert v["huber-regression", "squared-everywhere"].diagnosis[0].kind == "wrong-factor"

@@ -225,6 +225,12 @@ def sentence(f, m) -> str:
                 "every point, so no explanation was sought")
     if kind == "not-diagnosed":
         return f"not explained: {f.count} failing claims of this problem were explained first"
+    if kind == "wrong-branch":
+        at = ", ".join(f"{m.name(n)} = {_number(v)}" for n, v in f.point)
+        from sympy import And           # (findings exist only where SymPy is loaded)
+        where = " and ".join(m.expr(r) for r in sorted(And.make_args(f.expr), key=str))
+        return (f"is right except where {where}: there, at {at}, it is "
+                f"{_number(f.values[0])} where {target} = {_number(f.values[1])}")
     if kind == "no-explanation":
         said = "no simple explanation found"
         if f.point:
