@@ -595,6 +595,14 @@ def edge_jvp(expr: sp.Expr, dot: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.
 def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     """∂expr/∂wrt for scalars (an edge's partial), written in the node's own symbol where
     the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""
+    entry = P.entry_of(expr)
+    if entry is not None and entry.partials and len(expr.args) == 1 and \
+            expr.args[0] == wrt and _plain_real(wrt):
+        # f(wrt), the chain's edge: f′ with the node's symbol put in at once (an f(wrt) built
+        # only to be replaced cost most of a thousand-node sweep)
+        partial = _partial_template(expr.func, entry)
+        return expr if partial == _PLACE[1] else \
+            partial.xreplace({_PLACE[0]: wrt, _PLACE[1]: out})
     d = diff(expr, wrt)
     return d if d == expr else d.xreplace({expr: out})
 
@@ -613,9 +621,15 @@ def _partial_at(expr: sp.Expr, entry) -> sp.Expr:
     holds f(g) (1 − tanh(g)²): building tanh(g) anew on each edge of a thousand-node chain
     cost more than the rest of the sweep (SymPy checks g's sign and imaginary part)."""
     z, itself = _PLACE
-    if expr.func not in _PARTIALS:
-        _PARTIALS[expr.func] = entry.partials[0](z).xreplace({expr.func(z): itself})
-    return _PARTIALS[expr.func].xreplace({z: expr.args[0], itself: expr})
+    return _partial_template(expr.func, entry).xreplace({z: expr.args[0], itself: expr})
+
+
+def _partial_template(func, entry) -> sp.Expr:
+    """f′(z) on the placeholders, f(z) itself a placeholder too; built once per function."""
+    z, itself = _PLACE
+    if func not in _PARTIALS:
+        _PARTIALS[func] = entry.partials[0](z).xreplace({func(z): itself})
+    return _PARTIALS[func]
 
 
 def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
