@@ -641,3 +641,27 @@ def test_a_claim_wrong_on_one_branch_of_a_piecewise_derivative_names_the_branch(
     assert "is right except where a > δ and r < 0" in sentence(f, UnicodeMath({"delta": "δ"}))
     # the vector regression's error is one factor: said so
     assert v["huber-regression", "squared-everywhere"].diagnosis[0].kind == "wrong-factor"
+
+
+def test_a_counterexample_on_a_long_graph_stays_readable(tmp_path):
+    """A recurrent net of 30 steps: the point has 33 inputs and the right formula 30 terms. The
+    sentence names the first inputs and says how many more, and leaves the formula to `deriv
+    solve`; the JSON keeps the whole point."""
+    from deriv.render import json as render_json
+    from deriv.render.words import UnicodeMath, sentence
+    steps = 30
+    inputs = ", ".join([f'x{t} = "real"' for t in range(1, steps + 1)] +
+                       ['w = "interval(-0.9, 0.9)"', 'u = "real"', 'h0 = "real"'])
+    graph = "\n".join(f"h{t} = tanh(w*h{t - 1} + u*x{t})" for t in range(1, steps + 1))
+    path = tmp_path / "rnn.toml"
+    path.write_text(f'[[problem]]\nid = "rnn"\ninputs = {{ {inputs} }}\ngraph = """\n{graph}\n'
+                    f'L = ' + " + ".join(f"h{t}**2" for t in range(1, steps + 1)) + '\n"""\n'
+                    '[[problem.claim]]\nid = "wrong"\nof = "L"\nwrt = "w"\n'
+                    'expr = "2*h30*(1 - h30**2)*h29 + h1"\n')
+    report = check(deriv.load_all(str(path)), Options())
+    f = report.verdicts[0].diagnosis[0]
+    assert f.kind == "no-explanation" and len(f.point) == 33 and f.expr is not None
+    text = sentence(f, UnicodeMath())
+    assert "(25 more inputs)" in text and "too long to print" in text and len(text) < 400, text
+    assert len(json.loads(render_json.report(report))["claims"][0]["diagnosis"][0]["point"]) \
+        == 33

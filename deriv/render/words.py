@@ -226,7 +226,7 @@ def sentence(f, m) -> str:
     if kind == "not-diagnosed":
         return f"not explained: {f.count} failing claims of this problem were explained first"
     if kind == "wrong-branch":
-        at = ", ".join(f"{m.name(n)} = {_number(v)}" for n, v in f.point)
+        at = _at(f.point, m)
         from sympy import And           # (findings exist only where SymPy is loaded)
         where = " and ".join(m.expr(r) for r in sorted(And.make_args(f.expr), key=str))
         return (f"is right except where {where}: there, at {at}, it is "
@@ -234,12 +234,15 @@ def sentence(f, m) -> str:
     if kind == "no-explanation":
         said = "no simple explanation found"
         if f.point:
-            at = ", ".join(f"{m.name(n)} = {_number(v)}" for n, v in f.point)
+            at = _at(f.point, m)
             truth = target if f.target is not None else m.name(f.symbols[0])
             said += (f"; at {at} it is {_number(f.values[0])} where {truth} = "
                      f"{_number(f.values[1])}")
-        if f.expr is not None:
-            said += f"; the right formula is {target} = {m.expr(f.expr)}"
+        formula = m.expr(f.expr) if f.expr is not None else ""
+        if len(formula) > MAX_FORMULA_CHARS:
+            said += "; the right formula is too long to print here (`deriv solve` derives it)"
+        elif formula:
+            said += f"; the right formula is {target} = {formula}"
         return said
     return kind
 
@@ -257,9 +260,15 @@ def _measured(f, m) -> str:
             "of values held"}[quantity] + f" with a checkpoint every {every} nodes"
 
 
+MAX_POINT_NAMES = 8        # inputs of a point named in a sentence (JSON keeps them all)
+MAX_FORMULA_CHARS = 400    # a right formula longer than this is left to `deriv solve`
+
+
 def _at(point, m) -> str:
-    return ", ".join(f"{m.name(n)} = {_number(v) if not isinstance(v, int) else v}"
-                     for n, v in point)
+    shown = ", ".join(f"{m.name(n)} = {_number(v) if not isinstance(v, int) else v}"
+                      for n, v in point[:MAX_POINT_NAMES])
+    more = len(point) - MAX_POINT_NAMES
+    return shown + (f", … ({more} more inputs)" if more > 0 else "")
 
 
 KIND_SENTENCES = {   # the claims of other kinds (deriv.kinds)
