@@ -505,9 +505,23 @@ def unbroadcast(expr: sp.Expr, shape: tuple) -> sp.Expr:
 # --- derivatives of one expression -------------------------------------------------------------
 
 def structural(expr: sp.Expr) -> bool:
-    """Does expr hold a structural operation (a matrix product, a sum over entries, ...)?"""
-    return any(P.entry_of(e) is not None and not P.entry_of(e).elementwise
-               for e in sp.preorder_traversal(expr))
+    """Does expr hold a structural operation (a matrix product, a sum over entries, ...)?
+    (Memoised: each edge of a node asks it of the node's expression — a loss summed over a
+    thousand terms was walked once per term.)"""
+    known = _STRUCTURAL.get(expr)
+    if known is None:
+        if len(_STRUCTURAL) > MEMO_SIZE:
+            _STRUCTURAL.clear()
+        known = _STRUCTURAL[expr] = any(P.entry_of(e) is not None and
+                                        not P.entry_of(e).elementwise
+                                        for e in sp.preorder_traversal(expr))
+    return known
+
+
+MEMO_SIZE = 4096               # expressions a memo of this module holds before it starts over
+_STRUCTURAL: dict = {}
+_WIDE: dict = {}               # a wide sum → {symbol: its terms that hold it}
+WIDE = 16                      # terms from which a sum's partials are read from that index
 
 
 def _structural_parts(expr: sp.Expr, wrt: sp.Symbol | None) -> dict[sp.Expr, sp.Symbol]:
@@ -597,12 +611,13 @@ def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
     the node reappears inside it: ∂s/∂z = s(1 − s) for s = σ(z)."""
     entry = P.entry_of(expr)
     if entry is not None and entry.partials and len(expr.args) == 1 and \
-            expr.args[0] == wrt and _plain_real(wrt):
-        # f(wrt), the chain's edge: f′ with the node's symbol put in at once (an f(wrt) built
-        # only to be replaced cost most of a thousand-node sweep)
-        partial = _partial_template(expr.func, entry)
-        return expr if partial == _PLACE[1] else \
-            partial.xreplace({_PLACE[0]: wrt, _PLACE[1]: out})
+            all(_plain_real(s) for s in expr.free_symbols):
+        # f(g): f′ with the node's symbol put in at once (an f(g) built only to be replaced
+        # cost most of a thousand-node sweep), times g′
+        partial, inner = _partial_template(expr.func, entry), diff(expr.args[0], wrt)
+        if partial == _PLACE[1] and inner == 1:      # exp(x): the node's formula itself
+            return expr
+        return partial.xreplace({_PLACE[0]: expr.args[0], _PLACE[1]: out}) * inner
     d = diff(expr, wrt)
     return d if d == expr else d.xreplace({expr: out})
 
@@ -644,6 +659,8 @@ def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
     if expr == wrt:
         return S.One
     if isinstance(expr, sp.Add):
+        if len(expr.args) >= WIDE and wrt.is_Symbol:    # only the terms holding wrt
+            return sp.Add(*(diff(a, wrt, _has) for a in _terms_holding(expr).get(wrt, ())))
         return sp.Add(*(diff(a, wrt, _has) for a in expr.args))
     if isinstance(expr, sp.Mul):
         args = expr.args
@@ -670,6 +687,20 @@ def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
         return sp.Add(*(expr.fdiff(i + 1) * diff(a, wrt, _has)
                         for i, a in enumerate(expr.args) if _contains(a, wrt, _has)))
     return sp.diff(expr, wrt)
+
+
+def _terms_holding(total: sp.Add) -> dict:
+    """Each symbol of a wide sum → the terms that hold it, indexed once: a node's thousand
+    edges each read their own term, not the thousand."""
+    index = _WIDE.get(total)
+    if index is None:
+        if len(_WIDE) > MEMO_SIZE:
+            _WIDE.clear()
+        index = _WIDE[total] = {}
+        for term in total.args:
+            for s in term.free_symbols:
+                index.setdefault(s, []).append(term)
+    return index
 
 
 def _contains(expr: sp.Expr, wrt: sp.Symbol, memo: dict) -> bool:

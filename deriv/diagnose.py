@@ -39,6 +39,9 @@ MAX_TERMS = 8               # terms of a printed sum searched for a wrong factor
 SCREEN_POINTS = 32          # points a candidate is screened at before all points
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar factor
+MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
+                            # a sweep: a thousand of them made a 1,000-step RNN's diagnosis
+                            # quadratic)
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
 # A claim that is exactly −1 or k times the derivative is explained whole: a wrong factor
@@ -728,7 +731,7 @@ class Diagnosis:
         # ∂h₁₅₀/∂h₁₄₉ in a product of hundreds), then the rest, bounded by count
         named = {s.name for s in self.written.free_symbols}
         refs = [r for r in refs if r.of in named or r.wrt in named] + \
-            [r for r in refs if not (r.of in named or r.wrt in named)]
+            [r for r in refs if not (r.of in named or r.wrt in named)][:MAX_UNNAMED_REFS]
         shapes = {}
         for ref in refs[:MAX_SCALAR_REFS]:
             try:
