@@ -760,6 +760,13 @@ def jacobian(share: sp.Expr, bar: sp.Symbol, size) -> sp.Expr | None:
     """A vector node's VJP c̄ ↦ share, with c̄ = I: the Jacobian in the gradient layout (Ωᵀ for
     Ωh; diag(g) for an elementwise c̄ ⊙ g). None where that is no matrix expression."""
     identity = eye(size)
+    # c̄ = I is the Jacobian only where c̄ enters through products: inside a reduction
+    # (softmax's sum(p ⊙ c̄), which is pᵀc̄) it would be summed over as a matrix
+    for e in sp.preorder_traversal(share):
+        entry = P.entry_of(e)
+        if entry is not None and not entry.elementwise and \
+                entry.name not in ("matmul", "transpose") and e.has(bar):
+            return None
 
     def diagonals(e):
         if not e.args or isinstance(e, ShapedSymbol):

@@ -311,6 +311,7 @@ class ProblemCheck:
         for batch in self.batches:
             t = self.truth(batch.values, claim)
             c = self.evaluate(batch.values, written) if evaluate else None
+            c = _one_number(c, t)
             out.append((batch, c, t, self.valid(batch, claim, t, *(() if c is None else (c,)))))
         return out
 
@@ -542,6 +543,15 @@ def newton_step(values: Values, of: str, wrt: str):
             return at - grad / hessian
     from deriv.primitives import BY_NAME
     return at - np.einsum("ijs,jks->iks", BY_NAME["inv"].numpy(hessian), grad)
+
+
+def _one_number(c, t):
+    """A 1×1 value against a scalar one (a K-vector's Jacobian drawn at K = 1): the same
+    number a point, in the truth's shape. Any other difference of shape stays one."""
+    if isinstance(c, np.ndarray) and isinstance(t, np.ndarray) and c.shape != t.shape and \
+            c.shape[-1:] == t.shape[-1:] and c[..., 0].size == 1 == t[..., 0].size:
+        return c.reshape(t.shape)
+    return c
 
 
 def problem_kinks(problem: Problem) -> list:

@@ -558,6 +558,8 @@ class Diagnosis:
     def constant_multiple(self) -> Finding | None:
         found = []
         for batch, c, t, valid in self.pairs:
+            if c is None or np.shape(c) != np.shape(t):
+                return None
             with np.errstate(all="ignore"):
                 small = 1e-8 * self.scale
                 ok = (np.abs(t) > small) & np.isfinite(c)
@@ -849,6 +851,9 @@ class Diagnosis:
                     if self.matches(candidate, truth):
                         expr = graph.local(ref.of, ref.wrt) \
                             if ref.wrt in graph.parents(ref.of) else None
+                        if expr is not None and any(s.name == ref.of + "_bar"
+                                                    for s in expr.free_symbols):
+                            expr = None     # a VJP, no Jacobian formula: the partial's name
                         return Finding("wrong-factor", self.target, derivative=ref,
                                        printed=printed, expr=expr)
         return None

@@ -665,3 +665,36 @@ def test_a_counterexample_on_a_long_graph_stays_readable(tmp_path):
     assert "(25 more inputs)" in text and "too long to print" in text and len(text) < 400, text
     assert len(json.loads(render_json.report(report))["claims"][0]["diagnosis"][0]["point"]) \
         == 33
+
+
+def test_a_wrong_factor_never_shows_a_jacobian_formula_that_is_not_one(tmp_path):
+    """diag(p) for softmax's ∂p/∂z in a chain: the factor is named; its Jacobian has no formula
+    from the VJP (setting c̄ = I inside sum(p ⊙ c̄) gave diag(p)(I − sum(diag(p))), wrong)."""
+    from deriv.render.words import UnicodeMath, sentence
+    path = tmp_path / "softmax.toml"
+    path.write_text("""[[problem]]
+id = "s"
+inputs = { z = "vector(K)", y = "one-hot vector(K)" }
+graph = \"\"\"
+p = softmax(z)
+L = -sum(hadamard(y, log(p)))
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "z"
+expr = "(diag(p) - p @ p.T) @ D(L, p)"
+
+[[problem.claim]]
+id = "diag-only"
+of = "L"
+wrt = "z"
+expr = "diag(p) @ D(L, p)"
+""")
+    report = check(deriv.load_all(str(path)), Options())
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["right"].verdict == "pass"
+    f = v["diag-only"].diagnosis[0]
+    assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("p", "z")
+    assert f.expr is None and sentence(f, UnicodeMath()).endswith("should be ∂p/∂z")

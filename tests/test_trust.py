@@ -353,3 +353,35 @@ def test_the_diagnosis_is_bounded_by_a_count():
     assert all(v[f"w{k}"].verdict == "fail" for k in range(MAX_DIAGNOSED + 5))
     assert kinds[:MAX_DIAGNOSED] == ["constant-multiple"] * MAX_DIAGNOSED
     assert kinds[MAX_DIAGNOSED:] == ["not-diagnosed"] * 5
+
+
+SOFTMAX_K = """[[problem]]
+id = "softmax"
+inputs = { z = "vector(K)" }
+graph = \"\"\"
+p = softmax(z)
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "p"
+wrt = "z"
+expr = "diag(p) - p @ p.T"
+
+[[problem.claim]]
+id = "wrong"
+of = "p"
+wrt = "z"
+expr = "diag(p) + p @ p.T"
+"""
+
+
+def test_a_jacobian_drawn_at_size_one_is_one_number_a_point(tmp_path):
+    """At K = 1 the claim is 1×1 where the truth is a number a point: the same value, so the
+    right claim passes and the wrong one fails (it crashed the diagnosis, exit 3)."""
+    path = tmp_path / "softmax.toml"
+    path.write_text(SOFTMAX_K)
+    report = deriv.check(deriv.load_all(str(path)), sizes={"K": 1})
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
+    assert v["wrong"].diagnosis
