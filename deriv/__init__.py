@@ -14,6 +14,14 @@ from __future__ import annotations
 
 __version__ = "0.2.0"
 
+import os as _os
+
+# BLAS on one thread (unless the caller chose): deriv's matrices are small and batched, and a
+# second thread fighting for a shared core made a batch of 64×64 eigh 100× slower (5.6 s for
+# 0.05 s). Read when NumPy is first imported, so it is set here, before any deriv module's.
+for _threads in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    _os.environ.setdefault(_threads, "1")
+
 from deriv.errors import DerivError  # noqa: E402  (light: no SymPy)
 
 __all__ = ["DerivError", "__version__", "load", "load_all", "solve", "check"]

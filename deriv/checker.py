@@ -35,13 +35,20 @@ from deriv.sampling import draw_all, size_assignments
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
+MAX_PRECISE_WORK = 1 << 23    # ... unless one evaluation costs more operations than this
+GROSS = 1e3                   # then only a disagreement this many tolerances wide is decided
+PRECISE_GROSS_WORK = 1 << 18  # from this work on (a 64×64 inverse), a gross one needs no
+                              # recheck either
 MIN_PER_BATCH = 50
 MIN_POINTS = 10               # a batch smaller than this is refused as too large to check
 DIAGNOSIS_SAMPLES = 2000      # points a failing claim's explanation is sought on
 DIAGNOSIS_NUMBERS = 1 << 19   # and on at most this many numbers of its largest value
 SHARED_SAMPLES = 20_000       # up to this many points, copies of a problem share their checks
 MAX_DIAGNOSED = 50            # failing claims of one problem that are explained
+DIAGNOSED_WORK = 1 << 16      # ... all of them up to this work a point (see most_diagnosed)
 REACH_POINTS = 32             # points a batch may add to reach the unseen sides of kinks
+WORK = 1 << 27                # operations (a matrix one weighing n³) a batch's forward pass
+                              # may cost: the points of a heavy matrix problem are fewer
 MEMORY = 1 << 28              # bytes the values of one batch may take (sweeps and
                               # temporaries take about as much again: a run stays under 1 GiB)
 
@@ -161,6 +168,14 @@ class ProblemCheck:
             raise DerivError(f"{problem.id} is too large to check: {elements} numbers a point "
                              f"(at most {MEMORY // (8 * 3 * MIN_POINTS)})", problem.path,
                              problem.line)
+        if problem.sizes or any(problem.graph.shape(n) for n in problem.graph.symbols):
+            # matrix work bounds the points too: a 64×64 expm a point is 2000 times what a
+            # scalar graph's whole pass costs (fewer points still see every entry differ)
+            largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
+            work = R.work(problem.graph, max(forward_program(problem.graph).ops, 1), largest)
+            # and each claim compared, element by element
+            work += len(problem.claims) * max(ProblemCheck.value_numbers(problem, assignments))
+            fits = min(fits, max(MIN_PER_BATCH, WORK // max(work, 1)))
         return min(per_batch, fits)
 
     @staticmethod
@@ -231,11 +246,13 @@ class ProblemCheck:
         disagreeing = len(bad[0])
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
             return "agree"
-        if self._work is None:           # a forward pass and a sweep, matrix work weighed
-            largest = {s: max(b.sizes[s] for b in self.batches) for s in self.problem.sizes}
-            self._work = 4 * R.work(self.graph, max(forward_program(self.graph).ops, 1),
-                                    largest)
-        ops = self._work
+        ops = self.work()
+        if ops > PRECISE_GROSS_WORK and disagreeing and bad[1].max() > GROSS:
+            return "disagree"        # far outside round-off on well-conditioned points
+        if ops > MAX_PRECISE_WORK:
+            # one evaluation at 50 digits would take minutes (a 64×64 eigendecomposition in
+            # mpmath): a gross disagreement stands, a slight one is not decided either way
+            return "disagree" if disagreeing and bad[1].max() > GROSS else "too-costly"
         points = R.choose(bad, lost[:0] if structural_zero else lost, informative, ops,
                           self.options.seed)
         decided = False
@@ -255,15 +272,32 @@ class ProblemCheck:
             return "agree"
         return "undecided"
 
+    def most_diagnosed(self) -> int:
+        """Failing claims of this problem that are explained: MAX_DIAGNOSED, fewer where one
+        evaluation is heavy matrix work (three at 64×64 inverses)."""
+        return max(3, min(MAX_DIAGNOSED, MAX_DIAGNOSED * DIAGNOSED_WORK // self.work()))
+
+    def work(self) -> int:
+        """Operations one evaluation of the problem at a point costs (a forward pass and a
+        sweep, matrix work weighed)."""
+        if self._work is None:
+            largest = {s: max(b.sizes[s] for b in self.batches) for s in self.problem.sizes}
+            self._work = 4 * R.work(self.graph, max(forward_program(self.graph).ops, 1),
+                                    largest)
+            if self._work > MAX_PRECISE_WORK:
+                self.max_precise = 0       # no 50-digit evaluation in its place either
+        return self._work
+
     def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int, int]:
         """Points where float64 overflows (log(exp(a) + exp(b)) at a = 710) are not undefined:
         up to MAX_PRECISE of them a batch (not those lost to a singular matrix) are evaluated
         at 50 digits instead. Returns how many
         are defined there, how many of those disagree, and how many were tried."""
         defined = wrong = tried = 0
+        self.work()
         for batch, _, _, valid in pairs:
             keep = batch.keep if claim.local else batch.keep_total
-            for i in np.flatnonzero(keep & ~valid & ~batch.singular)[:MAX_PRECISE]:
+            for i in np.flatnonzero(keep & ~valid & ~batch.singular)[:self.max_precise]:
                 tried += 1
                 both = self.at_point(batch, int(i), 50, claim, expr)
                 if both is None or len(both[0]) != len(both[1]):
@@ -388,16 +422,16 @@ class ProblemCheck:
                 outcome = "disagree"
             if precise_wrong and not outcome.startswith("disagree"):
                 outcome = "disagree"         # wrong where float64 overflows (at 50 digits)
-            if outcome == "undecided":
+            if outcome in ("undecided", "too-costly"):
                 v.verdict = "error"
-                v.reason = "underflow"
+                v.reason = "underflow" if outcome == "undecided" else outcome
                 return v
             if outcome == "disagree-underflow":      # float64 values are all 0: no diagnosis
                 v.verdict = "fail"
                 findings.append(Finding("underflow", target))
-            elif outcome == "disagree" and self.diagnosed >= MAX_DIAGNOSED:
+            elif outcome == "disagree" and self.diagnosed >= self.most_diagnosed():
                 v.verdict = "fail"         # the diagnosis is bounded by a count, never a clock
-                findings.append(Finding("not-diagnosed", target, count=MAX_DIAGNOSED))
+                findings.append(Finding("not-diagnosed", target, count=self.diagnosed))
             elif outcome == "disagree":
                 v.verdict = "fail"
                 self.diagnosed += 1

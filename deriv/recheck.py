@@ -24,6 +24,8 @@ from deriv.program import per_point
 
 RTOL = 1e-6
 ATOL = 1e-9                     # × the claim's scale
+FLOOR = 1e-12                   # × an array's largest element: at high precision, what of an
+                                # element's difference is still round-off
 UNDERFLOW = 1e-290              # below this, float64 has lost (or is about to lose) the value
 PRECISIONS = (30, 60, 120, 240, 480)    # decimal digits, tried in turn (from 30, or more for
                                         # a point whose values span many decades)
@@ -129,8 +131,20 @@ def work(graph, operations: int, sizes: dict) -> int:
             entry = entry_of(e)
             if entry is not None and entry.name in CUBIC:
                 n = max((d for a in e.args for d in concrete(shape_of(a), sizes)), default=1)
-                extra += n ** 3 - 1
+                extra += n ** 3 * _products(entry.name, e.args) - 1
     return operations + extra
+
+
+def _products(name: str, args) -> int:
+    """About how many n×n products an operation and its derivative take: a power Aᵏ's sweep
+    sums k products of powers; a matrix function's series and its Fréchet derivative, tens."""
+    if name == "matpow":
+        k = args[1] if len(args) > 1 else None
+        return 2 * min(abs(int(k)), 64) + 1 if k is not None and k.is_Integer else 8
+    return SERIES if name not in ("inv", "det", "logdet", "matmul") else 1
+
+
+SERIES = 40                     # products in a matrix function (expm, eig, …) and its sweep
 
 
 def enough(cost: int, operations: int) -> bool:
@@ -179,12 +193,15 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
         if previous is not None:
             pc, pt = previous
             gain = mp.mpf(10) ** (-(digits - last) // 2)    # half the digits added, to be safe
-            # relative to the largest element: an array's round-off zeros are not its scale
-            tol = RTOL * max(max(abs(a), abs(b)) for a, b in zip(c, t)) if c else 0
+            # each element relative to itself (a feature of scale 10⁻² beside one of 10⁵ is
+            # not round-off of the larger), and to the largest one far below float64's
+            # round-off (an array's computed zeros are not its scale)
+            floor = FLOOR * max(max(abs(a), abs(b)) for a, b in zip(c, t)) if c else 0
             stable, wrong = True, False
             for a, b, pa, pb in zip(c, t, pc, pt):
                 change = abs(a - pa) + abs(b - pb)
                 diff = abs(a - b)
+                tol = RTOL * max(abs(a), abs(b)) + floor
                 wrong = wrong or diff > tol + change * gain
                 stable = stable and change <= mp.mpf("1e-3") * max(tol, diff)
             if stable:

@@ -1,3 +1,4 @@
+import deriv  # noqa: F401  (first: it keeps BLAS on one thread, read when NumPy is imported)
 from pathlib import Path
 
 import pytest

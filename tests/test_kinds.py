@@ -11,6 +11,7 @@ import pytest
 import sympy as sp
 from click.testing import CliRunner
 
+import deriv
 from deriv.checker import check_problem
 from deriv.checkpoint import plan
 from deriv.cli import main
@@ -276,3 +277,50 @@ expr = "inv(X.T @ X + lam * eye(d)) @ X.T @ y"
     assert v["argmax"].verdict == "pass"
     assert v["argmin"].verdict == "fail"
     assert (v["argmin"].diagnosis[0].kind, v["argmin"].diagnosis[0].text) == ("optimum-kind", "max")
+
+
+SADDLES = """[[problem]]
+id = "saddle"
+inputs = { w = "vector(64)", a = "real" }
+graph = \"\"\"
+J = norm2(w) - 2*dot(onehot(1, 64), w)**2 + a
+\"\"\"
+
+[[problem.claim]]
+id = "min-at-saddle"
+kind = "optimum"
+of = "J"
+wrt = "w"
+optimum = "min"
+expr = "zeros(64, 1)"
+
+[[problem]]
+id = "bowl"
+inputs = { w = "vector(64)", a = "real" }
+graph = \"\"\"
+J = norm2(w) + dot(onehot(1, 64), w)**2 + a
+\"\"\"
+
+[[problem.claim]]
+id = "min"
+kind = "optimum"
+of = "J"
+wrt = "w"
+optimum = "min"
+expr = "zeros(64, 1)"
+"""
+
+
+def test_a_saddle_with_one_falling_direction_in_64_is_not_a_minimum(tmp_path):
+    """J = ‖w‖² − 2w₁²: 63 rising directions and one falling one, which 8 random directions
+    almost never meet; the Hessian's least-curvature direction does. The bowl beside it is a
+    minimum, and the sentence never says "a minimum, not a minimum"."""
+    from deriv.render.words import UnicodeMath, sentence
+    path = tmp_path / "saddle.toml"
+    path.write_text(SADDLES)
+    report = deriv.check(deriv.load_all(str(path)))
+    v = {(r.problem, r.claim.id): r for r in report.verdicts}
+    assert v["bowl", "min"].verdict == "pass"
+    f = v["saddle", "min-at-saddle"].diagnosis[0]
+    assert (f.kind, f.text) == ("optimum-kind", "saddle")
+    assert "is a saddle point of J, not a minimum" in sentence(f, UnicodeMath())

@@ -99,3 +99,38 @@ def test_a_wrong_claim_on_a_64_by_64_matrix_is_confirmed_and_explained_on_fewer_
     (wrong, transposed), _ = check_problem(p, Options())
     assert wrong.verdict == "fail" and wrong.diagnosis[0].kind == "no-explanation"
     assert transposed.verdict == "fail" and transposed.diagnosis[0].kind == "transposed"
+
+
+def test_heavy_matrix_work_draws_fewer_points_and_still_decides(monkeypatch):
+    """A 64×64 expm a point (and 64×64 eigenvectors, where one 50-digit evaluation would take
+    minutes): the points drawn follow the matrix work (never under MIN_PER_BATCH); the right
+    claim passes, and a wrong one fails on float64 alone, far outside round-off, with no
+    mpmath evaluation."""
+    from deriv.checker import MIN_PER_BATCH
+    (p,) = load_text(problem('A = "matrix(64, 64)"', "E = expm(A/64)\nL = trace(E)",
+                             [("right", "L", "A", "expm(A/64).T/64"),
+                              ("wrong", "L", "A", "expm(A/64)/64")]), "expm.toml")
+    pc = ProblemCheck(p, Options())
+    assert MIN_PER_BATCH <= pc.per_batch < 200
+    v = {r.claim.id: r for r in check_problem(p)[0]}
+    assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
+
+    (q,) = load_text(problem('X = "matrix(64, 64)"', "S = X + X.T\nl = eig(S, -1)",
+                             [("right", "l", "S", "eigvec(S, -1) @ eigvec(S, -1).T"),
+                              ("wrong", "l", "S", "eigvec(S, 1) @ eigvec(S, 1).T")]), "eig.toml")
+    monkeypatch.setattr(ProblemCheck, "at_point", lambda *a: pytest.fail("a 50-digit eig"))
+    v = {r.claim.id: r for r in check_problem(q)[0]}
+    assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
+
+
+def test_deriv_runs_blas_on_one_thread():
+    """deriv's matrices are small and batched: BLAS threads only fight for the cores (a batch
+    of 64×64 eigh ran 100× slower on two threads of a loaded machine)."""
+    import subprocess
+    import sys
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", "import os, deriv; "
+                          "print(os.environ['OPENBLAS_NUM_THREADS'])"],
+                         capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "1"

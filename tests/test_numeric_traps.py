@@ -193,3 +193,36 @@ def test_a_deep_chain_is_diagnosed_within_the_budget():
     v = verdicts(text, samples=500)["wrong"]
     assert v.verdict == "fail"
     assert time.perf_counter() - start < DIAGNOSIS_SECONDS
+
+
+MIXED_SCALES = """[[problem]]
+id = "mixed"
+inputs = { u = "interval(0, 1) vector(2)", w = "vector(2)", y = "real" }
+graph = \"\"\"
+x = [[200000, 0], [0, 0.01]] @ u
+r = dot(w, x) - y
+L = r**2 / 2
+\"\"\"
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "w"
+expr = "r * x"
+
+[[problem.claim]]
+id = "small-entry-doubled"
+of = "L"
+wrt = "w"
+expr = "r * x + r * hadamard([[0], [1]], x)"
+"""
+
+
+def test_an_entry_wrong_beside_a_much_larger_one_fails():
+    """Features of scale 10⁵ and 10⁻²: the gradient's small entry doubled is no round-off of
+    the large one, at float64 nor in the 50-digit recheck (which compared every element to the
+    largest, and passed it)."""
+    (p,) = load_text(MIXED_SCALES, "mixed.toml")
+    v = {r.claim.id: r for r in check_problem(p)[0]}
+    assert v["right"].verdict == "pass"
+    assert v["small-entry-doubled"].verdict == "fail"

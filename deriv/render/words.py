@@ -288,7 +288,8 @@ KIND_SENTENCES = {   # the claims of other kinds (deriv.kinds)
     "optimum-kind": lambda f, m, target: (
         f"the claimed arg{f.symbols[0]} over {m.name(f.target.wrt)} is "
         f"{_OPTIMA[f.text]} of {m.name(f.target.of)}, not {_OPTIMA[f.symbols[0]]} (second "
-        f"differences along random directions, at {f.count} of {int(f.number)} points)"),
+        f"differences around it, in random and in the Hessian's extreme directions, at "
+        f"{f.count} of {int(f.number)} points)"),
     "expectation": lambda f, m, target: (
         f"E[{m.name(f.symbols[0])}] = {m.expr(f.expr)} exactly, not {m.expr(f.printed)}"
         if f.text == "symbolic" else
@@ -330,6 +331,9 @@ def error_reason(v) -> str:
     if v.reason == "underflow":
         return ("undecided: both sides underflow to 0 in float64 at every point, and no "
                 "point could be recomputed at high precision")
+    if v.reason == "too-costly":
+        return ("undecided: float64 differs slightly at some points, and a recheck at high "
+                "precision would cost minutes at these sizes (try smaller sizes: --size)")
     singular = f", {v.singular} where a matrix is singular" if v.singular else ""
     return (f"evaluable at only {v.samples} points ({v.undefined} undefined, {v.near_kink} "
             f"near a kink{singular}); is an input's domain missing (e.g. positive)?")
