@@ -118,7 +118,8 @@ class Diagnosis:
         found: list[Finding] = []
         # the ones that need no further sweep first; then those that evaluate more of the
         # problem's derivatives
-        for method in (self.transposed, self.negated, self.product_order, self.lost_path,
+        for method in (self.transposed, self.negated, self.product_order,
+                       self.transposed_factor, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
                        self.printed_term, self.symmetric_only, self.square_only,
@@ -555,6 +556,19 @@ class Diagnosis:
                 return Finding("product-order", self.target, expr=right, printed=printed)
         return None
 
+    def transposed_factor(self) -> Finding | None:
+        """One factor of a matrix product written without its transpose (AG for AᵀG), or
+        with one it should not have: that factor transposed is right (deriv.orders)."""
+        from deriv.orders import transpositions
+        if self.claim.is_value or self.written is None:
+            return None
+        for candidate, printed, right in transpositions(self.written):
+            def transposed(batch, k, e=candidate):
+                return self.pc.evaluate(batch.values, e)
+            if self.matches(transposed, lambda b, k: self.pairs[k][2]):
+                return Finding("wrong-factor", self.target, printed=printed, expr=right)
+        return None
+
     def constant_multiple(self) -> Finding | None:
         found = []
         for batch, c, t, valid in self.pairs:
@@ -678,6 +692,10 @@ class Diagnosis:
         near = names if len(names) <= 4 * half else list(dict.fromkeys(
             list(graph.inputs) + names[-4 * half:]))
         out: list[tuple[object, sp.Expr]] = [(None, graph.symbols[n]) for n in near]
+        # the sizes as numbers (attention's 1/√d, a mean's 1/n): no one multiple at every size
+        for name in graph.sizes:
+            d = A.size_value(name)
+            out += [(SIZE, 1 / sp.sqrt(d)), (SIZE, 1 / d)]
         if not claim.is_value and not claim.update:
             on_paths = [n for n in graph.symbols if n == claim.wrt or (
                 graph.depends(claim.of, n) and graph.depends(n, claim.wrt))]
@@ -866,13 +884,16 @@ class Diagnosis:
                 continue
             value = self.value_of(ref, expr)
             if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
-                return Finding("extra-factor", self.target, derivative=ref, expr=expr)
+                return Finding("extra-factor", self.target, derivative=_ref(ref), expr=expr)
             if self.matches(lambda b, k: self.pairs[k][1] * value(b, k),
                             lambda b, k: self.pairs[k][2]):
-                return Finding("missing-factor", self.target, derivative=ref, expr=expr)
+                return Finding("missing-factor", self.target, derivative=_ref(ref), expr=expr)
         return None
 
     def value_of(self, ref, expr):
+        if ref is SIZE:
+            return lambda b, k: float(expr.xreplace({A.size_value(n): v
+                                                     for n, v in b.sizes.items()}))
         if ref is None:
             return lambda b, k: b.values.env[expr]
         if expr is None:                                 # a total derivative
@@ -887,9 +908,9 @@ class Diagnosis:
                 continue
             value = self.value_of(ref, expr)
             if self.matches(lambda b, k: self.pairs[k][2] - value(b, k)):
-                return Finding("missing-term", self.target, derivative=ref, expr=expr)
+                return Finding("missing-term", self.target, derivative=_ref(ref), expr=expr)
             if self.matches(lambda b, k: self.pairs[k][2] + value(b, k)):
-                return Finding("extra-term", self.target, derivative=ref, expr=expr)
+                return Finding("extra-term", self.target, derivative=_ref(ref), expr=expr)
         return None
 
     def printed_term(self) -> Finding | None:
@@ -980,6 +1001,13 @@ class _Prefix:
 def _head(values, n: int = SCREEN_POINTS):
     """A batch's first n points (samples are the last axis)."""
     return values[..., :n] if isinstance(values, np.ndarray) else values
+
+
+SIZE = "size"            # a candidate factor that is a size used as a number
+
+
+def _ref(ref):
+    return None if ref is SIZE else ref
 
 
 def _cell_key(cell) -> tuple:

@@ -94,3 +94,25 @@ def reorderings(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
                 chains = sp.Add(*replace)
                 out.append((candidate, chains, sp.Add(*replace.values())))
     return out[:MAX_REORDERINGS]
+
+
+def transpositions(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
+    """(the claim with one factor of a product transposed, the factor as written, transposed):
+    backprop's commonest slip, AG for AᵀG; only where the product's shape is unchanged."""
+    out = []
+    for chain in _chains(expr):
+        factors = _factors(chain)
+        for i, factor in enumerate(factors):
+            if not A.shape_of(factor):
+                continue
+            flipped = A.T(factor)
+            try:
+                product = _product(factors[:i] + [flipped] + factors[i + 1:])
+                if A.shape_of(product) != A.shape_of(chain):
+                    continue
+            except A.ShapeError:
+                continue
+            candidate = _reordered(expr, {chain: product})
+            if candidate is not None:
+                out.append((candidate, factor, flipped))
+    return out[:MAX_REORDERINGS]

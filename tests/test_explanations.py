@@ -698,3 +698,70 @@ expr = "diag(p) @ D(L, p)"
     f = v["diag-only"].diagnosis[0]
     assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("p", "z")
     assert f.expr is None and sentence(f, UnicodeMath()).endswith("should be ∂p/∂z")
+
+
+ATTENTION = """[[problem]]
+id = "attention"
+inputs = { Q = "matrix(T, d)", K = "matrix(T, d)", V = "matrix(T, dv)", G = "matrix(T, dv)" }
+graph = \"\"\"
+S = Q @ K.T / sqrt(d)
+P = softmax(S, axis=1)
+O = P @ V
+L = sum(hadamard(G, O))
+\"\"\"
+
+[[problem.claim]]
+id = "dV"
+of = "L"
+wrt = "V"
+expr = "P.T @ G"
+
+[[problem.claim]]
+id = "dV-no-transpose"
+of = "L"
+wrt = "V"
+expr = "P @ G"
+
+[[problem.claim]]
+id = "dQ"
+of = "L"
+wrt = "Q"
+expr = "D(L, S) @ K / sqrt(d)"
+
+[[problem.claim]]
+id = "dQ-no-scale"
+of = "L"
+wrt = "Q"
+expr = "D(L, S) @ K"
+
+[[problem.claim]]
+id = "dK"
+of = "L"
+wrt = "K"
+expr = "D(L, S).T @ Q / sqrt(d)"
+
+[[problem.claim]]
+id = "dK-no-transpose"
+of = "L"
+wrt = "K"
+expr = "D(L, S) @ Q / sqrt(d)"
+"""
+
+
+def test_attention_mistakes_name_the_transpose_and_the_scale(tmp_path):
+    """Attention's backward pass: a factor of a product without its transpose (PG for PᵀG,
+    ∂L/∂S·Q for (∂L/∂S)ᵀQ) is that factor, to be transposed; a 1/√d left out is a missing
+    factor, though at every drawn d it is another constant."""
+    from deriv.render.words import UnicodeMath, sentence
+    path = tmp_path / "attention.toml"
+    path.write_text(ATTENTION)
+    report = check(deriv.load_all(str(path)), Options())
+    v = {r.claim.id: r for r in report.verdicts}
+    assert all(v[c].verdict == "pass" for c in ("dV", "dQ", "dK"))
+    f = v["dV-no-transpose"].diagnosis[0]
+    assert f.kind == "wrong-factor" and str(f.printed) == "P"
+    assert sentence(f, UnicodeMath()) == "the factor P should be Pᵀ"
+    f = v["dK-no-transpose"].diagnosis[0]
+    assert f.kind == "wrong-factor" and sentence(f, UnicodeMath()).endswith("should be (∂L/∂S)ᵀ")
+    f = v["dQ-no-scale"].diagnosis[0]
+    assert f.kind == "missing-factor" and str(f.expr) == "1/sqrt(d)"
