@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from deriv import batch, catalog
-from deriv.catalog import by_id, load_catalog, lookup, resolve
+from deriv import lookup as lookup_module
+from deriv.catalog import by_id, catalog_files, load_catalog, resolve
 from deriv.cli import main
 from deriv.errors import DerivError
 from deriv.render import json as render_json
@@ -28,8 +29,12 @@ ONE = textwrap.dedent('''\
 ''')
 
 
+def lookup(target, directory=None):
+    return lookup_module.lookup(target, catalog_files(directory))
+
+
 def _counting(monkeypatch) -> list:
-    """The files deriv.catalog loads, in order."""
+    """The files deriv.catalog and deriv.lookup load, in order."""
     loaded = []
     real = catalog.load_file
 
@@ -37,6 +42,7 @@ def _counting(monkeypatch) -> list:
         loaded.append(str(path))
         return real(path, from_printed)
     monkeypatch.setattr(catalog, "load_file", load_file)
+    monkeypatch.setattr(lookup_module, "load_file", load_file)
     return loaded
 
 
@@ -101,7 +107,7 @@ def test_an_unreadable_catalog_is_left_to_the_whole_load(tmp_path):
 def test_solve_by_id_prints_what_it_printed_from_the_whole_catalog(monkeypatch):
     runner = CliRunner()
     fast = runner.invoke(main, ["solve", "problem-7.12", "--format", "json"])
-    monkeypatch.setattr(catalog, "lookup", lambda *a, **k: None)
+    monkeypatch.setattr(catalog, "lookup", lambda *a, **k: None)      # the whole catalog
     whole = runner.invoke(main, ["solve", "problem-7.12", "--format", "json"])
     assert fast.exit_code == whole.exit_code == 0
     assert fast.output == whole.output
