@@ -1,9 +1,14 @@
 """What a command does before the first problem is touched (issues 14 and 15: every command is
-a fresh process): an id is looked up in the one file that holds it, not the whole catalog."""
+a fresh process): an id is looked up in the one file that holds it, not the whole catalog, and
+what SymPy's import and the loading made is frozen, never traversed by the collector again."""
 
 from __future__ import annotations
 
+import gc
+import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -112,3 +117,37 @@ def test_solve_by_id_prints_what_it_printed_from_the_whole_catalog(monkeypatch):
     assert fast.exit_code == whole.exit_code == 0
     assert fast.output == whole.output
     assert by_id(load_catalog(), "problem-7.12")[0].title in fast.output
+
+
+FRESH = """
+import gc, sys
+import deriv.cli
+deriv.cli._import_frozen()
+imported = gc.get_freeze_count()
+sys.argv = ["deriv", *sys.argv[1:]]
+try:
+    deriv.cli.main()
+except SystemExit:
+    pass
+print(imported, gc.get_freeze_count(), gc.isenabled())
+"""
+
+
+def test_a_fresh_command_freezes_what_its_import_and_its_loading_made(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text(ONE.format(id="p", k=2))
+    out = subprocess.run([sys.executable, "-c", FRESH, "check", "-q", str(path)],
+                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    imported, total, enabled = out.stdout.split()[-3:]
+    assert int(imported) > 50_000                 # SymPy's and NumPy's objects
+    assert int(total) > int(imported)             # and the loaded problem's
+    assert enabled == "True"                      # the collector runs for everything else
+
+
+def test_a_callers_process_keeps_its_collector(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text(ONE.format(id="p", k=2))
+    frozen = gc.get_freeze_count()
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 0
+    assert gc.get_freeze_count() == frozen and gc.isenabled()
