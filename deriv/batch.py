@@ -8,11 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from deriv.catalog import by_id, load_catalog
+from deriv.catalog import by_id, catalog_files, load_catalog
 from deriv.checker import Options, check
 from deriv.config import counts_expect
 from deriv.errors import DerivError
 from deriv.findings import Input, Report
+from deriv.lookup import lookup
 from deriv.problem import Problem, load_file
 
 
@@ -78,10 +79,13 @@ def collect(targets, catalog: list[str | Path] | None = None, from_printed: bool
         elif path.is_file() or target.endswith(".toml"):
             add_file(path)
         else:
-            if known is None:
-                known = _catalog(catalog, from_printed)
+            matches = lookup(target, catalog_files(catalog or None), from_printed) \
+                if known is None else None
             try:
-                matches = by_id(known, target)
+                if matches is None:             # the whole catalog: it names what is wrong
+                    if known is None:
+                        known = _catalog(catalog, from_printed)
+                    matches = by_id(known, target)
             except DerivError as err:
                 plan.inputs.append(Input(target, error=err))
                 continue
