@@ -31,6 +31,7 @@ MAX_DENOMINATORS = 64       # and other variables
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_DROP_VARIANTS = 48      # sweeps with some edges left out (each is compiled)
 MAX_PATHS = 12              # single paths tried as all a claim keeps
+SHORTEST_PATHS = 4          # ... and the shortest ones, always
 MAX_FORMULA_NODES = 150     # the right formula of an unexplained claim, on graphs this size
 MAX_DROP_NODES = 400        # ... tried on graphs up to this size
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
@@ -464,7 +465,20 @@ class Diagnosis:
         def truth(batch, k):
             return batch.values.derivative(claim.of, claim.wrt, claim.layout)
         total = graph.count_paths(claim.wrt, claim.of)
-        for drop, finding in itertools.islice(self.drops(between), budget):
+        # the shortest paths alone as well, whatever the budget left (BPTT of a hundred steps
+        # that keeps only the last: its variants come after a thousand subsets of children)
+        tried = list(itertools.islice(self.drops(between), budget))
+        named = {s.name for s in self.written.free_symbols} if self.written is not None \
+            else set()
+        # the shortest through each node the claim names, then the shortest of all
+        shortest = [graph.shortest_paths(claim.wrt, n, 1)[0] +
+                    graph.shortest_paths(n, claim.of, 1)[0][1:]
+                    for n in between if n in named and n != claim.wrt]
+        shortest = sorted(dict.fromkeys(shortest + graph.shortest_paths(
+            claim.wrt, claim.of, SHORTEST_PATHS)), key=len)
+        tried += [(drop, finding) for drop, finding in self.path_drops(
+            shortest[:SHORTEST_PATHS]) if drop not in {d for d, _ in tried}]
+        for drop, finding in tried:
             def without(batch, k, drop=drop):
                 return batch.values.derivative(claim.of, claim.wrt, claim.layout, drop=drop)
             if self.screened(without) and self.matches(without):
@@ -519,7 +533,12 @@ class Diagnosis:
                     return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                    symbols=held, text="constant")
                 yield frozenset((n, p) for n in held for p in graph.parents(n)), constant
-        for path in graph.some_paths(claim.wrt, claim.of, MAX_PATHS):
+        yield from self.path_drops(graph.some_paths(claim.wrt, claim.of, MAX_PATHS))
+
+    def path_drops(self, paths):
+        """All but one path: each path's variant with every edge off it left out."""
+        claim, graph = self.claim, self.graph
+        for path in paths:
             on = set(zip(path[1:], path[:-1]))
             drop = frozenset((c, a) for a in path[:-1] for c in graph.children.get(a, ())
                              if (c, a) not in on)

@@ -149,6 +149,24 @@ class Graph:
             stack.extend((c, path + (c,)) for c in reversed(self.children[at])
                          if self.depends(dst, c))
 
+    def shortest_paths(self, src: str, dst: str, limit: int = 3) -> list[tuple[str, ...]]:
+        """The first `limit` paths src → … → dst, shortest first (breadth-first, bounded by
+        the paths it holds: a wide graph's frontier is not listed whole)."""
+        from collections import deque
+        if not self.depends(dst, src):
+            return []
+        found, queue, held = [], deque([(src, (src,))]), 0
+        while queue and len(found) < limit and held < 100_000:
+            at, path = queue.popleft()
+            if at == dst:
+                found.append(path)
+                continue
+            for c in self.children[at]:
+                if c == dst or self.depends(dst, c):
+                    queue.append((c, path + (c,)))
+                    held += 1
+        return found
+
     def paths(self, src: str, dst: str) -> list[tuple[str, ...]]:
         """Every path src → … → dst along edges (bounded: a huge count is an error)."""
         found = self.some_paths(src, dst, MAX_PATHS + 1)

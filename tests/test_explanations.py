@@ -765,3 +765,21 @@ def test_attention_mistakes_name_the_transpose_and_the_scale(tmp_path):
     assert f.kind == "wrong-factor" and sentence(f, UnicodeMath()).endswith("should be (∂L/∂S)ᵀ")
     f = v["dQ-no-scale"].diagnosis[0]
     assert f.kind == "missing-factor" and str(f.expr) == "1/sqrt(d)"
+
+
+def test_bptt_of_a_hundred_steps_that_keeps_the_last_names_its_path(tmp_path):
+    """A shared weight w with a hundred children: no subset of them is tried, and the budget of
+    variants is spent long before the single paths; the shortest path through the nodes the
+    claim names is tried whatever is left, and is the one it keeps."""
+    steps = 100
+    inputs = ", ".join([f'x{t} = "real"' for t in range(1, steps + 1)] +
+                       ['w = "interval(-0.9, 0.9)"', 'u = "real"', 'h0 = "real"'])
+    graph = "\n".join(f"h{t} = tanh(w*h{t - 1} + u*x{t})" for t in range(1, steps + 1))
+    path = tmp_path / "rnn.toml"
+    path.write_text(f'[[problem]]\nid = "rnn"\ninputs = {{ {inputs} }}\ngraph = """\n{graph}\n'
+                    f'L = ' + " + ".join(f"h{t}**2" for t in range(1, steps + 1)) + '\n"""\n'
+                    '[[problem.claim]]\nid = "last-step"\nof = "L"\nwrt = "w"\n'
+                    'expr = "2*h100*(1 - h100**2)*h99"\n')
+    report = check(deriv.load_all(str(path)), Options())
+    f = report.verdicts[0].diagnosis[0]
+    assert (f.kind, f.text, f.paths) == ("lost-path", "path", (("w", "h100", "L"),))
