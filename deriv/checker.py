@@ -147,6 +147,7 @@ class ProblemCheck:
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: dict | None = None
+        self._graph_kinks: set | None = None
         self._small: ProblemCheck | None = None
         self._mp: dict = {}                # mpmath values at a point and precision
         self._work: int | None = None      # operations one recheck evaluation costs
@@ -503,8 +504,11 @@ class ProblemCheck:
             {self.graph.symbols[claim.of]}
         written = [e for e in (claim.expr, claim.chain_expr) if e is not None]
         names = set().union(*(e.free_symbols for e in written))   # (has() only where it may)
+        if self._graph_kinks is None:          # (another claim's kinks are not this one's)
+            self._graph_kinks = {k for n in self.graph.order
+                                 for k in kink_arguments(self.graph.nodes[n].expr)}
         relevant = [k for k in self.kinks
-                    if self.kink_symbols[k] & upstream or
+                    if k in self._graph_kinks and self.kink_symbols[k] & upstream or
                     self.kink_symbols[k] <= names and any(e.has(k) for e in written)]
         seen = 0
         for k in relevant:

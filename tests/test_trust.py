@@ -385,3 +385,18 @@ def test_a_jacobian_drawn_at_size_one_is_one_number_a_point(tmp_path):
     v = {r.claim.id: r for r in report.verdicts}
     assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
     assert v["wrong"].diagnosis
+
+
+def test_another_claims_kink_is_not_a_branch_of_this_one(tmp_path):
+    """logsumexp's ∂m/∂x = softmax(x) has no branch; a wrong claim beside it written with
+    I(x − max(x) ≥ 0) has one, which only that claim must cover."""
+    path = tmp_path / "lse.toml"
+    path.write_text('[[problem]]\nid = "lse"\ninputs = { x = "vector(n)" }\n'
+                    'graph = "m = logsumexp(x)"\n'
+                    '[[problem.claim]]\nid = "right"\nof = "m"\nwrt = "x"\nexpr = "softmax(x)"\n'
+                    '[[problem.claim]]\nid = "one-hot"\nof = "m"\nwrt = "x"\n'
+                    'expr = "I(x - max(x) >= 0)"\n')
+    report = deriv.check(deriv.load_all(str(path)))
+    v = {r.claim.id: r for r in report.verdicts}
+    assert v["right"].verdict == "pass" and v["right"].branches == 0
+    assert v["one-hot"].verdict == "fail" and v["one-hot"].branches == 2
