@@ -618,7 +618,7 @@ def printed_tolerance(text: str, truth: float) -> float:
         exponent = Decimal(text.strip()).as_tuple().exponent
     except (InvalidOperation, ValueError):
         exponent = 0
-    if "." not in text or not isinstance(exponent, int):
+    if ("." not in text and "e" not in text.lower()) or not isinstance(exponent, int):
         return 1e-9 * max(abs(truth), 1.0)       # printed 0 where round-off left 1e-17
     return 0.5 * 10.0 ** exponent + 1e-12 * abs(truth)
 

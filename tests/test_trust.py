@@ -81,6 +81,10 @@ def test_printed_tolerance_keeps_the_digits_written():
     assert printed_tolerance("2.50", 2.54) == pytest.approx(0.005, rel=1e-6)
     assert printed_tolerance("1.2e-3", 1e-3) == pytest.approx(5e-5, rel=1e-6)
     assert printed_tolerance("3", 3.0) < 1e-8
+    # the same digits, however spelled: 0.1 and 1e-1 are both ±0.05
+    assert printed_tolerance("1e-1", 0.1) == printed_tolerance("0.1", 0.1) == \
+        pytest.approx(0.05, rel=1e-6)
+    assert printed_tolerance("3E2", 300.0) == pytest.approx(50, rel=1e-6)
 
 
 # --- 3. high precision where float64 cannot decide --------------------------------------------
