@@ -588,10 +588,24 @@ def parse_ast(text: str) -> ast.Expression:
         msg = (err.msg or "invalid syntax").split(" (")[0]
         if msg.startswith("Exceeds the limit"):   # Python's own cap on an int literal
             msg = f"numeric literal longer than {MAX_LITERAL} characters"
+        if "was never closed" in msg:       # Python names the wrapper's "(": find the text's
+            line, col = _unclosed(text) or (line, col)
         raise DerivError(f"syntax error: {msg}", None, max(line, 1), max(col, 1)) from None
     except (RecursionError, MemoryError, ValueError) as err:
         raise DerivError(f"expression too complex to read ({type(err).__name__})", None, 1, 1) \
             from None
+
+
+def _unclosed(text: str) -> tuple[int, int] | None:
+    """Line and column of the first bracket of `text` never closed."""
+    stack = []
+    for line, row in enumerate(text.split("\n"), 1):
+        for col, ch in enumerate(row, 1):
+            if ch in "([{":
+                stack.append((line, col))
+            elif ch in ")]}" and stack:
+                stack.pop()
+    return stack[0] if stack else None
 
 
 def parse_expression(text: str, names: Mapping[str, sp.Expr], *,
