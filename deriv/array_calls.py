@@ -96,6 +96,8 @@ def count(shape: tuple, axis) -> sp.Expr:
 
 def products(reader, node, name: str, a: sp.Expr, b: sp.Expr) -> sp.Expr:
     sa, sb = A.shape_of(a), A.shape_of(b)
+    if not sa and not sb:          # vectors of one entry (vector(1) is a number)
+        return a * b
     if not (sa and sa[1] == 1 and sb and sb[1] == 1):
         raise reader.fail(node, f"{name} takes two column vectors, not "
                                 f"{A.shape_text(sa)} and {A.shape_text(sb)}", "shape")

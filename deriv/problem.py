@@ -296,8 +296,11 @@ def _relations(raw, sizes: tuple, where) -> tuple:
     if len(named) <= 6 and out and not any(       # (more sizes: found when drawn)
             holds(dict(zip(named, values)), out)
             for values in itertools.product(range(*SIZE_RANGE), repeat=len(named))):
+        fixed = [(a, b) for a, op, b in out if op == "==" and isinstance(b, int)]
+        hint = f" (a size fixed at {fixed[0][1]}: write the number in the shape, or " \
+            f"--size {fixed[0][0]}={fixed[0][1]})" if fixed else ""
         raise where(f"no sizes from {SIZE_RANGE[0]} to {SIZE_RANGE[1] - 1} satisfy "
-                    + ", ".join(printable(r) for r in raw))
+                    + ", ".join(printable(r) for r in raw) + hint)
     return tuple(out)
 
 

@@ -404,3 +404,15 @@ def test_another_claims_kink_is_not_a_branch_of_this_one(tmp_path):
     v = {r.claim.id: r for r in report.verdicts}
     assert v["right"].verdict == "pass" and v["right"].branches == 0
     assert v["one-hot"].verdict == "fail" and v["one-hot"].branches == 2
+
+
+def test_vectors_of_one_entry_have_a_dot_product(tmp_path):
+    """vector(1) is a number: dot(y, z) of two of them is their product (it was refused as
+    "dot takes two column vectors, not scalar and scalar")."""
+    path = tmp_path / "one.toml"
+    path.write_text('[[problem]]\nid = "one"\ninputs = { z = "vector(1)", y = "vector(1)" }\n'
+                    'graph = "L = -dot(y, z)"\n'
+                    '[[problem.claim]]\nid = "right"\nof = "L"\nwrt = "z"\nexpr = "-y"\n'
+                    '[[problem.claim]]\nid = "wrong"\nof = "L"\nwrt = "z"\nexpr = "y"\n')
+    v = {r.claim.id: r for r in deriv.check(deriv.load_all(str(path))).verdicts}
+    assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
