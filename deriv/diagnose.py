@@ -175,7 +175,7 @@ class Diagnosis:
         formula = self.closed_form()
         formula = reference_form(formula) if formula is not None else None
         return Finding("no-explanation", self.target, point=point, values=values, expr=formula,
-                       symbols=(claim.of,))
+                       symbols=(claim.of,), text="step" if claim.update else "")
 
     def closed_form(self) -> sp.Expr | None:
         """The derivative as one formula in the problem's own nodes, on graphs small enough
@@ -559,6 +559,13 @@ class Diagnosis:
         return None
 
     def negated(self) -> Finding | None:
+        claim = self.claim
+        if claim.update and self.written is not None:
+            # a step with the wrong sign (w + ε∇L, uphill): the claim is w reflected, 2w − truth
+            w = self.graph.symbols[claim.wrt]
+            if self.matches(lambda b, k: 2 * b.values.env[w] - self.pairs[k][2]):
+                return Finding("term-sign", self.target, expr=self.written - w)
+            return None
         if self.matches(lambda b, k: -self.pairs[k][2]):
             return Finding("negated", self.target)
         return None

@@ -783,3 +783,25 @@ def test_bptt_of_a_hundred_steps_that_keeps_the_last_names_its_path(tmp_path):
     report = check(deriv.load_all(str(path)), Options())
     f = report.verdicts[0].diagnosis[0]
     assert (f.kind, f.text, f.paths) == ("lost-path", "path", (("w", "h100", "L"),))
+
+
+def test_a_gradient_step_uphill_is_a_sign_slip_of_the_step(tmp_path):
+    """w + ε∇L for w − ε∇L: the step term has the wrong sign; the claim is labelled as a step,
+    and a wrong step nothing explains compares with the updated w, not with ∂L/∂w."""
+    from deriv.render.words import UnicodeMath, sentence
+    path = tmp_path / "gd.toml"
+    path.write_text('[[problem]]\nid = "gd"\n'
+                    'inputs = { w = "vector(d)", x = "vector(d)", eps = "positive" }\n'
+                    'graph = "L = tanh(dot(w, x))"\n'
+                    '[[problem.claim]]\nid = "right"\nof = "L"\nwrt = "w"\nupdate = "eps"\n'
+                    'expr = "w - eps*(1 - L**2)*x"\n'
+                    '[[problem.claim]]\nid = "uphill"\nof = "L"\nwrt = "w"\nupdate = "eps"\n'
+                    'expr = "w + eps*(1 - L**2)*x"\n'
+                    '[[problem.claim]]\nid = "odd"\nof = "L"\nwrt = "w"\nupdate = "eps"\n'
+                    'expr = "w - eps*(1 - L**3)*x"\n')
+    v = {r.claim.id: r for r in check(deriv.load_all(str(path)), Options()).verdicts}
+    assert v["right"].verdict == "pass"
+    f = v["uphill"].diagnosis[0]
+    assert f.kind == "term-sign" and sentence(f, UnicodeMath()).endswith("has the wrong sign")
+    f = v["odd"].diagnosis[-1]
+    assert f.kind == "no-explanation" and "where the updated w = " in sentence(f, UnicodeMath())

@@ -245,6 +245,7 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
     target = claim_label(v.claim, UnicodeMath(d)) or (
         f"{pretty(v.claim.of, d)} (value)" if v.claim.is_value
         else f"Newton step in {pretty(v.claim.wrt, d)}" if v.claim.update == "newton"
+        else f"gradient step in {pretty(v.claim.wrt, d)}" if v.claim.update
         else partial(v.claim.of, v.claim.wrt, d) + (" (local)" if v.claim.local else ""))
     line.append(f" {target}")
     extras = []

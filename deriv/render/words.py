@@ -235,7 +235,8 @@ def sentence(f, m) -> str:
         said = "no simple explanation found"
         if f.point:
             at = _at(f.point, m)
-            truth = target if f.target is not None else m.name(f.symbols[0])
+            truth = f"the updated {m.name(f.target.wrt)}" if f.text == "step" else \
+                target if f.target is not None else m.name(f.symbols[0])
             said += (f"; at {at} it is {_number(f.values[0])} where {truth} = "
                      f"{_number(f.values[1])}")
         formula = m.expr(f.expr) if f.expr is not None else ""
