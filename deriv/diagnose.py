@@ -23,7 +23,7 @@ from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factor
 from deriv.primitives import kink_arguments
 from deriv.problem import derivative_shape
 from deriv import recheck as R
-from deriv.program import Values, close, per_point, transpose_points
+from deriv.program import RTOL, Values, close, per_point, transpose_points
 from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
@@ -79,6 +79,9 @@ class Diagnosis:
         if self.trials > MAX_TRIALS:
             return False
         for k, (batch, c, t, valid) in enumerate(pairs or self.pairs):
+            compared = np.count_nonzero(valid)
+            if compared < 3:           # (decided before the candidate is evaluated)
+                return False
             try:
                 values = candidate(batch, k)
             except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
@@ -86,12 +89,8 @@ class Diagnosis:
             reference = c if against is None else against(batch, k)
             if values is None or reference is None or np.shape(values) != np.shape(reference):
                 return False
-            with np.errstate(all="ignore"):
-                finite = per_point(np.isfinite(values)) & per_point(np.isfinite(reference))
-                if valid.sum() < 3 or not finite[valid].all():
-                    return False
-                agree = per_point(close(values, reference, atol=self.atol))
-            if not agree[valid].all():
+            agree = _agree(values, reference, self.atol)
+            if not (agree.all() if compared == valid.size else per_point(agree)[valid].all()):
                 return False
         return True
 
@@ -104,8 +103,8 @@ class Diagnosis:
                 if valid[:SCREEN_POINTS].sum() < SCREEN_POINTS // 2:
                     self._screen = []           # too few valid points there to decide
                     break
-                few = _Prefix(self.pc.problem, batch, SCREEN_POINTS)
-                self._screen.append((few, _head(c), _head(t), valid[:SCREEN_POINTS]))
+                self._screen.append((_prefix(self.pc, batch), _head(c), _head(t),
+                                     valid[:SCREEN_POINTS]))
         against = (lambda b, k: self._screen[k][2]) if truth else None
         return not self._screen or self.matches(candidate, against, pairs=self._screen)
 
@@ -975,6 +974,26 @@ class _Prefix:
     def __init__(self, problem, batch, n: int):
         self.values = Values(problem, {k: _head(v, n) for k, v in batch.inputs.items()},
                              batch.sizes)
+
+
+def _prefix(pc, batch) -> _Prefix:
+    """The screening points of a batch, one per batch of a problem's check: the sweeps run
+    there (∂L/∂· for another numerator, or with some edges dropped) are kept by its Values
+    and shared by every claim diagnosed, as the batch's own sweeps are."""
+    prefixes = pc.__dict__.setdefault("_prefixes", {})
+    if batch not in prefixes:
+        prefixes[batch] = _Prefix(pc.problem, batch, SCREEN_POINTS)
+    return prefixes[batch]
+
+
+def _agree(values, reference, atol: float) -> np.ndarray:
+    """Elementwise: both finite and close (program.close) — in half the array operations,
+    for it is the diagnosis's innermost test: a difference is finite exactly where both are
+    and it does not overflow, and where it overflows they are not close."""
+    with np.errstate(all="ignore"):
+        d = values - reference
+        return np.isfinite(d) & (np.abs(d) <= atol + RTOL * np.maximum(np.abs(values),
+                                                                         np.abs(reference)))
 
 
 def _head(values, n: int = SCREEN_POINTS):
