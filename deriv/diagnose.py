@@ -65,7 +65,7 @@ class Diagnosis:
         self.pairs = pairs                       # (batch, claim value, truth, valid) per batch
         self.target = None if claim.is_value else claim.target
         self._screen: list | None = None
-        self._candidates: list | None = None
+        self._terms: list | None = None
         self.scale = R.scale(pairs)              # tolerances follow the values' size
         self.trials = 0                          # candidates compared so far
         self.atol = R.ATOL * self.scale
@@ -181,7 +181,7 @@ class Diagnosis:
         if claim.is_value or claim.update or claim.local or \
                 len(graph.order) > MAX_FORMULA_NODES or graph.shape(claim.of):
             return None
-        closed = self.pc.__dict__.setdefault("_closed_forms", {})
+        closed = _shared(self.pc, "closed_forms")
         if claim.of not in closed:
             closed[claim.of] = reverse(graph, claim.of).closed_forms()
         return next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt), None)
@@ -258,6 +258,8 @@ class Diagnosis:
 
     def claim_terms(self) -> list[sp.Expr]:
         """The claim's printed terms, signed, as expressions (one, if it is not a sum)."""
+        if self._terms is not None:
+            return self._terms
         claim, graph = self.claim, self.graph
         out = []
         for sign, text in self.printed_terms():
@@ -266,6 +268,7 @@ class Diagnosis:
                 derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
                     derivative_shape(graph, a, b, claim.layout)))
             out.append(expr if sign > 0 else -expr)
+        self._terms = out            # (read by printed_term, then by wrong_term)
         return out
 
     def wrong_term(self) -> Finding | None:
@@ -398,14 +401,17 @@ class Diagnosis:
         """The terms of ∂of/∂wrt = Σ_children c̄·(∂c/∂wrt)ₑ, split further where one child's
         share is itself a sum (N = AAᵀ reaches A twice: N̄A + N̄ᵀA)."""
         claim, graph = self.claim, self.graph
-        out = []
-        for c in graph.children.get(claim.wrt, ()):
-            if not graph.depends(claim.of, c):
-                continue
-            bar = A.symbol(c + "_bar", graph.shape(c))
-            share = graph.adjoint_share(c, claim.wrt, bar)
-            out += [(c, t) for t in sp.Add.make_args(share)]
-        return out
+        shared = _shared(self.pc, "units")
+        if (claim.of, claim.wrt) not in shared:
+            out = []
+            for c in graph.children.get(claim.wrt, ()):
+                if not graph.depends(claim.of, c):
+                    continue
+                bar = A.symbol(c + "_bar", graph.shape(c))
+                share = graph.adjoint_share(c, claim.wrt, bar)
+                out += [(c, t) for t in sp.Add.make_args(share)]
+            shared[claim.of, claim.wrt] = out
+        return shared[claim.of, claim.wrt]
 
     def unit_value(self, batch, child: str, term: sp.Expr):
         claim, graph, values = self.claim, self.graph, batch.values
@@ -666,10 +672,13 @@ class Diagnosis:
 
     def candidates(self) -> list[tuple[object, sp.Expr]]:
         """Quantities a lost or extra factor or term may be: node and input values, and the
-        partials (edge and total) along the paths from wrt to of."""
-        if self._candidates is not None:
-            return self._candidates
+        partials (edge and total) along the paths from wrt to of (the same for every claim
+        of one derivative: built once a problem)."""
         claim, graph = self.claim, self.graph
+        shared = _shared(self.pc, "candidates")
+        key = (claim.of, claim.wrt, claim.layout, claim.is_value, claim.update)
+        if key in shared:
+            return shared[key]
         # on a long graph, the quantities nearest the claim's two ends (a mistake is written
         # in the claim's own terms): bounded by count, whatever the graph's size
         half = MAX_FACTOR_CANDIDATES // 2
@@ -694,7 +703,7 @@ class Diagnosis:
                                      graph.depends(claim.of, n) and
                                      graph.shape(n) == graph.shape(claim.wrt)),
                                     MAX_FACTOR_CANDIDATES)
-        self._candidates = out
+        shared[key] = out
         return out
 
     def printed_terms(self) -> list[tuple[int, str]]:
@@ -976,11 +985,17 @@ class _Prefix:
                              batch.sizes)
 
 
+def _shared(pc, what: str) -> dict:
+    """A table the diagnoses of all a problem's claims share, kept by its check: what it holds
+    depends on the problem and the key alone (a closed form, a derivative's candidates)."""
+    return pc.__dict__.setdefault("_diagnosis_" + what, {})
+
+
 def _prefix(pc, batch) -> _Prefix:
     """The screening points of a batch, one per batch of a problem's check: the sweeps run
     there (∂L/∂· for another numerator, or with some edges dropped) are kept by its Values
     and shared by every claim diagnosed, as the batch's own sweeps are."""
-    prefixes = pc.__dict__.setdefault("_prefixes", {})
+    prefixes = _shared(pc, "prefixes")
     if batch not in prefixes:
         prefixes[batch] = _Prefix(pc.problem, batch, SCREEN_POINTS)
     return prefixes[batch]
