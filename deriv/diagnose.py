@@ -89,6 +89,13 @@ class Diagnosis:
             reference = c if against is None else against(batch, k)
             if values is None or reference is None or np.shape(values) != np.shape(reference):
                 return False
+            if valid.size > SCREEN_POINTS and isinstance(values, np.ndarray):
+                # most candidates are wrong at the first points already: compared there
+                # first, as screened() does, before all points
+                head = _agree(values[..., :SCREEN_POINTS], reference[..., :SCREEN_POINTS],
+                              self.atol)
+                if not per_point(head)[valid[:SCREEN_POINTS]].all():
+                    return False
             agree = _agree(values, reference, self.atol)
             if not (agree.all() if compared == valid.size else per_point(agree)[valid].all()):
                 return False
