@@ -101,9 +101,8 @@ class Diagnosis:
                 return False
         return True
 
-    def screened(self, candidate, truth: bool = False) -> bool:
-        """Could the candidate match? Tried first at a batch's first points, where a sweep costs
-        little: one that disagrees there cannot agree everywhere."""
+    def screen(self) -> list:
+        """The batches' first points, as pairs (empty where too few of them are valid)."""
         if self._screen is None:
             self._screen = []
             for batch, c, t, valid in self.pairs:
@@ -112,8 +111,50 @@ class Diagnosis:
                     break
                 self._screen.append((_prefix(self.pc, batch), _head(c), _head(t),
                                      valid[:SCREEN_POINTS]))
-        against = (lambda b, k: self._screen[k][2]) if truth else None
-        return not self._screen or self.matches(candidate, against, pairs=self._screen)
+        return self._screen
+
+    def screened(self, candidate, truth: bool = False) -> bool:
+        """Could the candidate match? Tried first at a batch's first points, where a sweep costs
+        little: one that disagrees there cannot agree everywhere."""
+        screen = self.screen()
+        against = (lambda b, k: screen[k][2]) if truth else None
+        return not screen or self.matches(candidate, against, pairs=screen)
+
+    def screened_all(self, candidates: list):
+        """screened(c) for each candidate in turn — the same answers, counted as the same
+        trials — with their values at the screening points compared all at once: one array
+        operation for a claim's hundreds of other derivatives, where one each cost more than
+        the values (shared sweeps)."""
+        screen = self.screen()
+        if not screen:
+            yield from (True for _ in candidates)
+            return
+        plausible = np.ones(len(candidates), dtype=bool)
+        for k, (batch, c, _, valid) in enumerate(screen):
+            if np.count_nonzero(valid) < 3:
+                plausible[:] = False
+                break
+            stacked, which = [], []
+            for j, candidate in enumerate(candidates):
+                if not plausible[j]:        # wrong on an earlier batch: as in matches,
+                    continue                # not evaluated on this one
+                try:
+                    values = candidate(batch, k)
+                except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
+                    plausible[j] = False
+                    continue
+                if values is None or np.shape(values) != np.shape(c):
+                    plausible[j] = False
+                    continue
+                stacked.append(values)
+                which.append(j)
+            if stacked:
+                agree = _agree(np.stack(stacked), c, self.atol)
+                per_candidate = agree.reshape(len(stacked), -1, agree.shape[-1]).all(axis=1)
+                plausible[which] = per_candidate[:, valid].all(axis=1)
+        for verdict in plausible:
+            self.trials += 1
+            yield self.trials <= MAX_TRIALS and bool(verdict)
 
     def truth_of(self, of: str, wrt: str, layout: str | None = None):
         layout = layout or self.claim.layout
@@ -390,6 +431,7 @@ class Diagnosis:
         if claim.is_value or claim.update:
             return None
         want = self.pc.target_shape(claim) if want is None else want
+        refs = []
         for of in self.numerators():
             for wrt in self.denominators():
                 if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not graph.depends(of, wrt):
@@ -399,9 +441,11 @@ class Diagnosis:
                         continue
                 except Exception:      # noqa: BLE001  (an order-3 tensor: not a candidate)
                     continue
-                candidate = self.truth_of(of, wrt)
-                if self.screened(candidate) and self.matches(candidate):
-                    return Finding("mislabelled", self.target, derivative=DRef(of, wrt))
+                refs.append(DRef(of, wrt))
+        candidates = [self.truth_of(ref.of, ref.wrt) for ref in refs]
+        for ref, candidate, plausible in zip(refs, candidates, self.screened_all(candidates)):
+            if plausible and self.matches(candidate):
+                return Finding("mislabelled", self.target, derivative=ref)
         return None
 
     def units(self) -> list[tuple[str, sp.Expr]]:
