@@ -101,6 +101,40 @@ class Diagnosis:
                 return False
         return True
 
+    def matches_all(self, tests: list):
+        """matches(candidate, against) for each (candidate, against) in turn — the same
+        answers, counted as the same trials — each candidate first compared with the others
+        at the first points of the first batch, all at once: only those that agree there are
+        compared everywhere (most of a claim's hundred quantities are wrong at once)."""
+        batch, c, _, valid = self.pairs[0]
+        head = valid[:SCREEN_POINTS]
+        # rejected only where matches would surely say no; anything else is left to it
+        plausible = np.full(len(tests), np.count_nonzero(valid) >= 3)
+        if plausible.any():
+            by_shape: dict[tuple, list] = {}
+            for j, (candidate, against) in enumerate(tests):
+                try:
+                    values = candidate(batch, 0)
+                except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
+                    plausible[j] = False
+                    continue
+                reference = c if against is None else against(batch, 0)
+                if isinstance(values, np.ndarray) and isinstance(reference, np.ndarray) and \
+                        values.ndim and values.shape == reference.shape:
+                    by_shape.setdefault(values.shape, []).append(
+                        (j, values[..., :SCREEN_POINTS], reference[..., :SCREEN_POINTS]))
+            for group in by_shape.values():
+                which, values, references = zip(*group)
+                agree = _agree(np.stack(values), np.stack(references), self.atol)
+                at_points = agree.reshape(len(which), -1, agree.shape[-1]).all(axis=1)
+                plausible[list(which)] = at_points[:, head].all(axis=1)
+        for (candidate, against), verdict in zip(tests, plausible):
+            if verdict:
+                yield self.matches(candidate, against)
+            else:                     # (wrong at the first points: counted, as matches does)
+                self.trials += 1
+                yield False
+
     def screen(self) -> list:
         """The batches' first points, as pairs (empty where too few of them are valid)."""
         if self._screen is None:
@@ -920,14 +954,20 @@ class Diagnosis:
     def factor(self) -> Finding | None:
         """claim / truth is one node, input or partial on the paths (extra), or its inverse —
         a scalar, or an array of the claim's shape (elementwise)."""
-        for ref, expr in self.candidates():
-            if expr is None or A.shape_of(expr) not in ((), self.pc.target_shape(self.claim)):
-                continue
+        shapes = ((), self.pc.target_shape(self.claim))
+        usable = [(ref, expr) for ref, expr in self.candidates()
+                  if expr is not None and A.shape_of(expr) in shapes]
+        tests = []
+        for ref, expr in usable:
             value = self.value_of(ref, expr)
-            if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
+            tests += [(lambda b, k, v=value: self.pairs[k][2] * v(b, k), None),
+                      (lambda b, k, v=value: self.pairs[k][1] * v(b, k),
+                       lambda b, k: self.pairs[k][2])]
+        verdicts = self.matches_all(tests)
+        for ref, expr in usable:
+            if next(verdicts):
                 return Finding("extra-factor", self.target, derivative=ref, expr=expr)
-            if self.matches(lambda b, k: self.pairs[k][1] * value(b, k),
-                            lambda b, k: self.pairs[k][2]):
+            if next(verdicts):
                 return Finding("missing-factor", self.target, derivative=ref, expr=expr)
         return None
 
@@ -941,13 +981,18 @@ class Diagnosis:
     def term(self) -> Finding | None:
         """truth − claim is one node or input value, or one term of the adjoint sum."""
         want = self.pc.target_shape(self.claim)
-        for ref, expr in self.candidates():
-            if (want if expr is None else A.shape_of(expr)) != want:
-                continue
+        usable = [(ref, expr) for ref, expr in self.candidates()
+                  if (want if expr is None else A.shape_of(expr)) == want]
+        tests = []
+        for ref, expr in usable:
             value = self.value_of(ref, expr)
-            if self.matches(lambda b, k: self.pairs[k][2] - value(b, k)):
+            tests += [(lambda b, k, v=value: self.pairs[k][2] - v(b, k), None),
+                      (lambda b, k, v=value: self.pairs[k][2] + v(b, k), None)]
+        verdicts = self.matches_all(tests)
+        for ref, expr in usable:
+            if next(verdicts):
                 return Finding("missing-term", self.target, derivative=ref, expr=expr)
-            if self.matches(lambda b, k: self.pairs[k][2] + value(b, k)):
+            if next(verdicts):
                 return Finding("extra-term", self.target, derivative=ref, expr=expr)
         return None
 
