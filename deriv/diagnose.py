@@ -466,8 +466,9 @@ class Diagnosis:
             return None
         want = self.pc.target_shape(claim) if want is None else want
         refs = []
+        denominators = self.denominators()
         for of in self.numerators():
-            for wrt in self.denominators():
+            for wrt in denominators:
                 if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not graph.depends(of, wrt):
                     continue
                 try:
