@@ -37,6 +37,7 @@ MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
 MAX_TERMS = 8               # terms of a printed sum searched for a wrong factor
 SCREEN_POINTS = 32          # points a candidate is screened at before all points
+SCREEN_CHUNK = 16           # candidates screened together
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar factor
 MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
@@ -156,15 +157,22 @@ class Diagnosis:
 
     def screened_all(self, candidates: list):
         """screened(c) for each candidate in turn — the same answers, counted as the same
-        trials — with their values at the screening points compared all at once: one array
-        operation for a claim's hundreds of other derivatives, where one each cost more than
-        the values (shared sweeps)."""
+        trials — with their values at the screening points compared SCREEN_CHUNK at a time:
+        one array operation for many of a claim's other derivatives, where one each cost
+        more than the values (shared sweeps), and few evaluated past the one that matches."""
         screen = self.screen()
         if not screen:
             yield from (True for _ in candidates)
             return
+        for start in range(0, len(candidates), SCREEN_CHUNK):
+            for verdict in self.screen_chunk(candidates[start:start + SCREEN_CHUNK]):
+                self.trials += 1
+                yield self.trials <= MAX_TRIALS and bool(verdict)
+
+    def screen_chunk(self, candidates: list) -> np.ndarray:
+        """Do the candidates agree with the claim at the screening points? (as matches)"""
         plausible = np.ones(len(candidates), dtype=bool)
-        for k, (batch, c, _, valid) in enumerate(screen):
+        for k, (batch, c, _, valid) in enumerate(self.screen()):
             if np.count_nonzero(valid) < 3:
                 plausible[:] = False
                 break
@@ -186,9 +194,7 @@ class Diagnosis:
                 agree = _agree(np.stack(stacked), c, self.atol)
                 per_candidate = agree.reshape(len(stacked), -1, agree.shape[-1]).all(axis=1)
                 plausible[which] = per_candidate[:, valid].all(axis=1)
-        for verdict in plausible:
-            self.trials += 1
-            yield self.trials <= MAX_TRIALS and bool(verdict)
+        return plausible
 
     def truth_of(self, of: str, wrt: str, layout: str | None = None):
         layout = layout or self.claim.layout
@@ -554,22 +560,26 @@ class Diagnosis:
         def truth(batch, k):
             return batch.values.derivative(claim.of, claim.wrt, claim.layout)
         total = graph.count_paths(claim.wrt, claim.of)
+        tests = []          # (its finding, None for lost or whether one path is kept, value)
         for drop, finding in itertools.islice(self.drops(between), budget):
             def without(batch, k, drop=drop):
                 return batch.values.derivative(claim.of, claim.wrt, claim.layout, drop=drop)
-            if self.screened(without) and self.matches(without):
-                return finding()
+            tests.append((finding, None, without))
             # counted twice instead of lost: the lost paths (truth + lost = 2·truth − without)
             # or, where the sweep keeps one path alone, that path (truth + without)
-            if total < 2:       # one path twice is twice the derivative: a constant multiple
+            if total >= 2:      # (one path twice is twice the derivative: a constant multiple)
+                tests += [(finding, False, lambda b, k, w=without: 2 * truth(b, k) - w(b, k)),
+                          (finding, True, lambda b, k, w=without: truth(b, k) + w(b, k))]
+        screened = self.screened_all([candidate for _, _, candidate in tests])
+        for (finding, kept_one, candidate), plausible in zip(tests, screened):
+            if not (plausible and self.matches(candidate)):
                 continue
-            for kept_one, twice in ((False, lambda b, k, w=without: 2 * truth(b, k) - w(b, k)),
-                                    (True, lambda b, k, w=without: truth(b, k) + w(b, k))):
-                if self.screened(twice) and self.matches(twice):
-                    lost = finding()
-                    if (lost.text == "path") == kept_one and (kept_one or lost.count < total):
-                        return Finding("repeated-path", self.target, paths=lost.paths[:3],
-                                       count=2, symbols=lost.symbols)
+            if kept_one is None:
+                return finding()
+            lost = finding()
+            if (lost.text == "path") == kept_one and (kept_one or lost.count < total):
+                return Finding("repeated-path", self.target, paths=lost.paths[:3], count=2,
+                               symbols=lost.symbols)
         return None
 
     def drops(self, between):
