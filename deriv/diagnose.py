@@ -23,7 +23,7 @@ from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factor
 from deriv.primitives import kink_arguments
 from deriv.problem import derivative_shape
 from deriv import recheck as R
-from deriv.program import Values, close, per_point, transpose_points
+from deriv.program import RTOL, Values, close, per_point, transpose_points
 from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
@@ -38,6 +38,7 @@ MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
 MAX_TERMS = 8               # terms of a printed sum searched for a wrong factor
 SCREEN_POINTS = 32          # points a candidate is screened at before all points
+SCREEN_CHUNK = 16           # candidates screened together
 SWAP_REACH = 4              # family members this far apart (ψ₀₁ … ψ₀₅) may be swapped
 MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar factor
 MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
@@ -66,7 +67,7 @@ class Diagnosis:
         self.pairs = pairs                       # (batch, claim value, truth, valid) per batch
         self.target = None if claim.is_value else claim.target
         self._screen: list | None = None
-        self._candidates: list | None = None
+        self._terms: list | None = None
         self.scale = R.scale(pairs)              # tolerances follow the values' size
         self.trials = 0                          # candidates compared so far
         self.atol = R.ATOL * self.scale
@@ -80,6 +81,9 @@ class Diagnosis:
         if self.trials > MAX_TRIALS:
             return False
         for k, (batch, c, t, valid) in enumerate(pairs or self.pairs):
+            compared = np.count_nonzero(valid)
+            if compared < 3:           # (decided before the candidate is evaluated)
+                return False
             try:
                 values = candidate(batch, k)
             except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
@@ -87,28 +91,111 @@ class Diagnosis:
             reference = c if against is None else against(batch, k)
             if values is None or reference is None or np.shape(values) != np.shape(reference):
                 return False
-            with np.errstate(all="ignore"):
-                finite = per_point(np.isfinite(values)) & per_point(np.isfinite(reference))
-                if valid.sum() < 3 or not finite[valid].all():
+            if valid.size > SCREEN_POINTS and isinstance(values, np.ndarray):
+                # most candidates are wrong at the first points already: compared there
+                # first, as screened() does, before all points
+                head = _agree(values[..., :SCREEN_POINTS], reference[..., :SCREEN_POINTS],
+                              self.atol)
+                if not per_point(head)[valid[:SCREEN_POINTS]].all():
                     return False
-                agree = per_point(close(values, reference, atol=self.atol))
-            if not agree[valid].all():
+            agree = _agree(values, reference, self.atol)
+            if not (agree.all() if compared == valid.size else per_point(agree)[valid].all()):
                 return False
         return True
 
-    def screened(self, candidate, truth: bool = False) -> bool:
-        """Could the candidate match? Tried first at a batch's first points, where a sweep costs
-        little: one that disagrees there cannot agree everywhere."""
+    def matches_all(self, tests: list):
+        """matches(candidate, against) for each (candidate, against) in turn — the same
+        answers, counted as the same trials — each candidate first compared with the others
+        at the first points of the first batch, all at once: only those that agree there are
+        compared everywhere (most of a claim's hundred quantities are wrong at once)."""
+        batch, c, _, valid = self.pairs[0]
+        head = valid[:SCREEN_POINTS]
+        # rejected only where matches would surely say no; anything else is left to it
+        plausible = np.full(len(tests), np.count_nonzero(valid) >= 3)
+        if plausible.any():
+            by_shape: dict[tuple, list] = {}
+            for j, (candidate, against) in enumerate(tests):
+                try:
+                    values = candidate(batch, 0)
+                except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
+                    plausible[j] = False
+                    continue
+                reference = c if against is None else against(batch, 0)
+                if isinstance(values, np.ndarray) and isinstance(reference, np.ndarray) and \
+                        values.ndim and values.shape == reference.shape:
+                    by_shape.setdefault(values.shape, []).append(
+                        (j, values[..., :SCREEN_POINTS], reference[..., :SCREEN_POINTS]))
+            for group in by_shape.values():
+                which, values, references = zip(*group)
+                agree = _agree(np.stack(values), np.stack(references), self.atol)
+                at_points = agree.reshape(len(which), -1, agree.shape[-1]).all(axis=1)
+                plausible[list(which)] = at_points[:, head].all(axis=1)
+        for (candidate, against), verdict in zip(tests, plausible):
+            if verdict:
+                yield self.matches(candidate, against)
+            else:                     # (wrong at the first points: counted, as matches does)
+                self.trials += 1
+                yield False
+
+    def screen(self) -> list:
+        """The batches' first points, as pairs (empty where too few of them are valid)."""
         if self._screen is None:
             self._screen = []
             for batch, c, t, valid in self.pairs:
                 if valid[:SCREEN_POINTS].sum() < SCREEN_POINTS // 2:
                     self._screen = []           # too few valid points there to decide
                     break
-                few = _Prefix(self.pc.problem, batch, SCREEN_POINTS)
-                self._screen.append((few, _head(c), _head(t), valid[:SCREEN_POINTS]))
-        against = (lambda b, k: self._screen[k][2]) if truth else None
-        return not self._screen or self.matches(candidate, against, pairs=self._screen)
+                self._screen.append((_prefix(self.pc, batch), _head(c), _head(t),
+                                     valid[:SCREEN_POINTS]))
+        return self._screen
+
+    def screened(self, candidate, truth: bool = False) -> bool:
+        """Could the candidate match? Tried first at a batch's first points, where a sweep costs
+        little: one that disagrees there cannot agree everywhere."""
+        screen = self.screen()
+        against = (lambda b, k: screen[k][2]) if truth else None
+        return not screen or self.matches(candidate, against, pairs=screen)
+
+    def screened_all(self, candidates: list):
+        """screened(c) for each candidate in turn — the same answers, counted as the same
+        trials — with their values at the screening points compared SCREEN_CHUNK at a time:
+        one array operation for many of a claim's other derivatives, where one each cost
+        more than the values (shared sweeps), and few evaluated past the one that matches."""
+        screen = self.screen()
+        if not screen:
+            yield from (True for _ in candidates)
+            return
+        for start in range(0, len(candidates), SCREEN_CHUNK):
+            for verdict in self.screen_chunk(candidates[start:start + SCREEN_CHUNK]):
+                self.trials += 1
+                yield self.trials <= MAX_TRIALS and bool(verdict)
+
+    def screen_chunk(self, candidates: list) -> np.ndarray:
+        """Do the candidates agree with the claim at the screening points? (as matches)"""
+        plausible = np.ones(len(candidates), dtype=bool)
+        for k, (batch, c, _, valid) in enumerate(self.screen()):
+            if np.count_nonzero(valid) < 3:
+                plausible[:] = False
+                break
+            stacked, which = [], []
+            for j, candidate in enumerate(candidates):
+                if not plausible[j]:        # wrong on an earlier batch: as in matches,
+                    continue                # not evaluated on this one
+                try:
+                    values = candidate(batch, k)
+                except (KeyError, ValueError, A.ShapeError, ZeroDivisionError):
+                    plausible[j] = False
+                    continue
+                if values is None or np.shape(values) != np.shape(c):
+                    plausible[j] = False
+                    continue
+                stacked.append(values)
+                which.append(j)
+            if stacked:
+                agree = _agree(np.stack(stacked), c, self.atol)
+                per_candidate = agree.reshape(len(stacked), -1, agree.shape[-1]).all(axis=1)
+                plausible[which] = per_candidate[:, valid].all(axis=1)
+        return plausible
 
     def truth_of(self, of: str, wrt: str, layout: str | None = None):
         layout = layout or self.claim.layout
@@ -184,7 +271,7 @@ class Diagnosis:
         if claim.is_value or claim.update or claim.local or \
                 len(graph.order) > MAX_FORMULA_NODES or graph.shape(claim.of):
             return None
-        closed = self.pc.__dict__.setdefault("_closed_forms", {})
+        closed = _shared(self.pc, "closed_forms")
         if claim.of not in closed:
             closed[claim.of] = reverse(graph, claim.of).closed_forms()
         return next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt), None)
@@ -261,6 +348,8 @@ class Diagnosis:
 
     def claim_terms(self) -> list[sp.Expr]:
         """The claim's printed terms, signed, as expressions (one, if it is not a sum)."""
+        if self._terms is not None:
+            return self._terms
         claim, graph = self.claim, self.graph
         out = []
         for sign, text in self.printed_terms():
@@ -269,6 +358,7 @@ class Diagnosis:
                 derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
                     derivative_shape(graph, a, b, claim.layout)))
             out.append(expr if sign > 0 else -expr)
+        self._terms = out            # (read by printed_term, then by wrong_term)
         return out
 
     def wrong_term(self) -> Finding | None:
@@ -383,8 +473,10 @@ class Diagnosis:
         if claim.is_value or claim.update:
             return None
         want = self.pc.target_shape(claim) if want is None else want
+        refs = []
+        denominators = self.denominators()
         for of in self.numerators():
-            for wrt in self.denominators():
+            for wrt in denominators:
                 if (of, wrt) == (claim.of, claim.wrt) or of == wrt or not graph.depends(of, wrt):
                     continue
                 try:
@@ -392,23 +484,28 @@ class Diagnosis:
                         continue
                 except Exception:      # noqa: BLE001  (an order-3 tensor: not a candidate)
                     continue
-                candidate = self.truth_of(of, wrt)
-                if self.screened(candidate) and self.matches(candidate):
-                    return Finding("mislabelled", self.target, derivative=DRef(of, wrt))
+                refs.append(DRef(of, wrt))
+        candidates = [self.truth_of(ref.of, ref.wrt) for ref in refs]
+        for ref, candidate, plausible in zip(refs, candidates, self.screened_all(candidates)):
+            if plausible and self.matches(candidate):
+                return Finding("mislabelled", self.target, derivative=ref)
         return None
 
     def units(self) -> list[tuple[str, sp.Expr]]:
         """The terms of ∂of/∂wrt = Σ_children c̄·(∂c/∂wrt)ₑ, split further where one child's
         share is itself a sum (N = AAᵀ reaches A twice: N̄A + N̄ᵀA)."""
         claim, graph = self.claim, self.graph
-        out = []
-        for c in graph.children.get(claim.wrt, ()):
-            if not graph.depends(claim.of, c):
-                continue
-            bar = A.symbol(c + "_bar", graph.shape(c))
-            share = graph.adjoint_share(c, claim.wrt, bar)
-            out += [(c, t) for t in sp.Add.make_args(share)]
-        return out
+        shared = _shared(self.pc, "units")
+        if (claim.of, claim.wrt) not in shared:
+            out = []
+            for c in graph.children.get(claim.wrt, ()):
+                if not graph.depends(claim.of, c):
+                    continue
+                bar = A.symbol(c + "_bar", graph.shape(c))
+                share = graph.adjoint_share(c, claim.wrt, bar)
+                out += [(c, t) for t in sp.Add.make_args(share)]
+            shared[claim.of, claim.wrt] = out
+        return shared[claim.of, claim.wrt]
 
     def unit_value(self, batch, child: str, term: sp.Expr):
         claim, graph, values = self.claim, self.graph, batch.values
@@ -478,22 +575,26 @@ class Diagnosis:
             claim.wrt, claim.of, SHORTEST_PATHS)), key=len)
         tried += [(drop, finding) for drop, finding in self.path_drops(
             shortest[:SHORTEST_PATHS]) if drop not in {d for d, _ in tried}]
+        tests = []          # (its finding, None for lost or whether one path is kept, value)
         for drop, finding in tried:
             def without(batch, k, drop=drop):
                 return batch.values.derivative(claim.of, claim.wrt, claim.layout, drop=drop)
-            if self.screened(without) and self.matches(without):
-                return finding()
+            tests.append((finding, None, without))
             # counted twice instead of lost: the lost paths (truth + lost = 2·truth − without)
             # or, where the sweep keeps one path alone, that path (truth + without)
-            if total < 2:       # one path twice is twice the derivative: a constant multiple
+            if total >= 2:      # (one path twice is twice the derivative: a constant multiple)
+                tests += [(finding, False, lambda b, k, w=without: 2 * truth(b, k) - w(b, k)),
+                          (finding, True, lambda b, k, w=without: truth(b, k) + w(b, k))]
+        screened = self.screened_all([candidate for _, _, candidate in tests])
+        for (finding, kept_one, candidate), plausible in zip(tests, screened):
+            if not (plausible and self.matches(candidate)):
                 continue
-            for kept_one, twice in ((False, lambda b, k, w=without: 2 * truth(b, k) - w(b, k)),
-                                    (True, lambda b, k, w=without: truth(b, k) + w(b, k))):
-                if self.screened(twice) and self.matches(twice):
-                    lost = finding()
-                    if (lost.text == "path") == kept_one and (kept_one or lost.count < total):
-                        return Finding("repeated-path", self.target, paths=lost.paths[:3],
-                                       count=2, symbols=lost.symbols)
+            if kept_one is None:
+                return finding()
+            lost = finding()
+            if (lost.text == "path") == kept_one and (kept_one or lost.count < total):
+                return Finding("repeated-path", self.target, paths=lost.paths[:3], count=2,
+                               symbols=lost.symbols)
         return None
 
     def drops(self, between):
@@ -707,10 +808,13 @@ class Diagnosis:
 
     def candidates(self) -> list[tuple[object, sp.Expr]]:
         """Quantities a lost or extra factor or term may be: node and input values, and the
-        partials (edge and total) along the paths from wrt to of."""
-        if self._candidates is not None:
-            return self._candidates
+        partials (edge and total) along the paths from wrt to of (the same for every claim
+        of one derivative: built once a problem)."""
         claim, graph = self.claim, self.graph
+        shared = _shared(self.pc, "candidates")
+        key = (claim.of, claim.wrt, claim.layout, claim.is_value, claim.update)
+        if key in shared:
+            return shared[key]
         # on a long graph, the quantities nearest the claim's two ends (a mistake is written
         # in the claim's own terms): bounded by count, whatever the graph's size
         half = MAX_FACTOR_CANDIDATES // 2
@@ -739,7 +843,7 @@ class Diagnosis:
                                      graph.depends(claim.of, n) and
                                      graph.shape(n) == graph.shape(claim.wrt)),
                                     MAX_FACTOR_CANDIDATES)
-        self._candidates = out
+        shared[key] = out
         return out
 
     def printed_terms(self) -> list[tuple[int, str]]:
@@ -905,14 +1009,20 @@ class Diagnosis:
     def factor(self) -> Finding | None:
         """claim / truth is one node, input or partial on the paths (extra), or its inverse —
         a scalar, or an array of the claim's shape (elementwise)."""
-        for ref, expr in self.candidates():
-            if expr is None or A.shape_of(expr) not in ((), self.pc.target_shape(self.claim)):
-                continue
+        shapes = ((), self.pc.target_shape(self.claim))
+        usable = [(ref, expr) for ref, expr in self.candidates()
+                  if expr is not None and A.shape_of(expr) in shapes]
+        tests = []
+        for ref, expr in usable:
             value = self.value_of(ref, expr)
-            if self.matches(lambda b, k: self.pairs[k][2] * value(b, k)):
+            tests += [(lambda b, k, v=value: self.pairs[k][2] * v(b, k), None),
+                      (lambda b, k, v=value: self.pairs[k][1] * v(b, k),
+                       lambda b, k: self.pairs[k][2])]
+        verdicts = self.matches_all(tests)
+        for ref, expr in usable:
+            if next(verdicts):
                 return Finding("extra-factor", self.target, derivative=_ref(ref), expr=expr)
-            if self.matches(lambda b, k: self.pairs[k][1] * value(b, k),
-                            lambda b, k: self.pairs[k][2]):
+            if next(verdicts):
                 return Finding("missing-factor", self.target, derivative=_ref(ref), expr=expr)
         return None
 
@@ -929,13 +1039,18 @@ class Diagnosis:
     def term(self) -> Finding | None:
         """truth − claim is one node or input value, or one term of the adjoint sum."""
         want = self.pc.target_shape(self.claim)
-        for ref, expr in self.candidates():
-            if (want if expr is None else A.shape_of(expr)) != want:
-                continue
+        usable = [(ref, expr) for ref, expr in self.candidates()
+                  if (want if expr is None else A.shape_of(expr)) == want]
+        tests = []
+        for ref, expr in usable:
             value = self.value_of(ref, expr)
-            if self.matches(lambda b, k: self.pairs[k][2] - value(b, k)):
+            tests += [(lambda b, k, v=value: self.pairs[k][2] - v(b, k), None),
+                      (lambda b, k, v=value: self.pairs[k][2] + v(b, k), None)]
+        verdicts = self.matches_all(tests)
+        for ref, expr in usable:
+            if next(verdicts):
                 return Finding("missing-term", self.target, derivative=_ref(ref), expr=expr)
-            if self.matches(lambda b, k: self.pairs[k][2] + value(b, k)):
+            if next(verdicts):
                 return Finding("extra-term", self.target, derivative=_ref(ref), expr=expr)
         return None
 
@@ -1022,6 +1137,32 @@ class _Prefix:
     def __init__(self, problem, batch, n: int):
         self.values = Values(problem, {k: _head(v, n) for k, v in batch.inputs.items()},
                              batch.sizes)
+
+
+def _shared(pc, what: str) -> dict:
+    """A table the diagnoses of all a problem's claims share, kept by its check: what it holds
+    depends on the problem and the key alone (a closed form, a derivative's candidates)."""
+    return pc.__dict__.setdefault("_diagnosis_" + what, {})
+
+
+def _prefix(pc, batch) -> _Prefix:
+    """The screening points of a batch, one per batch of a problem's check: the sweeps run
+    there (∂L/∂· for another numerator, or with some edges dropped) are kept by its Values
+    and shared by every claim diagnosed, as the batch's own sweeps are."""
+    prefixes = _shared(pc, "prefixes")
+    if batch not in prefixes:
+        prefixes[batch] = _Prefix(pc.problem, batch, SCREEN_POINTS)
+    return prefixes[batch]
+
+
+def _agree(values, reference, atol: float) -> np.ndarray:
+    """Elementwise: both finite and close (program.close) — in half the array operations,
+    for it is the diagnosis's innermost test: a difference is finite exactly where both are
+    and it does not overflow, and where it overflows they are not close."""
+    with np.errstate(all="ignore"):
+        d = values - reference
+        return np.isfinite(d) & (np.abs(d) <= atol + RTOL * np.maximum(np.abs(values),
+                                                                         np.abs(reference)))
 
 
 def _head(values, n: int = SCREEN_POINTS):

@@ -73,14 +73,19 @@ def compare(pairs, s: float, magnitudes: list):
         with np.errstate(all="ignore"):
             diff = np.abs(c - t)
             tol = ATOL * s + RTOL * size
-            outside = np.where(diff <= tol, 0.0, diff / np.where(tol > 0, tol, 1e-300))
-        ok = per_point(diff <= tol)
-        worst = outside.reshape(-1, outside.shape[-1]).max(axis=0) if outside.ndim > 1 \
-            else outside
+            within = diff <= tol
+        ok = per_point(within)
         tiny = per_point(size < UNDERFLOW)
         where = np.flatnonzero(valid & ~ok)
         bad.append(np.stack([np.full(where.size, b), where], axis=1))
-        excess.append(worst[where])
+        worst = np.zeros(0)
+        if where.size:          # how far outside: computed only where some point disagrees
+            with np.errstate(all="ignore"):
+                outside = np.where(within, 0.0, diff / np.where(tol > 0, tol, 1e-300))
+            worst = outside.reshape(-1, outside.shape[-1]).max(axis=0) if outside.ndim > 1 \
+                else outside
+            worst = worst[where]
+        excess.append(worst)
         lost_here = np.flatnonzero(valid & ok & tiny)
         lost.append(np.stack([np.full(lost_here.size, b), lost_here], axis=1))
         informative += int((valid & ok & ~tiny).sum())
@@ -159,12 +164,10 @@ def first_digits(values) -> int:
     and four times their decimal range — 1 − cos x at x = 10⁻¹⁶ needs 32 digits to be anything
     but 0, and (1 − cos x)/x³ twice that again — so that the first two precisions never both
     lose a value as float64 lost it."""
-    spread = 0.0
-    for v in values:
-        v = np.abs(np.ravel(v))
-        v = v[np.isfinite(v) & (v > 0)]
-        if v.size:
-            spread = max(spread, float(np.abs(np.log10(v)).max()))
+    flat = [np.ravel(v) for v in values]
+    v = np.abs(np.concatenate(flat)) if flat else np.zeros(0)   # (one pass, not one a node)
+    v = v[np.isfinite(v) & (v > 0)]
+    spread = float(np.abs(np.log10(v)).max()) if v.size else 0.0
     return int(PRECISIONS[0] + 4 * min(spread, 330))     # float64 spans 10⁻³²⁴ … 10³⁰⁸
 
 
