@@ -37,6 +37,7 @@ MIN_VALID_FRACTION = 0.2
 MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
 MAX_PRECISE_WORK = 1 << 23    # ... unless one evaluation costs more operations than this
 GROSS = 1e3                   # then only a disagreement this many tolerances wide is decided
+MAX_RECHECKED = 200           # claims of a problem whose gross disagreement is confirmed
 PRECISE_GROSS_WORK = 1 << 18  # from this work on (a 64×64 inverse), a gross one needs no
                               # recheck either
 MIN_PER_BATCH = 50
@@ -148,6 +149,7 @@ class ProblemCheck:
                         for i, sizes in enumerate(assignments)]
         self._symmetric: dict | None = None
         self._graph_kinks: set | None = None
+        self.rechecked = 0                 # disagreeing claims confirmed at high precision
         self._small: ProblemCheck | None = None
         self._mp: dict = {}                # mpmath values at a point and precision
         self._work: int | None = None      # operations one recheck evaluation costs
@@ -248,8 +250,12 @@ class ProblemCheck:
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
             return "agree"
         ops = self.work()
-        if ops > PRECISE_GROSS_WORK and disagreeing and bad[1].max() > GROSS:
-            return "disagree"        # far outside round-off on well-conditioned points
+        gross = disagreeing and bad[1].max() > GROSS
+        if gross and (ops > PRECISE_GROSS_WORK or self.rechecked >= MAX_RECHECKED):
+            # far outside round-off on well-conditioned points: past a heavy evaluation, or
+            # once a problem's first claims were confirmed (5,000 wrong claims in one file)
+            return "disagree"
+        self.rechecked += bool(disagreeing)
         if ops > MAX_PRECISE_WORK:
             # one evaluation at 50 digits would take minutes (a 64×64 eigendecomposition in
             # mpmath): a gross disagreement stands, a slight one is not decided either way

@@ -20,7 +20,6 @@ from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.matrix_form import reference_form
 from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factors, product
-from deriv.primitives import kink_arguments
 from deriv.problem import derivative_shape
 from deriv import recheck as R
 from deriv.program import RTOL, Values, close, per_point, transpose_points
@@ -55,7 +54,6 @@ COMPLETE = ("negated", "constant-multiple")
 LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic", "wrong_branch")
 MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
-MAX_BRANCH_KINKS = 8        # kinks whose sides (alone and in pairs) may bound a wrong branch
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
                             # so a claim of a thousand factors is explained in bounded time
 
@@ -277,52 +275,9 @@ class Diagnosis:
         return next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt), None)
 
     def wrong_branch(self) -> Finding | None:
-        """Right on one side of the kinks, wrong on the other: a piece of a piecewise derivative
-        forgotten or miswritten (the squared loss's r beyond Huber's |r| = δ, a sign(r) lost
-        where r < 0). The wrong points must be exactly the points on one side of a kink, or in
-        one cell of two kinks; a kink whose argument is an array counts only where it is one
-        number a point."""
-        wrong = [ok & ~per_point(close(c, t, atol=self.atol)) for _, c, t, ok in self.pairs
-                 if c is not None and np.shape(c) == np.shape(t)]
-        if len(wrong) < len(self.pairs):
-            return None
-        valid = np.concatenate([ok for *_, ok in self.pairs])
-        every_wrong = np.concatenate(wrong)
-        if every_wrong.sum() < 3 or (valid & ~every_wrong).sum() < 3:
-            return None
-        # the graph's kinks first, then the claim's own (another claim's are not its branches)
-        graph_kinks = {k for n in self.graph.order
-                       for k in kink_arguments(self.graph.nodes[n].expr)}
-        own = set(kink_arguments(self.written)) if self.written is not None else set()
-        tried: set = set()
-        for allowed in (graph_kinks, graph_kinks | own):
-            sides = []
-            for kink in [k for k in self.pc.kinks if k in allowed][:MAX_BRANCH_KINKS]:
-                pos, neg = (np.concatenate(m)
-                            for m in zip(*(b.sides(kink) for b, *_ in self.pairs)))
-                if not (pos & neg).any():
-                    sides += [(sp.StrictGreaterThan(kink, 0), pos),
-                              (sp.StrictLessThan(kink, 0), neg)]
-            cells = [(a,) for a in sides] + [(a, b) for a, b in combinations(sides, 2)
-                                             if a[0].lhs != b[0].lhs]
-            found = self._wrong_cell([c for c in cells if _cell_key(c) not in tried],
-                                     wrong, valid, every_wrong)
-            if found:
-                return found
-            tried |= {_cell_key(c) for c in cells}
-        return None
-
-    def _wrong_cell(self, cells, wrong, valid, every_wrong) -> Finding | None:
-        for cell in cells:
-            if np.array_equal(np.logical_and.reduce([m for _, m in cell]) & valid, every_wrong):
-                # a point on the wrong side, with the claim's value and the truth there
-                (batch, c, t, _), here = next((p, w) for p, w in zip(self.pairs, wrong) if w.any())
-                i = int(np.flatnonzero(here)[0])
-                point = tuple((name, _at(v, i)) for name, v in batch.inputs.items())
-                return Finding("wrong-branch", self.target,
-                               expr=sp.And(*(_readable(r) for r, _ in cell)),
-                               point=point, values=(_at(c, i), _at(t, i)))
-        return None
+        from deriv.branches import wrong_branch
+        return wrong_branch(self.pairs, self.pc, self.graph, self.written, self.target,
+                            self.atol)
 
     def symbolic(self) -> Finding | None:
         """Last: the derivative's formula against the claim's, in SymPy — in the graph's nodes,
@@ -1175,20 +1130,6 @@ SIZE = "size"            # a candidate factor that is a size used as a number
 
 def _ref(ref):
     return None if ref is SIZE else ref
-
-
-def _cell_key(cell) -> tuple:
-    return tuple(r for r, _ in cell)
-
-
-def _readable(relation):
-    """a − δ > 0 as a > δ: the terms of a kink's argument on the side their sign puts them."""
-    terms = sp.Add.make_args(relation.lhs)
-    plus = sp.Add(*(t for t in terms if not t.could_extract_minus_sign()))
-    minus = -sp.Add(*(t for t in terms if t.could_extract_minus_sign()))
-    if plus == 0 or minus == 0:
-        return relation
-    return relation.func(plus, minus)
 
 
 def _at(values, i: int):

@@ -76,8 +76,11 @@ def test_one_engine():
 # printed terms, a symbol for another node, a small symbolic gap, a path counted twice deep in
 # the graph — and the split of a run among processes: about 250 more; then the fast paths that
 # keep large graphs in bounds — loading, solve's printers, programs — each with its plain path
-# kept and tested against it: about 300 more) is, within a budget that keeps it from sprawling:
-# a new capability goes in a module of its own.
+# kept and tested against it: about 300 more; then bounds on heavy matrix work and wide nodes,
+# candidates compared in one pass, and explanations an adversarial review asked for — a factor
+# to transpose, a size as a factor, a step's sign, the shortest paths of a long recurrence:
+# about 100 more) is, within a budget that keeps it from sprawling: a new capability goes in a
+# module of its own (this round's piecewise branches went to branches.py).
 ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "checker", "cli",
           "diagnose", "errors", "findings", "graph", "names", "parse", "plot", "primitives",
           "problem", "program", "sampling", "solution", "sweep"] + \
@@ -88,7 +91,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 10_400, lines
+    assert lines < 10_500, lines
 
 
 def test_the_readme_layout_is_the_import_order():
