@@ -416,3 +416,20 @@ def test_vectors_of_one_entry_have_a_dot_product(tmp_path):
                     '[[problem.claim]]\nid = "wrong"\nof = "L"\nwrt = "z"\nexpr = "y"\n')
     v = {r.claim.id: r for r in deriv.check(deriv.load_all(str(path))).verdicts}
     assert v["right"].verdict == "pass" and v["wrong"].verdict == "fail"
+
+
+def test_past_200_confirmed_claims_a_gross_disagreement_stands_on_float64(monkeypatch):
+    """250 claims each wrong by a factor: the first 200 disagreements are confirmed at high
+    precision, the rest fail on float64 alone (5,000 wrong claims in one file stay bounded);
+    a right claim among them still passes."""
+    from deriv import recheck
+    from deriv.checker import MAX_RECHECKED
+    calls = []
+    real = recheck.disagree_at
+    monkeypatch.setattr(recheck, "disagree_at", lambda *a, **k: calls.append(1) or real(*a, **k))
+    claims = [claim(f"w{k}", f"{k + 2}*cos(x)") for k in range(MAX_RECHECKED + 50)]
+    claims.append(claim("right", "cos(x)"))
+    (p,) = load_text(problem("y = sin(x)", claims), "many.toml")
+    found = check_problem(p, Options(samples=200))[0]
+    assert [v.verdict for v in found] == ["fail"] * (MAX_RECHECKED + 50) + ["pass"]
+    assert MAX_RECHECKED <= len(calls) < MAX_RECHECKED + 10
