@@ -167,10 +167,36 @@ class TextPrinter(Memo, ArrayNotation, StrPrinter):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        if c.is_Rational and not c.is_Integer and rest != 1 and decimal(c) is not None:
+            from sympy.printing.precedence import precedence
+            sign = "-" if c < 0 else ""       # 0.10703·x², as written, not 10703…·x²/10⁵…
+            return f"{sign}{decimal(abs(c))}·{self.parenthesize(rest, precedence(expr))}"
         return self._hadamard(expr) or super()._print_Mul(expr).replace("*", "·")
 
     def _print_Float(self, expr):
         return number(float(expr))
+
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
+
+
+def decimal(q: sp.Rational) -> str | None:
+    """A literal the file wrote as a decimal, as it wrote it: 0.044715, not 8943/200000 (the
+    parser keeps it exact); a fraction whose decimals end, past hundredths. None otherwise."""
+    p, d = int(q.p), int(q.q)
+    if d <= 100:
+        return None
+    rest = d
+    for f in (2, 5):
+        while rest % f == 0:
+            rest //= f
+    if rest != 1:
+        return None
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = len(str(abs(p))) + len(str(d)) + 2
+        return format(Decimal(p) / Decimal(d), "f")
 
 
 def number(value) -> str:
