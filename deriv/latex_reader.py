@@ -775,6 +775,38 @@ def _pair_bars(text: str) -> str:
     return _VERT.sub(vert, text)
 
 
+_TAKES_ARGUMENTS = re.compile(r"\\(?:[dt]?frac|sqrt)(?![A-Za-z])")
+
+
+def _digit_arguments(text: str) -> str:
+    """\\frac12 as \\frac{1}{2}: in TeX an argument without braces is ONE token, so a bare
+    digit is one digit (\\frac123 is ½·3, \\sqrt 2x is √2·x); the lexer would read 12 as one
+    number."""
+    digits = set()                 # where a bare digit is an argument: wrapped in braces
+    for m in _TAKES_ARGUMENTS.finditer(text):
+        i = m.end()
+        for _ in range(2 if "frac" in m.group() else 1):
+            while i < len(text) and text[i].isspace():
+                i += 1
+            if i >= len(text):
+                break
+            if text[i].isdigit():
+                digits.add(i)
+                i += 1
+            elif text[i] == "{":
+                depth = 0
+                while i < len(text):
+                    depth += (text[i] == "{") - (text[i] == "}")
+                    i += 1
+                    if depth == 0:
+                        break
+            elif text[i] == "\\":
+                i += re.match(r"\\(?:[A-Za-z]+|.?)", text[i:]).end()
+            else:
+                i += 1
+    return "".join("{" + ch + "}" if i in digits else ch for i, ch in enumerate(text))
+
+
 def parse_part(text: str):
     """The lark tree of one part, as values; Unread with the reason when it cannot be read."""
     from lark.exceptions import LarkError, UnexpectedInput
@@ -790,7 +822,7 @@ def parse_part(text: str):
         deepest = max(deepest, depth)
     if deepest > MAX_NESTING:
         raise Unread(f"nested deeper than {MAX_NESTING} levels")
-    text = _pair_bars(text)
+    text = _pair_bars(_digit_arguments(text))
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
