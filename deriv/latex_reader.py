@@ -660,12 +660,8 @@ class Builder:
                 continue
             fn = self.function_head(item, nxt)
             if fn is not None and nxt is not None:
-                arg, sups = nxt, []
-                if isinstance(nxt, Raw) and nxt.kind == "sup" and isinstance(nxt.items[0], Group):
-                    arg, sups = nxt.items[0], [nxt.items[1]]     # \exp[x]^2
-                factors.append(self.apply(fn, arg, sups + list(getattr(item, "sups", []))
-                                          if isinstance(item, Cmd) else sups))
-                i += 2
+                arg, sups, i = self.argument(items, i + 1)
+                factors.append(self.apply(fn, arg, sups + _function_powers(item)))
                 continue
             if isinstance(item, Sym) and isinstance(nxt, Group) and nxt.kind == "bracket":
                 factors.append(self.expr(item))     # f[x, φ]: the node f, a function of x, φ
@@ -678,12 +674,39 @@ class Builder:
             out = self.product(out, f)
         return out
 
+    def argument(self, items: list, j: int) -> tuple[object, list, int]:
+        """The argument of a function written at items[j - 1], the powers written after a
+        parenthesised one (\\exp[x]^2, σ(z)²), and where the rest begins. Without parentheses
+        the argument is the implicit product of numbers and symbols that follows (\\sin 2x =
+        sin(2x)), up to another function or operator (\\sin x \\cos x), or the function
+        applied next (\\log \\sigma(z))."""
+        nxt = items[j]
+        if isinstance(nxt, Group) or isinstance(nxt, Raw) and nxt.kind in _ONE_ARGUMENT:
+            return nxt, [], j + 1
+        if isinstance(nxt, Raw) and nxt.kind == "sup" and isinstance(nxt.items[0], Group):
+            return nxt.items[0], [nxt.items[1]], j + 1          # \exp[x]^2
+        after = items[j + 1] if j + 1 < len(items) else None
+        if self.function_head(nxt, after) is not None and after is not None:
+            _, _, end = self.argument(items, j + 1)
+            inner = items[j:end]
+            return Raw("juxt", inner), [], end
+        end = j
+        while end < len(items) and _is_factor(items[end]) and not (
+                end > j and self.function_head(items[end], items[end + 1]
+                                               if end + 1 < len(items) else None)):
+            end += 1
+        if end == j:
+            return nxt, [], j + 1
+        return (items[j] if end == j + 1 else Raw("juxt", items[j:end])), [], end
+
     def function_head(self, item, nxt) -> str | None:
         """The registry function a written head stands for, when an argument follows it."""
         if isinstance(item, Cmd) and not item.subs:
             if item.name in NOT_READ:
                 raise Unread(NOT_READ[item.name])
             return self.ctx.notation.function("\\" + item.name, item.name)
+        if isinstance(nxt, Raw) and nxt.kind == "sup":
+            nxt = nxt.items[0]                              # σ(z)^2
         if isinstance(item, Sym) and not item.subs and isinstance(nxt, Group) and \
                 nxt.kind in ("paren", "bracket"):
             fn = self.ctx.notation.function(item.src, item.base)
@@ -714,6 +737,30 @@ class Builder:
                          "(index notation is not read here)")
         node = self.raw_juxt(Raw("juxt", stripped)) if len(stripped) > 1 else self.expr(stripped[0])
         return _call("sum", node)
+
+
+_ONE_ARGUMENT = ("abs", "norm", "frac", "sqrt")       # \log|x|, \exp\frac{x}{2}
+
+
+def _is_factor(v) -> bool:
+    """A number or a symbol, with its scripts: what a function without parentheses takes."""
+    if isinstance(v, Raw) and v.kind in ("sup", "subscript"):
+        v = v.items[0]
+    return isinstance(v, Sym) or isinstance(v, Raw) and v.kind == "number"
+
+
+def _function_powers(head) -> list:
+    """The powers written on a function's name (\\tanh^2 x, σ²(z)): of its value. Not an
+    index (σ^{(1)}), and never f^{-1} (an inverse function, not read)."""
+    if not isinstance(head, (Cmd, Sym)):
+        return []
+    sups = [s for s in head.sups if _index_sup(s) is None]
+    for s in sups:
+        inner = s.items[0] if isinstance(s, Group) and len(s.items) == 1 else s
+        if isinstance(inner, Raw) and inner.kind == "neg":
+            raise Unread("a function with a negative power on its name (f^{-1}: an inverse "
+                         "function?) is not read")
+    return sups
 
 
 def _contract(v, index: str):

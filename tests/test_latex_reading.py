@@ -57,3 +57,51 @@ def test_frac12_x_passes_where_it_is_right_and_fails_where_it_is_not():
     wrong = problem('x = "positive"', "y = 12*log(x)") + claim("c", "y", "x", printed)
     assert verdicts(right) == {"c": "pass"}
     assert verdicts(wrong) == {"c": "fail"}
+
+
+@pytest.mark.parametrize("printed, want", [
+    (r"\sin 2x", "sin(2 * x)"),
+    (r"\log 2x", "log(2 * x)"),
+    (r"\sin x \cos x", "sin(x) * cos(x)"),
+    (r"\sin x (1 + x)", "sin(x) * (1 + x)"),
+    (r"\sin x^2 w", "sin(x ** 2 * w)"),
+    (r"\exp x", "exp(x)"),
+    (r"\log(x)", "log(x)"),
+    (r"\log|x|", "log(abs(x))"),
+    (r"\log \sigma(z)", "log(sigmoid(z))"),
+    (r"\log \sin x", "log(sin(x))"),
+    (r"\sin^2 x", "sin(x) ** 2"),
+    (r"\tanh^2 x", "tanh(x) ** 2"),
+    (r"\exp[x]^2", "exp(x) ** 2"),
+    (r"\sigma^2(z)", "sigmoid(z) ** 2"),
+    (r"\sigma(z)^2", "sigmoid(z) ** 2"),
+    (r"\sigma^2(z)\,\sigma(z)(1 - \sigma(z))",
+     "sigmoid(z) ** 2 * sigmoid(z) * (1 - sigmoid(z))"),
+])
+def test_a_function_takes_its_argument_and_its_power(printed, want):
+    found = read(SCALAR, r"\frac{\partial y}{\partial x} = " + printed, "y", "x")
+    assert found == [(None, want, None)]
+
+
+def test_an_inverse_function_is_not_read_as_a_reciprocal():
+    (p,) = load_text(SCALAR)
+    found, why = claim_sides(r"\frac{\partial y}{\partial x} = \sin^{-1} x", p, "y", "x")
+    assert not found and "inverse function" in why
+
+
+@pytest.mark.parametrize("graph, printed, want", [
+    ("y = sin(x)**2", r"\sin 2x", "pass"),
+    ("y = sin(x)**2", r"2 \sin x \cos x", "pass"),
+    ("y = sin(x)**2", r"\sin x", "fail"),
+    ("y = log(2*x)", r"\frac{1}{x}", "pass"),
+    ("y = softplus(z)", r"\sigma(z)", "pass"),
+    ("y = softplus(z)", r"\sigma^2(z)", "fail"),
+    ("s = sigmoid(z)\ny = s**3 / 3", r"\sigma^2(z)\,\sigma(z)(1 - \sigma(z))", "pass"),
+    ("s = sigmoid(z)\ny = s**3 / 3", r"\sigma(z)^2\,\sigma(z)(1 - \sigma(z))", "pass"),
+    ("s = sigmoid(z)\ny = s**3 / 3", r"\sigma(z)^2 (1 - \sigma(z))", "fail"),
+])
+def test_functions_without_parentheses_and_powers_get_the_right_verdict(graph, printed, want):
+    wrt = "z" if "z" in graph else "x"
+    text = problem('x = "positive", z = "real"', graph) + \
+        claim("c", "y", wrt, r"\frac{\partial y}{\partial %s} = %s" % (wrt, printed))
+    assert verdicts(text) == {"c": want}
