@@ -435,6 +435,10 @@ class Builder:
             if v.base == "I" and not v.subs and self.ctx.target and self.ctx.target.wrt \
                     and self.ctx.arrays:
                 return self.identity()
+            if v.base == "e" and not v.subs and v.sups and _index_sup(v.sups[0]) is None \
+                    and not _is_transpose(v.sups[0]):
+                # e^{x}: Euler's number, where the problem names nothing e
+                return self.scripts(_call("exp", self.expr(v.sups[0])), v.sups[1:])
             raise
         rest = [s if _index_sup(s) is None else _sup_rest(s) for s in v.sups]
         return self.scripts(node, [s for s in rest if s is not None])

@@ -105,3 +105,16 @@ def test_functions_without_parentheses_and_powers_get_the_right_verdict(graph, p
     text = problem('x = "positive", z = "real"', graph) + \
         claim("c", "y", wrt, r"\frac{\partial y}{\partial %s} = %s" % (wrt, printed))
     assert verdicts(text) == {"c": want}
+
+
+def test_e_to_a_power_is_the_exponential_unless_the_problem_names_e():
+    assert read(SCALAR, r"\frac{\partial y}{\partial x} = e^{-2x} w", "y", "x") == \
+        [(None, "exp(-(2 * x)) * w", None)]
+    named = problem('x = "positive", e = "positive"', "y = e**x")
+    assert read(named, r"\frac{\partial y}{\partial x} = e^{x} \log e", "y", "x") == \
+        [(None, "e ** x * log(e)", None)]
+    exp = problem('x = "real"', "y = exp(2*x)")
+    assert verdicts(exp + claim("c", "y", "x", r"\frac{\partial y}{\partial x} = 2e^{2x}")) == \
+        {"c": "pass"}
+    assert verdicts(exp + claim("c", "y", "x", r"\frac{\partial y}{\partial x} = e^{2x}")) == \
+        {"c": "fail"}
