@@ -227,6 +227,9 @@ def _font(font: str, inner) -> object:
         return Cmd("d")
     if font == "mathbb" and isinstance(inner, Raw) and inner.items == ["1"]:
         return Sym("mathbb1", "\\mathbb{1}")
+    if font in ("mathbf", "boldsymbol", "bm", "vec", "mathbfit") and \
+            isinstance(inner, Raw) and inner.items == ["1"]:
+        return Sym(ONES, f"\\{font}{{1}}")            # the all-ones vector 𝟏
     if isinstance(inner, Sym):
         inner.src = f"\\{font}{{{inner.src}}}"
         if font == "mathcal" or font == "mathbb":
@@ -309,6 +312,8 @@ class Context:
     def shape(self, node: ast.expr) -> tuple:
         if not self.arrays:
             return ()
+        if any(_pending_ones(n) for n in ast.walk(node)):
+            raise Unread(ONES_UNSIZED)
         try:
             return A.shape_of(parse_expression(ast.unparse(node), self.symbols,
                                                derivative=self.derivative, sizes=self.sizes))
@@ -379,6 +384,31 @@ def _safe_script(s) -> str:
 
 
 # --- building the expression ----------------------------------------------------------------
+ONES = "𝟏"                 # a written 𝟏, never a problem's (ASCII) name
+ONES_UNSIZED = "𝟏 (the all-ones vector) where the formula does not fix its length"
+
+
+def _pending_ones(node: ast.expr) -> tuple[ast.Call, bool] | None:
+    """A written 𝟏 or 𝟏ᵀ whose length is not known yet: its ones(·) call, and whether it is
+    transposed (a row)."""
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        inner = _pending_ones(node.value)
+        return (inner[0], not inner[1]) if inner else None
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and \
+            node.args[0].id == ONES:
+        return node, False
+    return None
+
+
+def _size_ones(call: ast.Call, size) -> None:
+    if isinstance(size, str):
+        call.args = [_name(size)]
+    elif isinstance(size, int) and size > 0:
+        call.args = [ast.Constant(size)]
+    else:
+        raise Unread(ONES_UNSIZED)
+
+
 def _name(n: str) -> ast.expr:
     return ast.Name(n, ast.Load())
 
@@ -405,9 +435,37 @@ class Builder:
 
     def product(self, a: ast.expr, b: ast.expr) -> ast.expr:
         """Juxtaposition: @ between two arrays, * otherwise."""
+        if self.ctx.arrays:
+            self.ones_length(a, b)
         if self.ctx.arrays and self.ctx.shape(a) and self.ctx.shape(b):
             return _bin(ast.MatMult(), a, b)
         return _bin(ast.Mult(), a, b)
+
+    def ones_length(self, a: ast.expr, b: ast.expr) -> None:
+        """𝟏ᵀB and A𝟏: the length of 𝟏 is what the product needs (B's rows, A's columns)."""
+        left, right = _pending_ones(a), _pending_ones(b)
+        if left and left[1] and not right:
+            shape = self.ctx.shape(b)
+            if shape:
+                _size_ones(left[0], shape[0])
+        if right and not right[1] and not left:
+            shape = self.ctx.shape(a)
+            if shape:
+                _size_ones(right[0], shape[-1])
+
+    def sized(self, node: ast.expr) -> ast.expr:
+        """A whole side: a 𝟏 no product sized is the claim's vector ((𝟏ᵀx)𝟏 for ∇ of a
+        function of Σx), else the side is unread."""
+        pending = [p for n in ast.walk(node) if (p := _pending_ones(n)) and
+                   isinstance(n, ast.Call)]
+        if not pending:
+            return node
+        target = self.ctx.target
+        shape = self.ctx.shape(_d(target.of, target.wrt)) if target and target.wrt else ()
+        if len(pending) > 1 or len(shape) != 2 or 1 not in shape:
+            raise Unread(ONES_UNSIZED)
+        _size_ones(pending[0][0], shape[0] if shape[1] == 1 else shape[1])
+        return node
 
     def expr(self, v) -> ast.expr:
         if isinstance(v, Sym):
@@ -429,6 +487,11 @@ class Builder:
     def symbol(self, v: Sym) -> ast.expr:
         if v.base == "mathbbI" or v.base == "mathbb1":
             raise Unread("an indicator 𝕀 without its argument [·]")
+        if v.base == ONES:
+            if v.subs:
+                raise Unread(f"{v.src} with a subscript")
+            ones = _call("ones", _name(ONES)) if self.ctx.arrays else ast.Constant(1)
+            return self.scripts(ones, v.sups)
         try:
             node = _name(resolve(v, self.ctx))
         except Unread:
@@ -892,7 +955,8 @@ def read_part(text: str, ctx: Context) -> ast.expr:
     """One side of an equation as a Python expression tree for deriv.parse."""
     value = parse_part(text)
     try:
-        return Builder(ctx).expr(value)
+        builder = Builder(ctx)
+        return builder.sized(builder.expr(value))
     except RecursionError:
         raise Unread("nested too deeply") from None
 

@@ -118,3 +118,40 @@ def test_e_to_a_power_is_the_exponential_unless_the_problem_names_e():
         {"c": "pass"}
     assert verdicts(exp + claim("c", "y", "x", r"\frac{\partial y}{\partial x} = e^{2x}")) == \
         {"c": "fail"}
+
+
+ARRAYS = problem('X = "matrix(N, D)", W = "matrix(D, K)", b = "vector(K)", G = "matrix(N, K)", '
+                 'x = "vector(n)"',
+                 "Z = X @ W + b\nL = sum(hadamard(G, Z))\nM = sum(x)**2 / 2\nR = norm2(x) / 2")
+
+
+@pytest.mark.parametrize("of, wrt, printed, want", [
+    ("M", "x", r"\mathbf{1}^\top x", "ones(n).T @ x"),
+    ("M", "x", r"(\mathbf{1}^\top x)\mathbf{1}", "ones(n).T @ x * ones(n)"),
+    ("L", "b", r"G^\top \mathbf{1}", "G.T @ ones(N)"),
+    ("L", "b", r"\boldsymbol{1}^\top G", "ones(N).T @ G"),
+    ("L", "W", r"X^\top G \mathbf{1}", "X.T @ G @ ones(K)"),
+])
+def test_bold_one_is_the_all_ones_vector_of_the_length_the_product_needs(of, wrt, printed, want):
+    found = read(ARRAYS, r"\frac{\partial %s}{\partial %s} = %s" % (of, wrt, printed), of, wrt)
+    assert found == [(None, want, None)]
+
+
+@pytest.mark.parametrize("printed", [r"\mathbf{1} + \mathbf{1}", r"\mathbf{1}\mathbf{1}^\top x"])
+def test_bold_one_of_no_known_length_is_unread_never_the_number_1(printed):
+    (p,) = load_text(ARRAYS)
+    found, why = claim_sides(r"\frac{\partial M}{\partial x} = " + printed, p, "M", "x")
+    assert not found and "all-ones" in why
+
+
+def test_bold_one_gets_the_right_verdicts():
+    text = ARRAYS + claim("sum-sq", "M", "x", r"\frac{\partial M}{\partial x} = "
+                          r"(\mathbf{1}^\top x)\mathbf{1}") + \
+        claim("bias", "L", "b", r"\frac{\partial L}{\partial b} = G^\top \mathbf{1}") + \
+        claim("not-the-gradient", "R", "x", r"\frac{\partial R}{\partial x} = \mathbf{1}^\top x") + \
+        claim("row-sums", "L", "b", r"\frac{\partial L}{\partial b} = \mathbf{1}^\top G")
+    assert verdicts(text) == {"sum-sq": "pass", "bias": "pass", "not-the-gradient": "fail",
+                              "row-sums": "fail"}
+    scalar = problem('x = "real"', "y = 3*x") + \
+        claim("c", "y", "x", r"\frac{\partial y}{\partial x} = 3\mathbf{1}")
+    assert verdicts(scalar) == {"c": "pass"}
