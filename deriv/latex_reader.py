@@ -982,6 +982,9 @@ class Side:
     text: str                  # deriv syntax (ast.unparse of the tree built here)
     offset: int                # in the repaired display
     chain: bool = False        # a sum of products of D(a, b): a chain-rule decomposition
+    relation: str = "="        # what stands before it: =, \\approx, …
+    part: int = 0              # which part of the equation it is
+    printed: str = ""          # as written (a number keeps its printed digits)
 
 
 @dataclass
@@ -1047,9 +1050,14 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
             reading.kind, reading.of = "value", node.id
         else:
             return None
+    if eq.condition:
+        reading.kind = "unread"
+        reading.reason = (f"a formula that holds only under a condition ({eq.condition[:40]}) "
+                          "is not read; a case split \\begin{cases} is")
+        return reading
     ctx = dataclasses.replace(ctx, target=DRef(reading.of, reading.wrt) if reading.wrt else None)
     builder = Builder(ctx)
-    for part in eq.parts[1:]:
+    for k, part in enumerate(eq.parts[1:], 1):
         try:
             node = read_part(part.text, ctx)
             text = ast.unparse(node)
@@ -1068,8 +1076,9 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
         if reading.kind == "derivative" and _is_d(node) and \
                 (node.args[0].id, node.args[1].id) == (reading.of, reading.wrt):  # type: ignore
             continue              # ∂y/∂x = ∂y/∂x …: says nothing
+        relation = eq.relations[k - 1] if k - 1 < len(eq.relations) else "="
         reading.sides.append(Side(_chain_text(terms, builder) if is_chain else text,
-                                  part.offset, is_chain))
+                                  part.offset, is_chain, relation, k, part.text.strip()))
     if not reading.sides:
         reading.kind = "unread"
         reading.reason = "; ".join(dict.fromkeys(reading.skipped)) or "no right side"
@@ -1116,12 +1125,48 @@ def pairs(reading: Reading, at: Mapping[str, float] | None = None
     """A reading's right sides as (chain, expr, value) claims: the first chain goes with the
     first formula; every other side is a claim of its own. Where a problem has a point
     (`at`), a value equation's number (m = 1 + 2 = 3) is the node's value printed there."""
-    chains, exprs = [s.text for s in reading.chains], [s.text for s in reading.exprs]
-    first = [(chains[0] if chains else None, exprs[0] if exprs else None, None)]
-    out = first + [(c, None, None) for c in chains[1:]] + [(None, e, None) for e in exprs[1:]]
+    values = {id(s): v for s in reading.sides
+              if reading.kind == "derivative" and (v := _value_at_point(s, at)) is not None}
+    chains = [s for s in reading.chains]
+    exprs = [s for s in reading.exprs if id(s) not in values]
+    out = [[chains[0].text if chains else None, exprs[0].text if exprs else None, None]]
+    owner = {id(s): 0 for s in chains[:1] + exprs[:1]}
+    for s in chains[1:] + exprs[1:]:
+        owner[id(s)] = len(out)
+        out.append([s.text, None, None] if s.chain else [None, s.text, None])
+    if values and out == [[None, None, None]]:
+        out = []
+    for s in reading.sides:            # a number at the point goes with the formula before it
+        if id(s) in values:
+            before = [o for o in reading.sides if o.part == s.part - 1 and id(o) in owner]
+            claim = out[owner[id(before[0])]] if before else None
+            if claim is not None and claim[2] is None:
+                claim[2] = values[id(s)]
+            else:
+                out.append([None, None, values[id(s)]])
     if reading.kind == "value" and at:
-        out = [(c, *_printed_value(reading.of, e)) for c, e, _ in out]
-    return out
+        out = [[c, *_printed_value(reading.of, e)] for c, e, _ in out]
+    return [tuple(claim) for claim in out]
+
+
+_NUMBER = re.compile(r"[-+]?\s*\d+(\.\d+)?")
+
+
+def _value_at_point(side: Side, at) -> str | None:
+    """A derivative's right side that is a number printed at the document's point (`≈ 1.28`,
+    or `= 1.28` where the problem has a point), as printed; else None (a formula)."""
+    if side.chain or not (at or side.relation == "\\approx"):
+        return None
+    try:
+        number = parse_expression(side.text, {})
+    except DerivError:
+        return None
+    if not number.is_number:
+        return None
+    printed = side.printed.rstrip(".,;:").strip()
+    if _NUMBER.fullmatch(printed):
+        return printed.replace(" ", "").lstrip("+")
+    return ast.unparse(ast.Constant(float(number))).removesuffix(".0")
 
 
 def _printed_value(of: str, expr: str | None) -> tuple[str | None, str | None]:

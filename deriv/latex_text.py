@@ -79,7 +79,11 @@ _BLANK = re.compile(
     r"|\$")
 _PROSE = re.compile(r"\\(?:text|textrm|textit|mbox|mathrm|operatorname)\{(?P<w>[^{}]*)\}")
 _SEPARATOR = re.compile(r"\\q?quad(?![A-Za-z])|\\implies(?![A-Za-z])|\\Rightarrow(?![A-Za-z])"
-                        r"|\\iff(?![A-Za-z])")
+                        r"|\\iff(?![A-Za-z])|\\cond(?![A-Za-z])")
+# `\text{ if } x > 0` after a formula: the formula holds only there (blanked to \cond, whose
+# segment is the equation's condition, never a separate equation nor dropped)
+_CONDITION = re.compile(r"\\(?:text|textrm|textit|mbox|mathrm)\{\s*(?:if|when|whenever|unless|"
+                        r"provided(?: that)?)\s*\}")
 _RELATION = re.compile(r"&?\s*(?:=|\\leftarrow(?![A-Za-z])|:=|\\coloneqq(?![A-Za-z])"
                        r"|\\approx(?![A-Za-z])|\\equiv(?![A-Za-z]))")
 # \text{…} holding one of these names a function (or the d of dx), not prose
@@ -103,6 +107,7 @@ class Equation:
     offset: int
     continued: bool = False    # the row began with `=`: its left side is above it (or given)
     relations: list[str] = field(default_factory=list)
+    condition: str = ""        # `\text{ if } x > 0` written after it
 
 
 def _is_prose(word: str) -> bool:
@@ -153,6 +158,7 @@ def blank(text: str) -> str:
     text = _ARRAY.sub(_cases, text)
     text = _parenthesised_relation(text)
     text = _BLANK.sub(lambda m: " " * len(m.group()), text)
+    text = _CONDITION.sub(lambda m: "\\cond" + " " * (len(m.group()) - 5), text)
     # \text{ReLU} names a function; \text{so, } is prose and separates equations
     return _PROSE.sub(lambda m: m.group() if not _is_prose(m["w"]) else
                       "\\quad" + " " * (len(m.group()) - 5), text)
@@ -215,6 +221,9 @@ def equations(display: str) -> list[Equation]:
         for seg, seg_at, sep in _cut(row, row_at, _SEPARATOR, ",;#"):
             stripped = seg.strip().strip("&").strip()
             if not stripped:
+                continue
+            if sep.startswith("\\cond") and found:
+                found[-1].condition = stripped
                 continue
             lead = len(seg) - len(seg.lstrip(" &\n\t"))
             body, body_at = seg[lead:], seg_at + lead

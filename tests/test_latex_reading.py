@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from deriv.checker import Options, check
+from deriv.errors import DerivError
 from deriv.latex_reader import claim_sides
 from deriv.problem import load_text
 
@@ -155,3 +156,55 @@ def test_bold_one_gets_the_right_verdicts():
     scalar = problem('x = "real"', "y = 3*x") + \
         claim("c", "y", "x", r"\frac{\partial y}{\partial x} = 3\mathbf{1}")
     assert verdicts(scalar) == {"c": "pass"}
+
+
+TANH = problem('x = "real", w = "real"', "h = tanh(w*x)\ny = h**2", "at = { x = 0.5, w = 2.0 }")
+NO_POINT = problem('x = "real", w = "real"', "h = tanh(w*x)\ny = h**2")
+D = r"\frac{\partial y}{\partial x}"          # = 2h(1 − h²)w = 1.2794… at the point
+
+
+@pytest.mark.parametrize("printed, want", [
+    (D + r" \approx 1.28", [(None, None, "1.28")]),
+    (D + r" = 1.28", [(None, None, "1.28")]),
+    (D + r" = 1.280", [(None, None, "1.280")]),
+    (D + r" = 2h(1-h^2)w \approx 1.28", [(None, "2 * h * (1 - h ** 2) * w", "1.28")]),
+    (D + r" = \frac{\partial y}{\partial h}\frac{\partial h}{\partial x} = 2h(1-h^2)w = 1.28",
+     [("D(y, h) * D(h, x)", "2 * h * (1 - h ** 2) * w", "1.28")]),
+])
+def test_a_number_after_a_derivative_is_its_value_at_the_point(printed, want):
+    assert read(TANH, printed, "y", "x") == want
+
+
+def test_without_a_point_an_equal_number_is_a_formula_and_an_approximate_one_a_value():
+    assert read(NO_POINT, D + " = 3", "y", "x") == [(None, "3", None)]
+    assert read(NO_POINT, D + r" \approx 1.28", "y", "x") == [(None, None, "1.28")]
+
+
+def test_printed_values_are_checked_at_the_point_right_and_wrong():
+    text = TANH
+    for cid, printed in [("approx", D + r" \approx 1.28"), ("equal", D + " = 1.28"),
+                         ("both", D + r" = 2h(1-h^2)w \approx 1.28"),
+                         ("wrong-value", D + r" \approx 1.35"),
+                         ("wrong-formula", D + r" = 2h(1-h^2) \approx 1.28"),
+                         ("right-formula-wrong-value", D + r" = 2h(1-h^2)w \approx 1.35")]:
+        text += claim(cid, "y", "x", printed)
+    assert verdicts(text) == {"approx": "pass", "equal": "pass", "both": "pass",
+                              "wrong-value": "fail", "wrong-formula": "fail",
+                              "right-formula-wrong-value": "fail"}
+    (p,) = load_text(NO_POINT + claim("c", "y", "x", D + r" \approx 1.28"))
+    (v,) = check([p], OPTIONS).verdicts
+    assert v.verdict == "fail" and v.diagnosis[0].kind == "value" and v.diagnosis[0].count == 0
+
+
+def test_a_formula_with_a_condition_is_unread_not_checked_without_it():
+    (p,) = load_text(TANH)
+    for condition in (r"\text{ if } x > 0", r"\quad \text{when } w x \geq 0", r"\mbox{if} x>0"):
+        found, why = claim_sides(D + r" = 2h(1-h^2)w " + condition, p, "y", "x")
+        assert not found and "condition" in why, condition
+    with pytest.raises(DerivError) as err:
+        load_text(TANH + claim("c", "y", "x", D + r" = 2h(1-h^2)w \text{ if } x > 0"), "f.toml")
+    assert "condition" in err.value.message and err.value.line
+    # the case split the reader supports is still read
+    found = read(TANH, D + r" = \begin{cases} 2h(1-h^2)w, & \text{if } x > 0 \\ "
+                       r"2h(1-h^2)w, & \text{if } x < 0 \end{cases}", "y", "x")
+    assert found[0][1].count("I(") == 2
