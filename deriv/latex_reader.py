@@ -727,8 +727,14 @@ class Builder:
                 continue
             fn = self.function_head(item, nxt)
             if fn is not None and nxt is not None:
-                arg, sups, i = self.argument(items, i + 1)
-                factors.append(self.apply(fn, arg, sups + _function_powers(item)))
+                arg, sups, i = self.argument(items, i + 1, single=fn in ONE_FACTOR)
+                powers = _function_powers(item)
+                if powers and all(_is_prime(p) for p in powers):     # σ^{\prime}(z) = σ′(z)
+                    if len(powers) > 1:
+                        raise Unread("a second derivative f′′ of a function is not read")
+                    factors.append(self.scripts(self.prime(fn, arg), sups))
+                    continue
+                factors.append(self.apply(fn, arg, sups + powers))
                 continue
             if isinstance(item, Sym) and isinstance(nxt, Group) and nxt.kind == "bracket":
                 factors.append(self.expr(item))     # f[x, φ]: the node f, a function of x, φ
@@ -741,12 +747,12 @@ class Builder:
             out = self.product(out, f)
         return out
 
-    def argument(self, items: list, j: int) -> tuple[object, list, int]:
+    def argument(self, items: list, j: int, single: bool = False) -> tuple[object, list, int]:
         """The argument of a function written at items[j - 1], the powers written after a
         parenthesised one (\\exp[x]^2, σ(z)²), and where the rest begins. Without parentheses
         the argument is the implicit product of numbers and symbols that follows (\\sin 2x =
         sin(2x)), up to another function or operator (\\sin x \\cos x), or the function
-        applied next (\\log \\sigma(z))."""
+        applied next (\\log \\sigma(z)); `single`: one factor (\\det X X^{-T})."""
         nxt = items[j]
         if isinstance(nxt, Group) or isinstance(nxt, Raw) and nxt.kind in _ONE_ARGUMENT:
             return nxt, [], j + 1
@@ -758,7 +764,7 @@ class Builder:
             inner = items[j:end]
             return Raw("juxt", inner), [], end
         end = j
-        while end < len(items) and _is_factor(items[end]) and not (
+        while end < len(items) and _is_factor(items[end]) and not (single and end > j) and not (
                 end > j and self.function_head(items[end], items[end + 1]
                                                if end + 1 < len(items) else None)):
             end += 1
@@ -807,6 +813,13 @@ class Builder:
 
 
 _ONE_ARGUMENT = ("abs", "norm", "frac", "sqrt")       # \log|x|, \exp\frac{x}{2}
+ONE_FACTOR = {"det"}                                  # \det X X^{-\top}: det(X)·X⁻ᵀ
+
+
+def _is_prime(script) -> bool:
+    if isinstance(script, Group) and len(script.items) == 1:
+        script = script.items[0]
+    return isinstance(script, Cmd) and script.name == "prime"
 
 
 def _is_factor(v) -> bool:
@@ -999,6 +1012,7 @@ class Reading:
     printed: str = ""          # the equation as written
     reason: str = ""           # unread: why
     skipped: list[str] = field(default_factory=list)    # right sides not read, with why
+    scalar: bool = True        # a scalar derivative (a number can be its value at a point)
 
     @property
     def chains(self) -> list[Side]:
@@ -1056,6 +1070,11 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
                           "is not read; a case split \\begin{cases} is")
         return reading
     ctx = dataclasses.replace(ctx, target=DRef(reading.of, reading.wrt) if reading.wrt else None)
+    if reading.kind == "derivative" and ctx.arrays:
+        try:
+            reading.scalar = not ctx.shape(_d(reading.of, reading.wrt))
+        except Unread:
+            reading.scalar = False
     builder = Builder(ctx)
     for k, part in enumerate(eq.parts[1:], 1):
         try:
@@ -1124,10 +1143,12 @@ def pairs(reading: Reading, at: Mapping[str, float] | None = None
           ) -> list[tuple[str | None, str | None, str | None]]:
     """A reading's right sides as (chain, expr, value) claims: the first chain goes with the
     first formula; every other side is a claim of its own. Where a problem has a point
-    (`at`), a value equation's number (m = 1 + 2 = 3) is the node's value printed there."""
-    values = {id(s): v for s in reading.sides
-              if reading.kind == "derivative" and (v := _value_at_point(s, at)) is not None}
-    chains = [s for s in reading.chains]
+    (`at`), a value equation's number (m = 1 + 2 = 3) is the node's value printed there, and
+    a scalar derivative's number (∂y/∂x = 2h(1 − h²)w = 1.28) its value there, going with the
+    formula before it; `≈ 1.28` is a value even without a point (which the check asks for)."""
+    values = {id(s): v for s in reading.sides if reading.kind == "derivative" and
+              reading.scalar and (v := _value_at_point(s, at)) is not None}
+    chains = reading.chains
     exprs = [s for s in reading.exprs if id(s) not in values]
     out = [[chains[0].text if chains else None, exprs[0].text if exprs else None, None]]
     owner = {id(s): 0 for s in chains[:1] + exprs[:1]}

@@ -208,3 +208,27 @@ def test_a_formula_with_a_condition_is_unread_not_checked_without_it():
     found = read(TANH, D + r" = \begin{cases} 2h(1-h^2)w, & \text{if } x > 0 \\ "
                        r"2h(1-h^2)w, & \text{if } x < 0 \end{cases}", "y", "x")
     assert found[0][1].count("I(") == 2
+
+
+def test_a_number_for_an_array_derivative_stays_a_formula():
+    text = problem('x = "vector(n)", s = "real"', "y = s * sum(x)", "at = { s = 1.5 }")
+    (p,) = load_text(text)
+    found, why = claim_sides(r"\frac{\partial y}{\partial x} = 1.5", p, "y", "x")
+    assert found == [(None, "1.5", None)], why
+    found, why = claim_sides(r"\frac{\partial y}{\partial s} = 1.5", p, "y", "s")
+    assert found == [(None, None, "1.5")], why
+
+
+@pytest.mark.parametrize("printed, want", [
+    (r"\sigma^{\prime}(z)", "sigmoid(z) * (1 - sigmoid(z))"),
+    (r"\tanh^\prime x", "1 - tanh(x) ** 2"),
+])
+def test_a_prime_on_a_functions_name_is_its_derivative(printed, want):
+    assert read(SCALAR, r"\frac{\partial y}{\partial x} = " + printed, "y", "x") == \
+        [(None, want, None)]
+
+
+def test_det_without_parentheses_takes_one_factor():
+    text = problem('K = "matrix(n, n)"', "y = logdet(K)")
+    assert read(text, r"\frac{\partial y}{\partial K} = \det K K^{-\top} / \det K", "y", "K") \
+        == [(None, "det(K) * inv(K).T / det(K)", None)]
