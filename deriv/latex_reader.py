@@ -535,6 +535,9 @@ class Builder:
         if v.name in NOT_READ:
             raise Unread(NOT_READ[v.name])
         fn = self.ctx.notation.function("\\" + v.name, v.name)
+        if fn is None and v.name in self.ctx.symbols:      # \mathrm{uf}: a name of the problem
+            sym = Sym(v.name, f"\\mathrm{{{v.name}}}", v.subs)
+            return self.scripts(_name(resolve(sym, self.ctx)), v.sups)
         if fn is None:
             raise Unread(f"unknown command \\{v.name}")
         if arg is None:
@@ -1109,7 +1112,7 @@ def read_display(display: str, ctx: Context, target: DRef | None = None
     """Every equation of one display (raw text): readings, and notes on damaged LaTeX."""
     repaired = latex_text.repair(display)
     try:
-        eqs = latex_text.equations(repaired.text)
+        eqs = latex_text.equations(repaired.text, frozenset(dict.keys(ctx.symbols)))
     except ValueError as err:
         return [Reading("unread", reason=str(err), printed=display[:80])], repaired.notes
     out = []

@@ -110,8 +110,10 @@ class Equation:
     condition: str = ""        # `\text{ if } x > 0` written after it
 
 
-def _is_prose(word: str) -> bool:
-    return word.strip().lower() not in WORDS and len(word.strip()) != 1
+def _is_prose(word: str, names: frozenset = frozenset()) -> bool:
+    """\\text{so, } is prose; \\text{ReLU}, \\mathrm{d} and a problem's name (\\mathrm{uf}) are not."""
+    return word.strip().lower() not in WORDS and len(word.strip()) != 1 and \
+        word.strip() not in names
 
 
 _ARRAY = re.compile(r"\\begin\{(cases|array|[pbvBV]?matrix)\}.*?\\end\{\1\}", re.S)
@@ -152,7 +154,7 @@ def _parenthesised_relation(text: str) -> str:
     return text
 
 
-def blank(text: str) -> str:
+def blank(text: str, names: frozenset = frozenset()) -> str:
     """Layout commands and prose \\text{…} as spaces or separators, at the same offsets; a
     case split or written-out matrix as one command \\cases (not read, said so)."""
     text = _ARRAY.sub(_cases, text)
@@ -160,7 +162,7 @@ def blank(text: str) -> str:
     text = _BLANK.sub(lambda m: " " * len(m.group()), text)
     text = _CONDITION.sub(lambda m: "\\cond" + " " * (len(m.group()) - 5), text)
     # \text{ReLU} names a function; \text{so, } is prose and separates equations
-    return _PROSE.sub(lambda m: m.group() if not _is_prose(m["w"]) else
+    return _PROSE.sub(lambda m: m.group() if not _is_prose(m["w"], names) else
                       "\\quad" + " " * (len(m.group()) - 5), text)
 
 
@@ -210,12 +212,12 @@ def _cut(text: str, offset: int, pattern: re.Pattern, also: str = "") -> list[tu
 _ROW = re.compile(r"\\\\(?:\[[^\]]*\])?|\\newline(?![A-Za-z])|\\cr(?![A-Za-z])")
 
 
-def equations(display: str) -> list[Equation]:
+def equations(display: str, names: frozenset = frozenset()) -> list[Equation]:
     """The equations of one display (already repaired), in order; a row starting with `=`
     continues the equation above it, a row starting with + or − continues its last part."""
     if len(display) > MAX_DISPLAY:
         raise ValueError(f"a display of more than {MAX_DISPLAY} characters")
-    text = blank(display)
+    text = blank(display, names)
     found: list[Equation] = []
     for row, row_at, _ in _cut(text, 0, _ROW):
         for seg, seg_at, sep in _cut(row, row_at, _SEPARATOR, ",;#"):

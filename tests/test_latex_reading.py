@@ -232,3 +232,12 @@ def test_det_without_parentheses_takes_one_factor():
     text = problem('K = "matrix(n, n)"', "y = logdet(K)")
     assert read(text, r"\frac{\partial y}{\partial K} = \det K K^{-\top} / \det K", "y", "K") \
         == [(None, "det(K) * inv(K).T / det(K)", None)]
+
+
+def test_a_multi_letter_name_in_mathrm_is_the_problems_name_not_prose():
+    text = problem('h0 = "real", uf = "real"', "f = sigmoid(uf * h0)\ny = 2*f")
+    printed = r"\frac{\partial y}{\partial h_0} = 2 f \mathrm{uf} \left(1 - f\right)"
+    assert read(text, printed, "y", "h0") == [(None, "2 * f * uf * (1 - f)", None)]
+    assert verdicts(text + claim("c", "y", "h0", printed)) == {"c": "pass"}
+    wrong = printed.replace(r"\left(1 - f\right)", r"\left(1 + f\right)")
+    assert verdicts(text + claim("c", "y", "h0", wrong)) == {"c": "fail"}
