@@ -108,6 +108,7 @@ class Cmd:
     name: str                  # partial, nabla, sum, exp, sigma, cases, …
     subs: list = field(default_factory=list)
     sups: list = field(default_factory=list)
+    word: bool = False         # written as a word, \\mathrm{uf}: a function or else a name
 
 
 @dataclass
@@ -222,7 +223,7 @@ def _font(font: str, inner) -> object:
         inner.hat, inner.src = True, f"\\hat{{{inner.src}}}"
         return inner
     if font in ("operatorname", "mathrm", "text", "textrm") and word and len(word) > 1:
-        return Cmd(word)
+        return Cmd(word, word=True)
     if font in ("mathrm", "text") and word == "d":
         return Cmd("d")
     if font == "mathbb" and isinstance(inner, Raw) and inner.items == ["1"]:
@@ -535,7 +536,7 @@ class Builder:
         if v.name in NOT_READ:
             raise Unread(NOT_READ[v.name])
         fn = self.ctx.notation.function("\\" + v.name, v.name)
-        if fn is None and v.name in self.ctx.symbols:      # \mathrm{uf}: a name of the problem
+        if fn is None and v.word and v.name in self.ctx.symbols:   # \mathrm{uf}: a name
             sym = Sym(v.name, f"\\mathrm{{{v.name}}}", v.subs)
             return self.scripts(_name(resolve(sym, self.ctx)), v.sups)
         if fn is None:
