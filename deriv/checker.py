@@ -378,6 +378,11 @@ class ProblemCheck:
         if claim.unread:             # printed LaTeX deriv could not read: said, never skipped
             return Verdict(self.problem.id, claim, "error", reason=f"unread: {claim.unread}")
         target = None if claim.is_value else claim.target
+        if claim.expr is None and claim.chain is None and claim.value is not None:
+            # only a number printed at the document's point (∂y/∂x ≈ 1.28): checked there
+            finding = self.value_finding(claim)
+            return Verdict(self.problem.id, claim, "fail" if finding else "pass",
+                           diagnosis=[finding] if finding else [])
         if claim.expr is None and claim.chain_expr is None and claim.chain is not None:
             # a chain through a tensor of order 3 (∂z/∂W): its links and paths, not its value
             structure = chain_findings(self.graph, claim.chain, claim.of, claim.wrt)

@@ -108,6 +108,7 @@ class Cmd:
     name: str                  # partial, nabla, sum, exp, sigma, cases, …
     subs: list = field(default_factory=list)
     sups: list = field(default_factory=list)
+    word: bool = False         # written as a word, \\mathrm{uf}: a function or else a name
 
 
 @dataclass
@@ -222,11 +223,14 @@ def _font(font: str, inner) -> object:
         inner.hat, inner.src = True, f"\\hat{{{inner.src}}}"
         return inner
     if font in ("operatorname", "mathrm", "text", "textrm") and word and len(word) > 1:
-        return Cmd(word)
+        return Cmd(word, word=True)
     if font in ("mathrm", "text") and word == "d":
         return Cmd("d")
     if font == "mathbb" and isinstance(inner, Raw) and inner.items == ["1"]:
         return Sym("mathbb1", "\\mathbb{1}")
+    if font in ("mathbf", "boldsymbol", "bm", "vec", "mathbfit") and \
+            isinstance(inner, Raw) and inner.items == ["1"]:
+        return Sym(ONES, f"\\{font}{{1}}")            # the all-ones vector 𝟏
     if isinstance(inner, Sym):
         inner.src = f"\\{font}{{{inner.src}}}"
         if font == "mathcal" or font == "mathbb":
@@ -309,6 +313,8 @@ class Context:
     def shape(self, node: ast.expr) -> tuple:
         if not self.arrays:
             return ()
+        if any(_pending_ones(n) for n in ast.walk(node)):
+            raise Unread(ONES_UNSIZED)
         try:
             return A.shape_of(parse_expression(ast.unparse(node), self.symbols,
                                                derivative=self.derivative, sizes=self.sizes))
@@ -379,6 +385,31 @@ def _safe_script(s) -> str:
 
 
 # --- building the expression ----------------------------------------------------------------
+ONES = "𝟏"                 # a written 𝟏, never a problem's (ASCII) name
+ONES_UNSIZED = "𝟏 (the all-ones vector) where the formula does not fix its length"
+
+
+def _pending_ones(node: ast.expr) -> tuple[ast.Call, bool] | None:
+    """A written 𝟏 or 𝟏ᵀ whose length is not known yet: its ones(·) call, and whether it is
+    transposed (a row)."""
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        inner = _pending_ones(node.value)
+        return (inner[0], not inner[1]) if inner else None
+    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Name) and \
+            node.args[0].id == ONES:
+        return node, False
+    return None
+
+
+def _size_ones(call: ast.Call, size) -> None:
+    if isinstance(size, str):
+        call.args = [_name(size)]
+    elif isinstance(size, int) and size > 0:
+        call.args = [ast.Constant(size)]
+    else:
+        raise Unread(ONES_UNSIZED)
+
+
 def _name(n: str) -> ast.expr:
     return ast.Name(n, ast.Load())
 
@@ -405,9 +436,37 @@ class Builder:
 
     def product(self, a: ast.expr, b: ast.expr) -> ast.expr:
         """Juxtaposition: @ between two arrays, * otherwise."""
+        if self.ctx.arrays:
+            self.ones_length(a, b)
         if self.ctx.arrays and self.ctx.shape(a) and self.ctx.shape(b):
             return _bin(ast.MatMult(), a, b)
         return _bin(ast.Mult(), a, b)
+
+    def ones_length(self, a: ast.expr, b: ast.expr) -> None:
+        """𝟏ᵀB and A𝟏: the length of 𝟏 is what the product needs (B's rows, A's columns)."""
+        left, right = _pending_ones(a), _pending_ones(b)
+        if left and left[1] and not right:
+            shape = self.ctx.shape(b)
+            if shape:
+                _size_ones(left[0], shape[0])
+        if right and not right[1] and not left:
+            shape = self.ctx.shape(a)
+            if shape:
+                _size_ones(right[0], shape[-1])
+
+    def sized(self, node: ast.expr) -> ast.expr:
+        """A whole side: a 𝟏 no product sized is the claim's vector ((𝟏ᵀx)𝟏 for ∇ of a
+        function of Σx), else the side is unread."""
+        pending = [p for n in ast.walk(node) if (p := _pending_ones(n)) and
+                   isinstance(n, ast.Call)]
+        if not pending:
+            return node
+        target = self.ctx.target
+        shape = self.ctx.shape(_d(target.of, target.wrt)) if target and target.wrt else ()
+        if len(pending) > 1 or len(shape) != 2 or 1 not in shape:
+            raise Unread(ONES_UNSIZED)
+        _size_ones(pending[0][0], shape[0] if shape[1] == 1 else shape[1])
+        return node
 
     def expr(self, v) -> ast.expr:
         if isinstance(v, Sym):
@@ -429,12 +488,21 @@ class Builder:
     def symbol(self, v: Sym) -> ast.expr:
         if v.base == "mathbbI" or v.base == "mathbb1":
             raise Unread("an indicator 𝕀 without its argument [·]")
+        if v.base == ONES:
+            if v.subs:
+                raise Unread(f"{v.src} with a subscript")
+            ones = _call("ones", _name(ONES)) if self.ctx.arrays else ast.Constant(1)
+            return self.scripts(ones, v.sups)
         try:
             node = _name(resolve(v, self.ctx))
         except Unread:
             if v.base == "I" and not v.subs and self.ctx.target and self.ctx.target.wrt \
                     and self.ctx.arrays:
                 return self.identity()
+            if v.base == "e" and not v.subs and v.sups and _index_sup(v.sups[0]) is None \
+                    and not _is_transpose(v.sups[0]):
+                # e^{x}: Euler's number, where the problem names nothing e
+                return self.scripts(_call("exp", self.expr(v.sups[0])), v.sups[1:])
             raise
         rest = [s if _index_sup(s) is None else _sup_rest(s) for s in v.sups]
         return self.scripts(node, [s for s in rest if s is not None])
@@ -468,6 +536,9 @@ class Builder:
         if v.name in NOT_READ:
             raise Unread(NOT_READ[v.name])
         fn = self.ctx.notation.function("\\" + v.name, v.name)
+        if fn is None and v.word and v.name in self.ctx.symbols:   # \mathrm{uf}: a name
+            sym = Sym(v.name, f"\\mathrm{{{v.name}}}", v.subs)
+            return self.scripts(_name(resolve(sym, self.ctx)), v.sups)
         if fn is None:
             raise Unread(f"unknown command \\{v.name}")
         if arg is None:
@@ -660,12 +731,14 @@ class Builder:
                 continue
             fn = self.function_head(item, nxt)
             if fn is not None and nxt is not None:
-                arg, sups = nxt, []
-                if isinstance(nxt, Raw) and nxt.kind == "sup" and isinstance(nxt.items[0], Group):
-                    arg, sups = nxt.items[0], [nxt.items[1]]     # \exp[x]^2
-                factors.append(self.apply(fn, arg, sups + list(getattr(item, "sups", []))
-                                          if isinstance(item, Cmd) else sups))
-                i += 2
+                arg, sups, i = self.argument(items, i + 1, single=fn in ONE_FACTOR)
+                powers = _function_powers(item)
+                if powers and all(_is_prime(p) for p in powers):     # σ^{\prime}(z) = σ′(z)
+                    if len(powers) > 1:
+                        raise Unread("a second derivative f′′ of a function is not read")
+                    factors.append(self.scripts(self.prime(fn, arg), sups))
+                    continue
+                factors.append(self.apply(fn, arg, sups + powers))
                 continue
             if isinstance(item, Sym) and isinstance(nxt, Group) and nxt.kind == "bracket":
                 factors.append(self.expr(item))     # f[x, φ]: the node f, a function of x, φ
@@ -678,12 +751,39 @@ class Builder:
             out = self.product(out, f)
         return out
 
+    def argument(self, items: list, j: int, single: bool = False) -> tuple[object, list, int]:
+        """The argument of a function written at items[j - 1], the powers written after a
+        parenthesised one (\\exp[x]^2, σ(z)²), and where the rest begins. Without parentheses
+        the argument is the implicit product of numbers and symbols that follows (\\sin 2x =
+        sin(2x)), up to another function or operator (\\sin x \\cos x), or the function
+        applied next (\\log \\sigma(z)); `single`: one factor (\\det X X^{-T})."""
+        nxt = items[j]
+        if isinstance(nxt, Group) or isinstance(nxt, Raw) and nxt.kind in _ONE_ARGUMENT:
+            return nxt, [], j + 1
+        if isinstance(nxt, Raw) and nxt.kind == "sup" and isinstance(nxt.items[0], Group):
+            return nxt.items[0], [nxt.items[1]], j + 1          # \exp[x]^2
+        after = items[j + 1] if j + 1 < len(items) else None
+        if self.function_head(nxt, after) is not None and after is not None:
+            _, _, end = self.argument(items, j + 1)
+            inner = items[j:end]
+            return Raw("juxt", inner), [], end
+        end = j
+        while end < len(items) and _is_factor(items[end]) and not (single and end > j) and not (
+                end > j and self.function_head(items[end], items[end + 1]
+                                               if end + 1 < len(items) else None)):
+            end += 1
+        if end == j:
+            return nxt, [], j + 1
+        return (items[j] if end == j + 1 else Raw("juxt", items[j:end])), [], end
+
     def function_head(self, item, nxt) -> str | None:
         """The registry function a written head stands for, when an argument follows it."""
         if isinstance(item, Cmd) and not item.subs:
             if item.name in NOT_READ:
                 raise Unread(NOT_READ[item.name])
             return self.ctx.notation.function("\\" + item.name, item.name)
+        if isinstance(nxt, Raw) and nxt.kind == "sup":
+            nxt = nxt.items[0]                              # σ(z)^2
         if isinstance(item, Sym) and not item.subs and isinstance(nxt, Group) and \
                 nxt.kind in ("paren", "bracket"):
             fn = self.ctx.notation.function(item.src, item.base)
@@ -714,6 +814,37 @@ class Builder:
                          "(index notation is not read here)")
         node = self.raw_juxt(Raw("juxt", stripped)) if len(stripped) > 1 else self.expr(stripped[0])
         return _call("sum", node)
+
+
+_ONE_ARGUMENT = ("abs", "norm", "frac", "sqrt")       # \log|x|, \exp\frac{x}{2}
+ONE_FACTOR = {"det"}                                  # \det X X^{-\top}: det(X)·X⁻ᵀ
+
+
+def _is_prime(script) -> bool:
+    if isinstance(script, Group) and len(script.items) == 1:
+        script = script.items[0]
+    return isinstance(script, Cmd) and script.name == "prime"
+
+
+def _is_factor(v) -> bool:
+    """A number or a symbol, with its scripts: what a function without parentheses takes."""
+    if isinstance(v, Raw) and v.kind in ("sup", "subscript"):
+        v = v.items[0]
+    return isinstance(v, Sym) or isinstance(v, Raw) and v.kind == "number"
+
+
+def _function_powers(head) -> list:
+    """The powers written on a function's name (\\tanh^2 x, σ²(z)): of its value. Not an
+    index (σ^{(1)}), and never f^{-1} (an inverse function, not read)."""
+    if not isinstance(head, (Cmd, Sym)):
+        return []
+    sups = [s for s in head.sups if _index_sup(s) is None]
+    for s in sups:
+        inner = s.items[0] if isinstance(s, Group) and len(s.items) == 1 else s
+        if isinstance(inner, Raw) and inner.kind == "neg":
+            raise Unread("a function with a negative power on its name (f^{-1}: an inverse "
+                         "function?) is not read")
+    return sups
 
 
 def _contract(v, index: str):
@@ -775,6 +906,38 @@ def _pair_bars(text: str) -> str:
     return _VERT.sub(vert, text)
 
 
+_TAKES_ARGUMENTS = re.compile(r"\\(?:[dt]?frac|sqrt)(?![A-Za-z])")
+
+
+def _digit_arguments(text: str) -> str:
+    """\\frac12 as \\frac{1}{2}: in TeX an argument without braces is ONE token, so a bare
+    digit is one digit (\\frac123 is ½·3, \\sqrt 2x is √2·x); the lexer would read 12 as one
+    number."""
+    digits = set()                 # where a bare digit is an argument: wrapped in braces
+    for m in _TAKES_ARGUMENTS.finditer(text):
+        i = m.end()
+        for _ in range(2 if "frac" in m.group() else 1):
+            while i < len(text) and text[i].isspace():
+                i += 1
+            if i >= len(text):
+                break
+            if text[i].isdigit():
+                digits.add(i)
+                i += 1
+            elif text[i] == "{":
+                depth = 0
+                while i < len(text):
+                    depth += (text[i] == "{") - (text[i] == "}")
+                    i += 1
+                    if depth == 0:
+                        break
+            elif text[i] == "\\":
+                i += re.match(r"\\(?:[A-Za-z]+|.?)", text[i:]).end()
+            else:
+                i += 1
+    return "".join("{" + ch + "}" if i in digits else ch for i, ch in enumerate(text))
+
+
 def parse_part(text: str):
     """The lark tree of one part, as values; Unread with the reason when it cannot be read."""
     from lark.exceptions import LarkError, UnexpectedInput
@@ -790,7 +953,7 @@ def parse_part(text: str):
         deepest = max(deepest, depth)
     if deepest > MAX_NESTING:
         raise Unread(f"nested deeper than {MAX_NESTING} levels")
-    text = _pair_bars(text)
+    text = _pair_bars(_digit_arguments(text))
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
@@ -809,7 +972,8 @@ def read_part(text: str, ctx: Context) -> ast.expr:
     """One side of an equation as a Python expression tree for deriv.parse."""
     value = parse_part(text)
     try:
-        return Builder(ctx).expr(value)
+        builder = Builder(ctx)
+        return builder.sized(builder.expr(value))
     except RecursionError:
         raise Unread("nested too deeply") from None
 
@@ -835,6 +999,9 @@ class Side:
     text: str                  # deriv syntax (ast.unparse of the tree built here)
     offset: int                # in the repaired display
     chain: bool = False        # a sum of products of D(a, b): a chain-rule decomposition
+    relation: str = "="        # what stands before it: =, \\approx, …
+    part: int = 0              # which part of the equation it is
+    printed: str = ""          # as written (a number keeps its printed digits)
 
 
 @dataclass
@@ -849,6 +1016,7 @@ class Reading:
     printed: str = ""          # the equation as written
     reason: str = ""           # unread: why
     skipped: list[str] = field(default_factory=list)    # right sides not read, with why
+    scalar: bool = True        # a scalar derivative (a number can be its value at a point)
 
     @property
     def chains(self) -> list[Side]:
@@ -900,9 +1068,19 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
             reading.kind, reading.of = "value", node.id
         else:
             return None
+    if eq.condition:
+        reading.kind = "unread"
+        reading.reason = (f"a formula that holds only under a condition ({eq.condition[:40]}) "
+                          "is not read; a case split \\begin{cases} is")
+        return reading
     ctx = dataclasses.replace(ctx, target=DRef(reading.of, reading.wrt) if reading.wrt else None)
+    if reading.kind == "derivative" and ctx.arrays:
+        try:
+            reading.scalar = not ctx.shape(_d(reading.of, reading.wrt))
+        except Unread:
+            reading.scalar = False
     builder = Builder(ctx)
-    for part in eq.parts[1:]:
+    for k, part in enumerate(eq.parts[1:], 1):
         try:
             node = read_part(part.text, ctx)
             text = ast.unparse(node)
@@ -921,8 +1099,9 @@ def read_equation(eq: latex_text.Equation, ctx: Context, display: str,
         if reading.kind == "derivative" and _is_d(node) and \
                 (node.args[0].id, node.args[1].id) == (reading.of, reading.wrt):  # type: ignore
             continue              # ∂y/∂x = ∂y/∂x …: says nothing
+        relation = eq.relations[k - 1] if k - 1 < len(eq.relations) else "="
         reading.sides.append(Side(_chain_text(terms, builder) if is_chain else text,
-                                  part.offset, is_chain))
+                                  part.offset, is_chain, relation, k, part.text.strip()))
     if not reading.sides:
         reading.kind = "unread"
         reading.reason = "; ".join(dict.fromkeys(reading.skipped)) or "no right side"
@@ -934,7 +1113,7 @@ def read_display(display: str, ctx: Context, target: DRef | None = None
     """Every equation of one display (raw text): readings, and notes on damaged LaTeX."""
     repaired = latex_text.repair(display)
     try:
-        eqs = latex_text.equations(repaired.text)
+        eqs = latex_text.equations(repaired.text, frozenset(dict.keys(ctx.symbols)))
     except ValueError as err:
         return [Reading("unread", reason=str(err), printed=display[:80])], repaired.notes
     out = []
@@ -968,13 +1147,51 @@ def pairs(reading: Reading, at: Mapping[str, float] | None = None
           ) -> list[tuple[str | None, str | None, str | None]]:
     """A reading's right sides as (chain, expr, value) claims: the first chain goes with the
     first formula; every other side is a claim of its own. Where a problem has a point
-    (`at`), a value equation's number (m = 1 + 2 = 3) is the node's value printed there."""
-    chains, exprs = [s.text for s in reading.chains], [s.text for s in reading.exprs]
-    first = [(chains[0] if chains else None, exprs[0] if exprs else None, None)]
-    out = first + [(c, None, None) for c in chains[1:]] + [(None, e, None) for e in exprs[1:]]
+    (`at`), a value equation's number (m = 1 + 2 = 3) is the node's value printed there, and
+    a scalar derivative's number (∂y/∂x = 2h(1 − h²)w = 1.28) its value there, going with the
+    formula before it; `≈ 1.28` is a value even without a point (which the check asks for)."""
+    values = {id(s): v for s in reading.sides if reading.kind == "derivative" and
+              reading.scalar and (v := _value_at_point(s, at)) is not None}
+    chains = reading.chains
+    exprs = [s for s in reading.exprs if id(s) not in values]
+    out = [[chains[0].text if chains else None, exprs[0].text if exprs else None, None]]
+    owner = {id(s): 0 for s in chains[:1] + exprs[:1]}
+    for s in chains[1:] + exprs[1:]:
+        owner[id(s)] = len(out)
+        out.append([s.text, None, None] if s.chain else [None, s.text, None])
+    if values and out == [[None, None, None]]:
+        out = []
+    for s in reading.sides:            # a number at the point goes with the formula before it
+        if id(s) in values:
+            before = [o for o in reading.sides if o.part == s.part - 1 and id(o) in owner]
+            claim = out[owner[id(before[0])]] if before else None
+            if claim is not None and claim[2] is None:
+                claim[2] = values[id(s)]
+            else:
+                out.append([None, None, values[id(s)]])
     if reading.kind == "value" and at:
-        out = [(c, *_printed_value(reading.of, e)) for c, e, _ in out]
-    return out
+        out = [[c, *_printed_value(reading.of, e)] for c, e, _ in out]
+    return [tuple(claim) for claim in out]
+
+
+_NUMBER = re.compile(r"[-+]?\s*\d+(\.\d+)?")
+
+
+def _value_at_point(side: Side, at) -> str | None:
+    """A derivative's right side that is a number printed at the document's point (`≈ 1.28`,
+    or `= 1.28` where the problem has a point), as printed; else None (a formula)."""
+    if side.chain or not (at or side.relation == "\\approx"):
+        return None
+    try:
+        number = parse_expression(side.text, {})
+    except DerivError:
+        return None
+    if not number.is_number:
+        return None
+    printed = side.printed.rstrip(".,;:").strip()
+    if _NUMBER.fullmatch(printed):
+        return printed.replace(" ", "").lstrip("+")
+    return ast.unparse(ast.Constant(float(number))).removesuffix(".0")
 
 
 def _printed_value(of: str, expr: str | None) -> tuple[str | None, str | None]:

@@ -79,7 +79,11 @@ _BLANK = re.compile(
     r"|\$")
 _PROSE = re.compile(r"\\(?:text|textrm|textit|mbox|mathrm|operatorname)\{(?P<w>[^{}]*)\}")
 _SEPARATOR = re.compile(r"\\q?quad(?![A-Za-z])|\\implies(?![A-Za-z])|\\Rightarrow(?![A-Za-z])"
-                        r"|\\iff(?![A-Za-z])")
+                        r"|\\iff(?![A-Za-z])|\\cond(?![A-Za-z])")
+# `\text{ if } x > 0` after a formula: the formula holds only there (blanked to \cond, whose
+# segment is the equation's condition, never a separate equation nor dropped)
+_CONDITION = re.compile(r"\\(?:text|textrm|textit|mbox|mathrm)\{\s*(?:if|when|whenever|unless|"
+                        r"provided(?: that)?)\s*\}")
 _RELATION = re.compile(r"&?\s*(?:=|\\leftarrow(?![A-Za-z])|:=|\\coloneqq(?![A-Za-z])"
                        r"|\\approx(?![A-Za-z])|\\equiv(?![A-Za-z]))")
 # \text{…} holding one of these names a function (or the d of dx), not prose
@@ -103,10 +107,13 @@ class Equation:
     offset: int
     continued: bool = False    # the row began with `=`: its left side is above it (or given)
     relations: list[str] = field(default_factory=list)
+    condition: str = ""        # `\text{ if } x > 0` written after it
 
 
-def _is_prose(word: str) -> bool:
-    return word.strip().lower() not in WORDS and len(word.strip()) != 1
+def _is_prose(word: str, names: frozenset = frozenset()) -> bool:
+    """\\text{so, } is prose; \\text{ReLU}, \\mathrm{d} and a problem's name (\\mathrm{uf}) are not."""
+    return word.strip().lower() not in WORDS and len(word.strip()) != 1 and \
+        word.strip() not in names
 
 
 _ARRAY = re.compile(r"\\begin\{(cases|array|[pbvBV]?matrix)\}.*?\\end\{\1\}", re.S)
@@ -147,14 +154,15 @@ def _parenthesised_relation(text: str) -> str:
     return text
 
 
-def blank(text: str) -> str:
+def blank(text: str, names: frozenset = frozenset()) -> str:
     """Layout commands and prose \\text{…} as spaces or separators, at the same offsets; a
     case split or written-out matrix as one command \\cases (not read, said so)."""
     text = _ARRAY.sub(_cases, text)
     text = _parenthesised_relation(text)
     text = _BLANK.sub(lambda m: " " * len(m.group()), text)
+    text = _CONDITION.sub(lambda m: "\\cond" + " " * (len(m.group()) - 5), text)
     # \text{ReLU} names a function; \text{so, } is prose and separates equations
-    return _PROSE.sub(lambda m: m.group() if not _is_prose(m["w"]) else
+    return _PROSE.sub(lambda m: m.group() if not _is_prose(m["w"], names) else
                       "\\quad" + " " * (len(m.group()) - 5), text)
 
 
@@ -204,17 +212,20 @@ def _cut(text: str, offset: int, pattern: re.Pattern, also: str = "") -> list[tu
 _ROW = re.compile(r"\\\\(?:\[[^\]]*\])?|\\newline(?![A-Za-z])|\\cr(?![A-Za-z])")
 
 
-def equations(display: str) -> list[Equation]:
+def equations(display: str, names: frozenset = frozenset()) -> list[Equation]:
     """The equations of one display (already repaired), in order; a row starting with `=`
     continues the equation above it, a row starting with + or − continues its last part."""
     if len(display) > MAX_DISPLAY:
         raise ValueError(f"a display of more than {MAX_DISPLAY} characters")
-    text = blank(display)
+    text = blank(display, names)
     found: list[Equation] = []
     for row, row_at, _ in _cut(text, 0, _ROW):
         for seg, seg_at, sep in _cut(row, row_at, _SEPARATOR, ",;#"):
             stripped = seg.strip().strip("&").strip()
             if not stripped:
+                continue
+            if sep.startswith("\\cond") and found:
+                found[-1].condition = stripped
                 continue
             lead = len(seg) - len(seg.lstrip(" &\n\t"))
             body, body_at = seg[lead:], seg_at + lead

@@ -746,7 +746,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
                     raise places.place(err, file, p, c, key_chain, chain_text) from None
                 ln, col = places.value(p, c, key_chain)
                 raise err.shift(file, ln, col) from None
-        if expr_text is None and chain is None and not unread:
+        if expr_text is None and chain is None and not unread and value_given is None:
             raise where("a claim needs an 'expr' or a 'chain' (or both), or a 'printed' "
                         "formula to read them from")
         if not wrt and (chain is not None or local):

@@ -81,7 +81,10 @@ class ArrayNotation:
 
     def _hadamard(self, expr) -> str | None:
         """A product with arrays: A ⊙ B, and c·A with the scalars in front (2·det(X)·X⁻ᵀ, as
-        the references write it; SymPy's order would put the matrix first)."""
+        the references write it; SymPy's order would put the matrix first). SymPy's LaTeX
+        printer hands 1/x (a Pow) to _print_Mul too: a power's args are no factors."""
+        if not expr.is_Mul:
+            return None
         arrays = [a for a in expr.args if A.shape_of(a)]
         if len(arrays) == 1:
             scalars = sp.Mul(*(a for a in expr.args if not A.shape_of(a)))
