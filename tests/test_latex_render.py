@@ -108,3 +108,15 @@ def test_every_catalog_solution_keeps_its_negative_powers_and_reads_back(problem
 def _targets(sol) -> list:
     return [(r.target, r.expr) for r in sol.results] + \
         [(key[1], e) for key, e in sol.shown.items() if isinstance(e, sp.Basic)]
+
+
+def test_a_decimal_literal_prints_as_written_in_every_format():
+    """GELU's 0.044715 and √(2/π) ≈ 0.7978845608028654 are kept exact, and shown as the file
+    wrote them, not as 3989422804014327/5000000000000000; a fraction such as 1/2 stays one."""
+    import deriv
+    from deriv.render import latex, markdown, text
+    solution = deriv.solve("classic-gelu")
+    for shown in (text.solution(solution).plain, latex.solution(solution),
+                  markdown.solution(solution)):
+        assert "0.7978845608028654" in shown and "5000000000000000" not in shown
+        assert "0.035677408136300126361" in shown

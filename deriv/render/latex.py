@@ -25,7 +25,7 @@ from deriv.names import GREEK, latex as latex_name
 from deriv.parse import dref_of
 from deriv.render.notation import hadamard_power
 from sympy.printing.precedence import PRECEDENCE
-from deriv.render.notation import ArrayNotation, Memo, number as plain_number
+from deriv.render.notation import ArrayNotation, Memo, decimal, number as plain_number
 
 PREAMBLE = r"\usepackage{amsmath,amssymb}"
 
@@ -106,7 +106,14 @@ class LatexPrinter(Memo, ArrayNotation, SympyLatexPrinter):
         return r"{%s}^{%s}" % (text, exp) if exp is not None else text
 
     def _print_Mul(self, expr):
+        c, rest = expr.as_coeff_Mul()
+        if c.is_Rational and not c.is_Integer and rest != 1 and decimal(c) is not None:
+            sign = "-" if c < 0 else ""       # 0.10703 x^{2} as written, not \frac{10703…}{…}
+            return f"{sign}{decimal(abs(c))} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
         return self._hadamard(expr) or super()._print_Mul(expr)
+
+    def _print_Rational(self, expr):
+        return decimal(expr) or super()._print_Rational(expr)
 
     def _print_exp(self, expr, exp=None):
         # The documents write \exp[f_3] like \sin[f_3]; e^{...} nests badly for exp(exp(x)).
