@@ -165,8 +165,12 @@ def _optimum(pc, claim, v) -> list:
         signs = np.array(signs)
         for i in np.flatnonzero(ok):
             column = signs[:, i]
-            kind = "min" if (column > 0).all() else "max" if (column < 0).all() else \
-                "flat" if (column == 0).all() else "saddle"
+            # a direction of no curvature is neutral (x₁² with x₂ free is a minimum in w): the
+            # Hessian's least-curvature direction is exactly such a one, where random ones
+            # almost never are
+            rising, falling = (column > 0).any(), (column < 0).any()
+            kind = "saddle" if rising and falling else "min" if rising else \
+                "max" if falling else "flat"
             shapes_found[kind] = shapes_found.get(kind, 0) + 1
         valid_points += int(ok.sum())
     v.samples = valid_points

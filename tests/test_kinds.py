@@ -308,6 +308,21 @@ of = "J"
 wrt = "w"
 optimum = "min"
 expr = "zeros(64, 1)"
+
+[[problem]]
+id = "valley"
+inputs = { w = "vector(3)", a = "real" }
+graph = \"\"\"
+J = dot(onehot(1, 3), w)**2 + a
+\"\"\"
+
+[[problem.claim]]
+id = "min"
+kind = "optimum"
+of = "J"
+wrt = "w"
+optimum = "min"
+expr = "zeros(3, 1)"
 """
 
 
@@ -321,6 +336,8 @@ def test_a_saddle_with_one_falling_direction_in_64_is_not_a_minimum(tmp_path):
     report = deriv.check(deriv.load_all(str(path)))
     v = {(r.problem, r.claim.id): r for r in report.verdicts}
     assert v["bowl", "min"].verdict == "pass"
+    # a valley (w₁² with w₂, w₃ free): its flat directions are neutral, not a saddle's
+    assert v["valley", "min"].verdict == "pass"
     f = v["saddle", "min-at-saddle"].diagnosis[0]
     assert (f.kind, f.text) == ("optimum-kind", "saddle")
     assert "is a saddle point of J, not a minimum" in sentence(f, UnicodeMath())
