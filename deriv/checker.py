@@ -128,8 +128,6 @@ class Batch:
 class ProblemCheck:
     """All claims of one problem, sharing the drawn batches and every sweep."""
 
-    max_precise = MAX_PRECISE
-
     def __init__(self, problem: Problem, options: Options):
         self.problem = problem
         self.graph = problem.graph
@@ -258,8 +256,8 @@ class ProblemCheck:
         self.rechecked += bool(disagreeing)
         if ops > MAX_PRECISE_WORK:
             # one evaluation at 50 digits would take minutes (a 64×64 eigendecomposition in
-            # mpmath): a gross disagreement stands, a slight one is not decided either way
-            return "disagree" if disagreeing and bad[1].max() > GROSS else "too-costly"
+            # mpmath): a slight disagreement is not decided either way (a gross one stood above)
+            return "too-costly"
         points = R.choose(bad, lost[:0] if structural_zero else lost, informative, ops,
                           self.options.seed)
         decided = False
@@ -291,9 +289,12 @@ class ProblemCheck:
             largest = {s: max(b.sizes[s] for b in self.batches) for s in self.problem.sizes}
             self._work = 4 * R.work(self.graph, max(forward_program(self.graph).ops, 1),
                                     largest)
-            if self._work > MAX_PRECISE_WORK:
-                self.max_precise = 0       # no 50-digit evaluation in its place either
         return self._work
+
+    def precise_points(self) -> int:
+        """Points a batch may evaluate at 50 digits where float64 fails: none where one
+        evaluation would take minutes."""
+        return 0 if self.work() > MAX_PRECISE_WORK else MAX_PRECISE
 
     def precise(self, claim: Claim, expr: sp.Expr, pairs) -> tuple[int, int, int]:
         """Points where float64 overflows (log(exp(a) + exp(b)) at a = 710) are not undefined:
@@ -301,10 +302,9 @@ class ProblemCheck:
         at 50 digits instead. Returns how many
         are defined there, how many of those disagree, and how many were tried."""
         defined = wrong = tried = 0
-        self.work()
         for batch, _, _, valid in pairs:
             keep = batch.keep if claim.local else batch.keep_total
-            for i in np.flatnonzero(keep & ~valid & ~batch.singular)[:self.max_precise]:
+            for i in np.flatnonzero(keep & ~valid & ~batch.singular)[:self.precise_points()]:
                 tried += 1
                 both = self.at_point(batch, int(i), 50, claim, expr)
                 if both is None or len(both[0]) != len(both[1]):
