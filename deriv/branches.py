@@ -13,7 +13,7 @@ import sympy as sp
 
 from deriv.findings import Finding
 from deriv.primitives import kink_arguments
-from deriv.program import close, per_point
+from deriv.program import at_point, close, per_point
 
 MAX_BRANCH_KINKS = 8        # kinks whose sides (alone and in pairs) may bound a wrong branch
 
@@ -47,9 +47,9 @@ def wrong_branch(pairs, pc, graph, written, target, atol: float) -> Finding | No
             # a point on the wrong side, with the claim's value and the truth there
             (batch, c, t, _), here = next((p, w) for p, w in zip(pairs, wrong) if w.any())
             i = int(np.flatnonzero(here)[0])
-            point = tuple((name, _at(v, i)) for name, v in batch.inputs.items())
+            point = tuple((name, at_point(v, i)) for name, v in batch.inputs.items())
             return Finding("wrong-branch", target, expr=sp.And(*(_readable(r) for r, _ in cell)),
-                           point=point, values=(_at(c, i), _at(t, i)))
+                           point=point, values=(at_point(c, i), at_point(t, i)))
         tried |= {_key(c) for c in cells}
     return None
 
@@ -67,7 +67,3 @@ def _readable(relation):
         return relation
     return relation.func(plus, minus)
 
-
-def _at(values, i: int):
-    v = np.asarray(values)[..., i]
-    return float(v) if v.ndim == 0 else v

@@ -22,7 +22,7 @@ from deriv.matrix_form import reference_form
 from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
-from deriv.program import RTOL, Values, close, per_point, transpose_points
+from deriv.program import RTOL, Values, at_point, close, per_point, transpose_points
 from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
@@ -233,12 +233,12 @@ class Diagnosis:
         def number(x):
             return float(x) if abs(x) < 1e300 else mp.nstr(x, 8)
         for batch, _, _, valid in self.pairs:
-            for i in np.flatnonzero(~valid)[:self.pc.max_precise]:
+            for i in np.flatnonzero(~valid)[:self.pc.precise_points()]:
                 both = self.pc.at_point(batch, int(i), 50, self.claim, self.written)
                 if both and len(both[0]) == 1 == len(both[1]):
                     (c,), (t,) = both
                     if abs(c - t) > 1e-12 + 1e-9 * max(abs(c), abs(t)):
-                        point = tuple((n, _at(v, int(i))) for n, v in batch.inputs.items())
+                        point = tuple((n, at_point(v, int(i))) for n, v in batch.inputs.items())
                         return point, (number(c), number(t))
         return (), ()
 
@@ -252,8 +252,8 @@ class Diagnosis:
             wrong = np.flatnonzero(valid & ~per_point(close(c, t, atol=self.atol)))
             if len(wrong):
                 i = int(wrong[0])
-                point = tuple((name, _at(v, i)) for name, v in batch.inputs.items())
-                values = (_at(c, i), _at(t, i))
+                point = tuple((name, at_point(v, i)) for name, v in batch.inputs.items())
+                values = (at_point(c, i), at_point(t, i))
                 break
         if not point:
             point, values = self.precise_counterexample()
@@ -629,26 +629,24 @@ class Diagnosis:
     def product_order(self) -> Finding | None:
         """AB written BA: one product of the claim reordered (deriv.orders) is right."""
         from deriv.orders import reorderings
-        if self.claim.is_value or self.written is None:
-            return None
-        for candidate, printed, right in reorderings(self.written):
-            def reordered(batch, k, e=candidate):
-                return self.pc.evaluate(batch.values, e)
-            if self.matches(reordered, lambda b, k: self.pairs[k][2]):
-                return Finding("product-order", self.target, expr=right, printed=printed)
-        return None
+        return self.rewritten(reorderings, "product-order")
 
     def transposed_factor(self) -> Finding | None:
         """One factor of a matrix product written without its transpose (AG for AᵀG), or
         with one it should not have: that factor transposed is right (deriv.orders)."""
         from deriv.orders import transpositions
+        return self.rewritten(transpositions, "wrong-factor")
+
+    def rewritten(self, rewrites, kind: str) -> Finding | None:
+        """The claim with one part rewritten — `rewrites(claim)` gives (the claim rewritten,
+        the part as written, as rewritten) — is right: that part is the finding."""
         if self.claim.is_value or self.written is None:
             return None
-        for candidate, printed, right in transpositions(self.written):
-            def transposed(batch, k, e=candidate):
+        for candidate, printed, right in rewrites(self.written):
+            def evaluated(batch, k, e=candidate):
                 return self.pc.evaluate(batch.values, e)
-            if self.matches(transposed, lambda b, k: self.pairs[k][2]):
-                return Finding("wrong-factor", self.target, printed=printed, expr=right)
+            if self.matches(evaluated, lambda b, k: self.pairs[k][2]):
+                return Finding(kind, self.target, expr=right, printed=printed)
         return None
 
     def constant_multiple(self) -> Finding | None:
@@ -1130,12 +1128,6 @@ SIZE = "size"            # a candidate factor that is a size used as a number
 
 def _ref(ref):
     return None if ref is SIZE else ref
-
-
-def _at(values, i: int):
-    """One point of a batched array (samples last): a float, or an array of floats."""
-    v = np.asarray(values)[..., i]
-    return float(v) if v.ndim == 0 else v
 
 
 def _stem(name: str) -> str:

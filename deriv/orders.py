@@ -60,6 +60,15 @@ def _orders(factors: list[sp.Expr]) -> list[tuple[str, list[sp.Expr]]]:
     return out
 
 
+def _fitting(factors: list[sp.Expr], chain: sp.Expr) -> sp.Expr | None:
+    """The product of `factors`, where it has the shape of the chain it replaces."""
+    try:
+        product = _product(factors)
+        return product if A.shape_of(product) == A.shape_of(chain) else None
+    except A.ShapeError:
+        return None
+
+
 def _reordered(expr: sp.Expr, replace: dict) -> sp.Expr | None:
     try:
         candidate = expr.xreplace(replace)
@@ -77,11 +86,8 @@ def reorderings(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
     by_how: dict[str, dict] = {}
     for chain in _chains(expr):
         for how, order in _orders(_factors(chain)):
-            try:
-                product = _product(order)
-                if A.shape_of(product) != A.shape_of(chain):
-                    continue
-            except A.ShapeError:
+            product = _fitting(order, chain)
+            if product is None:
                 continue
             by_how.setdefault(how, {})[chain] = product
             candidate = _reordered(expr, {chain: product})
@@ -106,11 +112,8 @@ def transpositions(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
             if not A.shape_of(factor):
                 continue
             flipped = A.T(factor)
-            try:
-                product = _product(factors[:i] + [flipped] + factors[i + 1:])
-                if A.shape_of(product) != A.shape_of(chain):
-                    continue
-            except A.ShapeError:
+            product = _fitting(factors[:i] + [flipped] + factors[i + 1:], chain)
+            if product is None:
                 continue
             candidate = _reordered(expr, {chain: product})
             if candidate is not None:

@@ -811,6 +811,12 @@ def close(a, b, rtol: float = RTOL, atol: float = ATOL):
         return np.abs(a - b) <= atol + rtol * np.maximum(np.abs(a), np.abs(b))
 
 
+def at_point(values, i: int):
+    """One point of a batched array (samples last): a float, or an array of floats."""
+    v = np.asarray(values)[..., i]
+    return float(v) if v.ndim == 0 else v
+
+
 def per_point(mask: np.ndarray, every: bool = True) -> np.ndarray:
     """An elementwise mask (…, S) → one flag per point (S,): every element must hold (or,
     with every=False, any)."""
