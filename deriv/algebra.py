@@ -504,23 +504,15 @@ def unbroadcast(expr: sp.Expr, shape: tuple) -> sp.Expr:
 
 # --- derivatives of one expression -------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def structural(expr: sp.Expr) -> bool:
     """Does expr hold a structural operation (a matrix product, a sum over entries, ...)?
     (Memoised: each edge of a node asks it of the node's expression — a loss summed over a
     thousand terms was walked once per term.)"""
-    known = _STRUCTURAL.get(expr)
-    if known is None:
-        if len(_STRUCTURAL) > MEMO_SIZE:
-            _STRUCTURAL.clear()
-        known = _STRUCTURAL[expr] = any(P.entry_of(e) is not None and
-                                        not P.entry_of(e).elementwise
-                                        for e in sp.preorder_traversal(expr))
-    return known
+    return any(P.entry_of(e) is not None and not P.entry_of(e).elementwise
+               for e in sp.preorder_traversal(expr))
 
 
-MEMO_SIZE = 4096               # expressions a memo of this module holds before it starts over
-_STRUCTURAL: dict = {}
-_WIDE: dict = {}               # a wide sum → {symbol: its terms that hold it}
 WIDE = 16                      # terms from which a sum's partials are read from that index
 
 
@@ -689,17 +681,14 @@ def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
     return sp.diff(expr, wrt)
 
 
+@lru_cache(maxsize=4096)
 def _terms_holding(total: sp.Add) -> dict:
     """Each symbol of a wide sum → the terms that hold it, indexed once: a node's thousand
     edges each read their own term, not the thousand."""
-    index = _WIDE.get(total)
-    if index is None:
-        if len(_WIDE) > MEMO_SIZE:
-            _WIDE.clear()
-        index = _WIDE[total] = {}
-        for term in total.args:
-            for s in term.free_symbols:
-                index.setdefault(s, []).append(term)
+    index: dict = {}
+    for term in total.args:
+        for s in term.free_symbols:
+            index.setdefault(s, []).append(term)
     return index
 
 
