@@ -106,11 +106,7 @@ class LatexPrinter(Memo, ArrayNotation, SympyLatexPrinter):
         return r"{%s}^{%s}" % (text, exp) if exp is not None else text
 
     def _print_Mul(self, expr):
-        c, rest = expr.as_coeff_Mul()
-        if c.is_Rational and not c.is_Integer and rest != 1 and decimal(c) is not None:
-            sign = "-" if c < 0 else ""       # 0.10703 x^{2} as written, not \frac{10703…}{…}
-            return f"{sign}{decimal(abs(c))} {self.parenthesize(rest, PRECEDENCE['Mul'])}"
-        return self._hadamard(expr) or super()._print_Mul(expr)
+        return self._decimal_product(expr) or self._hadamard(expr) or super()._print_Mul(expr)
 
     def _print_Rational(self, expr):
         return decimal(expr) or super()._print_Rational(expr)

@@ -57,6 +57,15 @@ class ArrayNotation:
             not (postfix and entry.name in ("matmul", "matpow")))
         return text if atomic and not expr.is_Add else self.PARENS % text
 
+    def _decimal_product(self, expr) -> str | None:
+        """0.10703·x², a decimal coefficient as the file wrote it, not 10703…·x²/10⁵…"""
+        c, rest = expr.as_coeff_Mul()
+        if not c.is_Rational or c.is_Integer or rest == 1 or decimal(c) is None:
+            return None
+        from sympy.printing.precedence import precedence
+        return ("-" if c < 0 else "") + decimal(abs(c)) + self.TIMES + \
+            self.parenthesize(rest, precedence(expr))
+
     def _operands(self, expr) -> list[str]:
         """The printed arguments of a registry operation."""
         name = P.entry_of(expr).name
@@ -170,12 +179,8 @@ class TextPrinter(Memo, ArrayNotation, StrPrinter):
         return f"|{self._print(expr.args[0])}|"
 
     def _print_Mul(self, expr):
-        c, rest = expr.as_coeff_Mul()
-        if c.is_Rational and not c.is_Integer and rest != 1 and decimal(c) is not None:
-            from sympy.printing.precedence import precedence
-            sign = "-" if c < 0 else ""       # 0.10703·x², as written, not 10703…·x²/10⁵…
-            return f"{sign}{decimal(abs(c))}·{self.parenthesize(rest, precedence(expr))}"
-        return self._hadamard(expr) or super()._print_Mul(expr).replace("*", "·")
+        return self._decimal_product(expr) or self._hadamard(expr) or \
+            super()._print_Mul(expr).replace("*", "·")
 
     def _print_Float(self, expr):
         return number(float(expr))
