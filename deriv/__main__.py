@@ -1,3 +1,3 @@
-from deriv.cli import main
+from deriv.cli import entry
 
-main()
+entry()

@@ -179,6 +179,10 @@ class ProblemCheck:
             fits = min(fits, max(MIN_PER_BATCH, WORK // max(work, 1)))
         return min(per_batch, fits)
 
+    def fitting_points(self, sizes: dict) -> int:
+        """Points whose values at these sizes fit in one batch's memory."""
+        return MEMORY // (8 * 3 * max(1, sum(self.value_numbers(self.problem, [sizes]))))
+
     @staticmethod
     def value_numbers(problem: Problem, assignments: list[dict]) -> list[int]:
         """Numbers each value of the graph holds at a point, at the largest sizes."""
@@ -243,7 +247,7 @@ class ProblemCheck:
         s = R.scale(pairs, magnitudes)
         bad, lost, informative = R.compare(pairs, s, magnitudes)
         structural_zero = expr == 0 and not claim.is_value and \
-            not self.graph.depends(claim.of, claim.wrt)
+            not self.graph.carries(claim.of, claim.wrt)
         disagreeing = len(bad[0])
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
             return "agree"

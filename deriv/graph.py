@@ -109,6 +109,30 @@ class Graph:
             masks[name] = mask
         return index, masks
 
+    def carries(self, of: str, wrt: str) -> bool:
+        """Whether a derivative flows from wrt to of: along a path through no piecewise
+        constant node (heaviside, sign, rect: every partial identically 0), where ∂of/∂wrt is
+        0 by structure, not by round-off."""
+        if of == wrt:
+            return True
+        index, masks = self._carrying
+        return wrt in index and of in masks and bool(masks[of] >> index[wrt] & 1)
+
+    @cached_property
+    def _carrying(self) -> tuple[dict[str, int], dict[str, int]]:
+        index, masks = self._reach
+        flat = {name for name in self.order if _piecewise_constant(self.nodes[name].expr)}
+        if not flat:
+            return index, masks
+        carrying = {name: 0 for name in self.inputs}
+        for name in self.order:
+            mask = 0
+            if name not in flat:
+                for p in self.nodes[name].parents:
+                    mask |= carrying[p] | (1 << index[p])
+            carrying[name] = mask
+        return index, carrying
+
     @cached_property
     def ancestors(self) -> Mapping[str, frozenset[str]]:
         return _Ancestors(self)
@@ -264,3 +288,9 @@ class _Ancestors(Mapping):
 
     def __len__(self) -> int:
         return len(self.graph._reach[1])
+
+
+def _piecewise_constant(expr: sp.Expr) -> bool:
+    entry = A.P.entry_of(expr)
+    return entry is not None and bool(entry.partials) and \
+        all(rule(*expr.args) == 0 for rule in entry.partials)

@@ -150,28 +150,27 @@ def _optimum(pc, claim, v) -> list:
             direction /= np.sqrt(np.sum(direction ** 2, axis=axes)) if axes else \
                 np.abs(direction)
             directions.append(direction)
-        directions += _extreme_directions(problem, batch, claim, claimed, step)
-        for direction in directions:
-            moved = []
-            for sign in (1, -1):
-                shifted = {**batch.inputs, claim.wrt: claimed + sign * step * direction}
-                moved.append(Values(problem, shifted, batch.sizes).env[graph.symbols[claim.of]])
+        directions += _extreme_directions(pc, batch, claim, claimed, step)
+        objective = _shifted(pc, batch, claim.wrt, [
+            claimed + sign * step * direction for direction in directions for sign in (1, -1)],
+            lambda values: values.env[graph.symbols[claim.of]])
+        for k in range(len(directions)):
+            moved = objective[2 * k: 2 * k + 2]
             second = (moved[0] + moved[1] - 2 * j0) / step ** 2
             # round-off of the three values, relative to them: an objective of tiny values
             # (exp(−‖w‖²/2 − …) far from 0) still curves, and its curvature is what counts
             noise = 1e-8 * np.maximum.reduce([np.abs(j0), np.abs(moved[0]), np.abs(moved[1]),
                                               np.full(np.shape(j0), 1e-300)]) / step ** 2
             signs.append(np.where(second > noise, 1, np.where(second < -noise, -1, 0)))
-        signs = np.array(signs)
-        for i in np.flatnonzero(ok):
-            column = signs[:, i]
-            # a direction of no curvature is neutral (x₁² with x₂ free is a minimum in w): the
-            # Hessian's least-curvature direction is exactly such a one, where random ones
-            # almost never are
-            rising, falling = (column > 0).any(), (column < 0).any()
-            kind = "saddle" if rising and falling else "min" if rising else \
-                "max" if falling else "flat"
-            shapes_found[kind] = shapes_found.get(kind, 0) + 1
+        signs = np.array(signs)[:, ok]
+        # a direction of no curvature is neutral (x₁² with x₂ free is a minimum in w): the
+        # Hessian's least-curvature direction is exactly such a one, where random ones
+        # almost never are
+        rising, falling = (signs > 0).any(axis=0), (signs < 0).any(axis=0)
+        for kind, where in (("saddle", rising & falling), ("min", rising & ~falling),
+                            ("max", falling & ~rising), ("flat", ~rising & ~falling)):
+            if where.any():
+                shapes_found[kind] = shapes_found.get(kind, 0) + int(where.sum())
         valid_points += int(ok.sum())
     v.samples = valid_points
     if valid_points < 10:
@@ -194,7 +193,7 @@ def _optimum(pc, claim, v) -> list:
     return out
 
 
-def _extreme_directions(problem, batch, claim, claimed, step) -> list:
+def _extreme_directions(pc, batch, claim, claimed, step) -> list:
     """Per point, the directions of least and of largest curvature of the objective at the
     claimed optimum, from its Hessian (columns by central differences of the gradient): random
     directions miss a saddle's one falling direction among 64."""
@@ -202,18 +201,36 @@ def _extreme_directions(problem, batch, claim, claimed, step) -> list:
     n = int(np.prod(shape[:-1])) if len(shape) > 1 else 1
     if not 2 <= n <= MAX_HESSIAN:
         return []
-    columns = []
+    units = []
     for k in range(n):
         unit = np.zeros(shape)
         unit.reshape(n, -1)[k] = 1.0
-        sides = [np.asarray(Values(problem, {**batch.inputs, claim.wrt: claimed + sign * step *
-                                             unit}, batch.sizes).derivative(claim.of, claim.wrt),
-                            dtype=float).reshape(n, -1) for sign in (1, -1)]
-        columns.append((sides[0] - sides[1]) / (2 * step))
+        units += [claimed + step * unit, claimed - step * unit]
+    sides = _shifted(pc, batch, claim.wrt, units,
+                     lambda values: values.derivative(claim.of, claim.wrt))
+    columns = [(np.asarray(sides[2 * k], dtype=float).reshape(n, -1) -
+                np.asarray(sides[2 * k + 1], dtype=float).reshape(n, -1)) / (2 * step)
+               for k in range(n)]
     hessian = np.moveaxis(np.stack(columns, axis=1), -1, 0)          # (points, n, n)
     hessian = np.nan_to_num((hessian + np.swapaxes(hessian, 1, 2)) / 2)
     _, vectors = np.linalg.eigh(hessian)
     return [np.moveaxis(vectors[:, :, j], 0, -1).reshape(shape) for j in (0, -1)]
+
+
+def _shifted(pc, batch, wrt: str, values_of_wrt: list, read) -> list:
+    """read(values) at the batch's points with wrt moved to each of `values_of_wrt`: the
+    shifts side by side along the points, in as few forward passes as memory allows (one
+    pass a shift made the optimum test a thousand small passes)."""
+    points = next(iter(batch.inputs.values())).shape[-1]
+    group = max(1, pc.fitting_points(batch.sizes) // points)
+    out = []
+    for start in range(0, len(values_of_wrt), group):
+        chunk = values_of_wrt[start:start + group]
+        inputs = {k: np.concatenate([v] * len(chunk), axis=-1) for k, v in batch.inputs.items()}
+        inputs[wrt] = np.concatenate(chunk, axis=-1)
+        found = np.asarray(read(Values(pc.problem, inputs, batch.sizes)), dtype=float)
+        out += np.split(found, len(chunk), axis=-1)
+    return out
 
 
 def _per_point_max(a) -> np.ndarray:
@@ -278,7 +295,7 @@ def _symbolic(pc, claim):
         for value, condition in pieces:
             region = (condition & ~before) if before is not sp.false else condition
             before = before | condition
-            where = support if region is sp.true else region.as_set()
+            where = support if region is sp.true else _as_set(region, a)
             for part in (where.args if isinstance(where, sp.Union) else (where,)):
                 if value == 0 or part.is_empty:
                     continue
@@ -299,6 +316,30 @@ def _symbolic(pc, claim):
     if total.has(sp.Integral) or total.has(sp.Piecewise):
         return None
     return total.xreplace({v: k for k, v in others.items()})
+
+
+def _as_set(condition, a: sp.Symbol) -> sp.Set:
+    """The set of a where a condition holds: a kink's side a − c > 0 read directly (SymPy's
+    as_set solves every inequality in general: most of an expectation's time)."""
+    if isinstance(condition, (sp.And, sp.Or)):
+        parts = [_as_set(c, a) for c in condition.args]
+        return sp.Intersection(*parts) if isinstance(condition, sp.And) else sp.Union(*parts)
+    if isinstance(condition, sp.Not):
+        return sp.Complement(sp.S.Reals, _as_set(condition.args[0], a))
+    if isinstance(condition, (sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan,
+                              sp.LessThan)):
+        difference = condition.lhs - condition.rhs
+        if difference.is_polynomial(a):
+            poly = sp.Poly(difference, a)
+            slope, offset = poly.all_coeffs() if poly.degree() == 1 else (0, 0)
+            if slope != 0 and (slope.is_positive or slope.is_negative):
+                root = -offset / slope
+                above = isinstance(condition, (sp.StrictGreaterThan, sp.GreaterThan)) == \
+                    bool(slope.is_positive)
+                strict = isinstance(condition, (sp.StrictGreaterThan, sp.StrictLessThan))
+                return sp.Interval(root, sp.oo, left_open=strict) if above else \
+                    sp.Interval(-sp.oo, root, right_open=strict)
+    return condition.as_set()
 
 
 def _normal_piece(value: sp.Expr, a: sp.Symbol, mean, sd, lo, hi) -> sp.Expr:

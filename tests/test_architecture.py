@@ -80,7 +80,9 @@ def test_one_engine():
 # candidates compared in one pass, and explanations an adversarial review asked for — a factor
 # to transpose, a size as a factor, a step's sign, the shortest paths of a long recurrence:
 # about 100 more; then the printers' decimal literals and array powers, and the hooks for a
-# printed value at the document's point: about 40 more) is, within a budget that keeps it
+# printed value at the document's point: about 40 more; then the console script's exit that
+# skips the interpreter's teardown, and derivatives that vanish by the graph's structure
+# (through a step function): about 50 more) is, within a budget that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
 # branches went to branches.py).
 ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "checker", "cli",
@@ -93,7 +95,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 10_550, lines
+    assert lines < 10_600, lines
 
 
 def test_the_readme_layout_is_the_import_order():
