@@ -226,3 +226,19 @@ def test_an_entry_wrong_beside_a_much_larger_one_fails():
     v = {r.claim.id: r for r in check_problem(p)[0]}
     assert v["right"].verdict == "pass"
     assert v["small-entry-doubled"].verdict == "fail"
+
+
+# --- a derivative that vanishes by structure ----------------------------------------------
+def test_a_zero_derivative_through_a_step_function_is_decided_by_the_graph():
+    """0 = 0 at every point is no proof (a vanishing gradient underflows to 0 too), but a path
+    through heaviside carries no derivative: that 0 is decided by structure, not rechecked."""
+    text = problem("h = heaviside(x - 1)\ny = h*x + x**2",
+                   [claim("dh/dx", "0", of="h"), claim("dh/dx#one", "1", of="h"),
+                    claim("dy/dx-as-if-flat", "2*x"), claim("dy/dx", "h + 2*x")])
+    (p,) = load_text(text, "trap.toml")
+    assert not p.graph.carries("h", "x") and p.graph.carries("y", "x")
+    assert p.graph.carries("y", "h") and p.graph.depends("h", "x")
+    found = verdicts(text)
+    assert found["dh/dx"].outcome == "passed" and found["dy/dx"].outcome == "passed"
+    assert found["dh/dx#one"].outcome == "failed"
+    assert found["dy/dx-as-if-flat"].outcome == "failed"     # the path through h·x is not flat
