@@ -351,13 +351,19 @@ class ProblemCheck:
         return c_arr, t_arr
 
     def pairs(self, claim: Claim, written: sp.Expr, evaluate: bool = True) -> list:
-        """(batch, claim's value, truth, valid points) per batch."""
+        """(batch, claim's value, truth, valid points) per batch. Once a problem's first
+        MAX_RECHECKED wrong claims were confirmed (5,000 wrong claims in one file), a claim
+        grossly wrong at the first size setting is not evaluated at the others: that alone
+        decides it, as it would among all of them (its counts are that setting's)."""
         out = []
+        settle_early = evaluate and self.rechecked >= MAX_RECHECKED
         for batch in self.batches:
             t = self.truth(batch.values, claim)
             c = self.evaluate(batch.values, written) if evaluate else None
             c = _one_number(c, t)
             out.append((batch, c, t, self.valid(batch, claim, t, *(() if c is None else (c,)))))
+            if settle_early and len(self.batches) > 1 and _grossly_wrong(out):
+                break
         return out
 
     def diagnosis(self, claim: Claim, written: sp.Expr, pairs) -> Diagnosis:
@@ -683,6 +689,14 @@ def check_problem(problem: Problem, options: Options | None = None, progress=Non
     missing = [Missing(problem.id, a, problem.path) for a in problem.asks
                if (a.of, a.wrt) not in covered]
     return verdicts, missing
+
+
+def _grossly_wrong(pairs) -> bool:
+    if any(c is None or np.shape(c) != np.shape(t) for _, c, t, _ in pairs):
+        return False
+    magnitudes = R.sizes(pairs)
+    bad, _, _ = R.compare(pairs, R.scale(pairs, magnitudes), magnitudes)
+    return bool(len(bad[0])) and bad[1].max() > GROSS
 
 
 def _problem_key(problem: Problem) -> tuple:

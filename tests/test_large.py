@@ -134,3 +134,23 @@ def test_deriv_runs_blas_on_one_thread():
                           "print(os.environ['OPENBLAS_NUM_THREADS'])"],
                          capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "1"
+
+
+def test_past_the_rechecked_wrong_claims_one_size_setting_settles_a_gross_one():
+    """5,000 wrong matrix claims: once MAX_RECHECKED were confirmed, a claim far off at the
+    first size setting is not evaluated at the others. A claim right there and wrong at
+    other sizes is still evaluated at all of them, and fails; a right one passes."""
+    from deriv.checker import MAX_RECHECKED
+    wrong = [(f"w{k}", f"{k + 3}*r @ x.T") for k in range(MAX_RECHECKED + 10)]
+    claims = wrong + [("right", "2*r @ x.T"), ("square-only", "2*(n/m)*r @ x.T")]
+    text = problem('W = "matrix(n, m)", x = "vector(m)", y = "vector(n)"',
+                   "z = W @ x\nr = z - y\nL = r.T @ r",
+                   [(cid, "L", "W", expr) for cid, expr in claims])
+    (p,) = load_text(text, "many.toml")
+    found = {v.claim.id: v for v in check_problem(p, Options(samples=2000))[0]}
+    assert len(ProblemCheck(p, Options(samples=2000)).batches) > 1
+    assert all(found[cid].outcome == "failed" for cid, _ in wrong)
+    assert found["right"].outcome == "passed"
+    assert found["square-only"].outcome == "failed"
+    late, early = found[f"w{MAX_RECHECKED + 5}"], found["w0"]
+    assert late.samples < early.samples == found["right"].samples
