@@ -6,6 +6,7 @@ stays fast. Exit status: 0 clean, 1 findings, 2 bad input or usage, 3 an interna
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
@@ -42,7 +43,7 @@ def _import_frozen():
     """SymPy and NumPy imported with the cyclic collector paused, and what they made frozen
     (gc.freeze: never traversed again). Their import makes 110,000 tracked objects that live
     as long as the process: the collector ran 170 times over them (a tenth of the import),
-    and each later full collection traversed them all again (with _freeze_loaded, a catalog
+    and each later full collection traversed them all again (with _loading, a catalog
     check spends a quarter of the time it did in collections). A library caller's process
     (SymPy already imported, as under CliRunner) keeps its collector as it is."""
     if "sympy" in sys.modules:
@@ -63,11 +64,21 @@ def _import_frozen():
             gc.enable()
 
 
-def _freeze_loaded():
-    """The problems just loaded live as long as the command: frozen too, in a process of
-    our own (loading pauses the collector, so they would all be traversed twice at once)."""
-    if _FRESH:
+@contextlib.contextmanager
+def _loading():
+    """The problems loaded live as long as the command: in a process of our own, they load
+    with the collector paused and are frozen at once (re-enabled first, the collector
+    traversed everything loaded in one full collection: a tenth of a 1,000-node graph's
+    loading)."""
+    if not _FRESH:
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
         gc.freeze()
+        gc.enable()
 
 
 def reports_errors(command):
@@ -329,9 +340,9 @@ def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, qui
     config = _config()
     fmt = fmt or ("json" if as_json else "text")
     dirs = [obj["problems"]] if obj["problems"] else config.problems or None
-    plan = batch.collect(list(targets) or [str(d) for d in dirs or [bundled_dir()]], dirs,
-                         from_printed)
-    _freeze_loaded()
+    with _loading():
+        plan = batch.collect(list(targets) or [str(d) for d in dirs or [bundled_dir()]], dirs,
+                             from_printed)
     notes: list[str] = []
     if sheet_file:
         from deriv.sheet import problems_from_sheet
@@ -435,11 +446,11 @@ def _ids(problems) -> str:
 def _one_problem(target: str, problem_id: str | None, obj, what: str):
     """The problem TARGET names (an id, or a FILE narrowed by --id)."""
     from deriv.catalog import resolve
-    problems = _narrow(resolve([target], _catalog_dirs(obj)), target, problem_id)
+    with _loading():
+        problems = _narrow(resolve([target], _catalog_dirs(obj)), target, problem_id)
     if len(problems) != 1:
         raise DerivError(f"{target} holds {len(problems)} problems: {_ids(problems)}; "
                          f"{what} one with --id ID")
-    _freeze_loaded()
     return problems[0]
 
 
