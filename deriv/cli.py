@@ -332,6 +332,9 @@ def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, qui
     """
     from pathlib import Path
 
+    import numpy.ma  # noqa: F401  (np.median's; with the sampler's, imported here once, not
+    import numpy.random  # noqa: F401  once a worker process)
+
     from deriv import batch
     from deriv.catalog import bundled_dir
     from deriv.checker import Options
