@@ -37,7 +37,7 @@ MIN_VALID_FRACTION = 0.2
 MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
 MAX_PRECISE_WORK = 1 << 23    # ... unless one evaluation costs more operations than this
 GROSS = 1e3                   # then only a disagreement this many tolerances wide is decided
-MAX_RECHECKED = 200           # claims of a problem whose gross disagreement is confirmed
+MAX_RECHECKED = 50            # claims of a problem whose gross disagreement is confirmed
 PRECISE_GROSS_WORK = 1 << 18  # from this work on (a 64×64 inverse), a gross one needs no
                               # recheck either
 MIN_PER_BATCH = 50
@@ -147,7 +147,8 @@ class ProblemCheck:
                         for i, sizes in enumerate(assignments)]
         self._symmetric: dict | None = None
         self._graph_kinks: set | None = None
-        self.rechecked = 0                 # disagreeing claims confirmed at high precision
+        self.confirmed = 0                 # gross disagreements confirmed at high precision
+        self.refuted = False               # one was not: float64 misleads on this problem
         self._small: ProblemCheck | None = None
         self._mp: dict = {}                # mpmath values at a point and precision
         self._work: int | None = None      # operations one recheck evaluation costs
@@ -253,11 +254,10 @@ class ProblemCheck:
             return "agree"
         ops = self.work()
         gross = disagreeing and bad[1].max() > GROSS
-        if gross and (ops > PRECISE_GROSS_WORK or self.rechecked >= MAX_RECHECKED):
+        if gross and (ops > PRECISE_GROSS_WORK or self.settled_by_float()):
             # far outside round-off on well-conditioned points: past a heavy evaluation, or
             # once a problem's first claims were confirmed (5,000 wrong claims in one file)
             return "disagree"
-        self.rechecked += bool(disagreeing)
         if ops > MAX_PRECISE_WORK:
             # one evaluation at 50 digits would take minutes (a 64×64 eigendecomposition in
             # mpmath): a slight disagreement is not decided either way (a gross one stood above)
@@ -275,11 +275,19 @@ class ProblemCheck:
             found = R.disagree_at(lambda digits: self.at_point(batch, i, digits, claim, expr), cost,
                                   (c[..., i], t[..., i]), start)
             if found:
+                self.confirmed += bool(gross)
                 return "disagree" if disagreeing else "disagree-underflow"
             decided = decided or found is not None
+        if gross and decided:
+            self.refuted = True             # far off in float64, right at high precision
         if disagreeing or decided or informative:
             return "agree"
         return "undecided"
+
+    def settled_by_float(self) -> bool:
+        """A gross float64 disagreement decides without a recheck: once MAX_RECHECKED of this
+        problem's were all confirmed at high precision, and none was refuted."""
+        return self.confirmed >= MAX_RECHECKED and not self.refuted
 
     def most_diagnosed(self) -> int:
         """Failing claims of this problem that are explained: MAX_DIAGNOSED, fewer where one
@@ -356,7 +364,7 @@ class ProblemCheck:
         grossly wrong at the first size setting is not evaluated at the others: that alone
         decides it, as it would among all of them (its counts are that setting's)."""
         out = []
-        settle_early = evaluate and self.rechecked >= MAX_RECHECKED
+        settle_early = evaluate and self.settled_by_float()
         for batch in self.batches:
             t = self.truth(batch.values, claim)
             c = self.evaluate(batch.values, written) if evaluate else None

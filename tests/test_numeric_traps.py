@@ -242,3 +242,26 @@ def test_a_zero_derivative_through_a_step_function_is_decided_by_the_graph():
     assert found["dh/dx"].outcome == "passed" and found["dy/dx"].outcome == "passed"
     assert found["dh/dx#one"].outcome == "failed"
     assert found["dy/dx-as-if-flat"].outcome == "failed"     # the path through h·x is not flat
+
+
+def test_a_gross_float_disagreement_refuted_at_high_precision_stops_float_deciding():
+    """Near x = 1e-9, (1 − cos x)/x² loses every digit in float64 and its derivative by the
+    sweep is 10⁹ where the truth is −x/12: far off, and right at high precision. Such a
+    problem never lets float64 alone decide a gross disagreement; one where the first
+    MAX_RECHECKED gross ones were all confirmed does."""
+    from deriv.checker import MAX_RECHECKED, ProblemCheck
+    text = problem("y = (1 - cos(x))/x**2",
+                   [claim("dy/dx-stable", "-x/12"), claim("dy/dx-wrong", "x/12")],
+                   inputs='{ x = "interval(1e-9, 2e-9)" }')
+    (p,) = load_text(text, "trap.toml")
+    pc = ProblemCheck(p, Options(samples=400))
+    right, wrong = p.claims
+    with np.errstate(all="ignore"):
+        assert pc.check(right).outcome == "passed"
+        assert pc.refuted and not pc.settled_by_float()
+        pc.confirmed = MAX_RECHECKED             # as if 50 wrong claims had been confirmed
+        assert pc.check(right).outcome == "passed"      # still rechecked: refuted once
+        assert pc.check(wrong).outcome == "failed"
+    fresh = ProblemCheck(p, Options(samples=400))
+    fresh.confirmed = MAX_RECHECKED
+    assert fresh.settled_by_float()
