@@ -28,6 +28,7 @@ from deriv.sweep import reverse
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_DENOMINATORS = 64       # and other variables
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
+MAX_UNIT_CHILDREN = 64      # a node read by more: its derivative is not split child by child
 MAX_DROP_VARIANTS = 48      # sweeps with some edges left out (each is compiled)
 MAX_PATHS = 12              # single paths tried as all a claim keeps
 SHORTEST_PATHS = 4          # ... and the shortest ones, always
@@ -453,9 +454,8 @@ class Diagnosis:
         shared = _shared(self.pc, "units")
         if (claim.of, claim.wrt) not in shared:
             out = []
-            for c in graph.children.get(claim.wrt, ()):
-                if not graph.depends(claim.of, c):
-                    continue
+            children = [c for c in graph.children.get(claim.wrt, ()) if graph.depends(claim.of, c)]
+            for c in children if len(children) <= MAX_UNIT_CHILDREN else ():
                 bar = A.symbol(c + "_bar", graph.shape(c))
                 share = graph.adjoint_share(c, claim.wrt, bar)
                 out += [(c, t) for t in sp.Add.make_args(share)]

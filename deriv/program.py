@@ -138,7 +138,7 @@ class Program:
         self._outputs: list[int] = []
         self.shapes: dict[tuple, list] = {}      # sizes, points → each output's array shape
         self._constants: dict = {}
-        self.names_in_code: dict | None = None    # expression → its name in sweep code
+        self.names_in_code: tuple | None = None   # (expression → its name in sweep code, kinds)
 
     def function(self, backend: str) -> Callable:
         fn = self._compiled.get(T.key(backend))
@@ -241,9 +241,8 @@ class AdjointProgram:
 
     def __init__(self, graph, only: tuple[str, str] | None = None, droppable: bool = False):
         self.graph, self.only, self.droppable = graph, only, droppable
-        self.names = list(graph.symbols)                   # b{i}: the adjoint of names[i]
+        self.names, self.index = _numbered(graph)           # b{i}: the adjoint of names[i]
         self.returned: list[str] = []                      # the adjoints a run returns
-        self.index = {n: i for i, n in enumerate(self.names)}
         self.forward = forward_program(graph)               # its values are the inputs
         self.block_ops: dict[str, int] = {}
         self._compiled: dict[str, Callable] = {}
@@ -281,6 +280,14 @@ class AdjointProgram:
         return sum(self.block_ops.get(n, 0) for n, b in zip(self.returned, bars) if b is not None)
 
 
+def _numbered(graph) -> tuple[list[str], dict[str, int]]:
+    """The graph's names in order and each one's number, made once a graph."""
+    if "numbered" not in graph.programs:
+        names = list(graph.symbols)
+        graph.programs["numbered"] = names, {n: i for i, n in enumerate(names)}
+    return graph.programs["numbered"]
+
+
 class _AdjointWriter:
     def __init__(self, program: AdjointProgram):
         self.p = program
@@ -290,9 +297,10 @@ class _AdjointWriter:
             names = {s: f"x{k}" for k, s in enumerate(forward.inputs)}
             names.update({t: f"v{k}" for k, (t, _) in enumerate(forward.assignments)})
             names.update({e: f"v{k}" for k, (_, e) in enumerate(forward.assignments)})
-            forward.names_in_code = names
-        self.values = forward.names_in_code
-        self.kinds = {type(e) for e in self.values}     # the functions whose values are stored
+            # (with the functions whose values are stored: an edge's program is one block,
+            # and must not cost a pass over a 5,000-node graph)
+            forward.names_in_code = names, {type(e) for e in names}
+        self.values, self.kinds = forward.names_in_code
         self.lines: list[str] = []
         self.targets: set[sp.Symbol] = set()
         self.shares: dict[str, int] = {}       # adjoint → how many shares it receives
