@@ -241,8 +241,14 @@ def closed_forms(sweep: Sweep, rewriter: Rewriter, max_ops: int) -> dict[DRef, s
     closed: dict[sp.Symbol, sp.Expr] = {}
     out: dict[DRef, sp.Expr] = {}
     for step in sweep.steps:
-        expr = step.program.xreplace(closed) if closed else step.program
-        if A.size(expr) > max_ops:
+        # what substitution would add, counted before it is built (an input read by every
+        # node of a 1,500-node chain: its step is a sum of 1,500 closed forms)
+        present = [s for s in step.program.free_symbols if s in closed]
+        # (SymPy's flattening and powers shrink a substituted product: twice the bound is
+        # past what any of them wins back)
+        large = A.size(step.program) + sum(A.size(closed[s]) for s in present) > 2 * max_ops
+        expr = step.program.xreplace(closed) if present and not large else step.program
+        if large or A.size(expr) > max_ops:
             expr = rewriter.best(step.program)
         else:
             expr = rewriter.best(expr)
