@@ -697,8 +697,11 @@ def _contains(expr: sp.Expr, wrt: sp.Symbol, memo: dict) -> bool:
     cost an expression's size times its depth)"""
     known = memo.get(expr)
     if known is None:
-        known = memo[expr] = (expr.is_Symbol and expr == wrt) or \
-            any(_contains(a, wrt, memo) for a in expr.args)
+        if isinstance(expr, sp.Add) and len(expr.args) >= WIDE and wrt.is_Symbol:
+            known = memo[expr] = wrt in _terms_holding(expr)   # indexed once, not walked
+        else:                                                  # for each of its edges
+            known = memo[expr] = (expr.is_Symbol and expr == wrt) or \
+                any(_contains(a, wrt, memo) for a in expr.args)
     return known
 
 

@@ -109,6 +109,23 @@ class Graph:
             masks[name] = mask
         return index, masks
 
+    def bypassed(self, child: str, parent: str) -> bool:
+        """Does another path lead from parent to child besides the edge (f₁ → f₂ → f₃
+        beside f₁ → f₃)? One bit of the union of the other parents' ancestors (made once a
+        child: a sum of a thousand inputs asked it of each edge)."""
+        index, masks = self._reach
+        union = self._parents_reach.get(child)
+        if union is None:
+            union = 0
+            for p in self.parents(child):
+                union |= masks.get(p, 0)
+            self._parents_reach[child] = union
+        return parent in index and bool(union >> index[parent] & 1)
+
+    @cached_property
+    def _parents_reach(self) -> dict[str, int]:
+        return {}
+
     def carries(self, of: str, wrt: str) -> bool:
         """Whether a derivative flows from wrt to of: along a path through no piecewise
         constant node (heaviside, sign, rect: every partial identically 0), where ∂of/∂wrt is

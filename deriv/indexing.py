@@ -23,6 +23,7 @@ import copy
 import itertools
 import keyword
 import re
+import sys
 from dataclasses import dataclass, field
 
 from deriv.errors import DerivError
@@ -271,7 +272,7 @@ class Index:
         built = rewriter.build(tree.body, env)
         if not rewriter.changed:
             return text
-        return IndexedText(ast.unparse(built), text, built)
+        return IndexedText(_unparsed(built), text, built)
 
     def entry(self, family: str, values: tuple[int, ...], fail) -> str:
         members = self.families.get(family)
@@ -403,3 +404,20 @@ class _Rewriter:
         for term in terms[1:]:
             total = ast.copy_location(ast.BinOp(total, ast.Add(), term), node)
         return total
+
+
+def _unparsed(tree: ast.AST) -> str:
+    """ast.unparse of an unrolled sum: a chain of up to MAX_TERMS additions a sum (nested sums
+    add theirs), which unparse walks recursively, a few frames a level (400 terms passed
+    Python's default limit)."""
+    depth, stack = 0, [(tree, 1)]
+    while stack:                       # the tree's depth, measured without recursion
+        node, level = stack.pop()
+        depth = max(depth, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 6 * depth + 1000))
+    try:
+        return ast.unparse(tree)
+    finally:
+        sys.setrecursionlimit(limit)

@@ -83,8 +83,7 @@ class Rewriter:
                            if not graph.shape(n) and graph.nodes[n].expr.args}
         # written out only where that can cancel: a rational definition (y₃ = 1 − y₁ − y₂);
         # tanh(a₂) for h₂ would only be folded back
-        self.rational = {s for s, d in self.definition.items()
-                         if not d.atoms(sp.Function) and d.is_rational_function()}
+        self.rational = {s for s, d in self.definition.items() if _rational(d)}
 
     def spend(self, n: int = 1) -> bool:
         self.moves -= n
@@ -159,6 +158,14 @@ class Rewriter:
         except (StopIteration, sp.PolynomialError, RecursionError):
             pass
         return min(found, key=lambda f: (operations(f), found[f]))
+
+
+def _rational(expr: sp.Expr) -> bool:
+    """A rational function of its symbols: no function, each power of a symbol integral
+    (SymPy's is_rational_function asks each power about every symbol: a sum of a thousand
+    squares took seconds)."""
+    return not expr.atoms(sp.Function) and all(
+        p.exp.is_Integer or not p.free_symbols for p in expr.atoms(sp.Pow))
 
 
 def _expanded_terms(expr: sp.Expr) -> int:

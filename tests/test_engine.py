@@ -462,3 +462,18 @@ def test_weighted_sums_are_one_call_with_the_same_values_and_counts():
     assert forward.ops == 3 * (16 + 1) + 22
     assert count_operations("v = LIN(C[0], a, b, c)") == \
         count_operations("v = (C[0] + (C[1]*a) + (C[2]*b) + (C[3]*c))")
+
+
+def test_an_edge_is_bypassed_where_another_parent_reaches_its_parent():
+    """graph.bypassed(child, parent) (one bit of the other parents' ancestors) against its
+    definition: another path from parent to child besides the edge."""
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { x = "real", y = "real" }\ngraph = """\n'
+            'a = sin(x)\nb = a*x\nc = b + y\nd = c*a + x\ne = y**2 + d\n"""\n')
+    (p,) = load_text(text, "p.toml")
+    graph = p.graph
+    for child in graph.order:
+        for parent in graph.parents(child):
+            defined = any(graph.depends(q, parent) for q in graph.parents(child) if q != parent)
+            assert graph.bypassed(child, parent) == defined, (child, parent)
+    assert graph.bypassed("b", "x") and graph.bypassed("d", "a") and not graph.bypassed("c", "y")
