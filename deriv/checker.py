@@ -35,6 +35,7 @@ from deriv.sampling import draw_all, size_assignments
 KINK_EPS = 1e-6
 MIN_VALID_FRACTION = 0.2
 MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
+MP_VALUES = 20_000            # node values at some precision kept for the next claim (a point's)
 MAX_PRECISE_WORK = 1 << 23    # ... unless one evaluation costs more operations than this
 GROSS = 1e3                   # then only a disagreement this many tolerances wide is decided
 MAX_RECHECKED = 50            # claims of a problem whose gross disagreement is confirmed
@@ -46,7 +47,7 @@ DIAGNOSIS_SAMPLES = 2000      # points a failing claim's explanation is sought o
 DIAGNOSIS_NUMBERS = 1 << 19   # and on at most this many numbers of its largest value
 SHARED_SAMPLES = 20_000       # up to this many points, copies of a problem share their checks
 MAX_DIAGNOSED = 50            # failing claims of one problem that are explained
-DIAGNOSED_WORK = 1 << 16      # ... all of them up to this work a point (see most_diagnosed)
+DIAGNOSED_WORK = 1 << 13      # ... all of them up to this work a point (see most_diagnosed)
 REACH_POINTS = 32             # points a batch may add to reach the unseen sides of kinks
 WORK = 1 << 27                # operations (a matrix one weighing n³) a batch's forward pass
                               # may cost: the points of a heavy matrix problem are fewer
@@ -286,8 +287,10 @@ class ProblemCheck:
 
     def settled_by_float(self) -> bool:
         """A gross float64 disagreement decides without a recheck: once MAX_RECHECKED of this
-        problem's were all confirmed at high precision, and none was refuted."""
-        return self.confirmed >= MAX_RECHECKED and not self.refuted
+        problem's (fewer where one evaluation is heavy, as for diagnoses: 8 on a 200-layer
+        matrix product) were all confirmed at high precision, and none was refuted."""
+        most = max(3, min(MAX_RECHECKED, MAX_RECHECKED * DIAGNOSED_WORK // self.work()))
+        return self.confirmed >= most and not self.refuted
 
     def most_diagnosed(self) -> int:
         """Failing claims of this problem that are explained: MAX_DIAGNOSED, fewer where one
@@ -314,10 +317,14 @@ class ProblemCheck:
         at 50 digits instead. Returns how many
         are defined there, how many of those disagree, and how many were tried."""
         defined = wrong = tried = 0
-        for batch, _, _, valid in pairs:
+        cost, ops = [0], self.work()        # bounded as a recheck is (a 600-layer product at
+        for batch, _, _, valid in pairs:    # 50 digits takes a second a point)
             keep = batch.keep if claim.local else batch.keep_total
             for i in np.flatnonzero(keep & ~valid & ~batch.singular)[:self.precise_points()]:
+                if R.enough(cost[0], ops):
+                    break
                 tried += 1
+                cost[0] += 1
                 both = self.at_point(batch, int(i), 50, claim, expr)
                 if both is None or len(both[0]) != len(both[1]):
                     continue        # undefined there too (a log of a negative): no overflow
@@ -326,7 +333,7 @@ class ProblemCheck:
                     start = R.first_digits(v[..., i] for v in batch.values.env.values()
                                            if isinstance(v, np.ndarray))
                     wrong += bool(R.disagree_at(
-                        lambda digits: self.at_point(batch, int(i), digits, claim, expr), [0],
+                        lambda digits: self.at_point(batch, int(i), digits, claim, expr), cost,
                         None, start))
         return defined, wrong, tried
 
@@ -339,7 +346,7 @@ class ProblemCheck:
         with mp.workdps(digits):
             values = self._mp.get(key)
             if key not in self._mp:
-                if len(self._mp) > 64:
+                if len(self._mp) > 64 or len(self._mp) * len(self.graph.order) > MP_VALUES:
                     self._mp.clear()
                 point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
                 values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
