@@ -30,6 +30,8 @@ from deriv.sweep import Step, Sweep, forward, reverse
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
 FACTOR_MAX_OPS = 40         # factoring (milliseconds each) is tried on steps up to this size,
 FACTOR_STEPS = 60           # and on at most this many steps of one solution
+MAX_TANGENT_STEPS = 1000    # steps of a solution's tangent sweeps in all (one sweep an input:
+                            # 200 inputs of a 400-node chain are 40,000 steps, 8 MB of text)
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Solution:
     values: dict[tuple[str, DRef], object] = field(default_factory=dict)   # (mode, target)
     shown: dict[tuple[str, DRef], sp.Expr] = field(default_factory=dict)   # tidied steps
     results: list[Result] = field(default_factory=list)
+    omitted: list[str] = field(default_factory=list)    # inputs whose tangent sweep is not shown
 
     def value(self, mode: str, step: Step):
         return self.values[(mode, step.target)]
@@ -175,30 +178,47 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
     if mode in ("reverse", "both"):      # one sweep per numerator: a second derivative's
         for origin in dict.fromkeys(r.of for r in requested):    # is from the node ∂L/∂x
             sweeps.append(reverse(graph, origin))
+    omitted, tangent_steps = [], 0
     if mode in ("forward", "both"):
         for name in dict.fromkeys(r.wrt for r in requested):
+            steps = sum(1 for n in graph.order if graph.depends(n, name))
+            if tangent_steps and tangent_steps + steps > MAX_TANGENT_STEPS:
+                omitted.append(name)        # its result's formula comes from a reverse sweep
+                continue
+            tangent_steps += steps
             sweeps.append(forward(graph, name))
-    solution = Solution(problem, point, source, sizes, forward_pass, sweeps)
+    solution = Solution(problem, point, source, sizes, forward_pass, sweeps, omitted=omitted)
     budget = [FACTOR_STEPS]
     rewriter = textbook.Rewriter(graph)
-    for sweep in sweeps:
+
+    def shown_steps(sweep: Sweep) -> dict:
         scalar = simplify and not any(step.shape for step in sweep.steps)
         shown = textbook.closed_forms(sweep, rewriter, TIDY_MAX_OPS) if scalar else \
             sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
         if sweep.mode == "reverse" and graph.shape(sweep.origin):
             shown = _jacobians(graph, sweep, shown)
+        return {step.target: tidy(shown[step.target], budget) if simplify and not scalar
+                else shown[step.target] for step in sweep.steps}     # (textbook: already)
+
+    for sweep in sweeps:
+        shown = shown_steps(sweep)
         numbers = _sweep_values(values, sweep)
         for step in sweep.steps:
             solution.values[(sweep.mode, step.target)] = numbers.get(step.target.wrt
                                                                      if sweep.mode == "reverse"
                                                                      else step.target.of)
-            solution.shown[(sweep.mode, step.target)] = tidy(shown[step.target], budget) \
-                if simplify and not scalar else shown[step.target]   # (textbook: already)
+            solution.shown[(sweep.mode, step.target)] = shown[step.target]
+    unshown: dict[str, dict] = {}          # reverse sweeps for the tangents not shown
     for ref in requested:
         sweep = next((s for s in sweeps if s.mode == "reverse" and s.origin == ref.of), None) or \
-            next(s for s in sweeps if s.origin == ref.wrt)
-        expr = solution.shown.get((sweep.mode, ref), sp.S.Zero)
-        if _matrix_by_scalar(graph, ref) and sweep.mode == "reverse":
+            next((s for s in sweeps if s.origin == ref.wrt), None)
+        if sweep is None:
+            if ref.of not in unshown:
+                unshown[ref.of] = shown_steps(reverse(graph, ref.of))
+            expr = unshown[ref.of].get(ref, sp.S.Zero)
+        else:
+            expr = solution.shown.get((sweep.mode, ref), sp.S.Zero)
+        if _matrix_by_scalar(graph, ref) and (sweep is None or sweep.mode == "reverse"):
             # the reverse step is the VJP with Z̄; ∂Y/∂x itself is the tangent of a forward sweep
             tangent = forward(graph, ref.wrt)
             expr = tidy(tangent.closed_forms(TIDY_MAX_OPS if simplify else 0).get(ref, sp.S.Zero))

@@ -162,3 +162,39 @@ def test_the_adjoint_share_of_a_sum_of_names_is_the_general_one():
         general = A.unbroadcast(bar * A.diff(expr, wrt), A.shape_of(wrt))
         assert A.vjp(expr, bar, wrt) == general, (expr, wrt)
     assert A.vjp(other + mat, bar, x) == 0
+
+
+def test_forward_mode_over_many_inputs_shows_a_bounded_number_of_tangent_steps(tmp_path):
+    """One tangent sweep an input: a chain with a weight at each of 120 nodes would show
+    7,000 steps. The sweeps stop at MAX_TANGENT_STEPS in all; every asked derivative still has
+    its result, its formula from a reverse sweep, right at the point; every format says so."""
+    from deriv.problem import load_text
+    from deriv.program import Values
+    from deriv.solution import MAX_TANGENT_STEPS, solve
+    n = 120
+    graph = "\n".join(["h0 = tanh(w0*x)"] + [f"h{i} = tanh(w{i}*h{i - 1})" for i in range(1, n)])
+    inputs = ", ".join(["x = \"real\""] + [f'w{i} = "real"' for i in range(n)])
+    text = (f'[[problem]]\nid = "weights"\ninputs = {{ {inputs} }}\noutput = "h{n - 1}"\n'
+            f'mode = "forward"\ngraph = """\n{graph}\n"""\n')
+    (p,) = load_text(text, "weights.toml")
+    sol = solve(p)
+    shown = sum(len(s.steps) for s in sol.sweeps)
+    assert sol.omitted and shown <= MAX_TANGENT_STEPS + n
+    assert {r.target.wrt for r in sol.results} == set(p.inputs)
+    import numpy as np
+    out = p.graph.symbols[p.output]
+
+    def at(point):
+        return float(Values(p, {k: np.array([v]) for k, v in point.items()}).env[out][0])
+    for r in sol.results:           # a central difference agrees with each value shown
+        if r.target.wrt in sol.omitted[::17]:
+            step = {**sol.point, r.target.wrt: sol.point[r.target.wrt] + 1e-6}
+            back = {**sol.point, r.target.wrt: sol.point[r.target.wrt] - 1e-6}
+            assert abs((at(step) - at(back)) / 2e-6 - r.value) < 1e-5
+            assert r.expr is not None and r.expr != 0
+    path = tmp_path / "weights.toml"
+    path.write_text(text)
+    for fmt in ("text", "json", "latex", "markdown"):
+        result = CliRunner().invoke(main, ["solve", str(path), "--format", fmt])
+        assert result.exit_code == 0, result.output
+        assert ("omitted_tangent_sweeps" if fmt == "json" else "are not shown") in result.output

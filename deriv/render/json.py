@@ -51,6 +51,8 @@ def solution(sol) -> str:
         "results": [{"target": str(r.target), "expr": _expr(r.expr), "value": _num(r.value)}
                     for r in sol.results],
     }
+    if sol.omitted:             # inputs whose tangent sweep is left out (too many steps)
+        data["omitted_tangent_sweeps"] = list(sol.omitted)
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 

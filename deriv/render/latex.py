@@ -374,6 +374,9 @@ def solution(sol) -> str:
         if rows:
             out.append(r"\noindent\textbf{%s}" % sweep_title(sweep, d))
             out.append(align(rows))
+    if sol.omitted:
+        from deriv.render.words import omitted_tangents
+        out.append(r"\noindent\textit{%s}" % escape(omitted_tangents(sol, str)))
     if sol.results:
         out.append(r"\noindent\textbf{Result}")
         out.append(align(result_rows(sol)))

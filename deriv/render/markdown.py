@@ -11,7 +11,7 @@ from collections import Counter, OrderedDict
 from deriv.names import numerator, pretty
 from deriv.render import latex
 from deriv.render.notation import number
-from deriv.render.words import claim_label, error_reason, sentence
+from deriv.render.words import claim_label, error_reason, omitted_tangents, sentence
 
 _SPECIAL = "\\`*_[]<>|$#"
 
@@ -93,6 +93,8 @@ def solution(sol, level: str = "###") -> str:
         rows = latex.sweep_parts(sol, sweep)
         out.append("\n\n".join(display(step(lhs, parts)) for lhs, parts in rows)
                    or "*(nothing to propagate)*")
+    if sol.omitted:
+        out += ["", escape(omitted_tangents(sol, lambda n: pretty(n, d)))]
     if sol.results:
         out += ["", f"{sub} Result", ""]
         out.append("\n\n".join(display(step(lhs, parts))

@@ -11,7 +11,8 @@ from deriv.escape import printable as S
 from deriv.names import numerator, partial, pretty
 from deriv.render.safe import clean, short_path
 from deriv.render.notation import number, text as math
-from deriv.render.words import UnicodeMath, claim_label, error_reason, sentence
+from deriv.render.words import (UnicodeMath, claim_label, error_reason,
+                                 omitted_tangents, sentence)
 
 
 def _ref(ref, display):
@@ -126,6 +127,8 @@ def solution(sol, verdicts=None) -> Text:
             out.append(step_line(step, sol.value(sweep.mode, step), d, verdict,
                                  sol.shown.get((sweep.mode, step.target))))
 
+    if sol.omitted:
+        out.append(Text("\n" + omitted_tangents(sol, lambda n: pretty(n, d)), style="dim"))
     if any(getattr(t, "bypassed", False) for sw in sol.sweeps for st in sw.steps for t in st.terms):
         out.append(Text(EDGE_LEGEND, style="dim"))
 

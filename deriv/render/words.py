@@ -338,3 +338,14 @@ def error_reason(v) -> str:
     singular = f", {v.singular} where a matrix is singular" if v.singular else ""
     return (f"evaluable at only {v.samples} points ({v.undefined} undefined, {v.near_kink} "
             f"near a kink{singular}); is an input's domain missing (e.g. positive)?")
+
+
+def omitted_tangents(sol, name) -> str:
+    """The inputs whose tangent sweep a solution leaves out (deriv.solution), in words;
+    `name` prints an input's name in the renderer's notation."""
+    from deriv.solution import MAX_TANGENT_STEPS
+    names = [name(n) for n in sol.omitted[:5]] + (["…"] if len(sol.omitted) > 5 else [])
+    return (f"The tangent sweeps of {len(sol.omitted)} more inputs ({', '.join(names)}) are not "
+            f"shown: with them the forward mode would hold more than {MAX_TANGENT_STEPS} steps "
+            "(one sweep an input). Their results below come from a reverse sweep; "
+            "--wrt NAME shows one input's sweep.")
