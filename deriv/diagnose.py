@@ -27,13 +27,14 @@ from deriv.sweep import reverse
 
 MAX_NUMERATORS = 8          # other numerators tried for "mislabelled"
 MAX_DENOMINATORS = 64       # and other variables
+MISLABEL_WORK = 20_000      # ... as far as their sweeps reach this many nodes in all
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_UNIT_CHILDREN = 64      # a node read by more: its derivative is not split child by child
 MAX_DROP_VARIANTS = 48      # sweeps with some edges left out (each is compiled)
 MAX_PATHS = 12              # single paths tried as all a claim keeps
 SHORTEST_PATHS = 4          # ... and the shortest ones, always
 MAX_FORMULA_NODES = 150     # the right formula of an unexplained claim, on graphs this size
-MAX_DROP_NODES = 400        # ... tried on graphs up to this size
+MAX_DROP_NODES = 400        # ... tried on graphs up to this size (beyond, the shortest paths)
 MAX_FACTOR_CANDIDATES = 64  # partials tried in place of a printed factor
 MAX_RUN = 3                 # neighbouring printed factors tried as one (q·(1 − q))
 MAX_TERMS = 8               # terms of a printed sum searched for a wrong factor
@@ -424,6 +425,20 @@ class Diagnosis:
             + list(graph.children.get(claim.wrt, ())) + list(graph.inputs)
         return list(dict.fromkeys(near + list(graph.symbols)))[:MAX_DENOMINATORS]
 
+    def affordable(self, refs: list) -> list:
+        """The first candidate derivatives within MISLABEL_WORK node-sweeps: a vector
+        numerator's Jacobian takes a sweep per component (the states of a 300-step RNN as
+        numerators: 60 Jacobians of 900-node sweeps took seconds)."""
+        from deriv.sampling import concrete
+        sizes = self.pairs[0][0].sizes if self.pairs else {}
+        nodes, spent, out = len(self.graph.order), 0, []
+        for ref in refs:
+            spent += nodes * int(np.prod(concrete(self.graph.shape(ref.of), sizes)))
+            if spent > MISLABEL_WORK and out:
+                break
+            out.append(ref)
+        return out
+
     def mislabelled(self, want: tuple | None = None) -> Finding | None:
         claim, graph = self.claim, self.graph
         if claim.is_value or claim.update:
@@ -441,6 +456,7 @@ class Diagnosis:
                 except Exception:      # noqa: BLE001  (an order-3 tensor: not a candidate)
                     continue
                 refs.append(DRef(of, wrt))
+        refs = self.affordable(refs)
         candidates = [self.truth_of(ref.of, ref.wrt) for ref in refs]
         for ref, candidate, plausible in zip(refs, candidates, self.screened_all(candidates)):
             if plausible and self.matches(candidate):
@@ -507,12 +523,14 @@ class Diagnosis:
         (BPTT that keeps the last step, a norm without its statistics): evaluated as a sweep
         with those edges left out, at any node between wrt and of, for any shapes."""
         claim, graph = self.claim, self.graph
-        if claim.is_value or claim.update or claim.local or len(graph.order) > MAX_DROP_NODES:
+        if claim.is_value or claim.update or claim.local:
             return None
         between = dict.fromkeys([claim.wrt] + [n for n in graph.order if n != claim.of and
                                                graph.depends(claim.of, n) and
                                                graph.depends(n, claim.wrt)])
-        budget = max(8, MAX_DROP_VARIANTS * 50 // max(50, len(graph.order)))
+        # on a larger graph only the few shortest paths are tried (BPTT of 300 steps)
+        budget = max(8, MAX_DROP_VARIANTS * 50 // max(50, len(graph.order))) \
+            if len(graph.order) <= MAX_DROP_NODES else 0
 
         def truth(batch, k):
             return batch.values.derivative(claim.of, claim.wrt, claim.layout)

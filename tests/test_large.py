@@ -154,3 +154,23 @@ def test_past_the_rechecked_wrong_claims_one_size_setting_settles_a_gross_one():
     assert found["square-only"].outcome == "failed"
     late, early = found[f"w{MAX_RECHECKED + 5}"], found["w0"]
     assert late.samples < early.samples == found["right"].samples
+
+
+def test_a_long_recurrence_is_checked_in_bounds_and_its_lost_paths_named():
+    """A 150-step RNN (450 nodes, past the subsets of paths a diagnosis tries): the states'
+    Jacobians tried as other numerators stop at a budget of sweeps, and the last-step-only
+    gradient is still named by its shortest path."""
+    import time
+    steps = 150
+    graph = "a[t] = W @ h[t-1] + U @ x[t]\nh[t] = tanh(a[t])\nL = norm2(h[%d] - y) / 2" % steps
+    text = ('[[problem]]\nid = "rnn"\nindex = { t = %d }\n' % steps +
+            'inputs = { W = "matrix(n, n)", U = "matrix(n, m)", "x[t]" = "vector(m)", '
+            'h0 = "vector(n)", y = "vector(n)" }\n' + f'graph = """\n{graph}\n"""\n' +
+            '[[problem.claim]]\nid = "last"\nof = "L"\nwrt = "W"\n'
+            f'expr = "D(L, a[{steps}]) @ h[{steps - 1}].T"\n')
+    (p,) = load_text(text, "rnn.toml")
+    start = time.process_time()
+    (v,), _ = check_problem(p, Options())
+    assert v.outcome == "failed"
+    assert v.diagnosis[0].kind == "lost-path" and v.diagnosis[0].count == steps
+    assert time.process_time() - start < 30          # (a hang, not a benchmark)
