@@ -21,6 +21,7 @@ from sympy import S
 
 from deriv import matrix_functions as _matrix_functions  # noqa: F401  (registers its entries)
 from deriv import primitives as P
+from deriv.errors import DerivError
 from deriv import reductions  # noqa: F401  (registers the entries over an axis)
 
 SCALAR: tuple = ()
@@ -615,6 +616,8 @@ def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
 
 
 _PLACE = (sp.Dummy("z", real=True), sp.Dummy("f", real=True))
+MAX_PRODUCT_RULE = 20_000    # factors a product rule may write (a product of 1,000 factors
+                             # of x: a million, 2 GB and minutes)
 _PARTIALS: dict = {}     # f → f′(z) with f(z) itself as a placeholder
 
 
@@ -656,6 +659,12 @@ def diff(expr: sp.Expr, wrt: sp.Symbol, _has: dict | None = None) -> sp.Expr:
         return sp.Add(*(diff(a, wrt, _has) for a in expr.args))
     if isinstance(expr, sp.Mul):
         args = expr.args
+        holding = sum(1 for a in args if _contains(a, wrt, _has))
+        if holding * len(args) > MAX_PRODUCT_RULE:
+            raise DerivError(f"the product rule over a product of {len(args)} factors, "
+                             f"{holding} of them holding {wrt}, writes {holding} terms of "
+                             f"{len(args) - 1} factors: more than the {MAX_PRODUCT_RULE} "
+                             "factors deriv writes out (deriv check evaluates it unwritten)")
         terms = []
         for i, a in enumerate(args):
             d = diff(a, wrt, _has)

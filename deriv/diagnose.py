@@ -273,7 +273,10 @@ class Diagnosis:
             return None
         closed = _shared(self.pc, "closed_forms")
         if claim.of not in closed:
-            closed[claim.of] = reverse(graph, claim.of).closed_forms()
+            try:
+                closed[claim.of] = reverse(graph, claim.of).closed_forms()
+            except DerivError:          # too large to write out (a product of 1,000 factors)
+                closed[claim.of] = {}
         return next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt), None)
 
     def wrong_branch(self) -> Finding | None:

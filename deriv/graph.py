@@ -8,6 +8,7 @@ and for `deriv plot`, on small problems).
 
 from __future__ import annotations
 
+import contextlib
 import graphlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -224,15 +225,29 @@ class Graph:
         key = ("vjp", child, parent, bar)
         if key not in self._shares:
             node = self.nodes[child]
-            self._shares[key] = A.edge_vjp(node.expr, bar, self.symbols[parent], node.symbol)
+            with self._placed(node):
+                self._shares[key] = A.edge_vjp(node.expr, bar, self.symbols[parent],
+                                               node.symbol)
         return self._shares[key]
+
+    @contextlib.contextmanager
+    def _placed(self, node: Node):
+        """An edge too large to write out is reported at its node's line."""
+        try:
+            yield
+        except DerivError as err:
+            if err.line is None:
+                err.file, err.line = self.file, node.line
+            raise
 
     def tangent_share(self, child: str, parent: str, dot: sp.Expr) -> sp.Expr:
         """child's tangent from parent's tangent `dot` through the edge (JVP)."""
         key = ("jvp", child, parent, dot)
         if key not in self._shares:
             node = self.nodes[child]
-            self._shares[key] = A.edge_jvp(node.expr, dot, self.symbols[parent], node.symbol)
+            with self._placed(node):
+                self._shares[key] = A.edge_jvp(node.expr, dot, self.symbols[parent],
+                                               node.symbol)
         return self._shares[key]
 
     def local(self, child: str, parent: str) -> sp.Expr:

@@ -146,6 +146,9 @@ def _sum(terms: list[sp.Expr]) -> sp.Expr:
     return sp.Add._from_args(([constant] if constant is not sp.S.Zero else []) + monomials, True)
 
 
+WIDE_PRODUCT = 16      # factors from which a product of scalars is built in one Mul
+
+
 class _Unordered(Exception):
     pass
 
@@ -339,6 +342,17 @@ class _Reader:
             if len(links) >= MAX_TERMS:
                 raise self.fail(node, f"a product of more than {MAX_TERMS} factors is too long")
         value = self.read(links[-1].left, depth)
+        if len(links) >= WIDE_PRODUCT and isinstance(node.op, ast.Mult):
+            factors = [value] + [self.read(link.right, depth) for link in reversed(links)]
+            if not any(A.shape_of(f) for f in factors):
+                # scalars: one Mul of them all (pairwise, SymPy re-sorted the product so far
+                # at each factor: 1,000 factors took 9 s); the result is checked as a whole
+                return self.checked(node, lambda: sp.Mul(*factors))
+            for link, right in zip(reversed(links), factors[1:]):
+                left = value
+                value = (self.binary(node, left, right) if link is node else
+                         self.checked(link, lambda: self.binary(link, left, right)))
+            return value
         for link in reversed(links):
             left, right = value, self.read(link.right, depth)
             value = (self.binary(node, left, right) if link is node else

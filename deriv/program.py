@@ -280,6 +280,10 @@ class AdjointProgram:
         return sum(self.block_ops.get(n, 0) for n, b in zip(self.returned, bars) if b is not None)
 
 
+WIDE_PRODUCT = 8        # factors holding a target from which a product's partials share
+                        # prefix and suffix products
+
+
 def _numbered(graph) -> tuple[list[str], dict[str, int]]:
     """The graph's names in order and each one's number, made once a graph."""
     if "numbered" not in graph.programs:
@@ -433,11 +437,18 @@ class _AdjointWriter:
         if isinstance(e, sp.Mul):
             coefficient, factors = e.as_coeff_mul()
             scaled = bar if coefficient == 1 else self.tmp(f"{bar}*{src(coefficient)}")
-            for i, a in enumerate(factors):
-                if self.reaches(a):
-                    others = [src(b) for k, b in enumerate(factors) if k != i]
-                    code = self.tmp("*".join([scaled] + others)) if others else scaled
-                    self.emit(a, self.reduce(code, e, a))
+            reaching = [i for i, a in enumerate(factors) if self.reaches(a)]
+            if len(reaching) > WIDE_PRODUCT:
+                others = self.others(factors)
+                for i in reaching:
+                    code = self.tmp("*".join([scaled] + others[i]))
+                    self.emit(factors[i], self.reduce(code, e, factors[i]))
+                return
+            for i in reaching:
+                a = factors[i]
+                others = [src(b) for k, b in enumerate(factors) if k != i]
+                code = self.tmp("*".join([scaled] + others)) if others else scaled
+                self.emit(a, self.reduce(code, e, a))
             return
         if isinstance(e, sp.Pow):
             base, exponent = e.args
@@ -472,6 +483,21 @@ class _AdjointWriter:
                 rule = entry.vjp(A, tuple(stand_ins), out, bar_in, i)
                 rule_source = _Source(names, self.p._constants)
                 self.emit(a, self.tmp(rule_source(rule)))
+
+    def others(self, factors) -> list[list[str]]:
+        """For each factor, the product of all the others as the product of those before it
+        and of those after it (prefix and suffix products: 3n multiplications, where each
+        factor's own product of the others was n² for a product of 1,000 factors)."""
+        values = [self.source(b) for b in factors]
+        before, running = [], None
+        for v in values:
+            before.append(running)
+            running = v if running is None else self.tmp(f"{running}*{v}")
+        after, running = [None] * len(values), None
+        for i in reversed(range(len(values))):
+            after[i] = running
+            running = values[i] if running is None else self.tmp(f"{values[i]}*{running}")
+        return [[x for x in pair if x is not None] for pair in zip(before, after)]
 
     def partial_code(self, e_entry, e: sp.Expr, i: int, args: list[str]) -> str:
         """The code of e's i-th partial on e's arguments, reading the values the forward pass

@@ -477,3 +477,30 @@ def test_an_edge_is_bypassed_where_another_parent_reaches_its_parent():
             defined = any(graph.depends(q, parent) for q in graph.parents(child) if q != parent)
             assert graph.bypassed(child, parent) == defined, (child, parent)
     assert graph.bypassed("b", "x") and graph.bypassed("d", "a") and not graph.bypassed("c", "y")
+
+
+def test_the_partials_of_a_wide_product_share_prefix_and_suffix_products():
+    """A product of 12 factors holding inputs (past WIDE_PRODUCT): each partial is the
+    product of the factors before and after it, equal to SymPy's diff, and exact at a zero
+    factor (no division by the product)."""
+    import numpy as np
+    import sympy as sp
+    from deriv.problem import load_text
+    from deriv.program import WIDE_PRODUCT, Values, adjoint_program
+    names = [f"x{i}" for i in range(12)]
+    inputs = ", ".join(f'{n} = "real"' for n in names)
+    product = "*".join(f"({n} + {i})" for i, n in enumerate(names)) + "*sin(x1)"
+    text = f'[[problem]]\nid = "p"\ninputs = {{ {inputs} }}\ngraph = """\ny = {product}\n"""\n'
+    (p,) = load_text(text, "p.toml")
+    assert len(p.graph.nodes["y"].expr.args) > WIDE_PRODUCT
+    rng = np.random.default_rng(1)
+    points = {n: rng.uniform(-2, 2, 50) for n in names}
+    points["x3"][0] = -3.0                       # the factor (x3 + 3) is 0 at the first point
+    values = Values(p, points)
+    symbols = [p.graph.symbols[n] for n in names]
+    expr = p.graph.nodes["y"].expr
+    for n, s in zip(names, symbols):
+        truth = sp.lambdify(symbols, sp.diff(expr, s))(*(points[m] for m in names))
+        got = values.derivative("y", n)
+        assert np.allclose(got, truth, rtol=1e-10, atol=1e-12), n
+    assert adjoint_program(p.graph).block_ops["y"] < 13 * 12     # not each factor's 12 others

@@ -287,3 +287,26 @@ def test_line_numbers_survive_characters_python_calls_line_breaks():
     with pytest.raises(DerivError) as err:
         load_text(text, "f.toml")
     assert (err.value.line, err.value.col) == (8, 9)
+
+
+def test_a_product_of_a_thousand_factors_loads_checks_and_is_refused_by_solve(tmp_path):
+    """(x + 0)·(x + 1)·…·(x + 999): read as one Mul (pairwise, SymPy re-sorted the product so
+    far at every factor: 9 s), checked with a claim, and `solve`, whose product rule would
+    write a million factors, says so at the node's line (exit 2) instead of taking minutes."""
+    import sympy as sp
+    product = " * ".join(f"(x + {k})" for k in range(1000))
+    text = (f'[[problem]]\nid = "wide"\ninputs = {{ x = "interval(-0.5, 0.5)" }}\n'
+            f'graph = """\nL = {product}\n"""\n'
+            '[[problem.claim]]\nid = "zero"\nof = "L"\nwrt = "x"\nexpr = "0"\n')
+    start = time.process_time()
+    (p,) = load_text(text, "wide.toml")
+    assert time.process_time() - start < 5
+    x = p.graph.symbols["x"]
+    assert p.graph.nodes["L"].expr == sp.Mul(*(x + k for k in range(1000)))
+    path = tmp_path / "wide.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["solve", str(path)])
+    assert result.exit_code == 2
+    assert "wide.toml:5: error: the product rule over a product of 1000 factors" in result.output
+    checked = CliRunner().invoke(main, ["check", str(path)])
+    assert checked.exit_code == 1 and "FAILED" in checked.output      # ∂L/∂x is not 0
