@@ -503,6 +503,8 @@ class ProblemCheck:
         v.diagnosis = findings
         if v.verdict == "fail" and not self.options.strict and self.harmless(claim, written):
             v.severity = "warning"
+        if self.options.strict and v.partial:     # warnings fail: a side no point reached
+            v.verdict, v.reason = "error", "branches-unseen"
         return v
 
     def undefined_where_defined(self, claim: Claim, pairs) -> bool:

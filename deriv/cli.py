@@ -299,7 +299,8 @@ def _catalog_dirs(obj) -> list | None:
                    "its own wrong claim).")
 @click.option("-v", "--verbose", is_flag=True, help="Show notes and coverage of every claim.")
 @click.option("--strict", is_flag=True,
-              help="Warnings (a printed intermediate off in a way no asked derivative sees) fail.")
+              help="Warnings fail: a printed intermediate off in a way no asked derivative sees, "
+                   "and a pass whose points reached only some sides of its kinks.")
 @click.option("--from-printed", is_flag=True,
               help="Read every claim from its printed LaTeX, ignoring the hand-written expr "
                    "and chain.")

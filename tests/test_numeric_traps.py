@@ -265,3 +265,17 @@ def test_a_gross_float_disagreement_refuted_at_high_precision_stops_float_decidi
     fresh = ProblemCheck(p, Options(samples=400))
     fresh.confirmed = MAX_RECHECKED
     assert fresh.settled_by_float()
+
+
+def test_strict_makes_a_pass_that_missed_a_side_of_a_kink_an_error(tmp_path):
+    """relu(10⁻⁶ − x² − y²) is active only on a disc no draw reaches: the claim 0 is right
+    wherever compared, a warning ("branches 1/2") by default and an error under --strict."""
+    text = problem("L = relu(0.000001 - x**2 - z**2) + x", [claim("dL/dx", "1", of="L")],
+                   inputs='{ x = "real", z = "real" }')
+    path = tmp_path / "narrow.toml"
+    path.write_text(text)
+    plain = CliRunner().invoke(main, ["check", str(path)])
+    assert plain.exit_code == 0 and "branches 1/2" in plain.output
+    strict = CliRunner().invoke(main, ["check", str(path), "--strict"])
+    assert strict.exit_code == 1 and "ERROR" in strict.output
+    assert "only 1 of the 2 sides of its kinks" in strict.output

@@ -332,6 +332,9 @@ def error_reason(v) -> str:
     if v.reason == "underflow":
         return ("undecided: both sides underflow to 0 in float64 at every point, and no "
                 "point could be recomputed at high precision")
+    if v.reason == "branches-unseen":
+        return (f"--strict: right where compared, but only {v.branches_seen} of the "
+                f"{v.branches} sides of its kinks were reached by the points drawn")
     if v.reason == "too-costly":
         return ("undecided: float64 differs slightly at some points, and a recheck at high "
                 "precision would cost minutes at these sizes (try smaller sizes: --size)")
