@@ -30,6 +30,7 @@ from deriv.sweep import Step, Sweep, forward, reverse
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
 FACTOR_MAX_OPS = 40         # factoring (milliseconds each) is tried on steps up to this size,
 FACTOR_STEPS = 60           # and on at most this many steps of one solution
+POINT_NODES = 20_000        # forward-pass nodes spent looking for a point off every kink
 MAX_TANGENT_STEPS = 1000    # steps of a solution's tangent sweeps in all (one sweep an input:
                             # 200 inputs of a 400-node chain are 40,000 steps, 8 MB of text)
 
@@ -97,7 +98,9 @@ def _choose_point(problem: Problem, overrides: dict[str, float] | None, seed: in
     if missing:
         kinks = [k for n in problem.graph.order for k in kink_arguments(problem.graph.nodes[n].expr)]
         candidate = {}
-        for attempt in range(100):
+        # a forward pass a draw: fewer draws on a larger graph (a 2,000-node product that
+        # overflows at every draw tried 100 of them)
+        for attempt in range(max(5, min(100, POINT_NODES // max(1, len(problem.graph.order))))):
             drawn = draw_all(problem.inputs, 1, seed + attempt, sizes)
             candidate = {n: drawn[n][..., 0] if problem.inputs[n].structure in KEEP_DIGITS
                          else np.round(drawn[n][..., 0], 1) if np.ndim(drawn[n]) > 1
@@ -291,7 +294,11 @@ def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
     """A readable form within a size bound: factored with function applications held opaque
     (exp(a + b) stays whole), if that is no longer. Arrays in a reference's form (matrix_form);
     `budget` counts the factorings left (a deterministic bound, never a timer)."""
-    if A.shape_of(expr):
+    if A.shape_of(expr):         # (a step of arrays tidied takes as long as a factoring)
+        if budget is not None:
+            if budget[0] <= 0:
+                return expr
+            budget[0] -= 1
         return reference_form(expr)
     if expr.is_Atom or A.size(expr) > FACTOR_MAX_OPS or \
             any(isinstance(s, A.ShapedSymbol) for s in expr.free_symbols) or \
