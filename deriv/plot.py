@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from deriv import algebra as A
+
 from deriv.errors import DerivError
 from deriv.parse import DRef
 from deriv.primitives import kink_arguments
@@ -27,6 +29,7 @@ from deriv.program import Values
 SAMPLES = 2001            # grid for finding sign changes (and for the text plot)
 PIECE_SAMPLES = 200       # per piece, for fitting and drawing
 BISECTIONS = 80
+CHUNK = 8192               # points a forward pass of a plot evaluates at once
 
 
 @dataclass
@@ -125,7 +128,9 @@ class _Evaluator:
         inputs = {name: (xs if name == self.over else np.full(n, float(v)))
                   for name, v in self.point.items()}
         values = Values(self.problem, inputs, {})
-        return [values.value(e) for e in self.exprs]
+        # one program for all of them (a hundred kinks' arguments compiled apart took 28 s)
+        return [np.broadcast_to(np.asarray(v, dtype=float), (n,))
+                for v in values.values(list(self.exprs))]
 
 
 def _branch_arguments(problem: Problem, expr: sp.Expr) -> list[sp.Expr]:
@@ -160,7 +165,9 @@ def _location(problem: Problem, argument: sp.Expr, over: str) -> sp.Expr | None:
     a, b = poly.all_coeffs()
     if any(x in c.free_symbols for c in (a, b)):
         return None
-    return sp.simplify(-b / a)
+    where = -b / a
+    # (a kink of w·x − c is at c/w already: SymPy's simplify took 18 ms a kink)
+    return where if A.size(where) <= 3 else sp.simplify(where)
 
 
 def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float,
@@ -190,9 +197,15 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
     inlined = graph.inline(expr)
     arguments = _branch_arguments(problem, expr)
     evaluate_all = _Evaluator(problem, point, over, [expr] + arguments)
+    evaluate_derivative = _Evaluator(problem, point, over, [expr])
 
     def f(xs):
         return evaluate_all(np.atleast_1d(np.asarray(xs, dtype=float)))
+
+    def derivative(xs):         # in chunks: the pieces of 500 kinks are 100,000 points
+        xs = np.atleast_1d(np.asarray(xs, dtype=float))
+        return np.concatenate([evaluate_derivative(xs[i:i + CHUNK])[0]
+                               for i in range(0, len(xs), CHUNK)] or [np.zeros(0)])
 
     xs = np.linspace(lo, hi, samples)
     values = f(xs)
@@ -201,6 +214,7 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
 
     # 1. crossings of every branch argument, refined by bisection
     crossings: list[tuple[float, sp.Expr]] = []
+    brackets = []                       # [a, b, g(a), k]: a sign change of argument k
     for k, arg in enumerate(arguments, start=1):
         g = values[k]
         s = np.sign(g)
@@ -208,21 +222,29 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
             if s[i] == 0 and 0 < i and s[i - 1] * s[i + 1] < 0:
                 crossings.append((float(xs[i]), arg))
             elif s[i] * s[i + 1] < 0:
-                a, b = float(xs[i]), float(xs[i + 1])
-                ga = float(g[i])
-                for _ in range(BISECTIONS):
-                    m = 0.5 * (a + b)
-                    gm = float(f([m])[k][0])
-                    if gm == 0:
-                        a = b = m
-                        break
-                    if (gm > 0) == (ga > 0):
-                        a, ga = m, gm
-                    else:
-                        b = m
-                    if b - a <= 1e-15 * max(1.0, abs(m)):
-                        break
-                crossings.append((0.5 * (a + b), arg))
+                brackets.append([float(xs[i]), float(xs[i + 1]), float(g[i]), k])
+    # every bracket bisected at once: one forward pass a step for all of them
+    active = list(range(len(brackets)))
+    for _ in range(BISECTIONS):
+        if not active:
+            break
+        mids = [0.5 * (brackets[j][0] + brackets[j][1]) for j in active]
+        at = f(mids)
+        still = []
+        for j, m, column in zip(active, mids, range(len(active))):
+            a, b, ga, k = brackets[j]
+            gm = float(at[k][column])
+            if gm == 0:
+                brackets[j][:2] = [m, m]
+                continue
+            if (gm > 0) == (ga > 0):
+                brackets[j][0], brackets[j][2] = m, gm
+            else:
+                brackets[j][1] = m
+            if brackets[j][1] - brackets[j][0] > 1e-15 * max(1.0, abs(m)):
+                still.append(j)
+        active = still
+    crossings += [(0.5 * (a + b), arguments[k - 1]) for a, b, _, k in brackets]
     crossings.sort(key=lambda c: c[0])
     merged: list[tuple[float, sp.Expr]] = []
     for x, arg in crossings:
@@ -236,11 +258,17 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
     scale = 1 + float(np.nanmax(np.abs(ys))) if np.isfinite(ys).any() else 1.0
     kinks: list[Kink] = []
     positions = [x for x, _ in merged]
+    probes, steps = [], []           # four points beside each crossing, evaluated at once
     for j, (x, arg) in enumerate(merged):
-        gap = min([x - lo, hi - x] + [abs(x - p) for p in positions if p != x])
+        gap = min([x - lo] + [positions[j + 1] - x if j + 1 < len(positions) else hi - x] +
+                  ([x - positions[j - 1]] if j else []))
         near, far = min(1e-9 * span, gap / 8), min(1e-3 * span, gap / 4)
-        left1, left2, right1, right2 = (float(v) for v in
-                                        f([x - near, x - far, x + near, x + far])[0])
+        probes += [x - near, x - far, x + near, x + far]
+        steps.append((near, far))
+    beside = derivative(probes) if probes else []
+    for j, (x, arg) in enumerate(merged):
+        near, far = steps[j]
+        left1, left2, right1, right2 = (float(v) for v in beside[4 * j: 4 * j + 4])
         slope_l = (left1 - left2) / (far - near)
         slope_r = (right2 - right1) / (far - near)
         left, right = left1 + slope_l * near, right1 - slope_r * near   # the limits at x
@@ -258,12 +286,14 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
 
     # 3. the pieces between them
     bounds = [lo] + [k.x for k in kinks] + [hi]
-    pieces = []
+    grids = []
     for a, b in zip(bounds, bounds[1:]):
         eps = min(1e-9 * span, (b - a) / 1000)
-        px = np.linspace(a + (eps if a != lo else 0), b - (eps if b != hi else 0), PIECE_SAMPLES)
-        py = f(px)[0]
-        pieces.append(_describe(a, b, px, py))
+        grids.append(np.linspace(a + (eps if a != lo else 0), b - (eps if b != hi else 0),
+                                 PIECE_SAMPLES))
+    heights = np.split(derivative(np.concatenate(grids)), len(grids))
+    pieces = [_describe(a, b, px, py)
+              for a, b, px, py in zip(bounds, bounds[1:], grids, heights)]
 
     return Curve(problem, output, wrt, over, lo, hi, point, source, expr, inlined, xs, ys,
                  kinks, pieces)
