@@ -618,3 +618,19 @@ def test_new_commands_help_does_not_import_sympy():
             "print('sympy' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "False False"
+
+
+def test_a_plot_locates_sixty_kinks_bisected_together():
+    """y = Σ relu(x − cₖ) for 60 kinks cₖ: every kink found where it is (bisected all at
+    once), each a kink of slope step 1, and the pieces between them linear."""
+    from deriv.plot import derivative_curve
+    from deriv.problem import load_text
+    centres = [round(-2.5 + 0.083 * k, 3) for k in range(60)]
+    graph = "\n".join(f"r{k} = relu(x - {c})" for k, c in enumerate(centres))
+    graph += "\ny = " + " + ".join(f"r{k}" for k in range(60))
+    (p,) = load_text(f'[[problem]]\nid = "k"\ninputs = {{ x = "real" }}\noutput = "y"\n'
+                     f'graph = """\n{graph}\n"""\n', "k.toml")
+    curve = derivative_curve(p, "x", "x", -3.0, 3.0)
+    assert [round(k.x, 9) for k in curve.kinks] == centres
+    assert all(k.kind == "jump" and abs(k.right - k.left - 1) < 1e-6 for k in curve.kinks)
+    assert all(piece.kind == "constant" for piece in curve.pieces)
