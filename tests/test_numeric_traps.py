@@ -279,3 +279,20 @@ def test_strict_makes_a_pass_that_missed_a_side_of_a_kink_an_error(tmp_path):
     strict = CliRunner().invoke(main, ["check", str(path), "--strict"])
     assert strict.exit_code == 1 and "ERROR" in strict.output
     assert "only 1 of the 2 sides of its kinks" in strict.output
+
+
+def test_a_claim_wrong_only_where_float64_overflows_is_not_explained_from_float64_points():
+    """y = softplus(x) + relu(x − 800): a claim with 𝕀(x > 801) is right wherever float64
+    evaluates it (below 710), wrong between 800 and 801 at 50 digits. Those float64 points
+    cannot tell an explanation (they said "keeps only the path through s", which is false):
+    the counterexample comes from the 50-digit points."""
+    text = problem("s = softplus(x)\nr = relu(x - 800)\ny = s + r",
+                   [claim("shifted", "exp(x)/(1 + exp(x)) + I(x > 801)"),
+                    claim("right", "1/(1 + exp(-x)) + I(x - 800 > 0)")])
+    found = verdicts(text)
+    assert found["right"].outcome == "passed"
+    wrong = found["shifted"]
+    assert wrong.outcome == "failed"
+    assert [f.kind for f in wrong.diagnosis] == ["no-explanation"]
+    (c,), (t,) = [wrong.diagnosis[0].values[0]], [wrong.diagnosis[0].values[1]]
+    assert abs(float(c) - float(t)) > 0.5
