@@ -148,17 +148,22 @@ class _Places:
         return base + ((key,) if key is not None else ())
 
     def header(self, p: int, c: int | None = None) -> int | None:
+        return self.header_place(p, c)[0]
+
+    def header_place(self, p: int, c: int | None = None) -> tuple[int | None, int | None]:
+        """Where a problem's or a claim's table starts (an error about the table as a whole:
+        a key missing)."""
         found = self.found.table(self.path(p, c)) or self.found.value(self.path(p, c))
         if found is None and c is not None:
-            return self.header(p)
-        return found[0] if found else (1 if self.lines else None)
+            return self.header_place(p)
+        return found if found else ((1, 1) if self.lines else (None, None))
 
     def value(self, p: int | None, c: int | None, key: str) -> tuple[int | None, int | None]:
         """Line and column where the value of `key` starts (a string: after its quotes)."""
         found = self.found.value(self.path(p, c, key)) or self.found.table(self.path(p, c, key))
         if found:
             return found
-        return (self.header(p, c) if p is not None else 1), None
+        return self.header_place(p, c) if p is not None else (1, 1)
 
     def place(self, err: DerivError, file: str, p: int | None, c: int | None, key, text: str
               ) -> DerivError:
@@ -237,7 +242,7 @@ def _check_name(name: str, fail, what: str):
 _NAME = re.compile(r"(?<![.\w])[A-Za-z_]\w*")
 
 
-def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
+def _reading_order(texts: dict[str, tuple], file, node_lines, node_cols) -> list[str]:
     """Nodes in an order where each comes after the nodes it names (a cycle is an error)."""
     import graphlib
     deps = {}
@@ -251,7 +256,7 @@ def _reading_order(texts: dict[str, tuple], file, node_lines) -> list[str]:
     except graphlib.CycleError as err:
         cycle = err.args[1]
         raise DerivError("the graph has a cycle: " + " → ".join(cycle), file,
-                         node_lines[cycle[0]]) from None
+                         node_lines[cycle[0]], node_cols.get(cycle[0])) from None
 
 
 SIZE_RANGE = (2, 6)         # drawn sizes lie in [2, 5]; the square assignment uses 3
@@ -369,10 +374,8 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     header = places.header(index)
 
     def where(message: str, key: str | None = None, claim: int | None = None) -> DerivError:
-        if key:
-            line, col = places.value(index, claim, key)
-        else:
-            line, col = places.header(index, claim), None
+        line, col = places.value(index, claim, key) if key else \
+            places.header_place(index, claim)
         return DerivError(message, file, line, col)
 
     def entry_place(key: str, name: str):
@@ -439,6 +442,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     if not lines:
         raise where("the graph is empty", "graph")
     node_lines: dict[str, int] = {}
+    node_cols: dict[str, int] = {}
     texts: dict[str, tuple] = {}
     for k, name_col, name, text, col in lines:
         at = in_graph(DerivError("", None, k + 1, name_col))
@@ -452,8 +456,9 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         if name in raw_inputs:
             raise DerivError(f"'{name}' is an input and cannot also be a node", file, line, place)
         node_lines[name] = line
+        node_cols[name] = place
         texts[name] = (k, text, col)
-    order = _reading_order(texts, file, node_lines)
+    order = _reading_order(texts, file, node_lines, node_cols)
     names: dict[str, sp.Expr] = {i.name: i.symbol for i in inputs}
     exprs: dict[str, sp.Expr] = {}
     for name in order:
@@ -598,10 +603,8 @@ def claim_place(file, places: _Places, p: int, c: int):
     line = places.header(p, c)
 
     def where(message: str, key: str | None = None) -> DerivError:
-        if key:
-            ln, col = places.value(p, c, key)
-            return DerivError(message, file, ln, col)
-        return DerivError(message, file, line)
+        return DerivError(message, file, *(places.value(p, c, key) if key else
+                                           places.header_place(p, c)))
     return line, where
 
 

@@ -310,3 +310,22 @@ def test_a_product_of_a_thousand_factors_loads_checks_and_is_refused_by_solve(tm
     assert "wide.toml:5: error: the product rule over a product of 1000 factors" in result.output
     checked = CliRunner().invoke(main, ["check", str(path)])
     assert checked.exit_code == 1 and "FAILED" in checked.output      # ∂L/∂x is not 0
+
+
+@pytest.mark.parametrize("text, place", [
+    # a key missing from an (indented) claim table: at the table's header
+    ('[[problem]]\nid = "p"\ninputs = { x = "real" }\ngraph = """\ny = x\n"""\n'
+     '  [[problem.claim]]\n  of = "y"\n  wrt = "x"\n  expr = "1"\n', "7:3"),
+    # a claim with nothing to check: at its header
+    ('[[problem]]\nid = "p"\ninputs = { x = "real" }\ngraph = """\ny = x\n"""\n'
+     '[[problem.claim]]\nid = "c"\nof = "y"\nwrt = "x"\n', "7:1"),
+    # a cycle: at the first node of the cycle's name
+    ('[[problem]]\nid = "p"\ninputs = { x = "real" }\ngraph = """\n  a = b + x\n  b = a\n"""\n',
+     "5:3"),
+])
+def test_errors_about_a_whole_table_or_a_cycle_have_a_column(tmp_path, text, place):
+    path = tmp_path / "p.toml"
+    path.write_text(text)
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"p.toml:{place}: error:" in result.output, result.output
