@@ -849,7 +849,9 @@ def load_file(path: str | Path, from_printed: bool = False) -> list[Problem]:
         line = raw.count(b"\n", 0, err.start) + 1
         col = err.start - (raw.rfind(b"\n", 0, err.start) + 1) + 1
         raise DerivError(f"file is not UTF-8 (byte {err.start})", file, line, col) from None
-    return load_text(text, file, from_printed)
+    # a byte-order mark (Windows editors write one) is not TOML, but it is not the file's
+    # content either
+    return load_text(text.removeprefix("\ufeff"), file, from_printed)
 
 
 def _ints_fit(value: Any) -> bool:

@@ -329,3 +329,14 @@ def test_errors_about_a_whole_table_or_a_cycle_have_a_column(tmp_path, text, pla
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 2
     assert f"p.toml:{place}: error:" in result.output, result.output
+
+
+def test_a_byte_order_mark_is_not_a_toml_error(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes("\ufeff[[problem]]\r\nid = \"p\"\r\ninputs = { x = \"real\" }\r\n"
+                     "graph = \"\"\"\r\ny = x**2\r\n\"\"\"\r\n[[problem.claim]]\r\nid = \"c\"\r\n"
+                     "of = \"y\"\r\nwrt = \"x\"\r\nexpr = \"3*x\"\r\n".encode())
+    (p,) = load_file(path)
+    assert p.id == "p"
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1 and "FAILED" in result.output     # 3x is not 2x
