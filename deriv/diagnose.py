@@ -223,8 +223,8 @@ class Diagnosis:
                 finding = method()
             except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
                 finding = None     # an explanation that does not apply to this claim's shapes
-            if finding:
-                found.append(finding)
+            if finding and not any(_same(finding, f) for f in found):
+                found.append(finding)             # (two ways to the same explanation: once)
         return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
@@ -1088,6 +1088,13 @@ class Diagnosis:
             if c is None or not per_point(close(c, t, atol=self.atol))[valid].all():
                 return None
         return Finding("square-only", self.target)
+
+
+def _same(a: Finding, b: Finding) -> bool:
+    try:
+        return bool(a == b)
+    except (ValueError, TypeError):     # a field holding an array: not compared, kept apart
+        return False
 
 
 def _one_factor(found: list[Finding]) -> list[Finding]:

@@ -805,3 +805,18 @@ def test_a_gradient_step_uphill_is_a_sign_slip_of_the_step(tmp_path):
     assert f.kind == "term-sign" and sentence(f, UnicodeMath()).endswith("has the wrong sign")
     f = v["odd"].diagnosis[-1]
     assert f.kind == "no-explanation" and "where the updated w = " in sentence(f, UnicodeMath())
+
+
+def test_one_explanation_found_two_ways_is_said_once():
+    """A claim with an extra factor z is found by two methods (a factor among the
+    candidates, and the symbolic ratio); it is said once."""
+    from deriv.checker import Options, check_problem
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "s"\ninputs = { z = "real", w = "real", y = "real" }\n'
+            'graph = """\na = sigmoid(z)\no = w*a\nL = (o - y)**2/2\n"""\n[[problem.claim]]\n'
+            'id = "extra"\nof = "L"\nwrt = "z"\nexpr = "D(L, o)*w*a*(1-a)*z"\n')
+    (p,) = load_text(text, "s.toml")
+    (v,), _ = check_problem(p, Options())
+    kinds = [(f.kind, str(f.expr)) for f in v.diagnosis]
+    assert kinds and kinds[0] == ("extra-factor", "z")
+    assert len(kinds) == len(set(kinds))
