@@ -630,7 +630,12 @@ class Builder:
         """f′(x) for a function f the notation names: its derivative, elementwise."""
         if fn not in PRIMES:
             raise Unread(f"the derivative {fn}′ is not known to the reader")
-        return PRIMES[fn](self.expr(arg))
+        inner = self.expr(arg)
+        derivative = PRIMES[fn](inner)
+        if isinstance(derivative, ast.BinOp) and isinstance(derivative.op, ast.Mult) and \
+                self.ctx.shape(inner):          # σ′(z) of a vector z: σ(z) ⊙ (1 − σ(z))
+            return _call("hadamard", derivative.left, derivative.right)
+        return derivative
 
     def raw_sup(self, v: Raw) -> ast.expr:
         base, script = v.items

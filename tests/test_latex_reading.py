@@ -241,3 +241,11 @@ def test_a_multi_letter_name_in_mathrm_is_the_problems_name_not_prose():
     assert verdicts(text + claim("c", "y", "h0", printed)) == {"c": "pass"}
     wrong = printed.replace(r"\left(1 - f\right)", r"\left(1 + f\right)")
     assert verdicts(text + claim("c", "y", "h0", wrong)) == {"c": "fail"}
+
+
+def test_a_prime_of_a_vector_is_elementwise():
+    """σ′(z) of a vector z is σ(z) ⊙ (1 − σ(z)): `*` between two vectors is not deriv's
+    syntax for it (the sheet's g ⊙ σ′(z) was unread)."""
+    text = problem('z = "vector(n)", g = "vector(n)"', "a = sigmoid(z)\nL = dot(g, a)")
+    found = read(text, r"\nabla_z L = g \odot \sigma'(z)", "L", "z")
+    assert found == [(None, "hadamard(g, hadamard(sigmoid(z), 1 - sigmoid(z)))", None)], found
