@@ -550,9 +550,12 @@ class ProblemCheck:
         if self._graph_kinks is None:          # (another claim's kinks are not this one's)
             self._graph_kinks = {k for n in self.graph.order
                                  for k in kink_arguments(self.graph.nodes[n].expr)}
+        # the claim's own: kinks of the functions it calls ((n − 5) as a factor is none)
+        own = {k for e in written if any(self.kink_symbols[k] <= names for k in self.kinks)
+               for k in kink_arguments(e)}
         relevant = [k for k in self.kinks
                     if k in self._graph_kinks and self.kink_symbols[k] & upstream or
-                    self.kink_symbols[k] <= names and any(e.has(k) for e in written)]
+                    self.kink_symbols[k] <= names and (k in own or -k in own)]
         seen = 0
         for k in relevant:
             pos = neg = False

@@ -296,3 +296,14 @@ def test_a_claim_wrong_only_where_float64_overflows_is_not_explained_from_float6
     assert [f.kind for f in wrong.diagnosis] == ["no-explanation"]
     (c,), (t,) = [wrong.diagnosis[0].values[0]], [wrong.diagnosis[0].values[1]]
     assert abs(float(c) - float(t)) > 0.5
+
+
+def test_a_factor_equal_to_another_claims_kink_argument_is_no_kink():
+    """(x − 1) as a factor of one claim is not the kink of |x − 1| in another: the first
+    claim's coverage counts no branch, the second's counts both sides."""
+    text = problem("y = x**2", [claim("factor", "2*x + (x - 1)*(x - 1) - (x - 1)**2"),
+                                claim("kinked", "2*x + abs(x - 1) - (x - 1)*sign(x - 1)")])
+    found = verdicts(text)
+    assert found["factor"].outcome == found["kinked"].outcome == "passed"
+    assert (found["factor"].branches, found["kinked"].branches) == (0, 2)
+    assert found["kinked"].branches_seen == 2
