@@ -301,7 +301,7 @@ def test_a_claim_wrong_only_where_float64_overflows_is_not_explained_from_float6
 def test_a_factor_equal_to_another_claims_kink_argument_is_no_kink():
     """(x − 1) as a factor of one claim is not the kink of |x − 1| in another: the first
     claim's coverage counts no branch, the second's counts both sides."""
-    text = problem("y = x**2", [claim("factor", "2*x + (x - 1)*(x - 1) - (x - 1)**2"),
+    text = problem("y = x**2", [claim("factor", "2*x*(x - 1)**2/(x**2 - 2*x + 1)"),
                                 claim("kinked", "2*x + abs(x - 1) - (x - 1)*sign(x - 1)")])
     found = verdicts(text)
     assert found["factor"].outcome == found["kinked"].outcome == "passed"
