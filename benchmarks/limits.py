@@ -66,6 +66,20 @@ def many_claims(n: int) -> str:
     return problem("claims", graph, claims)
 
 
+def distinct_wrong_claims(n: int) -> str:
+    """n claims, each a different wrong formula (nothing repeats to be shared)."""
+    graph = ["z = w*x", "y = tanh(z)"]
+    return problem("distinct", graph, [(f"c{k}", "y", "w", f"{k + 3}*x*(1 - y**2)")
+                                       for k in range(n)], inputs='x = "real", w = "real"')
+
+
+def distinct_wrong_matrix_claims(n: int) -> str:
+    graph = ["z = W @ x", "r = z - y", "L = r.T @ r"]
+    return problem("distinct-matrix", graph, [(f"c{k}", "L", "W", f"{k + 3}*r @ x.T")
+                                              for k in range(n)],
+                   inputs='W = "matrix(n, m)", x = "vector(m)", y = "vector(n)"')
+
+
 def wrong_claims_on_a_graph(nodes: int, wrong: int) -> str:
     graph = ["h0 = x"] + [f"h{i} = sin(h{i - 1}) + 0.5*h{i - 1}" for i in range(1, nodes)]
     last = f"h{nodes - 1}"
@@ -107,6 +121,8 @@ def cases(tmp: Path):
         f"chain-{MAX_NODES}": tanh_chain(MAX_NODES),
         "ladder-20": ladder(20),
         f"claims-{MAX_CLAIMS}": many_claims(MAX_CLAIMS),
+        f"distinct-wrong-{MAX_CLAIMS}": distinct_wrong_claims(MAX_CLAIMS),
+        f"matrix-wrong-{MAX_CLAIMS}": distinct_wrong_matrix_claims(MAX_CLAIMS),
         "wrong-40-on-150": wrong_claims_on_a_graph(150, 40),
         f"problems-{MAX_PROBLEMS}": many_problems(MAX_PROBLEMS),
         f"matrix-chain-{MAX_NODES}": matrix_chain(MAX_NODES),
@@ -121,9 +137,12 @@ def cases(tmp: Path):
     yield "chain-1500 check", ["check", paths["chain-1500"]]
     yield "chain-1500 solve", ["solve", paths["chain-1500"]]
     yield f"chain-{MAX_NODES} check", ["check", paths[f"chain-{MAX_NODES}"]]
+    yield f"chain-{MAX_NODES} solve", ["solve", paths[f"chain-{MAX_NODES}"]]
     yield "ladder-20 check", ["check", paths["ladder-20"]]
     yield "ladder-20 solve", ["solve", paths["ladder-20"]]
     yield f"claims-{MAX_CLAIMS} check", ["check", paths[f"claims-{MAX_CLAIMS}"]]
+    yield f"distinct-wrong-{MAX_CLAIMS} check", ["check", paths[f"distinct-wrong-{MAX_CLAIMS}"]]
+    yield f"matrix-wrong-{MAX_CLAIMS} check", ["check", paths[f"matrix-wrong-{MAX_CLAIMS}"]]
     yield "wrong-40-on-150 check", ["check", paths["wrong-40-on-150"]]
     yield f"problems-{MAX_PROBLEMS} check", ["check", paths[f"problems-{MAX_PROBLEMS}"]]
     yield f"files-{MAX_FILES} check", ["check", directory]
