@@ -296,7 +296,7 @@ def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
     `budget` counts the factorings left (a deterministic bound, never a timer)."""
     if A.shape_of(expr):         # (a step of arrays tidied takes as long as a factoring)
         if budget is not None:
-            if budget[0] <= 0:
+            if budget[0] <= 0 or A.size(expr) > FACTOR_MAX_OPS:
                 return expr
             budget[0] -= 1
         return reference_form(expr)
