@@ -642,9 +642,8 @@ class Diagnosis:
             w = self.graph.symbols[claim.wrt]
             if self.matches(lambda b, k: 2 * b.values.env[w] - self.pairs[k][2]):
                 return Finding("term-sign", self.target, expr=self.written - w)
-            return None
-        if self.matches(lambda b, k: -self.pairs[k][2]):
-            return Finding("negated", self.target)
+        if self.matches(lambda b, k: -self.pairs[k][2]):      # (a step: the whole of it)
+            return Finding("negated", self.target, text="step" if claim.update else "")
         return None
 
     def product_order(self) -> Finding | None:
@@ -686,7 +685,9 @@ class Diagnosis:
         if len(ratios) < 10:
             return None
         k = float(np.median(ratios))
-        if k in (0.0, 1.0, -1.0) or not np.allclose(ratios, k, rtol=1e-6, atol=1e-12 * abs(k)):
+        # (a claim off by 3·10⁻⁷ of itself is no "1 times": the multiple must differ from ±1)
+        if k == 0 or abs(abs(k) - 1) <= 1e-6 or \
+                not np.allclose(ratios, k, rtol=1e-6, atol=1e-12 * abs(k)):
             return None
         return Finding("constant-multiple", self.target, number=k)
 

@@ -26,7 +26,7 @@ from deriv import primitives as P
 from deriv import templates as T
 from deriv.sampling import concrete
 
-RTOL = 1e-6
+RTOL = 1e-9
 ATOL = 1e-9
 class _Source:
     """Python source for one expression and a backend. Every function is a call into the

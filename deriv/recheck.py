@@ -22,7 +22,8 @@ import numpy as np
 
 from deriv.program import per_point
 
-RTOL = 1e-6
+RTOL = 1e-9
+PRECISE_RTOL = 1e-12            # at high precision (the digits the working precision keeps)
 ATOL = 1e-9                     # × the claim's scale
 FLOOR = 1e-12                   # × an array's largest element: at high precision, what of an
                                 # element's difference is still round-off
@@ -204,7 +205,7 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
             for a, b, pa, pb in zip(c, t, pc, pt):
                 change = abs(a - pa) + abs(b - pb)
                 diff = abs(a - b)
-                tol = RTOL * max(abs(a), abs(b)) + floor
+                tol = PRECISE_RTOL * max(abs(a), abs(b)) + floor
                 wrong = wrong or diff > tol + change * gain
                 stable = stable and change <= mp.mpf("1e-3") * max(tol, diff)
             if stable:

@@ -307,3 +307,26 @@ def test_a_factor_equal_to_another_claims_kink_argument_is_no_kink():
     assert found["factor"].outcome == found["kinked"].outcome == "passed"
     assert (found["factor"].branches, found["kinked"].branches) == (0, 2)
     assert found["kinked"].branches_seen == 2
+
+
+def test_a_lost_term_three_ten_millionths_of_the_whole_fails():
+    """L = eˢ + s on [15, 20]: the claim eˢ loses the direct edge, which is 3·10⁻⁷ of the
+    derivative — inside a relative tolerance of 10⁻⁶, outside 10⁻⁹ (float64's round-off is
+    10⁻¹⁶; what float64 cannot settle is rechecked at high precision, to 10⁻¹²)."""
+    text = problem("e = exp(s)\nL = e + s", [claim("lost", "e", of="L", wrt="s"),
+                                              claim("right", "e + 1", of="L", wrt="s")],
+                   inputs='{ s = "interval(15, 20)" }')
+    found = verdicts(text)
+    assert found["right"].outcome == "passed"
+    assert found["lost"].outcome == "failed"
+    assert found["lost"].diagnosis[0].kind == "lost-path"          # not "1 times ∂L/∂s"
+
+
+def test_a_whole_gradient_step_negated_is_said_so():
+    text = problem("L = w**2", [claim("negated-step", "-(w - eta*2*w)", of="L", wrt="w",
+                                      update="eta")],
+                   inputs='{ w = "real", eta = "positive" }')
+    (v,) = verdicts(text).values()
+    assert v.outcome == "failed" and v.diagnosis[0].kind == "negated"
+    from deriv.render.words import UnicodeMath, sentence
+    assert "the negative of the updated w" in sentence(v.diagnosis[0], UnicodeMath())

@@ -84,7 +84,8 @@ def sentence(f, m) -> str:
     if kind == "ill-shaped":
         return f"is not defined: {f.text}"
     if kind == "negated":
-        return f"has the wrong sign: it is the negative of {target}"
+        whole = f"the updated {m.name(f.target.wrt)}" if f.text == "step" else target
+        return f"has the wrong sign: it is the negative of {whole}"
     if kind == "product-order":
         return (f"multiplies in the wrong order: {m.expr(f.printed)} should be "
                 f"{m.expr(f.expr)}")
