@@ -207,7 +207,7 @@ class Diagnosis:
         # the ones that need no further sweep first; then those that evaluate more of the
         # problem's derivatives
         for method in (self.transposed, self.negated, self.product_order,
-                       self.transposed_factor, self.lost_path,
+                       self.transposed_factor, self.wrong_axis, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
                        self.printed_term, self.symmetric_only, self.square_only,
@@ -330,14 +330,25 @@ class Diagnosis:
         if truth is None or self.claim.expr_text is None or self.claim.update:
             return None
         known = set(self.graph.symbols.values())
-        right = list(sp.Add.make_args(truth))
-        if len(right) > MAX_TERMS or any(not (t.free_symbols <= known) for t in right):
+        if any(not (s in known or isinstance(s, _CONSTANTS)) for s in truth.free_symbols):
             return None
-        written = self.claim_terms()
-        if len(written) + len(right) < 3:
-            return None            # "the formula should be the derivative": no news
+        printed = self.claim_terms()
+        readings = [printed]
+        if len(printed) == 1 and self.written is not None and not _has_dref(self.written):
+            readings += _term_readings(self.written)[1:]     # p ⊙ (g − Σg) multiplied out
         values: dict[int, dict] = {}
+        for written in readings:
+            for right in _term_readings(truth):
+                if len(right) <= MAX_TERMS and len(written) + len(right) >= 3:
+                    # (one term against one: "the formula should be the derivative" is no news)
+                    found = self.matched_terms(written, right, values)
+                    if found:
+                        return found
+        return None
 
+    def matched_terms(self, written: list, right: list, values: dict) -> Finding | None:
+        """The printed terms paired with the derivative's by value: one left on each side is a
+        wrong term, one of the derivative's left alone a missing term."""
         def value(e):
             def at(b, k):
                 cache = values.setdefault(k, {})
@@ -657,6 +668,12 @@ class Diagnosis:
         with one it should not have: that factor transposed is right (deriv.orders)."""
         from deriv.orders import transpositions
         return self.rewritten(transpositions, "wrong-factor")
+
+    def wrong_axis(self) -> Finding | None:
+        """A sum, mean or softmax taken over the other axis: moved to it, the claim is right
+        (deriv.axes)."""
+        from deriv.axes import axis_swaps
+        return self.rewritten(axis_swaps, "wrong-axis")
 
     def rewritten(self, rewrites, kind: str) -> Finding | None:
         """The claim with one part rewritten — `rewrites(claim)` gives (the claim rewritten,
@@ -1164,6 +1181,23 @@ def _stem(name: str) -> str:
 
 def _paths_via(graph, src: str, via: str, dst: str) -> list[tuple[str, ...]]:
     return [(src,) + p for p in graph.some_paths(via, dst, 3)]
+
+
+# symbols of a formula that are no node of the graph: eye, ones, literals, a size as a number
+_CONSTANTS = (A.SizeConstant, A.ArrayLiteral, A.SizeValue)
+MAX_EXPANDED_OPS = 40       # a derivative expanded into terms (p ⊙ (g − (pᵀg)𝟏)) up to this size
+
+
+def _term_readings(truth: sp.Expr) -> list[list[sp.Expr]]:
+    """The derivative's terms as its closed form writes them, then — where that is one
+    product over a sum, as p ⊙ (g − (pᵀg)𝟏) of softmax's backward is — multiplied out, so a
+    claim that keeps p ⊙ g and misses −(pᵀg)p is matched term by term."""
+    readings = [list(sp.Add.make_args(truth))]
+    if _small(truth, MAX_EXPANDED_OPS) and not _high_power(truth):
+        expanded = list(sp.Add.make_args(sp.expand(truth, deep=False)))
+        if len(expanded) > len(readings[0]):
+            readings.append(expanded)
+    return readings
 
 
 def _has_dref(expr: sp.Expr) -> bool:

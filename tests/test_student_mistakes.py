@@ -1,0 +1,160 @@
+"""Students' backprop slips that deriv used to leave unexplained: a term missing from a
+derivative that its closed form writes as one product over a sum (softmax's p ⊙ (g − (pᵀg)𝟏)),
+and a reduction over the wrong axis. Each explanation is shown on a wrong claim, and a right
+claim of the same problem passes (so it is never given that explanation)."""
+
+from __future__ import annotations
+
+import deriv
+from deriv.render.words import UnicodeMath, sentence
+
+SOFTMAX = """
+[[problem]]
+id = "softmax-{n}"
+inputs = {{ z = "{shape}", g = "{shape}" }}
+output = "L"
+graph = '''
+p = softmax(z{axis})
+L = sum(hadamard(g, p))
+'''
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "z"
+expr = "{right}"
+
+[[problem.claim]]
+id = "no-sum"
+of = "L"
+wrt = "z"
+expr = "hadamard(p, g)"
+
+[[problem.claim]]
+id = "sum-of-g"
+of = "L"
+wrt = "z"
+expr = "{sum_of_g}"
+"""
+
+VECTOR = SOFTMAX.format(n="vector", shape="vector(n)", axis="",
+                        right="hadamard(p, g) - (p.T @ g) * p",
+                        sum_of_g="hadamard(p, g) - sum(g) * p")
+ROWS = SOFTMAX.format(n="rows", shape="matrix(N, K)", axis=", axis=1",
+                      right="hadamard(p, g - sum(hadamard(p, g), axis=1))",
+                      sum_of_g="hadamard(p, g - sum(g, axis=1))")
+
+
+def check(text: str) -> dict:
+    report = deriv.check(deriv.load(text), samples=500, seed=0)
+    return {v.claim.id: v for v in report.verdicts}
+
+
+def first(v):
+    return v.diagnosis[0]
+
+
+def test_softmax_backward_without_its_sum_misses_that_term_vector_and_rows():
+    for text in (VECTOR, ROWS):
+        v = check(text)
+        assert v["right"].verdict == "pass"
+        f = first(v["no-sum"])
+        assert f.kind == "missing-term", f
+        # the missing term is −p ⊙ (the sum of g ⊙ p), written in the problem's nodes
+        said = sentence(f, UnicodeMath())
+        assert "sum(g ⊙ p" in said and said.startswith("misses the term -"), said
+
+
+def test_softmax_backward_with_sum_g_for_the_weighted_sum_is_a_wrong_term():
+    for text in (VECTOR, ROWS):
+        v = check(text)
+        f = first(v["sum-of-g"])
+        assert f.kind == "wrong-term", f
+        assert "sum(g ⊙ p" in sentence(f, UnicodeMath())
+
+
+CENTRING = """
+[[problem]]
+id = "centring"
+inputs = { X = "matrix(N, D)", G = "matrix(N, D)" }
+output = "L"
+graph = '''
+M = mean(X, axis=0)
+L = sum(hadamard(G, X - M))
+'''
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "X"
+expr = "G - mean(G, axis=0)"
+
+[[problem.claim]]
+id = "right-ones"
+of = "L"
+wrt = "X"
+expr = "G - ones(N) @ sum(G, axis=0) / N"
+
+[[problem.claim]]
+id = "mean-over-features"
+of = "L"
+wrt = "X"
+expr = "G - mean(G, axis=1)"
+
+[[problem.claim]]
+id = "sum-over-features"
+of = "L"
+wrt = "X"
+expr = "G - sum(G, axis=1) / N"
+
+[[problem.claim]]
+id = "sum-not-mean"
+of = "L"
+wrt = "X"
+expr = "G - sum(G, axis=0)"
+"""
+
+
+def test_a_mean_over_the_wrong_axis_is_named_with_its_count():
+    v = check(CENTRING)
+    assert v["right"].verdict == v["right-ones"].verdict == "pass"
+    f = first(v["mean-over-features"])
+    assert f.kind == "wrong-axis"
+    assert sentence(f, UnicodeMath()) == \
+        "reduces over the wrong axis: sum(G, axis=1)/D should be sum(G, axis=0)/N"
+    f = first(v["sum-over-features"])
+    assert f.kind == "wrong-axis"
+    assert sentence(f, UnicodeMath()) == \
+        "reduces over the wrong axis: sum(G, axis=1) should be sum(G, axis=0)"
+
+
+def test_a_sum_for_a_mean_on_the_right_axis_is_no_wrong_axis():
+    f = first(check(CENTRING)["sum-not-mean"])
+    assert f.kind == "wrong-term"
+    assert "axis=0" in sentence(f, UnicodeMath())
+
+
+def test_a_softmax_over_the_batch_axis_is_a_wrong_axis():
+    text = ROWS.replace('expr = "hadamard(p, g - sum(g, axis=1))"',
+                        'expr = "hadamard(p, g - sum(hadamard(p, g), axis=0))"')
+    v = check(text)
+    assert v["right"].verdict == "pass"
+    f = first(v["sum-of-g"])
+    assert f.kind == "wrong-axis"
+    assert sentence(f, UnicodeMath()) == \
+        "reduces over the wrong axis: sum(g ⊙ p, axis=0) should be sum(g ⊙ p, axis=1)"
+
+
+def test_axis_candidates_keep_only_what_fits():
+    from deriv import algebra as A
+    from deriv.axes import axis_swaps
+    from deriv.parse import parse_expression
+    G = A.symbol("G", ("N", "D"))
+    b = A.symbol("b", ("D", 1))
+    # sum(G, axis=0).T + b: the row sums over axis 1 are N×1 and do not fit the D×1 b
+    expr = parse_expression("sum(G, axis=0).T + b", {"G": G, "b": b},
+                            sizes=frozenset({"N", "D"}))
+    assert axis_swaps(expr) == []
+    expr = parse_expression("G - sum(G, axis=0)", {"G": G}, sizes=frozenset({"N", "D"}))
+    moved = [right for _, _, right in axis_swaps(expr)]
+    assert len(moved) == 2 and all("total1" in str(m) for m in moved)
