@@ -223,6 +223,10 @@ class Diagnosis:
                 finding = method()
             except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
                 finding = None     # an explanation that does not apply to this claim's shapes
+            if finding and finding.kind == "wrong-term":
+                # a replaced term whose error lies on one side of a kink (ELU's αeᶻ written α
+                # in 𝕀[z > 0] + α·𝕀[z < 0]) is said as that branch, with a point there
+                finding = self.wrong_branch() or finding
             if finding and not any(_same(finding, f) for f in found):
                 found.append(finding)             # (two ways to the same explanation: once)
         return _one_factor(found) or [self.counterexample()]
@@ -864,8 +868,11 @@ class Diagnosis:
         on_paths = [n for n in graph.order if graph.depends(claim.of, n)
                     and graph.depends(n, claim.wrt)] + [claim.wrt]
         on = set(on_paths)
-        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a) if b in on]
-        # (not the claim's own derivative: "the factor δ should be ∂L/∂r" explains nothing)
+        # (not the claim's own derivative, even as an edge: "the factor δ should be ∂L/∂r"
+        # explains nothing, and "α should be ∂e/∂z" in 𝕀[z > 0] + α·𝕀[z < 0] only hides the
+        # wrong branch)
+        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a)
+                if b in on and (a, b) != (claim.of, claim.wrt)]
         refs += [DRef(claim.of, n, claim.layout) for n in on_paths
                  if n not in (claim.of, claim.wrt)]
         # the partials of the nodes the claim's own factors name first (cos(h₁₄₉) for

@@ -158,3 +158,56 @@ def test_axis_candidates_keep_only_what_fits():
     expr = parse_expression("G - sum(G, axis=0)", {"G": G}, sizes=frozenset({"N", "D"}))
     moved = [right for _, _, right in axis_swaps(expr)]
     assert len(moved) == 2 and all("total1" in str(m) for m in moved)
+
+
+ELU = """
+[[problem]]
+id = "elu"
+inputs = { z = "real", alpha = "interval(0.5, 1.5)" }
+output = "e"
+graph = '''
+e = relu(z) + alpha * (exp(min(z, 0)) - 1)
+'''
+
+[[problem.claim]]
+id = "right"
+of = "e"
+wrt = "z"
+expr = "I(z > 0) + alpha * exp(z) * I(z < 0)"
+
+[[problem.claim]]
+id = "right-from-output"
+of = "e"
+wrt = "z"
+expr = "I(z > 0) + (e + alpha) * I(z < 0)"
+
+[[problem.claim]]
+id = "leaky-slope"
+of = "e"
+wrt = "z"
+expr = "I(z > 0) + alpha * I(z < 0)"
+
+[[problem.claim]]
+id = "positive-side-only"
+of = "e"
+wrt = "z"
+expr = "I(z > 0)"
+"""
+
+
+def test_elu_with_the_leaky_slope_is_a_wrong_branch_not_its_own_derivative_as_a_factor():
+    v = check(ELU)
+    assert v["right"].verdict == v["right-from-output"].verdict == "pass"
+    kinds = [f.kind for f in v["leaky-slope"].diagnosis]
+    assert kinds[0] == "wrong-branch", kinds
+    f = v["leaky-slope"].diagnosis[0]
+    assert "z < 0" in sentence(f, UnicodeMath())
+    # never "the factor α should be ∂e/∂z": the claim's own derivative explains nothing
+    assert not any(f.kind == "wrong-factor" and f.derivative is not None and
+                   (f.derivative.of, f.derivative.wrt) == ("e", "z")
+                   for f in v["leaky-slope"].diagnosis)
+
+
+def test_a_branch_term_left_out_stays_a_missing_term():
+    f = first(check(ELU)["positive-side-only"])
+    assert f.kind == "missing-term", f      # the lost term is the more specific statement
