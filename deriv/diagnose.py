@@ -45,6 +45,7 @@ MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar fac
 MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
                             # a sweep: a thousand of them made a 1,000-step RNN's diagnosis
                             # quadratic)
+MAX_SIZE_PAIRS = 6          # products of two sizes tried as a lost factor (a mean's 1/(NK))
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
 # A claim that is exactly −1 or k times the derivative is explained whole: a wrong factor
@@ -821,6 +822,9 @@ class Diagnosis:
         for name in graph.sizes:
             d = A.size_value(name)
             out += [(SIZE, 1 / sp.sqrt(d)), (SIZE, 1 / d)]
+        # ... and a mean over every entry of a matrix: 1/(NK)
+        out += [(SIZE, 1 / (A.size_value(a) * A.size_value(b)))
+                for a, b in combinations(sorted(graph.sizes), 2)][:MAX_SIZE_PAIRS]
         if not claim.is_value and not claim.update:
             on_paths = [n for n in graph.symbols if n == claim.wrt or (
                 graph.depends(claim.of, n) and graph.depends(n, claim.wrt))]
@@ -1017,8 +1021,13 @@ class Diagnosis:
                       (lambda b, k, v=value: self.pairs[k][1] * v(b, k),
                        lambda b, k: self.pairs[k][2])]
         verdicts = self.matches_all(tests)
+        written = self.written.free_symbols if self.written is not None else set()
         for ref, expr in usable:
             if next(verdicts):
+                if ref is None and expr not in written:
+                    # an "extra" q the claim never writes: it lost the graph's 1/q (inverted
+                    # dropout's scale), which is the same statement said as it happened
+                    return Finding("missing-factor", self.target, expr=1 / expr)
                 return Finding("extra-factor", self.target, derivative=_ref(ref), expr=expr)
             if next(verdicts):
                 return Finding("missing-factor", self.target, derivative=_ref(ref), expr=expr)

@@ -211,3 +211,90 @@ def test_elu_with_the_leaky_slope_is_a_wrong_branch_not_its_own_derivative_as_a_
 def test_a_branch_term_left_out_stays_a_missing_term():
     f = first(check(ELU)["positive-side-only"])
     assert f.kind == "missing-term", f      # the lost term is the more specific statement
+
+
+DROPOUT = """
+[[problem]]
+id = "dropout"
+inputs = {{ a = "{kind}", u = "{uniform}", q = "interval(0.5, 0.9)", g = "{kind}" }}
+output = "L"
+graph = '''
+m = I(q - u > 0)
+h = {ma} / q
+L = {gh}
+'''
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "a"
+expr = "{mg} / q"
+
+[[problem.claim]]
+id = "no-scale"
+of = "L"
+wrt = "a"
+expr = "{mg}"
+"""
+EXTRA_Q = """
+[[problem]]
+id = "no-dropout"
+inputs = { a = "real", q = "interval(0.5, 0.9)", g = "real" }
+output = "L"
+graph = "L = g * a + q"
+
+[[problem.claim]]
+id = "scaled"
+of = "L"
+wrt = "a"
+expr = "g * q"
+"""
+# (scalar, one node: with h a node of its own, "m should be ∂h/∂a = m/q" says it as well)
+SCALAR_DROPOUT = DROPOUT.format(kind="real", uniform="interval(0, 1)", ma="m * a",
+                                gh="g * h", mg="m * g").replace(
+    "h = m * a / q\nL = g * h", "L = g * m * a / q")
+VECTOR_DROPOUT = DROPOUT.format(kind="vector(n)", uniform="interval(0, 1) vector(n)",
+                                ma="hadamard(m, a)", gh="sum(hadamard(g, h))",
+                                mg="hadamard(m, g)")
+
+
+def test_inverted_dropout_without_its_scale_misses_1_over_q_scalar_and_vector():
+    for text in (SCALAR_DROPOUT, VECTOR_DROPOUT):
+        v = check(text)
+        assert v["right"].verdict == "pass"
+        f = first(v["no-scale"])
+        assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/q")
+    # a q the claim does write stays an extra factor q
+    f = first(check(EXTRA_Q)["scaled"])
+    assert (f.kind, sentence(f, UnicodeMath())) == ("extra-factor", "has an extra factor q")
+
+
+MEAN_ALL = """
+[[problem]]
+id = "mean-all"
+inputs = { X = "matrix(N, D)", W = "matrix(D, K)", Y = "matrix(N, K)" }
+output = "L"
+graph = '''
+R = X @ W - Y
+L = mean(hadamard(R, R))
+'''
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "W"
+expr = "2 * X.T @ R / (N * K)"
+
+[[problem.claim]]
+id = "as-a-sum"
+of = "L"
+wrt = "W"
+expr = "2 * X.T @ R"
+"""
+
+
+def test_a_mean_over_every_entry_differentiated_as_a_sum_misses_1_over_NK():
+    v = check(MEAN_ALL)
+    assert v["right"].verdict == "pass"
+    f = first(v["as-a-sum"])
+    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/(K·N)")
