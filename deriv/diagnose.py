@@ -45,6 +45,7 @@ MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar fac
 MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
                             # a sweep: a thousand of them made a 1,000-step RNN's diagnosis
                             # quadratic)
+MAX_FACTORS_DROPPED = 8     # factors of an elementwise product tried as the extra one
 MAX_SIZE_PAIRS = 6          # products of two sizes tried as a lost factor (a mean's 1/(NK))
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
@@ -210,7 +211,8 @@ class Diagnosis:
         for method in (self.transposed, self.negated, self.product_order,
                        self.transposed_factor, self.wrong_axis, self.lost_path,
                        self.constant_multiple,
-                       self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
+                       self.mislabelled, self.swapped, self.wrong_factor, self.factor,
+                       self.elementwise_factor, self.term,
                        self.printed_term, self.symmetric_only, self.square_only,
                        self.wrong_symbol, self.wrong_term, self.symbolic,
                        self.wrong_branch):
@@ -1031,6 +1033,29 @@ class Diagnosis:
                 return Finding("extra-factor", self.target, derivative=_ref(ref), expr=expr)
             if next(verdicts):
                 return Finding("missing-factor", self.target, derivative=_ref(ref), expr=expr)
+        return None
+
+    def elementwise_factor(self) -> Finding | None:
+        """An array claim that is an elementwise product (G ⊙ σ(Z) ⊙ (1 − σ(Z))) with one
+        factor too many: without it, the claim is right (the scalar products' extra factor,
+        for ⊙)."""
+        written = self.written
+        if written is None or not written.is_Mul or not self.pc.target_shape(self.claim) or \
+                self.claim.is_value or self.claim.update or _has_dref(written):
+            return None
+        factors = [f for f in written.args if not f.is_number]
+        if len(factors) < 2 or len(factors) > MAX_FACTORS_DROPPED:
+            return None
+        for factor in factors:
+            rest = written / factor
+            try:
+                if A.shape_of(rest) != A.shape_of(written):
+                    continue
+            except A.ShapeError:
+                continue
+            if self.matches(lambda b, k, e=rest: self.pc.evaluate(b.values, e),
+                            lambda b, k: self.pairs[k][2]):
+                return Finding("extra-factor", self.target, expr=factor)
         return None
 
     def value_of(self, ref, expr):

@@ -298,3 +298,41 @@ def test_a_mean_over_every_entry_differentiated_as_a_sum_misses_1_over_NK():
     assert v["right"].verdict == "pass"
     f = first(v["as-a-sum"])
     assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/(K·N)")
+
+
+SOFTPLUS = """
+[[problem]]
+id = "softplus-{n}"
+inputs = {{ Z = "{kind}", G = "{kind}" }}
+output = "L"
+graph = '''
+H = softplus(Z)
+L = {loss}
+'''
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "Z"
+expr = "{right}"
+
+[[problem.claim]]
+id = "sigma-prime"
+of = "L"
+wrt = "Z"
+expr = "{wrong}"
+"""
+
+
+def test_softplus_derivative_written_as_sigma_prime_has_an_extra_factor_scalar_and_matrix():
+    scalar = SOFTPLUS.format(n="scalar", kind="real", loss="G * H", right="G * sigmoid(Z)",
+                             wrong="G * sigmoid(Z) * (1 - sigmoid(Z))")
+    matrix = SOFTPLUS.format(n="matrix", kind="matrix(m, n)", loss="sum(hadamard(G, H))",
+                             right="hadamard(G, sigmoid(Z))",
+                             wrong="hadamard(G, hadamard(sigmoid(Z), 1 - sigmoid(Z)))")
+    for text in (scalar, matrix):
+        v = check(text)
+        assert v["right"].verdict == "pass"
+        f = first(v["sigma-prime"])
+        assert (f.kind, sentence(f, UnicodeMath())) == \
+            ("extra-factor", "has an extra factor 1 - σ(Z)"), text
