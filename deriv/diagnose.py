@@ -19,6 +19,7 @@ from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.matrix_form import reference_form
+from deriv import products
 from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
@@ -45,7 +46,6 @@ MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar fac
 MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
                             # a sweep: a thousand of them made a 1,000-step RNN's diagnosis
                             # quadratic)
-MAX_FACTORS_DROPPED = 8     # factors of an elementwise product tried as the extra one
 MAX_SIZE_PAIRS = 6          # products of two sizes tried as a lost factor (a mean's 1/(NK))
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
@@ -212,7 +212,7 @@ class Diagnosis:
                        self.transposed_factor, self.wrong_axis, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor,
-                       self.elementwise_factor, self.term,
+                       self.elementwise_factor, self.term, self.outer_term,
                        self.printed_term, self.symmetric_only, self.square_only,
                        self.wrong_symbol, self.wrong_term, self.symbolic,
                        self.wrong_branch):
@@ -337,15 +337,15 @@ class Diagnosis:
         if truth is None or self.claim.expr_text is None or self.claim.update:
             return None
         known = set(self.graph.symbols.values())
-        if any(not (s in known or isinstance(s, _CONSTANTS)) for s in truth.free_symbols):
+        if any(not (s in known or isinstance(s, products.CONSTANTS)) for s in truth.free_symbols):
             return None
         printed = self.claim_terms()
         readings = [printed]
         if len(printed) == 1 and self.written is not None and not _has_dref(self.written):
-            readings += _term_readings(self.written)[1:]     # p ⊙ (g − Σg) multiplied out
+            readings += products.term_readings(self.written)[1:]     # p ⊙ (g − Σg) multiplied out
         values: dict[int, dict] = {}
         for written in readings:
-            for right in _term_readings(truth):
+            for right in products.term_readings(truth):
                 if len(right) <= MAX_TERMS and len(written) + len(right) >= 3:
                     # (one term against one: "the formula should be the derivative" is no news)
                     found = self.matched_terms(written, right, values)
@@ -1036,27 +1036,10 @@ class Diagnosis:
         return None
 
     def elementwise_factor(self) -> Finding | None:
-        """An array claim that is an elementwise product (G ⊙ σ(Z) ⊙ (1 − σ(Z))) with one
-        factor too many: without it, the claim is right (the scalar products' extra factor,
-        for ⊙)."""
-        written = self.written
-        if written is None or not written.is_Mul or not self.pc.target_shape(self.claim) or \
-                self.claim.is_value or self.claim.update or _has_dref(written):
-            return None
-        factors = [f for f in written.args if not f.is_number]
-        if len(factors) < 2 or len(factors) > MAX_FACTORS_DROPPED:
-            return None
-        for factor in factors:
-            rest = written / factor
-            try:
-                if A.shape_of(rest) != A.shape_of(written):
-                    continue
-            except A.ShapeError:
-                continue
-            if self.matches(lambda b, k, e=rest: self.pc.evaluate(b.values, e),
-                            lambda b, k: self.pairs[k][2]):
-                return Finding("extra-factor", self.target, expr=factor)
-        return None
+        return products.extra_elementwise_factor(self)
+
+    def outer_term(self) -> Finding | None:
+        return products.missing_outer_term(self)
 
     def value_of(self, ref, expr):
         if ref is SIZE:
@@ -1222,23 +1205,6 @@ def _stem(name: str) -> str:
 
 def _paths_via(graph, src: str, via: str, dst: str) -> list[tuple[str, ...]]:
     return [(src,) + p for p in graph.some_paths(via, dst, 3)]
-
-
-# symbols of a formula that are no node of the graph: eye, ones, literals, a size as a number
-_CONSTANTS = (A.SizeConstant, A.ArrayLiteral, A.SizeValue)
-MAX_EXPANDED_OPS = 40       # a derivative expanded into terms (p ⊙ (g − (pᵀg)𝟏)) up to this size
-
-
-def _term_readings(truth: sp.Expr) -> list[list[sp.Expr]]:
-    """The derivative's terms as its closed form writes them, then — where that is one
-    product over a sum, as p ⊙ (g − (pᵀg)𝟏) of softmax's backward is — multiplied out, so a
-    claim that keeps p ⊙ g and misses −(pᵀg)p is matched term by term."""
-    readings = [list(sp.Add.make_args(truth))]
-    if _small(truth, MAX_EXPANDED_OPS) and not _high_power(truth):
-        expanded = list(sp.Add.make_args(sp.expand(truth, deep=False)))
-        if len(expanded) > len(readings[0]):
-            readings.append(expanded)
-    return readings
 
 
 def _has_dref(expr: sp.Expr) -> bool:

@@ -336,3 +336,48 @@ def test_softplus_derivative_written_as_sigma_prime_has_an_extra_factor_scalar_a
         f = first(v["sigma-prime"])
         assert (f.kind, sentence(f, UnicodeMath())) == \
             ("extra-factor", "has an extra factor 1 - σ(Z)"), text
+
+
+JACOBIAN = """
+[[problem]]
+id = "softmax-jacobian"
+inputs = { z = "vector(n)" }
+output = "p"
+graph = "p = softmax(z)"
+
+[[problem.claim]]
+id = "right"
+of = "p"
+wrt = "z"
+expr = "diag(p) - p @ p.T"
+
+[[problem.claim]]
+id = "diagonal"
+of = "p"
+wrt = "z"
+expr = "diag(p)"
+
+[[problem.claim]]
+id = "outer-twice"
+of = "p"
+wrt = "z"
+expr = "diag(p) - 2 * p @ p.T"
+
+[[problem.claim]]
+id = "outer-sign"
+of = "p"
+wrt = "z"
+expr = "diag(p) + p @ p.T"
+"""
+
+
+def test_the_softmax_jacobian_written_diag_p_misses_minus_p_p_transposed():
+    v = check(JACOBIAN)
+    assert v["right"].verdict == "pass"
+    f = first(v["diagonal"])
+    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-term", "misses the term -ppᵀ")
+    # one it writes twice has it once too many; one with its sign flipped is a term-sign
+    f = first(v["outer-twice"])
+    assert (f.kind, sentence(f, UnicodeMath())) == ("extra-term", "has an extra term -ppᵀ")
+    assert [f.kind for f in v["outer-twice"].diagnosis].count("extra-term") == 1
+    assert first(v["outer-sign"]).kind == "term-sign"

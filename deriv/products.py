@@ -1,0 +1,97 @@
+"""Elementwise products in a diagnosis: a formula read term by term once its products over sums
+are multiplied out, a factor too many in an elementwise product, and a rank-one term uvᵀ that
+a Jacobian misses.
+
+Softmax's backward p ⊙ (g − (pᵀg)𝟏) is one product as the engine writes it; multiplied out it
+has the terms p ⊙ g and −(pᵀg)p that a student's p ⊙ g is matched against. Its Jacobian
+diag(p) − ppᵀ written diag(p) misses the rank-one term −ppᵀ of two of the graph's vectors.
+Every candidate is confirmed on the sampled points as every explanation is.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+import sympy as sp
+
+from deriv import algebra as A
+from deriv.findings import Finding
+from deriv.matrix_form import reference_form
+from deriv.parse import dref_of
+
+MAX_EXPANDED_OPS = 40       # a formula multiplied out into terms up to this size
+MAX_FACTORS_DROPPED = 8     # factors of an elementwise product tried as the extra one
+MAX_OUTER_PAIRS = 64        # vector pairs (u, v) tried as a missing term ±uvᵀ
+# symbols of a formula that are no node of the graph: eye, ones, literals, a size as a number
+CONSTANTS = (A.SizeConstant, A.ArrayLiteral, A.SizeValue)
+
+
+def term_readings(expr: sp.Expr) -> list[list[sp.Expr]]:
+    """The formula's terms as written, then — where a product over a sum gives more —
+    multiplied out at the top (p ⊙ (g − (pᵀg)𝟏) is p ⊙ g − (pᵀg)p)."""
+    readings = [list(sp.Add.make_args(expr))]
+    if _small(expr) and not any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 6
+                                for p in sp.preorder_traversal(expr)):
+        expanded = list(sp.Add.make_args(sp.expand(expr, deep=False)))
+        if len(expanded) > len(readings[0]):
+            readings.append(expanded)
+    return readings
+
+
+def extra_elementwise_factor(d) -> Finding | None:
+    """An array claim that is an elementwise product (G ⊙ σ(Z) ⊙ (1 − σ(Z))) with one factor
+    too many: without it, the claim is right — what a scalar product's extra factor is, for
+    ⊙. `d`: the Diagnosis."""
+    written = d.written
+    if written is None or not written.is_Mul or not d.pc.target_shape(d.claim) or \
+            d.claim.is_value or d.claim.update or any(dref_of(s) for s in written.free_symbols):
+        return None
+    factors = [f for f in written.args if not f.is_number]
+    if not 2 <= len(factors) <= MAX_FACTORS_DROPPED:
+        return None
+    for factor in factors:
+        rest = written / factor
+        if _shape(rest) != _shape(written):
+            continue
+        if d.matches(lambda b, k, e=rest: d.pc.evaluate(b.values, e),
+                     lambda b, k: d.pairs[k][2]):
+            return Finding("extra-factor", d.target, expr=factor)
+    return None
+
+
+def missing_outer_term(d) -> Finding | None:
+    """A square Jacobian of a vector that misses (or has too many) a rank-one term ±uvᵀ of
+    two of the graph's vectors (softmax's −ppᵀ, written diag(p))."""
+    want = d.pc.target_shape(d.claim)
+    if d.claim.is_value or d.claim.update or len(want) != 2 or want[0] != want[1] or \
+            want[0] == 1:
+        return None
+    vectors = [s for s in d.graph.symbols.values() if _shape(s) == (want[0], 1)]
+    pairs = islice(((u, v) for u in vectors for v in vectors), MAX_OUTER_PAIRS)
+    for u, v in pairs:
+        outer = A.matmul(u, A.T(v))
+        for sign in (-1, 1):
+            # the claim is the Jacobian without the term sign·uvᵀ: "misses" it where the claim
+            # never writes uvᵀ, else it has the opposite term too many
+            if d.matches(lambda b, k, e=outer, s=sign: d.pairs[k][2] - s * d.pc.evaluate(
+                    b.values, e)):
+                if d.written is not None and d.written.has(outer):
+                    return Finding("extra-term", d.target, expr=reference_form(-sign * outer))
+                return Finding("missing-term", d.target, expr=reference_form(sign * outer))
+    return None
+
+
+def _shape(expr: sp.Expr):
+    try:
+        return A.shape_of(expr)
+    except A.ShapeError:
+        return None
+
+
+def _small(expr: sp.Expr) -> bool:
+    count = 0
+    for node in sp.preorder_traversal(expr):
+        count += bool(node.args)
+        if count > MAX_EXPANDED_OPS:
+            return False
+    return True
