@@ -212,8 +212,9 @@ class Diagnosis:
                        self.transposed_factor, self.wrong_axis, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor,
-                       self.elementwise_factor, self.term, self.outer_term,
+                       self.term, self.elementwise,
                        self.printed_term, self.symmetric_only, self.square_only,
+                       self.function_itself,
                        self.wrong_symbol, self.wrong_term, self.symbolic,
                        self.wrong_branch):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
@@ -874,9 +875,7 @@ class Diagnosis:
         on_paths = [n for n in graph.order if graph.depends(claim.of, n)
                     and graph.depends(n, claim.wrt)] + [claim.wrt]
         on = set(on_paths)
-        # (not the claim's own derivative, even as an edge: "the factor δ should be ∂L/∂r"
-        # explains nothing, and "α should be ∂e/∂z" in 𝕀[z > 0] + α·𝕀[z < 0] only hides the
-        # wrong branch)
+        # (not the claim's own derivative, even as an edge: "δ should be ∂L/∂r" explains nothing)
         refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a)
                 if b in on and (a, b) != (claim.of, claim.wrt)]
         refs += [DRef(claim.of, n, claim.layout) for n in on_paths
@@ -1035,11 +1034,12 @@ class Diagnosis:
                 return Finding("missing-factor", self.target, derivative=_ref(ref), expr=expr)
         return None
 
-    def elementwise_factor(self) -> Finding | None:
-        return products.extra_elementwise_factor(self)
+    def elementwise(self) -> Finding | None:
+        return products.extra_elementwise_factor(self) or products.missing_outer_term(self)
 
-    def outer_term(self) -> Finding | None:
-        return products.missing_outer_term(self)
+    def function_itself(self) -> Finding | None:
+        from deriv.confusions import function_for_derivative
+        return function_for_derivative(self)
 
     def value_of(self, ref, expr):
         if ref is SIZE:

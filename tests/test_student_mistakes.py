@@ -381,3 +381,51 @@ def test_the_softmax_jacobian_written_diag_p_misses_minus_p_p_transposed():
     assert (f.kind, sentence(f, UnicodeMath())) == ("extra-term", "has an extra term -ppᵀ")
     assert [f.kind for f in v["outer-twice"].diagnosis].count("extra-term") == 1
     assert first(v["outer-sign"]).kind == "term-sign"
+
+
+FUNCTION_ITSELF = """
+[[problem]]
+id = "softplus-itself"
+inputs = { x = "real", v = "vector(n)" }
+output = "y"
+graph = '''
+s = softplus(x)
+y = softplus(x * v)
+'''
+
+[[problem.claim]]
+id = "ds/dx"
+of = "s"
+wrt = "x"
+expr = "sigmoid(x)"
+
+[[problem.claim]]
+id = "dy/dx"
+of = "y"
+wrt = "x"
+layout = "derivative"
+expr = "hadamard(sigmoid(x * v), v)"
+
+[[problem.claim]]
+id = "ds/dx-itself"
+of = "s"
+wrt = "x"
+expr = "softplus(x)"
+
+[[problem.claim]]
+id = "dy/dx-itself"
+of = "y"
+wrt = "x"
+layout = "derivative"
+expr = "y"
+"""
+
+
+def test_a_function_written_for_its_derivative_is_a_wrong_factor_scalar_and_vector():
+    v = check(FUNCTION_ITSELF)
+    assert v["ds/dx"].verdict == v["dy/dx"].verdict == "pass"
+    f = first(v["ds/dx-itself"])
+    assert (f.kind, sentence(f, UnicodeMath())) == \
+        ("wrong-factor", "the factor softplus(x) should be ∂s/∂x = σ(x)")
+    f = first(v["dy/dx-itself"])
+    assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("y", "x")
