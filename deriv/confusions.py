@@ -6,8 +6,13 @@ a product the wrong-factor search finds the same slip; a claim of one factor is 
 
 from __future__ import annotations
 
+import sympy as sp
+
+from deriv import primitives as P
 from deriv.findings import Finding
 from deriv.parse import DRef
+
+MAX_INLINED_NODES = 150     # graphs small enough to write a claim out in their inputs
 
 
 def function_for_derivative(d) -> Finding | None:
@@ -23,3 +28,17 @@ def function_for_derivative(d) -> Finding | None:
     ref = DRef(claim.of, claim.wrt, claim.layout)
     expr = d.closed_form() if not graph.shape(claim.of) else None
     return Finding("wrong-factor", d.target, derivative=ref, printed=d.written, expr=expr)
+
+
+def lost_inverse(d, symbol) -> bool:
+    """The claim is q times the derivative, yet never multiplies by q — written out in the
+    inputs, no q but in a denominator or inside a step 𝕀[·] or sign (relu(a) does multiply
+    by a; the dropout mask 𝕀[q > u] does not): it lost the graph's 1/q (−a/b for −a/b², m ⊙ g
+    for m ⊙ g/q), better said so than as "an extra factor q"."""
+    if d.written is None or len(d.graph.order) > MAX_INLINED_NODES:
+        return False
+    written, q = d.graph.inline(d.written), d.graph.inline(symbol)   # (a node: its formula)
+    scale_free = {e: sp.Dummy() for e in sp.preorder_traversal(written)
+                  if getattr(P.entry_of(e), "name", None) in ("indicator", "sign") or
+                  (e.is_Pow and e.base == q and e.exp.is_negative)}
+    return not written.xreplace(scale_free).has(q)

@@ -905,7 +905,7 @@ class Diagnosis:
             found = self.replaced_factor(factors, shapes, sign, len(terms) == 1)
             if found:
                 return found
-        return None
+        return products.wrong_elementwise_factor(self)
 
     def replaced_factor(self, factors, shapes, sign: int, whole: bool) -> Finding | None:
         """A run of factors of one printed product replaced by a partial; `whole`: the product
@@ -1022,12 +1022,10 @@ class Diagnosis:
                       (lambda b, k, v=value: self.pairs[k][1] * v(b, k),
                        lambda b, k: self.pairs[k][2])]
         verdicts = self.matches_all(tests)
-        written = self.written.free_symbols if self.written is not None else set()
+        from deriv.confusions import lost_inverse
         for ref, expr in usable:
             if next(verdicts):
-                if ref is None and expr not in written:
-                    # an "extra" q the claim never writes: it lost the graph's 1/q (inverted
-                    # dropout's scale), which is the same statement said as it happened
+                if ref is None and lost_inverse(self, expr):
                     return Finding("missing-factor", self.target, expr=1 / expr)
                 return Finding("extra-factor", self.target, derivative=_ref(ref), expr=expr)
             if next(verdicts):

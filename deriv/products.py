@@ -15,9 +15,10 @@ from itertools import islice
 import sympy as sp
 
 from deriv import algebra as A
+from deriv import primitives as P
 from deriv.findings import Finding
 from deriv.matrix_form import reference_form
-from deriv.parse import dref_of
+from deriv.parse import DRef, dref_of
 
 MAX_EXPANDED_OPS = 40       # a formula multiplied out into terms up to this size
 MAX_FACTORS_DROPPED = 8     # factors of an elementwise product tried as the extra one
@@ -95,3 +96,38 @@ def _small(expr: sp.Expr) -> bool:
         if count > MAX_EXPANDED_OPS:
             return False
     return True
+
+
+def wrong_elementwise_factor(d) -> Finding | None:
+    """An elementwise product with one factor that is a node z = φ(a) where its derivative
+    φ′(a) belongs (δ ⊙ relu(a) for δ ⊙ 𝕀[a > 0]): with the node's elementwise derivative in
+    its place, the claim is right."""
+    written, graph = d.written, d.graph
+    if written is None or not written.is_Mul or not d.pc.target_shape(d.claim) or \
+            d.claim.is_value or d.claim.update or any(dref_of(s) for s in written.free_symbols):
+        return None
+    for factor in written.args:
+        name = getattr(factor, "name", None)
+        if name not in graph.nodes or len(graph.parents(name)) != 1 or not graph.shape(name):
+            continue
+        (parent,) = graph.parents(name)
+        slope = _elementwise(graph.local(name, parent), name)
+        if slope is None or _shape(slope) != _shape(factor):
+            continue
+        candidate = written.xreplace({factor: slope})
+        if d.matches(lambda b, k, e=candidate: d.pc.evaluate(b.values, e),
+                     lambda b, k: d.pairs[k][2]):
+            return Finding("wrong-factor", d.target, derivative=DRef(name, parent),
+                           printed=factor, expr=slope)
+    return None
+
+
+def _elementwise(local: sp.Expr, name: str) -> sp.Expr | None:
+    """An elementwise node's partial as an array of slopes: diag(v) is v, z̄ ⊙ v is v."""
+    if getattr(P.entry_of(local), "name", None) == "diag":
+        return local.args[0]
+    bars = [s for s in local.free_symbols if s.name == name + "_bar"]
+    if len(bars) == 1 and local.is_Mul and bars[0] in local.args:
+        slope = local / bars[0]
+        return None if slope.has(bars[0]) else slope
+    return None

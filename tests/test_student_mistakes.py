@@ -429,3 +429,64 @@ def test_a_function_written_for_its_derivative_is_a_wrong_factor_scalar_and_vect
         ("wrong-factor", "the factor softplus(x) should be ∂s/∂x = σ(x)")
     f = first(v["dy/dx-itself"])
     assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("y", "x")
+
+
+RELU_MASK = """
+[[problem]]
+id = "relu-layer"
+inputs = { x = "vector(d)", W1 = "matrix(h, d)", w2 = "vector(h)" }
+output = "L"
+graph = '''
+a = W1 @ x
+z = relu(a)
+L = w2.T @ z
+'''
+
+[[problem.claim]]
+id = "right"
+of = "L"
+wrt = "a"
+expr = "hadamard(w2, I(a > 0))"
+
+[[problem.claim]]
+id = "relu-for-step"
+of = "L"
+wrt = "a"
+expr = "hadamard(w2, z)"
+"""
+
+
+def test_relu_written_for_its_step_in_a_hadamard_product_is_a_wrong_factor():
+    v = check(RELU_MASK)
+    assert v["right"].verdict == "pass"
+    f = first(v["relu-for-step"])
+    assert (f.kind, sentence(f, UnicodeMath())) == \
+        ("wrong-factor", "the factor z should be ∂z/∂a = 𝕀[a > 0]")
+
+
+POWER = """
+[[problem]]
+id = "quotient"
+inputs = { a = "real", b = "positive" }
+output = "q"
+graph = "q = a / b"
+
+[[problem.claim]]
+id = "right"
+of = "q"
+wrt = "b"
+expr = "-a / b**2"
+
+[[problem.claim]]
+id = "power-not-lowered"
+of = "q"
+wrt = "b"
+expr = "-a / b"
+"""
+
+
+def test_a_power_not_lowered_misses_1_over_b_rather_than_having_an_extra_b():
+    v = check(POWER)
+    assert v["right"].verdict == "pass"
+    f = first(v["power-not-lowered"])
+    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/b")
