@@ -5,7 +5,10 @@ claim of the same problem passes (so it is never given that explanation)."""
 
 from __future__ import annotations
 
+import pytest
+
 import deriv
+from diagnosis_set import FOLDER, Row, expected_kinds
 from deriv.render.words import UnicodeMath, sentence
 
 SOFTMAX = """
@@ -490,3 +493,59 @@ def test_a_power_not_lowered_misses_1_over_b_rather_than_having_an_extra_b():
     assert v["right"].verdict == "pass"
     f = first(v["power-not-lowered"])
     assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/b")
+
+
+# --- the labelled files of students' mistakes, claim by claim ---------------------------------
+
+STUDENT_FILES = ("student_mistakes.toml", "student_mistakes_matrix.toml")
+# wrong claims deriv does not explain as a marker would (yet): kept in the set, labelled honestly
+UNEXPLAINED = {
+    "activations:ds/dz-exp--missing-factor|wrong-factor":
+        "eᶻ for σ(z) = eᶻ/(1 + eᶻ): the lost 1/(1 + eᶻ) is no node, and σ is not rewritten "
+        "in exp to find it",
+    "residual:dL/dx-tanh-no-square--wrong-factor|wrong-term":
+        "1 + w(1 − tanh x) stands for the total ∂y/∂x, which no D(·, ·) candidate names (x is "
+        "y's direct parent, so D(y, x) is the edge partial)",
+    "temperature:dL/dz1-times-tau--wrong-factor|extra-factor":
+        "τ for 1/τ: claim/truth is τ², and z₁/τ is no node whose partial could stand in",
+    "norm-gradient:dr/dx-squared-norm--wrong-factor|extra-factor|missing-factor":
+        "∇‖x‖² for ∇‖x‖: claim/truth is 2‖x‖, no single node or size",
+}
+
+
+@pytest.fixture(scope="module")
+def student_rows():
+    rows = {}
+    for name in STUDENT_FILES:
+        report = deriv.check(deriv.load_all(str(FOLDER / name)), samples=2000, seed=0)
+        for v in report.verdicts:
+            rows[f"{v.problem}:{v.claim.id}"] = Row(
+                name, v.problem, v.claim.id, expected_kinds(v.claim.id), v.claim.expect,
+                v.verdict, tuple(f.kind for f in v.diagnosis))
+    return rows
+
+
+def _student_claims():
+    out = []
+    for name in STUDENT_FILES:
+        for p in deriv.load_all(str(FOLDER / name)):
+            for c in p.claims:
+                key = f"{p.id}:{c.id}"
+                marks = [pytest.mark.xfail(strict=True, reason=UNEXPLAINED[key])] \
+                    if key in UNEXPLAINED else []
+                out.append(pytest.param(key, id=key, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("key", _student_claims())
+def test_each_student_mistake_is_explained_as_labelled_and_each_right_claim_passes(
+        student_rows, key):
+    row = student_rows[key]
+    if row.wrong:
+        assert row.verdict == "fail" and row.diagnosed, (row.expected, row.found)
+    else:
+        assert row.verdict == "pass", row.found
+
+
+def test_the_unexplained_list_names_claims_of_the_set(student_rows):
+    assert set(UNEXPLAINED) <= set(student_rows)
