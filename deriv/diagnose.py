@@ -55,7 +55,7 @@ MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbo
 COMPLETE = ("negated", "constant-multiple")
 # Tried only where nothing else explains the claim: beside an explanation they would restate
 # it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
-LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic", "wrong_branch")
+LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic", "function_itself", "wrong_branch")
 MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
@@ -214,8 +214,7 @@ class Diagnosis:
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor,
                        self.term, self.elementwise,
                        self.printed_term, self.symmetric_only, self.square_only,
-                       self.function_itself,
-                       self.wrong_symbol, self.wrong_term, self.symbolic,
+                       self.wrong_symbol, self.wrong_term, self.symbolic, self.function_itself,
                        self.wrong_branch):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
                 break
