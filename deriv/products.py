@@ -22,6 +22,7 @@ from deriv.parse import DRef, dref_of
 
 MAX_EXPANDED_OPS = 40       # a formula multiplied out into terms up to this size
 MAX_FACTORS_DROPPED = 8     # factors of an elementwise product tried as the extra one
+MAX_SLOPE_TRIALS = 32       # (factor, node slope) pairs tried in an elementwise product
 MAX_OUTER_PAIRS = 64        # vector pairs (u, v) tried as a missing term ±uvᵀ
 # symbols of a formula that are no node of the graph: eye, ones, literals, a size as a number
 CONSTANTS = (A.SizeConstant, A.ArrayLiteral, A.SizeValue)
@@ -99,20 +100,28 @@ def _small(expr: sp.Expr) -> bool:
 
 
 def wrong_elementwise_factor(d) -> Finding | None:
-    """An elementwise product with one factor that is a node z = φ(a) where its derivative
-    φ′(a) belongs (δ ⊙ relu(a) for δ ⊙ 𝕀[a > 0]): with the node's elementwise derivative in
-    its place, the claim is right."""
-    written, graph = d.written, d.graph
-    if written is None or not written.is_Mul or not d.pc.target_shape(d.claim) or \
-            d.claim.is_value or d.claim.update or any(dref_of(s) for s in written.free_symbols):
+    """An elementwise product with one factor that is not the slope it stands for: a node
+    z = φ(a) where φ′(a) belongs (δ ⊙ relu(a) for δ ⊙ 𝕀[a > 0]), or a miswritten slope
+    (G ⊙ (1 − H) for tanh′ = 1 − H⊙H). With the elementwise slope of a node on the claim's
+    paths in its place, the claim is right."""
+    written, graph, claim = d.written, d.graph, d.claim
+    if written is None or not written.is_Mul or not d.pc.target_shape(claim) or \
+            claim.is_value or claim.update or any(dref_of(s) for s in written.free_symbols):
         return None
-    for factor in written.args:
-        name = getattr(factor, "name", None)
-        if name not in graph.nodes or len(graph.parents(name)) != 1 or not graph.shape(name):
-            continue
-        (parent,) = graph.parents(name)
-        slope = _elementwise(graph.local(name, parent), name)
-        if slope is None or _shape(slope) != _shape(factor):
+    slopes = []                      # (node, parent, its elementwise slope)
+    for name in graph.order:
+        parents = graph.parents(name)
+        if graph.shape(name) and len(parents) == 1 and graph.depends(claim.of, name) and \
+                graph.depends(parents[0], claim.wrt):
+            slope = _elementwise(graph.local(name, parents[0]), name)
+            if slope is not None:
+                slopes.append((name, parents[0], slope))
+    factors = [f for f in written.args if not f.is_number]
+    # a factor that names a node is tried against that node's slope first
+    pairs = sorted(((f, s) for f in factors for s in slopes),
+                   key=lambda p: getattr(p[0], "name", None) != p[1][0])
+    for factor, (name, parent, slope) in pairs[:MAX_SLOPE_TRIALS]:
+        if _shape(slope) != _shape(factor):
             continue
         candidate = written.xreplace({factor: slope})
         if d.matches(lambda b, k, e=candidate: d.pc.evaluate(b.values, e),
