@@ -6,6 +6,8 @@ a product the wrong-factor search finds the same slip; a claim of one factor is 
 
 from __future__ import annotations
 
+from itertools import islice
+
 import sympy as sp
 
 from deriv import primitives as P
@@ -13,6 +15,7 @@ from deriv.findings import Finding
 from deriv.parse import DRef
 
 MAX_INLINED_NODES = 150     # graphs small enough to write a claim out in their inputs
+MAX_WALKED = 2000           # ... and the claim so written, in subexpressions walked
 
 
 def function_for_derivative(d) -> Finding | None:
@@ -38,7 +41,25 @@ def lost_inverse(d, symbol) -> bool:
     if d.written is None or len(d.graph.order) > MAX_INLINED_NODES:
         return False
     written, q = d.graph.inline(d.written), d.graph.inline(symbol)   # (a node: its formula)
-    scale_free = {e: sp.Dummy() for e in sp.preorder_traversal(written)
+    parts = list(islice(sp.preorder_traversal(written), MAX_WALKED + 1))
+    if len(parts) > MAX_WALKED:      # (a formula of shared subtrees, written out: too long)
+        return False
+    scale_free = {e: sp.Dummy() for e in parts
                   if getattr(P.entry_of(e), "name", None) in ("indicator", "sign") or
                   (e.is_Pow and e.base == q and e.exp.is_negative)}
     return not written.xreplace(scale_free).has(q)
+
+
+def in_exponentials(expr: sp.Expr) -> sp.Expr:
+    """σ, tanh and softplus written with exp, so that a derivative misremembered in exps
+    (eᶻ for σ(z) = 1/(1 + e⁻ᶻ)) leaves a small ratio: its lost factor 1/(1 + eᶻ)."""
+    rewrite = {}
+    for e in sp.preorder_traversal(expr):
+        name = getattr(P.entry_of(e), "name", None)
+        if name == "sigmoid":
+            rewrite[e] = 1 / (1 + sp.exp(-e.args[0]))
+        elif name == "softplus":
+            rewrite[e] = sp.log(1 + sp.exp(e.args[0]))
+        elif isinstance(e, sp.tanh):
+            rewrite[e] = e.rewrite(sp.exp)
+    return expr.xreplace(rewrite) if rewrite else expr

@@ -298,17 +298,20 @@ class Diagnosis:
         1/(v + ε). Tried on small formulas only (sizes counted with an early stop: a formula
         of shared subtrees is not walked in full), and confirmed on the points as every
         explanation is."""
+        from deriv.confusions import in_exponentials
         truth, written = self.closed_form(), self.written
         if truth is None or written is None or written == 0 or _has_dref(written) or \
-                A.shape_of(truth) or A.shape_of(written):
+                A.shape_of(truth) != A.shape_of(written):     # (arrays: ⊙ and ÷ elementwise)
             return None
-        for inlined in (False, True):
+        for inlined in (False, True, "exp"):
             t, w = (self.graph.inline(truth), self.graph.inline(written)) if inlined else \
                 (truth, written)
             if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)) or \
                     _high_power(t) or _high_power(w):
                 continue
-            found = self.gap(t, w)
+            if inlined == "exp":     # (σ, tanh written in exps: eᶻ for σ(z))
+                t, w = in_exponentials(t), in_exponentials(w)
+            found = self.gap(t, w, inlined == "exp")
             if found:
                 return found
         return None
@@ -378,10 +381,13 @@ class Diagnosis:
             return Finding("missing-term", self.target, expr=reference_form(unmatched[0]))
         return None
 
-    def gap(self, truth: sp.Expr, written: sp.Expr) -> Finding | None:
+    def gap(self, truth: sp.Expr, written: sp.Expr, rewritten: bool = False) -> Finding | None:
         """A difference or ratio smaller than both formulas (truth/claim is always "a factor":
-        only one simpler than what it relates explains anything)."""
-        limit = min(MAX_SYMBOLIC_RESULT, _size(truth) - 1, _size(written) - 1)
+        only one simpler than what it relates explains anything) — than the truth alone where
+        it was rewritten in exps (eᶻ is smaller than the 1/(1 + eᶻ) it lost)."""
+        from deriv.confusions import lost_inverse
+        limit = min(MAX_SYMBOLIC_RESULT, _size(truth) - 1,
+                    _size(truth if rewritten else written) - 1)
         def confirmed(kind, expr, fix):
             def fixed(b, k):
                 return fix(self.pc.evaluate(b.values, expr), self.pairs[k][1])
@@ -398,6 +404,8 @@ class Diagnosis:
                                   ("extra-factor", 1 / ratio, lambda v, c: c / v)):
             if not factor.is_number and _small(factor, limit):
                 found = confirmed(kind, factor, fix)
+                if found and kind == "extra-factor" and lost_inverse(self, factor):
+                    return Finding("missing-factor", self.target, expr=reference_form(ratio))
                 if found:
                     return found
         return None

@@ -22,8 +22,9 @@ from deriv.parse import DRef, dref_of
 
 MAX_EXPANDED_OPS = 40       # a formula multiplied out into terms up to this size
 MAX_FACTORS_DROPPED = 8     # factors of an elementwise product tried as the extra one
+MAX_SLOPE_NODES = 16        # nodes whose elementwise slope may stand for a factor
 MAX_SLOPE_TRIALS = 32       # (factor, node slope) pairs tried in an elementwise product
-MAX_OUTER_PAIRS = 64        # vector pairs (u, v) tried as a missing term ±uvᵀ
+MAX_OUTER_PAIRS = 16        # vector pairs (u, v) tried as a missing term ±uvᵀ
 # symbols of a formula that are no node of the graph: eye, ones, literals, a size as a number
 CONSTANTS = (A.SizeConstant, A.ArrayLiteral, A.SizeValue)
 
@@ -68,7 +69,11 @@ def missing_outer_term(d) -> Finding | None:
     if d.claim.is_value or d.claim.update or len(want) != 2 or want[0] != want[1] or \
             want[0] == 1:
         return None
-    vectors = [s for s in d.graph.symbols.values() if _shape(s) == (want[0], 1)]
+    # the vectors the claim is about or names (softmax's p is its `of`)
+    written = d.written if d.written is not None else sp.S.Zero
+    names = [d.claim.of, d.claim.wrt] + sorted(s.name for s in written.free_symbols)
+    vectors = [d.graph.symbols[n] for n in dict.fromkeys(names) if n in d.graph.symbols and
+               _shape(d.graph.symbols[n]) == (want[0], 1)]
     pairs = islice(((u, v) for u in vectors for v in vectors), MAX_OUTER_PAIRS)
     for u, v in pairs:
         outer = A.matmul(u, A.T(v))
@@ -109,7 +114,9 @@ def wrong_elementwise_factor(d) -> Finding | None:
             claim.is_value or claim.update or any(dref_of(s) for s in written.free_symbols):
         return None
     slopes = []                      # (node, parent, its elementwise slope)
-    for name in graph.order:
+    named = {s.name for s in written.free_symbols}
+    # the nodes the claim names first, then the others: bounded by count on a long graph
+    for name in sorted(graph.order, key=lambda n: n not in named)[:MAX_SLOPE_NODES]:
         parents = graph.parents(name)
         if graph.shape(name) and len(parents) == 1 and graph.depends(claim.of, name) and \
                 graph.depends(parents[0], claim.wrt):
