@@ -1,5 +1,5 @@
 """A function written for its derivative: the claim is the value of the node whose derivative
-it claims to be (softplus(z) for softplus′(z) = σ(z), relu(a) for 𝕀[a > 0]), as a whole. Inside
+it claims to be (log(1 + eᶻ) for its σ(z), relu(a) for 𝕀[a > 0]), as a whole. Inside
 a product the wrong-factor search finds the same slip; a claim of one factor is no product, and
 "the formula should be the derivative" would say nothing — "it is s itself" says what happened.
 """
@@ -51,15 +51,14 @@ def lost_inverse(d, symbol) -> bool:
 
 
 def in_exponentials(expr: sp.Expr) -> sp.Expr:
-    """σ, tanh and softplus written with exp, so that a derivative misremembered in exps
-    (eᶻ for σ(z) = 1/(1 + e⁻ᶻ)) leaves a small ratio: its lost factor 1/(1 + eᶻ)."""
+    """The functions that have an exp form (the registry's `exp_form`: σ; SymPy's tanh) written
+    with exp, so that a derivative misremembered in exps (eᶻ for σ(z) = 1/(1 + e⁻ᶻ)) leaves a
+    small ratio: its lost factor 1/(1 + eᶻ)."""
     rewrite = {}
     for e in sp.preorder_traversal(expr):
-        name = getattr(P.entry_of(e), "name", None)
-        if name == "sigmoid":
-            rewrite[e] = 1 / (1 + sp.exp(-e.args[0]))
-        elif name == "softplus":
-            rewrite[e] = sp.log(1 + sp.exp(e.args[0]))
+        entry = P.entry_of(e)
+        if entry is not None and entry.exp_form is not None:
+            rewrite[e] = entry.exp_form(*e.args)
         elif isinstance(e, sp.tanh):
             rewrite[e] = e.rewrite(sp.exp)
     return expr.xreplace(rewrite) if rewrite else expr
