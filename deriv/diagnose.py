@@ -351,34 +351,9 @@ class Diagnosis:
             for right in products.term_readings(truth):
                 if len(right) <= MAX_TERMS and len(written) + len(right) >= 3:
                     # (one term against one: "the formula should be the derivative" is no news)
-                    found = self.matched_terms(written, right, values)
+                    found = products.matched_terms(self, written, right, values)
                     if found:
                         return found
-        return None
-
-    def matched_terms(self, written: list, right: list, values: dict) -> Finding | None:
-        """The printed terms paired with the derivative's by value: one left on each side is a
-        wrong term, one of the derivative's left alone a missing term."""
-        def value(e):
-            def at(b, k):
-                cache = values.setdefault(k, {})
-                if e not in cache:
-                    cache[e] = self.pc.evaluate(b.values, e)
-                return cache[e]
-            return at
-        unmatched = list(right)
-        left = []
-        for w in written:
-            twin = next((r for r in unmatched if self.matches(value(w), value(r))), None)
-            if twin is None:
-                left.append(w)
-            else:
-                unmatched.remove(twin)
-        if len(left) == 1 and len(unmatched) == 1 and len(written) > 1:
-            return Finding("wrong-term", self.target, printed=left[0],
-                           expr=reference_form(unmatched[0]))
-        if not left and len(unmatched) == 1:
-            return Finding("missing-term", self.target, expr=reference_form(unmatched[0]))
         return None
 
     def gap(self, truth: sp.Expr, written: sp.Expr, rewritten: bool = False) -> Finding | None:

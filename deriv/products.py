@@ -41,6 +41,33 @@ def term_readings(expr: sp.Expr) -> list[list[sp.Expr]]:
     return readings
 
 
+def matched_terms(d, written: list, right: list, values: dict) -> Finding | None:
+    """The printed terms paired with the derivative's by value (`values`: a cache per batch):
+    one left on each side is a wrong term, one of the derivative's left alone a missing term.
+    `d`: the Diagnosis."""
+    def value(e):
+        def at(b, k):
+            cache = values.setdefault(k, {})
+            if e not in cache:
+                cache[e] = d.pc.evaluate(b.values, e)
+            return cache[e]
+        return at
+    unmatched = list(right)
+    left = []
+    for w in written:
+        twin = next((r for r in unmatched if d.matches(value(w), value(r))), None)
+        if twin is None:
+            left.append(w)
+        else:
+            unmatched.remove(twin)
+    if len(left) == 1 and len(unmatched) == 1 and len(written) > 1:
+        return Finding("wrong-term", d.target, printed=left[0],
+                       expr=reference_form(unmatched[0]))
+    if not left and len(unmatched) == 1:
+        return Finding("missing-term", d.target, expr=reference_form(unmatched[0]))
+    return None
+
+
 def extra_elementwise_factor(d) -> Finding | None:
     """An array claim that is an elementwise product (G ⊙ σ(Z) ⊙ (1 − σ(Z))) with one factor
     too many: without it, the claim is right — what a scalar product's extra factor is, for
