@@ -226,10 +226,8 @@ class Diagnosis:
                 finding = method()
             except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
                 finding = None     # an explanation that does not apply to this claim's shapes
-            if finding and finding.kind == "wrong-term":
-                # a replaced term whose error lies on one side of a kink (ELU's αeᶻ written α
-                # in 𝕀[z > 0] + α·𝕀[z < 0]) is said as that branch, with a point there
-                finding = self.wrong_branch() or finding
+            if finding and finding.kind == "wrong-term":   # (wrong on one side of a kink only:
+                finding = self.wrong_branch() or finding       # that branch, with a point there)
             if finding and not any(_same(finding, f) for f in found):
                 found.append(finding)             # (two ways to the same explanation: once)
         return _one_factor(found) or [self.counterexample()]

@@ -49,8 +49,7 @@ class Primitive:
                                                 # the algebra has no rule of its own for
     check: Callable | None = None               # (A, arguments) → what is wrong with them
                                                 # (eig of a non-symmetric matrix), or None
-    exp_form: Callable | None = None            # args → the value in exp and log (σ(z) =
-                                                # 1/(1 + e⁻ᶻ)): a diagnosis compares eᶻ with it
+    exp_form: Callable | None = None            # args → the value in exp and log: σ's 1/(1 + e⁻ᶻ)
     cls: type = field(default=None, compare=False)   # set by register
 
     @property
