@@ -19,6 +19,7 @@ from deriv import algebra as A
 from deriv.errors import DerivError
 from deriv.findings import Finding
 from deriv.matrix_form import reference_form
+from deriv import products
 from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factors, product
 from deriv.problem import derivative_shape
 from deriv import recheck as R
@@ -45,6 +46,7 @@ MAX_SCALAR_REFS = 1024      # partials screened at once in place of a scalar fac
 MAX_UNNAMED_REFS = 64       # ... of which partials of nodes the claim does not name (each is
                             # a sweep: a thousand of them made a 1,000-step RNN's diagnosis
                             # quadratic)
+MAX_SIZE_PAIRS = 6          # products of two sizes tried as a lost factor (a mean's 1/(NK))
 MAX_SWAPS = 256             # pairs of symbols tried as exchanged
 MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbours only)
 # A claim that is exactly −1 or k times the derivative is explained whole: a wrong factor
@@ -53,7 +55,7 @@ MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbo
 COMPLETE = ("negated", "constant-multiple")
 # Tried only where nothing else explains the claim: beside an explanation they would restate
 # it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
-LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic", "wrong_branch")
+LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic", "function_itself", "wrong_branch")
 MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
@@ -207,11 +209,12 @@ class Diagnosis:
         # the ones that need no further sweep first; then those that evaluate more of the
         # problem's derivatives
         for method in (self.transposed, self.negated, self.product_order,
-                       self.transposed_factor, self.lost_path,
+                       self.transposed_factor, self.wrong_axis, self.lost_path,
                        self.constant_multiple,
-                       self.mislabelled, self.swapped, self.wrong_factor, self.factor, self.term,
+                       self.mislabelled, self.swapped, self.wrong_factor, self.factor,
+                       self.term, self.elementwise,
                        self.printed_term, self.symmetric_only, self.square_only,
-                       self.wrong_symbol, self.wrong_term, self.symbolic,
+                       self.wrong_symbol, self.wrong_term, self.symbolic, self.function_itself,
                        self.wrong_branch):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
                 break
@@ -223,6 +226,8 @@ class Diagnosis:
                 finding = method()
             except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
                 finding = None     # an explanation that does not apply to this claim's shapes
+            if finding and finding.kind == "wrong-term":   # (wrong on one side of a kink only:
+                finding = self.wrong_branch() or finding       # that branch, with a point there)
             if finding and not any(_same(finding, f) for f in found):
                 found.append(finding)             # (two ways to the same explanation: once)
         return _one_factor(found) or [self.counterexample()]
@@ -291,17 +296,20 @@ class Diagnosis:
         1/(v + ε). Tried on small formulas only (sizes counted with an early stop: a formula
         of shared subtrees is not walked in full), and confirmed on the points as every
         explanation is."""
+        from deriv.confusions import in_exponentials
         truth, written = self.closed_form(), self.written
         if truth is None or written is None or written == 0 or _has_dref(written) or \
-                A.shape_of(truth) or A.shape_of(written):
+                A.shape_of(truth) != A.shape_of(written):     # (arrays: ⊙ and ÷ elementwise)
             return None
-        for inlined in (False, True):
+        for inlined in (False, True, "exp"):
             t, w = (self.graph.inline(truth), self.graph.inline(written)) if inlined else \
                 (truth, written)
             if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)) or \
                     _high_power(t) or _high_power(w):
                 continue
-            found = self.gap(t, w)
+            if inlined == "exp":     # (σ, tanh written in exps: eᶻ for σ(z))
+                t, w = in_exponentials(t), in_exponentials(w)
+            found = self.gap(t, w, inlined == "exp")
             if found:
                 return found
         return None
@@ -330,40 +338,29 @@ class Diagnosis:
         if truth is None or self.claim.expr_text is None or self.claim.update:
             return None
         known = set(self.graph.symbols.values())
-        right = list(sp.Add.make_args(truth))
-        if len(right) > MAX_TERMS or any(not (t.free_symbols <= known) for t in right):
+        if any(not (s in known or isinstance(s, products.CONSTANTS)) for s in truth.free_symbols):
             return None
-        written = self.claim_terms()
-        if len(written) + len(right) < 3:
-            return None            # "the formula should be the derivative": no news
+        printed = self.claim_terms()
+        readings = [printed]
+        if len(printed) == 1 and self.written is not None and not _has_dref(self.written):
+            readings += products.term_readings(self.written)[1:]     # p ⊙ (g − Σg) multiplied out
         values: dict[int, dict] = {}
-
-        def value(e):
-            def at(b, k):
-                cache = values.setdefault(k, {})
-                if e not in cache:
-                    cache[e] = self.pc.evaluate(b.values, e)
-                return cache[e]
-            return at
-        unmatched = list(right)
-        left = []
-        for w in written:
-            twin = next((r for r in unmatched if self.matches(value(w), value(r))), None)
-            if twin is None:
-                left.append(w)
-            else:
-                unmatched.remove(twin)
-        if len(left) == 1 and len(unmatched) == 1 and len(written) > 1:
-            return Finding("wrong-term", self.target, printed=left[0],
-                           expr=reference_form(unmatched[0]))
-        if not left and len(unmatched) == 1:
-            return Finding("missing-term", self.target, expr=reference_form(unmatched[0]))
+        for written in readings:
+            for right in products.term_readings(truth):
+                if len(right) <= MAX_TERMS and len(written) + len(right) >= 3:
+                    # (one term against one: "the formula should be the derivative" is no news)
+                    found = products.matched_terms(self, written, right, values)
+                    if found:
+                        return found
         return None
 
-    def gap(self, truth: sp.Expr, written: sp.Expr) -> Finding | None:
+    def gap(self, truth: sp.Expr, written: sp.Expr, rewritten: bool = False) -> Finding | None:
         """A difference or ratio smaller than both formulas (truth/claim is always "a factor":
-        only one simpler than what it relates explains anything)."""
-        limit = min(MAX_SYMBOLIC_RESULT, _size(truth) - 1, _size(written) - 1)
+        only one simpler than what it relates explains anything) — than the truth alone where
+        it was rewritten in exps (eᶻ is smaller than the 1/(1 + eᶻ) it lost)."""
+        from deriv.confusions import lost_inverse
+        limit = min(MAX_SYMBOLIC_RESULT, _size(truth) - 1,
+                    _size(truth if rewritten else written) - 1)
         def confirmed(kind, expr, fix):
             def fixed(b, k):
                 return fix(self.pc.evaluate(b.values, expr), self.pairs[k][1])
@@ -380,6 +377,8 @@ class Diagnosis:
                                   ("extra-factor", 1 / ratio, lambda v, c: c / v)):
             if not factor.is_number and _small(factor, limit):
                 found = confirmed(kind, factor, fix)
+                if found and kind == "extra-factor" and lost_inverse(self, factor):
+                    return Finding("missing-factor", self.target, expr=reference_form(ratio))
                 if found:
                     return found
         return None
@@ -657,6 +656,12 @@ class Diagnosis:
         from deriv.orders import transpositions
         return self.rewritten(transpositions, "wrong-factor")
 
+    def wrong_axis(self) -> Finding | None:
+        """A sum, mean or softmax taken over the other axis: moved to it, the claim is right
+        (deriv.axes)."""
+        from deriv.axes import axis_swaps
+        return self.rewritten(axis_swaps, "wrong-axis")
+
     def rewritten(self, rewrites, kind: str) -> Finding | None:
         """The claim with one part rewritten — `rewrites(claim)` gives (the claim rewritten,
         the part as written, as rewritten) — is right: that part is the finding."""
@@ -801,6 +806,9 @@ class Diagnosis:
         for name in graph.sizes:
             d = A.size_value(name)
             out += [(SIZE, 1 / sp.sqrt(d)), (SIZE, 1 / d)]
+        # ... and a mean over every entry of a matrix: 1/(NK)
+        out += [(SIZE, 1 / (A.size_value(a) * A.size_value(b)))
+                for a, b in combinations(sorted(graph.sizes), 2)][:MAX_SIZE_PAIRS]
         if not claim.is_value and not claim.update:
             on_paths = [n for n in graph.symbols if n == claim.wrt or (
                 graph.depends(claim.of, n) and graph.depends(n, claim.wrt))]
@@ -848,8 +856,9 @@ class Diagnosis:
         on_paths = [n for n in graph.order if graph.depends(claim.of, n)
                     and graph.depends(n, claim.wrt)] + [claim.wrt]
         on = set(on_paths)
-        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a) if b in on]
-        # (not the claim's own derivative: "the factor δ should be ∂L/∂r" explains nothing)
+        # (not the claim's own derivative, even as an edge: "δ should be ∂L/∂r" explains nothing)
+        refs = [DRef(a, b, claim.layout) for a in on_paths for b in graph.parents(a)
+                if b in on and (a, b) != (claim.of, claim.wrt)]
         refs += [DRef(claim.of, n, claim.layout) for n in on_paths
                  if n not in (claim.of, claim.wrt)]
         # the partials of the nodes the claim's own factors name first (cos(h₁₄₉) for
@@ -877,7 +886,7 @@ class Diagnosis:
             found = self.replaced_factor(factors, shapes, sign, len(terms) == 1)
             if found:
                 return found
-        return None
+        return products.wrong_elementwise_factor(self)
 
     def replaced_factor(self, factors, shapes, sign: int, whole: bool) -> Finding | None:
         """A run of factors of one printed product replaced by a partial; `whole`: the product
@@ -994,12 +1003,22 @@ class Diagnosis:
                       (lambda b, k, v=value: self.pairs[k][1] * v(b, k),
                        lambda b, k: self.pairs[k][2])]
         verdicts = self.matches_all(tests)
+        from deriv.confusions import lost_inverse
         for ref, expr in usable:
             if next(verdicts):
+                if ref is None and lost_inverse(self, expr):
+                    return Finding("missing-factor", self.target, expr=1 / expr)
                 return Finding("extra-factor", self.target, derivative=_ref(ref), expr=expr)
             if next(verdicts):
                 return Finding("missing-factor", self.target, derivative=_ref(ref), expr=expr)
         return None
+
+    def elementwise(self) -> Finding | None:
+        return products.extra_elementwise_factor(self) or products.missing_outer_term(self)
+
+    def function_itself(self) -> Finding | None:
+        from deriv.confusions import function_for_derivative
+        return function_for_derivative(self)
 
     def value_of(self, ref, expr):
         if ref is SIZE:

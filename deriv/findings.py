@@ -23,6 +23,8 @@ KINDS: dict[str, str] = {
                          "added)",
     "product-order": "the formula multiplies matrices in the wrong order (AB written BA): "
                      "exchanging two neighbouring factors, or reversing a product, makes it right",
+    "wrong-axis": "a sum, mean, max or softmax is taken over the other axis (the rows for the "
+                  "columns): over the right one the formula is right",
     "swapped": "exchanging two symbols of one family makes the formula right (an index typo)",
     "wrong-factor": "one factor of a printed product is not the partial it stands for",
     "wrong-symbol": "a symbol of the formula should be another node of the graph (y written "

@@ -49,6 +49,7 @@ class Primitive:
                                                 # the algebra has no rule of its own for
     check: Callable | None = None               # (A, arguments) → what is wrong with them
                                                 # (eig of a non-symmetric matrix), or None
+    exp_form: Callable | None = None            # args → the value in exp and log: σ's 1/(1 + e⁻ᶻ)
     cls: type = field(default=None, compare=False)   # set by register
 
     @property
@@ -239,10 +240,11 @@ register(Primitive(
 register(Primitive(
     "sigmoid", ("sigmoid", "sig"), 1, _stable_sigmoid, _mp_sigmoid,
     partials=(lambda z: call("sigmoid", z) * (1 - call("sigmoid", z)),),
+    exp_form=lambda z: 1 / (1 + sp.exp(-z)),
     unicode="σ({0})", latex=r"\sigma\left({0}\right)"))
 register(Primitive(
     "softplus", ("softplus",), 1, lambda z: np.logaddexp(0.0, z), _mp_softplus,
-    partials=(lambda z: call("sigmoid", z),),
+    partials=(lambda z: call("sigmoid", z),), exp_form=lambda z: sp.log(1 + sp.exp(z)),
     unicode="softplus({0})", latex=r"\operatorname{{softplus}}\left({0}\right)"))
 register(Primitive(
     "leaky_relu", ("leaky_relu",), 2,

@@ -89,6 +89,8 @@ def sentence(f, m) -> str:
     if kind == "product-order":
         return (f"multiplies in the wrong order: {m.expr(f.printed)} should be "
                 f"{m.expr(f.expr)}")
+    if kind == "wrong-axis":
+        return f"reduces over the wrong axis: {m.expr(f.printed)} should be {m.expr(f.expr)}"
     if kind == "constant-multiple":
         shown, inverse = _ratio(f.number)
         if abs(f.number) > 1:
