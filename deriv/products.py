@@ -138,7 +138,7 @@ def wrong_elementwise_factor(d) -> Finding | None:
     paths in its place, the claim is right."""
     written, graph, claim = d.written, d.graph, d.claim
     if written is None or not written.is_Mul or not d.pc.target_shape(claim) or \
-            claim.is_value or claim.update or any(dref_of(s) for s in written.free_symbols):
+            claim.is_value or claim.update:
         return None
     slopes = []                      # (node, parent, its elementwise slope)
     named = {s.name for s in written.free_symbols}

@@ -593,3 +593,25 @@ def test_an_exponential_for_its_normalised_form_misses_the_normaliser_scalar_and
         ("missing-factor", "misses a factor 1/(1 + exp(z))")
     f = first(v["dy/dv-unnormalised"])   # eᵛ for softmax(v) = eᵛ⁻ʸ, y = logsumexp(v)
     assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor exp(-y)")
+
+
+def test_a_miswritten_slope_beside_a_named_adjoint_is_a_wrong_factor_for_vectors_too():
+    """σ′ written a ⊙ a beside D(L, o): the scalar claim and the vector one get the same
+    explanation (the vector's had none while the claim named an adjoint)."""
+    for inputs, product in (('z = "real", w = "real", y = "real"', "w*a"),
+                            ('z = "vector(n)", w = "vector(n)", y = "vector(n)"',
+                             "hadamard(w, a)")):
+        slope = "a*a" if product == "w*a" else "hadamard(a, a)"
+        right = "a*(1 - a)" if product == "w*a" else "hadamard(a, 1 - a)"
+        text = (f'[[problem]]\nid = "s"\ninputs = {{ {inputs} }}\ngraph = """\n'
+                f'a = sigmoid(z)\no = {product}\nL = norm2(o - y)/2\n"""\n'
+                f'[[problem.claim]]\nid = "aa"\nof = "L"\nwrt = "z"\n'
+                f'expr = "hadamard(hadamard(D(L, o), w), {slope})"\n'
+                f'[[problem.claim]]\nid = "right"\nof = "L"\nwrt = "z"\n'
+                f'expr = "hadamard(hadamard(D(L, o), w), {right})"\n').replace(
+                    "hadamard(hadamard(D(L, o), w), a*a)", "D(L, o)*w*a*a").replace(
+                    "hadamard(hadamard(D(L, o), w), a*(1 - a))", "D(L, o)*w*a*(1 - a)")
+        v = check(text)
+        assert v["right"].verdict == "pass"
+        f = first(v["aa"])
+        assert f.kind == "wrong-factor" and str(f.printed) == "a**2", f
