@@ -373,8 +373,12 @@ class Diagnosis:
             if found:
                 return found
         ratio = sp.cancel(truth / written)
-        for kind, factor, fix in (("missing-factor", ratio, lambda v, c: c * v),
-                                  ("extra-factor", 1 / ratio, lambda v, c: c / v)):
+        # the simpler of the two said first: σ(1 − σ)² has an extra factor 1 − σ, rather
+        # than "misses a factor −1/(σ − 1)"
+        readings = sorted((("missing-factor", ratio, lambda v, c: c * v),
+                           ("extra-factor", 1 / ratio, lambda v, c: c / v)),
+                          key=lambda r: _size(r[1]) if _small(r[1], MAX_SYMBOLIC_OPS) else 10**6)
+        for kind, factor, fix in readings:
             if not factor.is_number and _small(factor, limit):
                 found = confirmed(kind, factor, fix)
                 if found and kind == "extra-factor" and lost_inverse(self, factor):

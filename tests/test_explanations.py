@@ -820,3 +820,18 @@ def test_one_explanation_found_two_ways_is_said_once():
     kinds = [(f.kind, str(f.expr)) for f in v.diagnosis]
     assert kinds and kinds[0] == ("extra-factor", "z")
     assert len(kinds) == len(set(kinds))
+
+
+def test_the_simpler_of_a_missing_and_an_extra_factor_is_said():
+    """σ(z)(1 − σ(z))² is the derivative times (1 − σ(z)): said as that extra factor, not as
+    a missing −1/(σ(z) − 1)."""
+    from deriv.checker import Options, check_problem
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "s"\ninputs = { z = "real" }\ngraph = """\ns = sigmoid(z)\n"""\n'
+            '[[problem.claim]]\nid = "cubed"\nof = "s"\nwrt = "z"\n'
+            'expr = "sigmoid(z)*(1 - sigmoid(z))**2"\n')
+    (p,) = load_text(text, "s.toml")
+    (v,), _ = check_problem(p, Options())
+    f = v.diagnosis[0]
+    assert f.kind == "extra-factor", f
+    assert str(f.expr) == "1 - sigmoid(z)", f.expr
