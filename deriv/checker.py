@@ -366,10 +366,10 @@ class ProblemCheck:
         return c_arr, t_arr
 
     def pairs(self, claim: Claim, written: sp.Expr, evaluate: bool = True) -> list:
-        """(batch, claim's value, truth, valid points) per batch. Once a problem's first
-        MAX_RECHECKED wrong claims were confirmed (5,000 wrong claims in one file), a claim
-        grossly wrong at the first size setting is not evaluated at the others: that alone
-        decides it, as it would among all of them (its counts are that setting's)."""
+        """(batch, claim's value, truth, valid points) per batch. Once float64 settles a
+        gross disagreement (settled_by_float: 5,000 wrong claims in one file), a claim grossly
+        wrong at the first size setting is not evaluated at the others: that alone decides
+        it, as it would among all of them (its counts are that setting's)."""
         out = []
         settle_early = evaluate and self.settled_by_float()
         for batch in self.batches:
