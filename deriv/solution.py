@@ -28,6 +28,7 @@ KEEP_DIGITS = ("simplex", "posdef")    # rounded to 0.1 they would leave their s
 from deriv.sweep import Step, Sweep, forward, reverse
 
 TIDY_MAX_OPS = 60           # a step longer than this is shown in the earlier steps' symbols
+LONG_SWEEP = 1000           # (a third of it in a sweep of more steps than this)
 FACTOR_MAX_OPS = 40         # factoring (milliseconds each) is tried on steps up to this size,
 FACTOR_STEPS = 60           # and on at most this many steps of one solution
 POINT_NODES = 20_000        # forward-pass nodes spent looking for a point off every kink
@@ -196,8 +197,11 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
 
     def shown_steps(sweep: Sweep) -> dict:
         scalar = simplify and not any(step.shape for step in sweep.steps)
-        shown = textbook.closed_forms(sweep, rewriter, TIDY_MAX_OPS) if scalar else \
-            sweep.closed_forms(TIDY_MAX_OPS if simplify else 0)
+        # a long sweep's steps written out to a third of the size (a 5,000-step chain spent
+        # most of its time building and printing products of 20 factors)
+        bound = TIDY_MAX_OPS if len(sweep.steps) <= LONG_SWEEP else TIDY_MAX_OPS // 3
+        shown = textbook.closed_forms(sweep, rewriter, bound) if scalar else \
+            sweep.closed_forms(bound if simplify else 0)
         if sweep.mode == "reverse" and graph.shape(sweep.origin):
             shown = _jacobians(graph, sweep, shown)
         return {step.target: tidy(shown[step.target], budget) if simplify and not scalar
