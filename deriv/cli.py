@@ -136,8 +136,8 @@ def entry():
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except (BrokenPipeError, OSError):      # a reader that left (deriv check | head)
-        code = code or 0
+    except (BrokenPipeError, OSError):      # a reader that left (deriv check | head): the
+        pass                                # command's own status stands
     os._exit(code or 0)
 
 

@@ -280,7 +280,7 @@ class AdjointProgram:
         return sum(self.block_ops.get(n, 0) for n, b in zip(self.returned, bars) if b is not None)
 
 
-WIDE_PRODUCT = 8        # factors holding a target from which a product's partials share
+PREFIX_FACTORS = 8      # factors holding a target from which a product's partials share
                         # prefix and suffix products
 
 
@@ -438,7 +438,7 @@ class _AdjointWriter:
             coefficient, factors = e.as_coeff_mul()
             scaled = bar if coefficient == 1 else self.tmp(f"{bar}*{src(coefficient)}")
             reaching = [i for i, a in enumerate(factors) if self.reaches(a)]
-            if len(reaching) > WIDE_PRODUCT:
+            if len(reaching) > PREFIX_FACTORS:
                 others = self.others(factors)
                 for i in reaching:
                     code = self.tmp("*".join([scaled] + others[i]))
@@ -489,14 +489,17 @@ class _AdjointWriter:
         and of those after it (prefix and suffix products: 3n multiplications, where each
         factor's own product of the others was n² for a product of 1,000 factors)."""
         values = [self.source(b) for b in factors]
+        last = len(values) - 1
         before, running = [], None
-        for v in values:
+        for i, v in enumerate(values):
             before.append(running)
-            running = v if running is None else self.tmp(f"{running}*{v}")
+            if i < last:                 # (the product of them all is no factor's others)
+                running = v if running is None else self.tmp(f"{running}*{v}")
         after, running = [None] * len(values), None
-        for i in reversed(range(len(values))):
+        for i in range(last, -1, -1):
             after[i] = running
-            running = values[i] if running is None else self.tmp(f"{values[i]}*{running}")
+            if i > 0:
+                running = values[i] if running is None else self.tmp(f"{values[i]}*{running}")
         return [[x for x in pair if x is not None] for pair in zip(before, after)]
 
     def partial_code(self, e_entry, e: sp.Expr, i: int, args: list[str]) -> str:

@@ -480,19 +480,19 @@ def test_an_edge_is_bypassed_where_another_parent_reaches_its_parent():
 
 
 def test_the_partials_of_a_wide_product_share_prefix_and_suffix_products():
-    """A product of 12 factors holding inputs (past WIDE_PRODUCT): each partial is the
+    """A product of 12 factors holding inputs (past PREFIX_FACTORS): each partial is the
     product of the factors before and after it, equal to SymPy's diff, and exact at a zero
     factor (no division by the product)."""
     import numpy as np
     import sympy as sp
     from deriv.problem import load_text
-    from deriv.program import WIDE_PRODUCT, Values, adjoint_program
+    from deriv.program import PREFIX_FACTORS, Values, adjoint_program
     names = [f"x{i}" for i in range(12)]
     inputs = ", ".join(f'{n} = "real"' for n in names)
     product = "*".join(f"({n} + {i})" for i, n in enumerate(names)) + "*sin(x1)"
     text = f'[[problem]]\nid = "p"\ninputs = {{ {inputs} }}\ngraph = """\ny = {product}\n"""\n'
     (p,) = load_text(text, "p.toml")
-    assert len(p.graph.nodes["y"].expr.args) > WIDE_PRODUCT
+    assert len(p.graph.nodes["y"].expr.args) > PREFIX_FACTORS
     rng = np.random.default_rng(1)
     points = {n: rng.uniform(-2, 2, 50) for n in names}
     points["x3"][0] = -3.0                       # the factor (x3 + 3) is 0 at the first point
