@@ -60,6 +60,12 @@ def first(v):
     return v.diagnosis[0]
 
 
+def said(v) -> tuple[str, str]:
+    """A failing claim's first finding: its kind and its sentence."""
+    f = first(v)
+    return f.kind, sentence(f, UnicodeMath())
+
+
 def test_softmax_backward_without_its_sum_misses_that_term_vector_and_rows():
     for text in (VECTOR, ROWS):
         v = check(text)
@@ -268,11 +274,9 @@ def test_inverted_dropout_without_its_scale_misses_1_over_q_scalar_and_vector():
     for text in (SCALAR_DROPOUT, VECTOR_DROPOUT):
         v = check(text)
         assert v["right"].verdict == "pass"
-        f = first(v["no-scale"])
-        assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/q")
+        assert said(v["no-scale"]) == ("missing-factor", "misses a factor 1/q")
     # a q the claim does write stays an extra factor q
-    f = first(check(EXTRA_Q)["scaled"])
-    assert (f.kind, sentence(f, UnicodeMath())) == ("extra-factor", "has an extra factor q")
+    assert said(check(EXTRA_Q)["scaled"]) == ("extra-factor", "has an extra factor q")
 
 
 MEAN_ALL = """
@@ -302,8 +306,7 @@ expr = "2 * X.T @ R"
 def test_a_mean_over_every_entry_differentiated_as_a_sum_misses_1_over_NK():
     v = check(MEAN_ALL)
     assert v["right"].verdict == "pass"
-    f = first(v["as-a-sum"])
-    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/(K·N)")
+    assert said(v["as-a-sum"]) == ("missing-factor", "misses a factor 1/(K·N)")
 
 
 SOFTPLUS = """
@@ -339,8 +342,7 @@ def test_softplus_derivative_written_as_sigma_prime_has_an_extra_factor_scalar_a
     for text in (scalar, matrix):
         v = check(text)
         assert v["right"].verdict == "pass"
-        f = first(v["sigma-prime"])
-        assert (f.kind, sentence(f, UnicodeMath())) == \
+        assert said(v["sigma-prime"]) == \
             ("extra-factor", "has an extra factor 1 - σ(Z)"), text
 
 
@@ -380,11 +382,9 @@ expr = "diag(p) + p @ p.T"
 def test_the_softmax_jacobian_written_diag_p_misses_minus_p_p_transposed():
     v = check(JACOBIAN)
     assert v["right"].verdict == "pass"
-    f = first(v["diagonal"])
-    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-term", "misses the term -ppᵀ")
+    assert said(v["diagonal"]) == ("missing-term", "misses the term -ppᵀ")
     # one it writes twice has it once too many; one with its sign flipped is a term-sign
-    f = first(v["outer-twice"])
-    assert (f.kind, sentence(f, UnicodeMath())) == ("extra-term", "has an extra term -ppᵀ")
+    assert said(v["outer-twice"]) == ("extra-term", "has an extra term -ppᵀ")
     assert [f.kind for f in v["outer-twice"].diagnosis].count("extra-term") == 1
     assert first(v["outer-sign"]).kind == "term-sign"
 
@@ -430,8 +430,7 @@ expr = "y"
 def test_a_function_written_for_its_derivative_is_a_wrong_factor_scalar_and_vector():
     v = check(FUNCTION_ITSELF)
     assert v["ds/dx"].verdict == v["dy/dx"].verdict == "pass"
-    f = first(v["ds/dx-itself"])
-    assert (f.kind, sentence(f, UnicodeMath())) == \
+    assert said(v["ds/dx-itself"]) == \
         ("wrong-factor", "the factor softplus(x) should be ∂s/∂x = σ(x)")
     f = first(v["dy/dx-itself"])
     assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("y", "x")
@@ -465,8 +464,7 @@ expr = "hadamard(w2, z)"
 def test_relu_written_for_its_step_in_a_hadamard_product_is_a_wrong_factor():
     v = check(RELU_MASK)
     assert v["right"].verdict == "pass"
-    f = first(v["relu-for-step"])
-    assert (f.kind, sentence(f, UnicodeMath())) == \
+    assert said(v["relu-for-step"]) == \
         ("wrong-factor", "the factor z should be ∂z/∂a = 𝕀[a > 0]")
 
 
@@ -494,8 +492,7 @@ expr = "-a / b"
 def test_a_power_not_lowered_misses_1_over_b_rather_than_having_an_extra_b():
     v = check(POWER)
     assert v["right"].verdict == "pass"
-    f = first(v["power-not-lowered"])
-    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor 1/b")
+    assert said(v["power-not-lowered"]) == ("missing-factor", "misses a factor 1/b")
 
 
 # --- the labelled files of students' mistakes, claim by claim ---------------------------------
@@ -588,11 +585,9 @@ expr = "exp(v)"
 def test_an_exponential_for_its_normalised_form_misses_the_normaliser_scalar_and_vector():
     v = check(IN_EXPONENTIALS)
     assert v["ds/dz"].verdict == v["dy/dv"].verdict == "pass"
-    f = first(v["ds/dz-exp"])            # eᶻ for σ(z) = eᶻ/(1 + eᶻ)
-    assert (f.kind, sentence(f, UnicodeMath())) == \
-        ("missing-factor", "misses a factor 1/(1 + exp(z))")
-    f = first(v["dy/dv-unnormalised"])   # eᵛ for softmax(v) = eᵛ⁻ʸ, y = logsumexp(v)
-    assert (f.kind, sentence(f, UnicodeMath())) == ("missing-factor", "misses a factor exp(-y)")
+    # eᶻ for σ(z) = eᶻ/(1 + eᶻ); eᵛ for softmax(v) = eᵛ⁻ʸ, y = logsumexp(v)
+    assert said(v["ds/dz-exp"]) == ("missing-factor", "misses a factor 1/(1 + exp(z))")
+    assert said(v["dy/dv-unnormalised"]) == ("missing-factor", "misses a factor exp(-y)")
 
 
 def test_a_miswritten_slope_beside_a_named_adjoint_is_a_wrong_factor_for_vectors_too():
