@@ -649,15 +649,7 @@ def test_a_counterexample_on_a_long_graph_stays_readable(tmp_path):
     solve`; the JSON keeps the whole point."""
     from deriv.render import json as render_json
     from deriv.render.words import UnicodeMath, sentence
-    steps = 30
-    inputs = ", ".join([f'x{t} = "real"' for t in range(1, steps + 1)] +
-                       ['w = "interval(-0.9, 0.9)"', 'u = "real"', 'h0 = "real"'])
-    graph = "\n".join(f"h{t} = tanh(w*h{t - 1} + u*x{t})" for t in range(1, steps + 1))
-    path = tmp_path / "rnn.toml"
-    path.write_text(f'[[problem]]\nid = "rnn"\ninputs = {{ {inputs} }}\ngraph = """\n{graph}\n'
-                    f'L = ' + " + ".join(f"h{t}**2" for t in range(1, steps + 1)) + '\n"""\n'
-                    '[[problem.claim]]\nid = "wrong"\nof = "L"\nwrt = "w"\n'
-                    'expr = "2*h30*(1 - h30**2)*h29 + h1"\n')
+    path = _scalar_rnn(tmp_path, 30, "wrong", "2*h30*(1 - h30**2)*h29 + h1")
     report = check(deriv.load_all(str(path)), Options())
     f = report.verdicts[0].diagnosis[0]
     assert f.kind == "no-explanation" and len(f.point) == 33 and f.expr is not None
@@ -771,15 +763,7 @@ def test_bptt_of_a_hundred_steps_that_keeps_the_last_names_its_path(tmp_path):
     """A shared weight w with a hundred children: no subset of them is tried, and the budget of
     variants is spent long before the single paths; the shortest path through the nodes the
     claim names is tried whatever is left, and is the one it keeps."""
-    steps = 100
-    inputs = ", ".join([f'x{t} = "real"' for t in range(1, steps + 1)] +
-                       ['w = "interval(-0.9, 0.9)"', 'u = "real"', 'h0 = "real"'])
-    graph = "\n".join(f"h{t} = tanh(w*h{t - 1} + u*x{t})" for t in range(1, steps + 1))
-    path = tmp_path / "rnn.toml"
-    path.write_text(f'[[problem]]\nid = "rnn"\ninputs = {{ {inputs} }}\ngraph = """\n{graph}\n'
-                    f'L = ' + " + ".join(f"h{t}**2" for t in range(1, steps + 1)) + '\n"""\n'
-                    '[[problem.claim]]\nid = "last-step"\nof = "L"\nwrt = "w"\n'
-                    'expr = "2*h100*(1 - h100**2)*h99"\n')
+    path = _scalar_rnn(tmp_path, 100, "last-step", "2*h100*(1 - h100**2)*h99")
     report = check(deriv.load_all(str(path)), Options())
     f = report.verdicts[0].diagnosis[0]
     assert (f.kind, f.text, f.paths) == ("lost-path", "path", (("w", "h100", "L"),))
@@ -835,3 +819,16 @@ def test_the_simpler_of_a_missing_and_an_extra_factor_is_said():
     f = v.diagnosis[0]
     assert f.kind == "extra-factor", f
     assert str(f.expr) == "1 - sigmoid(z)", f.expr
+
+
+def _scalar_rnn(tmp_path, steps: int, claim: str, expr: str):
+    """hₜ = tanh(w·hₜ₋₁ + u·xₜ), L = Σ hₜ², and one claim of ∂L/∂w: a file in tmp_path."""
+    inputs = ", ".join([f'x{t} = "real"' for t in range(1, steps + 1)] +
+                       ['w = "interval(-0.9, 0.9)"', 'u = "real"', 'h0 = "real"'])
+    graph = "\n".join(f"h{t} = tanh(w*h{t - 1} + u*x{t})" for t in range(1, steps + 1))
+    path = tmp_path / "rnn.toml"
+    path.write_text(f'[[problem]]\nid = "rnn"\ninputs = {{ {inputs} }}\ngraph = """\n{graph}\n'
+                    f'L = ' + " + ".join(f"h{t}**2" for t in range(1, steps + 1)) + '\n"""\n'
+                    f'[[problem.claim]]\nid = "{claim}"\nof = "L"\nwrt = "w"\n'
+                    f'expr = "{expr}"\n')
+    return path
