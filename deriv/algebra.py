@@ -733,6 +733,22 @@ def rebuild(expr: sp.Expr) -> sp.Expr:
     return expr.func(*args)
 
 
+def within(expr: sp.Expr, limit: int) -> bool:
+    """At most `limit` operations, counted with an early stop (SymPy's count_ops would walk
+    shared subtrees once per use, and a large formula in full)."""
+    count = 0
+    for node in sp.preorder_traversal(expr):
+        count += bool(node.args)
+        if count > limit:
+            return False
+    return True
+
+
+def high_power(expr: sp.Expr) -> bool:
+    """A power that expanding would multiply out into many terms ((x + 1)¹⁰⁰⁰ is short)."""
+    return any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 6 for p in sp.preorder_traversal(expr))
+
+
 _SIZES: dict = {}             # expression → size: a solution's steps share most subexpressions
 
 

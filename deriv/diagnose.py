@@ -304,8 +304,8 @@ class Diagnosis:
         for inlined in (False, True, "exp"):
             t, w = (self.graph.inline(truth), self.graph.inline(written)) if inlined else \
                 (truth, written)
-            if not (_small(t, MAX_SYMBOLIC_OPS) and _small(w, MAX_SYMBOLIC_OPS)) or \
-                    _high_power(t) or _high_power(w):
+            if not (A.within(t, MAX_SYMBOLIC_OPS) and A.within(w, MAX_SYMBOLIC_OPS)) or \
+                    A.high_power(t) or A.high_power(w):
                 continue
             if inlined == "exp":     # (σ, tanh written in exps: eᶻ for σ(z))
                 t, w = in_exponentials(t), in_exponentials(w)
@@ -368,7 +368,7 @@ class Diagnosis:
                 return Finding(kind, self.target, expr=reference_form(expr))
             return None
         difference = sp.expand(truth - written)       # (the cheaper of the two, tried first)
-        if difference != 0 and not difference.is_Add and _small(difference, limit):
+        if difference != 0 and not difference.is_Add and A.within(difference, limit):
             found = confirmed("missing-term", difference, lambda v, c: c + v)
             if found:
                 return found
@@ -377,9 +377,9 @@ class Diagnosis:
         # than "misses a factor −1/(σ − 1)"
         readings = sorted((("missing-factor", ratio, lambda v, c: c * v),
                            ("extra-factor", 1 / ratio, lambda v, c: c / v)),
-                          key=lambda r: _size(r[1]) if _small(r[1], MAX_SYMBOLIC_OPS) else 10**6)
+                          key=lambda r: _size(r[1]) if A.within(r[1], MAX_SYMBOLIC_OPS) else 10**6)
         for kind, factor, fix in readings:
-            if not factor.is_number and _small(factor, limit):
+            if not factor.is_number and A.within(factor, limit):
                 found = confirmed(kind, factor, fix)
                 if found and kind == "extra-factor" and lost_inverse(self, factor):
                     return Finding("missing-factor", self.target, expr=reference_form(ratio))
@@ -1194,21 +1194,7 @@ def _has_dref(expr: sp.Expr) -> bool:
     return any(dref_of(s) for s in expr.free_symbols)
 
 
-def _small(expr: sp.Expr, limit: int) -> bool:
-    """At most `limit` operations (SymPy's count_ops would walk shared subtrees once per use)."""
-    count = 0
-    for node in sp.preorder_traversal(expr):
-        count += bool(node.args)
-        if count > limit:
-            return False
-    return True
-
 
 def _size(expr: sp.Expr) -> int:
-    """Operations and atoms of a small formula (one already bounded by _small)."""
+    """Operations and atoms of a small formula (one already bounded by A.within)."""
     return sum(1 for _ in sp.preorder_traversal(expr))
-
-
-def _high_power(expr: sp.Expr) -> bool:
-    """A power that expanding would multiply out into many terms ((x + 1)¹⁰⁰⁰ is short)."""
-    return any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 6 for p in sp.preorder_traversal(expr))

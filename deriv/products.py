@@ -33,8 +33,7 @@ def term_readings(expr: sp.Expr) -> list[list[sp.Expr]]:
     """The formula's terms as written, then — where a product over a sum gives more —
     multiplied out at the top (p ⊙ (g − (pᵀg)𝟏) is p ⊙ g − (pᵀg)p)."""
     readings = [list(sp.Add.make_args(expr))]
-    if _small(expr) and not any(p.is_Pow and p.exp.is_Integer and abs(p.exp) > 6
-                                for p in sp.preorder_traversal(expr)):
+    if A.within(expr, MAX_EXPANDED_OPS) and not A.high_power(expr):
         expanded = list(sp.Add.make_args(sp.expand(expr, deep=False)))
         if len(expanded) > len(readings[0]):
             readings.append(expanded)
@@ -121,14 +120,6 @@ def _shape(expr: sp.Expr):
     except A.ShapeError:
         return None
 
-
-def _small(expr: sp.Expr) -> bool:
-    count = 0
-    for node in sp.preorder_traversal(expr):
-        count += bool(node.args)
-        if count > MAX_EXPANDED_OPS:
-            return False
-    return True
 
 
 def wrong_elementwise_factor(d) -> Finding | None:
