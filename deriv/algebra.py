@@ -195,6 +195,13 @@ def shaped(result: sp.Expr, shape: tuple) -> sp.Expr:
 
 # --- shapes ------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=10_000)
+def free(expr: sp.Expr) -> frozenset:
+    """expr.free_symbols, once per expression (SymPy walks the tree on every call: a claim's
+    were walked three times as it was checked)."""
+    return frozenset(expr.free_symbols)
+
+
 @lru_cache(maxsize=100_000)
 def shape_of(expr: sp.Expr) -> tuple:
     if isinstance(expr, ShapedSymbol):

@@ -202,7 +202,7 @@ class ProblemCheck:
 
     def evaluate(self, values: Values, expr: sp.Expr):
         """A claim's expression as written, with each D(a, b) from the adjoint program."""
-        extra = {s: self.derivative(values, d) for s in expr.free_symbols if (d := dref_of(s))}
+        extra = {s: self.derivative(values, d) for s in A.free(expr) if (d := dref_of(s))}
         return values.value(expr, extra)
 
     def truth(self, values: Values, claim: Claim, layout: str | None = None):
@@ -546,7 +546,7 @@ class ProblemCheck:
         upstream = {self.graph.symbols[n] for n in self.graph.ancestors.get(claim.of, ())} | \
             {self.graph.symbols[claim.of]}
         written = [e for e in (claim.expr, claim.chain_expr) if e is not None]
-        names = set().union(*(e.free_symbols for e in written))   # (has() only where it may)
+        names = set().union(*(A.free(e) for e in written))   # (has() only where it may)
         if self._graph_kinks is None:          # (another claim's kinks are not this one's)
             self._graph_kinks = {k for n in self.graph.order
                                  for k in kink_arguments(self.graph.nodes[n].expr)}

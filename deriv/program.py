@@ -125,7 +125,7 @@ class Program:
             assigned = {t for t, _ in assignments}
             free: dict[sp.Symbol, None] = {}
             for _, e in assignments:
-                for s in e.free_symbols:
+                for s in A.free(e):
                     if s not in assigned and not isinstance(s, A.CONSTANT_SYMBOLS):
                         free[s] = None
             inputs = list(free)

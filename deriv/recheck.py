@@ -62,7 +62,8 @@ def scale(pairs, magnitudes: list | None = None) -> float:
     if not found:
         return 0.0
     values = np.concatenate(found)
-    return float(np.median(values[:: max(1, values.size // 512)]))   # a sample is enough
+    values = np.sort(values[:: max(1, values.size // 512)])    # a sample is enough
+    return float((values[(values.size - 1) // 2] + values[values.size // 2]) / 2)   # median
 
 
 def compare(pairs, s: float, magnitudes: list):
