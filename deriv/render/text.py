@@ -288,22 +288,58 @@ def verdict_lines(v, d, verbose: bool) -> list[Text]:
     return out
 
 
-def file_table(rep) -> Table:
-    """Per file: passed, xfailed, failed, warnings, errors (bad input in red)."""
-    from rich import box
+FILE_COLUMNS = ("passed", "xfailed", "failed", "warnings", "errors")
+FILE_STYLES = {"passed": "green", "xfailed": "yellow", "failed": "bold red",
+               "warnings": "yellow", "errors": "bold red"}
 
+
+class FileTable:
+    """Per file: passed, xfailed, failed, warnings, errors (bad input in red). Drawn as lines
+    where it fits the width — a rich Table of 100 files took 0.15 s to lay out — and as a
+    rich Table, which squeezes the names, where it does not."""
+
+    def __init__(self, rows: list[dict]):
+        self.cells = [[clean(short_path(r["file"] or ""))] + [str(r[k]) for k in FILE_COLUMNS]
+                      for r in rows]
+        self.rows = rows
+
+    def __rich_console__(self, console, options):
+        from rich.cells import cell_len
+        header = ["file", *FILE_COLUMNS]
+        widths = [max([cell_len(header[j])] + [cell_len(c[j]) for c in self.cells])
+                  for j in range(len(header))]
+        total = sum(widths) + 3 * (len(widths) - 1)
+        if total > options.max_width:
+            yield self.table()
+            return
+        line = Text(header[0] + " " * (widths[0] - cell_len(header[0])), style="bold")
+        for name, w in zip(FILE_COLUMNS, widths[1:]):
+            line.append("   " + name.rjust(w), style="bold")
+        yield line
+        yield Text("─" * total)
+        for row, cells in zip(self.rows, self.cells):
+            line = Text(cells[0] + " " * (widths[0] - cell_len(cells[0])))
+            for key, cell, w in zip(FILE_COLUMNS, cells[1:], widths[1:]):
+                line.append("   ")
+                line.append(cell.rjust(w), style=FILE_STYLES[key] if row[key] else "dim")
+            yield line
+
+    def table(self) -> Table:
+        from rich import box
+        table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold",
+                      pad_edge=False)
+        table.add_column("file", no_wrap=True)
+        for name in FILE_COLUMNS:
+            table.add_column(name, justify="right")
+        for row, cells in zip(self.rows, self.cells):
+            table.add_row(cells[0], *[Text(c, style=FILE_STYLES[k] if row[k] else "dim")
+                                      for k, c in zip(FILE_COLUMNS, cells[1:])])
+        return table
+
+
+def file_table(rep) -> FileTable:
     from deriv.batch import file_rows
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, header_style="bold", pad_edge=False)
-    table.add_column("file", no_wrap=True)
-    for name in ("passed", "xfailed", "failed", "warnings", "errors"):
-        table.add_column(name, justify="right")
-    styles = {"passed": "green", "xfailed": "yellow", "failed": "bold red",
-              "warnings": "yellow", "errors": "bold red"}
-    for row in file_rows(rep):
-        table.add_row(clean(short_path(row["file"] or "")), *[
-            Text(str(row[k]), style=styles[k] if row[k] else "dim")
-            for k in ("passed", "xfailed", "failed", "warnings", "errors")])
-    return table
+    return FileTable(file_rows(rep))
 
 
 def summary_line(rep) -> Text:
