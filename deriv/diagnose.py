@@ -55,7 +55,8 @@ MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbo
 COMPLETE = ("negated", "constant-multiple")
 # Tried only where nothing else explains the claim: beside an explanation they would restate
 # it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
-LAST_RESORT = ("wrong_symbol", "wrong_term", "symbolic", "function_itself", "wrong_branch")
+LAST_RESORT = ("wrong_symbol", "wrong_term", "wrong_part", "symbolic", "function_itself",
+               "wrong_branch")
 MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
@@ -214,7 +215,8 @@ class Diagnosis:
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor,
                        self.term, self.elementwise,
                        self.printed_term, self.symmetric_only, self.square_only,
-                       self.wrong_symbol, self.wrong_term, self.symbolic, self.function_itself,
+                       self.wrong_symbol, self.wrong_term, self.wrong_part, self.symbolic,
+                       self.function_itself,
                        self.wrong_branch):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
                 break
@@ -272,22 +274,34 @@ class Diagnosis:
     def closed_form(self) -> sp.Expr | None:
         """The derivative as one formula in the problem's own nodes, on graphs small enough
         for it (one sweep a numerator, shared by the problem's claims)."""
-        claim, graph = self.claim, self.graph
-        if claim.is_value or claim.update or claim.local or \
-                len(graph.order) > MAX_FORMULA_NODES or graph.shape(claim.of):
+        claim = self.claim
+        if claim.is_value or claim.update or claim.local:
+            return None
+        return self.formula(claim.of, claim.wrt)
+
+    def formula(self, of: str, wrt: str) -> sp.Expr | None:
+        """The total derivative of `of` (a scalar) in wrt, as one formula in the problem's own
+        nodes, on graphs small enough for it (one sweep a numerator, shared by the problem's
+        claims)."""
+        graph = self.graph
+        if len(graph.order) > MAX_FORMULA_NODES or graph.shape(of):
             return None
         closed = _shared(self.pc, "closed_forms")
-        if claim.of not in closed:
+        if of not in closed:
             try:
-                closed[claim.of] = reverse(graph, claim.of).closed_forms()
+                closed[of] = reverse(graph, of).closed_forms()
             except DerivError:          # too large to write out (a product of 1,000 factors)
-                closed[claim.of] = {}
-        return next((e for ref, e in closed[claim.of].items() if ref.wrt == claim.wrt), None)
+                closed[of] = {}
+        return next((e for ref, e in closed[of].items() if ref.wrt == wrt), None)
 
     def wrong_branch(self) -> Finding | None:
         from deriv.branches import wrong_branch
         return wrong_branch(self.pairs, self.pc, self.graph, self.written, self.target,
                             self.atol)
+
+    def wrong_part(self) -> Finding | None:
+        from deriv.parts import wrong_part
+        return wrong_part(self)
 
     def symbolic(self) -> Finding | None:
         """Last: the derivative's formula against the claim's, in SymPy — in the graph's nodes,

@@ -89,7 +89,9 @@ def test_one_engine():
 # missed a side of a kink: about 15 more; plot's kinks bisected together and its pieces
 # evaluated in chunks: about 20 more; then the merge of a round's student-mistake
 # explanations, whose searches live in axes.py, confusions.py and products.py: about 30
-# more) is, within a budget that keeps it
+# more; a claim's free symbols found once, the table of files drawn as lines, and the hook
+# and total-derivative formula of parts.py's wrong parts: about 15 more) is, within a budget
+# that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
 # branches went to branches.py).
 ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "checker", "cli",
@@ -102,7 +104,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 10_900, lines
+    assert lines < 10_930, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -832,3 +832,26 @@ def _scalar_rnn(tmp_path, steps: int, claim: str, expr: str):
                     f'[[problem.claim]]\nid = "{claim}"\nof = "L"\nwrt = "w"\n'
                     f'expr = "{expr}"\n')
     return path
+
+
+def test_a_wrong_piece_inside_a_claim_is_named_with_what_it_should_be():
+    """parts.py: the sub-formula that, put right, makes the whole claim right — a primitive's
+    derivative miswritten deep inside, or a residual block's ∂y/∂x as a whole."""
+    v, _ = verdicts("parts.toml")
+    assert v["right"].verdict == "pass"
+    found = {k: v[k].diagnosis[0] for k in v if k != "right"}
+    assert all(v[k].verdict == "fail" for k in found)
+    f = found["tanh-prime-without-square"]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "1 - tanh(x)",
+                                                     "1 - tanh(x)**2")
+    f = found["tanh-for-its-derivative"]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "tanh(x)",
+                                                     "1 - tanh(x)**2")
+    f = found["an-x-too-many"]          # the x added, not the x inside tanh
+    assert (f.kind, str(f.expr)) == ("extra-term", "x")
+    f = found["dy/dx-with-a-w-too-many"]     # the lone w, not the w of w·tanh′
+    assert (f.kind, str(f.expr)) == ("extra-term", "w")
+    f = found["dy/dx-as-tanh-prime"]         # the residual's total ∂y/∂x, both paths
+    assert (f.kind, (f.derivative.of, f.derivative.wrt), str(f.printed)) == \
+        ("wrong-factor", ("y", "x"), "1 - tanh(x)**2")
+    assert str(f.expr) == "w*(1 - tanh(x)**2) + 1"
