@@ -7,7 +7,8 @@ of s alone: evaluated with s set to 0, 1 and 2, it is linear in s where the thre
 then the value s must have for the claim to be right follows at every point. That value is
 compared, all points at once, with what s may stand for: the partials along the claim's paths
 (edges, and totals from wrt — a residual's ∂y/∂x), and each primitive's own derivative at the
-graph's arguments (tanh′(x) = 1 − tanh(x)²). A match is confirmed on every sampled point, as
+graph's arguments (tanh′(x) = 1 − tanh(x)²) and an argument's own slope in wrt (the 1/τ of
+exp(z/τ)). A match is confirmed on every sampled point, as
 every explanation is. Scalars only: an array claim's parts are left to products.py and orders.py.
 """
 
@@ -120,6 +121,7 @@ def _candidates(d) -> list[tuple[object, object]]:
     claim, graph, pc = d.claim, d.graph, d.pc
     on = [n for n in graph.order if graph.depends(claim.of, n) and graph.depends(n, claim.wrt)]
     on_set = set(on) | {claim.wrt}
+    wrt = graph.symbols[claim.wrt]
     out: list[tuple[object, object]] = []
 
     def partial(of, wrt, local):
@@ -144,9 +146,14 @@ def _candidates(d) -> list[tuple[object, object]]:
             if entry is None or not entry.partials or call in seen or A.shape_of(call):
                 continue
             seen.add(call)
-            for i, arg in enumerate(call.args):
-                form = entry.partials[i](*call.args)
-                out.append((form, lambda values, form=form: pc.evaluate(values, form)))
+            forms = [entry.partials[i](*call.args) for i in range(len(call.args))]
+            # and an argument's own slope in wrt: the 1/τ of exp(z/τ)
+            forms += [sp.diff(arg, wrt) for arg in call.args
+                      if not arg.is_Atom and wrt in arg.free_symbols and A.within(arg, 8)]
+            for form in forms:
+                if form not in seen and not form.is_Number:
+                    seen.add(form)
+                    out.append((form, lambda values, form=form: pc.evaluate(values, form)))
     return out[:MAX_PART_CANDIDATES]
 
 

@@ -500,8 +500,6 @@ def test_a_power_not_lowered_misses_1_over_b_rather_than_having_an_extra_b():
 STUDENT_FILES = ("student_mistakes.toml", "student_mistakes_matrix.toml")
 # wrong claims deriv does not explain as a marker would (yet): kept in the set, labelled honestly
 UNEXPLAINED = {
-    "temperature:dL/dz1-times-tau--wrong-factor|extra-factor":
-        "τ for 1/τ: claim/truth is τ², and z₁/τ is no node whose partial could stand in",
 }
 
 
