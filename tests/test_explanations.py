@@ -855,3 +855,25 @@ def test_a_wrong_piece_inside_a_claim_is_named_with_what_it_should_be():
     assert (f.kind, (f.derivative.of, f.derivative.wrt), str(f.printed)) == \
         ("wrong-factor", ("y", "x"), "1 - tanh(x)**2")
     assert str(f.expr) == "w*(1 - tanh(x)**2) + 1"
+
+
+def test_a_wrong_piece_inside_an_elementwise_array_claim(monkeypatch):
+    """parts.py on arrays: each element of an elementwise claim is a scalar claim. (Other
+    explanations come first in a full diagnosis: the piece is asked of parts.py directly.)"""
+    import deriv.diagnose as D
+    from deriv.parts import wrong_part
+    seen = {}
+    run = D.Diagnosis.run
+
+    def recorded(self):
+        seen[self.claim.id] = wrong_part(self)
+        return run(self)
+    monkeypatch.setattr(D.Diagnosis, "run", recorded)
+    v, _ = verdicts("parts_arrays.toml")
+    assert v["right"].verdict == "pass" and "right" not in seen
+    f = seen["no-square"]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "1 - tanh(z)",
+                                                     "1 - tanh(z)**2")
+    f = seen["tanh-itself"]
+    assert (f.kind, str(f.expr)) == ("extra-term", "tanh(z)")
+    assert seen["dW"] is None          # through a matrix product: not elementwise, not read
