@@ -2,9 +2,9 @@
 whole claim right — tanh′ written 1 − tanh inside (y − t)(1 + w(1 − tanh x)), or a residual
 block's ∂y/∂x written without its skip connection's 1.
 
-For each small sub-formula s of the claim (the smallest first), the claim is read as a function
-of s alone: evaluated with s set to 0, 1 and 2, it is linear in s where the three agree, and
-then the value s must have for the claim to be right follows at every point. That value is
+For each small sub-formula s of the claim reached through its sums and products (the smallest
+first), the claim is linear in s, C = a·s + b: a and b follow from one evaluation of the claim's
+sums and products, and so does the value s must have for the claim to be right. That value is
 compared, all points at once, with what s may stand for: the partials along the claim's paths
 (edges, and totals from wrt — a residual's ∂y/∂x), and each primitive's own derivative at the
 graph's arguments (tanh′(x) = 1 − tanh(x)²) and an argument's own slope in wrt (the 1/τ of
@@ -29,7 +29,7 @@ MAX_PART_OPS = 40          # a claim larger than this is not taken apart
 
 
 def wrong_part(d) -> Finding | None:
-    claim, graph, pc = d.claim, d.graph, d.pc
+    claim, pc = d.claim, d.pc
     written = d.written
     if written is None or claim.is_value or claim.update or not d.pairs or \
             not A.within(written, MAX_PART_OPS):
@@ -41,21 +41,38 @@ def wrong_part(d) -> Finding | None:
     candidates = _candidates(d, shape)
     if not candidates:
         return None
+    try:
+        with np.errstate(all="ignore"):
+            tree = _Tree(pc, batch.values, written)
+    except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
+        return None
+    if np.shape(tree.value[()]) != np.shape(truth):
+        return None
+    # each candidate's values on the first batch, all at once; the first row is 0 (a term too
+    # many, inside a sum)
+    candidates = [(0, lambda values: 0.0)] + candidates
+    with np.errstate(all="ignore"):
+        rows = np.stack([np.broadcast_to(np.asarray(value(batch.values), dtype=float),
+                                         np.shape(truth)) for _, value in candidates])
+    finite = np.isfinite(rows)
     u = A.symbol("_part", shape)
-    zero = [(0, lambda values: 0.0)]      # a term too many, inside
-    for where, part in _parts(written, shape):
-        replaced = _put(written, where, u)
-        need = _needed(d, replaced, u, batch.values, truth, valid)
-        if need is None:
-            continue
+    for where, part in tree.parts(shape):
+        with np.errstate(all="ignore"):      # (linear in the part: C + a·(s − part) = truth)
+            a = np.broadcast_to(tree.coefficient[where], np.shape(truth))
+            need = np.where(np.abs(a) > 1e-12 * (d.scale + 1),
+                            tree.value[where] + (truth - tree.value[()]) / a, np.nan)
+            defined = finite & np.isfinite(need)
+            close = np.isclose(rows, need, rtol=1e-6, atol=d.atol) | ~defined
+        n = len(candidates)
+        defined = _per_point(defined.reshape(n, -1, defined.shape[-1])) & valid
+        close = _per_point(close.reshape(n, -1, close.shape[-1]))
+        plausible = ((close | ~defined).all(axis=1) &
+                     (defined.sum(axis=1) >= max(3, np.count_nonzero(valid) // 2)))
         added = _parent(written, where).is_Add
-        for label, value in (zero if added else []) + candidates:
-            got = np.broadcast_to(value(batch.values), np.shape(need))
-            defined = valid & _per_point(np.isfinite(need) & np.isfinite(got))
-            if np.count_nonzero(defined) < max(3, np.count_nonzero(valid) // 2):
-                continue
-            if not np.allclose(got[..., defined], need[..., defined], rtol=1e-6, atol=d.atol):
-                continue
+        plausible[0] &= added
+        for j in np.flatnonzero(plausible):
+            label, value = candidates[j]
+            replaced = _put(written, where, u)
 
             def fixed(b, k, replaced=replaced, value=value):
                 return _evaluate(pc, b.values, replaced, u, value(b.values))
@@ -64,23 +81,65 @@ def wrong_part(d) -> Finding | None:
     return None
 
 
-def _parts(written: sp.Expr, shape: tuple) -> list[tuple[tuple, sp.Expr]]:
-    """(where, sub-formula): each place in the claim that may hold a wrong piece — not a number,
-    not the whole — the smallest first (the most precise explanation). One place each: the x
-    added in 1 + x + w·tanh(x) is not the x inside tanh. In an array claim, the parts of its
-    shape reached through elementwise operations alone (each element is a scalar claim)."""
-    found: list[tuple[int, tuple, sp.Expr]] = []
+class _Tree:
+    """The claim's value at every place of its sums and products, and each place's coefficient:
+    the claim is linear in any part reached through sums and (elementwise) products alone,
+    C = a·part + b, so the value the part must have follows from one evaluation — the other
+    places (a function, a power, a matrix product) are evaluated whole, each distinct one once."""
 
-    def walk(e, where, elementwise):
-        inner = elementwise and (not shape or _elementwise(e))
-        size = 1 + sum(walk(a, where + (i,), inner) for i, a in enumerate(e.args))
-        if where and elementwise and not e.is_Number and A.shape_of(e) == shape and \
-                not (e.is_Mul and e.args[0] == -1 and len(e.args) == 2):
-            found.append((size, where, e))
-        return size
-    walk(written, (), True)
-    found.sort(key=lambda f: f[0])
-    return [(where, e) for _, where, e in found[:MAX_PARTS]]
+    def __init__(self, pc, values, written: sp.Expr):
+        self.pc, self.values, self.written = pc, values, written
+        self.value: dict[tuple, object] = {}
+        self.coefficient: dict[tuple, object] = {}
+        self.size: dict[tuple, int] = {}
+        self._whole: dict[sp.Expr, object] = {}
+        self._walk(written, ())
+        self._spread(written, (), 1.0)
+
+    def _walk(self, e, where):
+        if e.is_Add or e.is_Mul:
+            parts = [self._walk(a, where + (i,)) for i, a in enumerate(e.args)]
+            v = sum(parts[1:], parts[0]) if e.is_Add else np.prod(np.broadcast_arrays(*parts), axis=0)
+        elif e.is_Number:
+            v = float(e)
+        else:
+            if e not in self._whole:
+                self._whole[e] = self.pc.evaluate(self.values, e)
+            v = self._whole[e]
+        self.value[where] = v
+        self.size[where] = 1 + sum(self.size[where + (i,)] for i in range(len(e.args))) \
+            if (e.is_Add or e.is_Mul) else sum(1 for _ in sp.preorder_traversal(e))
+        return v
+
+    def _spread(self, e, where, a):
+        self.coefficient[where] = a
+        if e.is_Add:
+            for i, x in enumerate(e.args):
+                self._spread(x, where + (i,), a)
+        elif e.is_Mul:
+            for i, x in enumerate(e.args):
+                others = [self.value[where + (j,)] for j in range(len(e.args)) if j != i]
+                self._spread(x, where + (i,), np.prod(np.broadcast_arrays(a, *others), axis=0))
+
+    def parts(self, shape: tuple) -> list[tuple[tuple, sp.Expr]]:
+        """(where, sub-formula): each place in a sum or product that may hold the wrong piece —
+        not a number, not the whole, of the claim's shape — the smallest first (the most
+        precise explanation). One place each: the x added in 1 + x + w·tanh(x) is not the x
+        inside tanh."""
+        found = []
+        for where in self.coefficient:
+            e = self.at(where)
+            if where and not e.is_Number and A.shape_of(e) == shape and \
+                    not (e.is_Mul and e.args[0] == -1 and len(e.args) == 2):
+                found.append((self.size[where], where, e))
+        found.sort(key=lambda f: f[0])
+        return [(where, e) for _, where, e in found[:MAX_PARTS]]
+
+    def at(self, where: tuple) -> sp.Expr:
+        e = self.written
+        for i in where:
+            e = e.args[i]
+        return e
 
 
 def _put(e: sp.Expr, where: tuple, part) -> sp.Expr:
@@ -92,14 +151,9 @@ def _put(e: sp.Expr, where: tuple, part) -> sp.Expr:
     return e.func(*args)
 
 
-def _elementwise(e: sp.Expr) -> bool:
-    entry = P.entry_of(e)
-    return isinstance(e, (sp.Add, sp.Mul)) or (e.is_Pow and not A.shape_of(e.exp)) or \
-        (entry is not None and entry.elementwise)
-
-
 def _per_point(a: np.ndarray) -> np.ndarray:
-    return a.reshape(-1, a.shape[-1]).all(axis=0)
+    """All of each point's elements (points last; a leading axis of candidates kept)."""
+    return a.all(axis=tuple(range(1, a.ndim - 1))) if a.ndim > 2 else a
 
 
 def _evaluate(pc, values, expr: sp.Expr, u: sp.Symbol, part_value):
@@ -107,25 +161,6 @@ def _evaluate(pc, values, expr: sp.Expr, u: sp.Symbol, part_value):
     extra[u] = np.broadcast_to(np.asarray(part_value, dtype=float),
                                values.shape(u) + (values.n,)).copy()
     return values.value(expr, extra)
-
-
-def _needed(d, replaced, u, values, truth, valid):
-    """The value the part (u in `replaced`) must have for the claim to be right, where the
-    claim is linear in it (None where it is not, or where the part's coefficient vanishes)."""
-    if u not in replaced.free_symbols:
-        return None
-    try:
-        with np.errstate(all="ignore"):
-            c0, c1, c2 = (_evaluate(d.pc, values, replaced, u, k) for k in (0.0, 1.0, 2.0))
-            slope = c1 - c0
-            linear = np.abs(c2 - 2 * c1 + c0) <= 1e-9 * (np.abs(c0) + np.abs(c1) + np.abs(c2)
-                                                          + d.scale)
-            if np.shape(c0) != np.shape(truth) or not _per_point(linear)[valid].all():
-                return None
-            need = np.where(np.abs(slope) > 1e-12 * (d.scale + 1), (truth - c0) / slope, np.nan)
-    except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
-        return None
-    return need
 
 
 def _candidates(d, shape: tuple) -> list[tuple[object, object]]:
