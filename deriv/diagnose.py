@@ -59,6 +59,9 @@ LAST_RESORT = ("wrong_symbol", "wrong_term", "wrong_part", "symbolic", "function
                "wrong_branch")
 MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
+MAX_GAP_NODES = 64          # ... of both formulas together, atoms counted (every gap found in
+                            # the labelled sets had under 40; SymPy's cancel of more took
+                            # 20-60 ms and found none)
 MAX_TRIALS = 2000           # candidates compared in one diagnosis (the catalog's most: 634),
                             # so a claim of a thousand factors is explained in bounded time
 
@@ -326,6 +329,8 @@ class Diagnosis:
                 if not (A.within(t, 2 * MAX_SYMBOLIC_OPS) and
                         A.within(w, 2 * MAX_SYMBOLIC_OPS)):
                     continue          # (gelu's tanh of a cubic: cancel took 0.6 s)
+            if _size(t) + _size(w) > MAX_GAP_NODES:
+                continue
             found = self.gap(t, w, inlined == "exp")
             if found:
                 return found
