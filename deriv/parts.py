@@ -15,6 +15,8 @@ each of its elements is then a scalar claim.
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 import sympy as sp
 
@@ -23,7 +25,7 @@ from deriv import primitives as P
 from deriv.findings import Finding
 from deriv.parse import DRef, dref_of
 
-MAX_PARTS = 24             # sub-formulas of a claim tried, the smallest first
+MAX_PARTS = 32             # sub-formulas of a claim tried, the smallest first
 MAX_PART_CANDIDATES = 96   # partials and primitive derivatives a part may stand for
 MAX_PART_OPS = 40          # a claim larger than this is not taken apart
 
@@ -56,11 +58,11 @@ def wrong_part(d) -> Finding | None:
                                          np.shape(truth)) for _, value in candidates])
     finite = np.isfinite(rows)
     u = A.symbol("_part", shape)
-    for where, part in tree.parts(shape):
+    for where, block, part, value_at, a in tree.parts(shape):
         with np.errstate(all="ignore"):      # (linear in the part: C + a·(s − part) = truth)
-            a = np.broadcast_to(tree.coefficient[where], np.shape(truth))
+            a = np.broadcast_to(a, np.shape(truth))
             need = np.where(np.abs(a) > 1e-12 * (d.scale + 1),
-                            tree.value[where] + (truth - tree.value[()]) / a, np.nan)
+                            value_at + (truth - tree.value[()]) / a, np.nan)
             defined = finite & np.isfinite(need)
             close = np.isclose(rows, need, rtol=1e-6, atol=d.atol) | ~defined
         n = len(candidates)
@@ -68,11 +70,12 @@ def wrong_part(d) -> Finding | None:
         close = _per_point(close.reshape(n, -1, close.shape[-1]))
         plausible = ((close | ~defined).all(axis=1) &
                      (defined.sum(axis=1) >= max(3, np.count_nonzero(valid) // 2)))
-        added = _parent(written, where).is_Add
+        added = block is None and _parent(written, where).is_Add
         plausible[0] &= added
         for j in np.flatnonzero(plausible):
             label, value = candidates[j]
-            replaced = _put(written, where, u)
+            replaced = _put(written, where, u if block is None else sp.Mul(u, *(
+                x for i, x in enumerate(tree.at(where).args) if i not in block)))
 
             def fixed(b, k, replaced=replaced, value=value):
                 return _evaluate(pc, b.values, replaced, u, value(b.values))
@@ -99,7 +102,7 @@ class _Tree:
     def _walk(self, e, where):
         if e.is_Add or e.is_Mul:
             parts = [self._walk(a, where + (i,)) for i, a in enumerate(e.args)]
-            v = sum(parts[1:], parts[0]) if e.is_Add else np.prod(np.broadcast_arrays(*parts), axis=0)
+            v = sum(parts[1:], parts[0]) if e.is_Add else _product(parts)
         elif e.is_Number:
             v = float(e)
         else:
@@ -119,27 +122,45 @@ class _Tree:
         elif e.is_Mul:
             for i, x in enumerate(e.args):
                 others = [self.value[where + (j,)] for j in range(len(e.args)) if j != i]
-                self._spread(x, where + (i,), np.prod(np.broadcast_arrays(a, *others), axis=0))
+                self._spread(x, where + (i,), _product([a, *others]))
 
-    def parts(self, shape: tuple) -> list[tuple[tuple, sp.Expr]]:
-        """(where, sub-formula): each place in a sum or product that may hold the wrong piece —
-        not a number, not the whole, of the claim's shape — the smallest first (the most
-        precise explanation). One place each: the x added in 1 + x + w·tanh(x) is not the x
-        inside tanh."""
+    def parts(self, shape: tuple) -> list[tuple]:
+        """(where, block, sub-formula, its value, its coefficient): each place in a sum or
+        product that may hold the wrong piece — not a number, not the whole, of the claim's
+        shape — and each pair of a product's factors (r(1 + r) for σ′ = r(1 − r) among
+        h·r·(1 + r)·u), the smallest first (the most precise explanation). One place each: the
+        x added in 1 + x + w·tanh(x) is not the x inside tanh."""
         found = []
         for where in self.coefficient:
             e = self.at(where)
             if where and not e.is_Number and A.shape_of(e) == shape and \
                     not (e.is_Mul and e.args[0] == -1 and len(e.args) == 2):
-                found.append((self.size[where], where, e))
+                found.append((self.size[where], where, None, e, self.value[where],
+                              self.coefficient[where]))
+            if e.is_Mul and len(e.args) > 2:
+                for block in combinations(range(len(e.args)), 2):
+                    factors = [e.args[i] for i in block]
+                    if any(f.is_Number for f in factors) or \
+                            A.shape_of(sp.Mul(*factors)) != shape:
+                        continue
+                    inside = [self.value[where + (i,)] for i in block]
+                    others = [self.value[where + (i,)] for i in range(len(e.args))
+                              if i not in block]
+                    found.append((sum(self.size[where + (i,)] for i in block) + 1, where,
+                                  block, sp.Mul(*factors), _product(inside),
+                                  _product([self.coefficient[where], *others])))
         found.sort(key=lambda f: f[0])
-        return [(where, e) for _, where, e in found[:MAX_PARTS]]
+        return [f[1:] for f in found[:MAX_PARTS]]
 
     def at(self, where: tuple) -> sp.Expr:
         e = self.written
         for i in where:
             e = e.args[i]
         return e
+
+
+def _product(values: list):
+    return np.prod(np.broadcast_arrays(*values), axis=0)
 
 
 def _put(e: sp.Expr, where: tuple, part) -> sp.Expr:
@@ -189,6 +210,9 @@ def _candidates(d, shape: tuple) -> list[tuple[object, object]]:
                  any(b != claim.wrt and graph.depends(b, claim.wrt) for b in graph.parents(a))):
             partial(a, claim.wrt, False)
     seen: set = set()
+    # a form in the graph's own nodes where it holds their expressions: r(1 − r) for σ′
+    named = {graph.nodes[n].expr: graph.symbols[n] for n in graph.order
+             if not graph.nodes[n].expr.is_Atom}
     for a in on:
         for call in sp.preorder_traversal(graph.nodes[a].expr):
             entry = P.entry_of(call)
@@ -200,7 +224,7 @@ def _candidates(d, shape: tuple) -> list[tuple[object, object]]:
             # and an argument's own slope in wrt: the 1/τ of exp(z/τ)
             forms += [sp.diff(arg, wrt) for arg in call.args if not shape and
                       not arg.is_Atom and wrt in arg.free_symbols and A.within(arg, 8)]
-            for form in forms:
+            for form in (f.xreplace(named) for f in forms):
                 if form not in seen and not form.is_Number and A.shape_of(form) == shape:
                     seen.add(form)
                     out.append((form, lambda values, form=form: pc.evaluate(values, form)))

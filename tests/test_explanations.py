@@ -873,7 +873,20 @@ def test_a_wrong_piece_inside_an_elementwise_array_claim(monkeypatch):
     assert v["right"].verdict == "pass" and "right" not in seen
     f = seen["no-square"]
     assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "1 - tanh(z)",
-                                                     "1 - tanh(z)**2")
+                                                     "1 - h**2")     # (in the nodes: h = tanh z)
     f = seen["tanh-itself"]
     assert (f.kind, str(f.expr)) == ("extra-term", "tanh(z)")
     assert seen["dW"] is None          # through a matrix product: not elementwise, not read
+
+
+def test_a_gate_derivative_miswritten_deep_in_a_gru_claim_is_named_in_the_nodes():
+    """σ′ = r(1 − r) written r(1 + r) among the factors h·r·(1 + r)·u_r (a pair of a
+    product's factors), and tanh′ = 1 − c² written 1 − c: said in the graph's own nodes."""
+    v, _ = verdicts("parts_gru.toml")
+    assert [k for k in v if v[k].verdict == "pass"] == ["dhn/dc", "dhn/dz", "dhn/dh",
+                                                        "dhn/duh"]
+    f = v["dhn/dh-sigma-prime-wrong"].diagnosis[0]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "r*(r + 1)", "r*(1 - r)")
+    f = v["dhn/dh-tanh-prime-wrong"].diagnosis[0]
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "1 - c", "1 - c**2")
+    assert v["dhn/dh-no-reset-path"].diagnosis[0].kind == "lost-path"
