@@ -1013,7 +1013,8 @@ class Diagnosis:
                                                     for s in expr.free_symbols):
                             expr = None     # a VJP, no Jacobian formula: the partial's name
                         return Finding("wrong-factor", self.target, derivative=ref,
-                                       printed=printed, expr=expr)
+                                       printed=printed,
+                                       expr=None if expr is None else reference_form(expr))
         return None
 
     def factor(self) -> Finding | None:

@@ -10,7 +10,6 @@ text is an error, not a hung machine.
 from __future__ import annotations
 
 import ast
-import builtins
 import functools
 import math
 import re
@@ -25,6 +24,7 @@ from deriv import algebra as A
 from deriv import array_calls
 from deriv import primitives as P
 from deriv.errors import DerivError
+from deriv.suggest import function_hint, name_hint
 
 MAX_TEXT = 20_000        # characters in one expression
 MAX_DEPTH = 60           # nesting of operations and calls
@@ -266,7 +266,7 @@ class _Reader:
             raise self.fail(node, f"'{name}' is a function; call it as {name}(...)")
         if name in self.sizes:          # a size as a number: 1/n, sqrt(d)
             return A.size_value(name)
-        raise self.fail(node, f"unknown name '{name}'")
+        raise self.fail(node, f"unknown name '{name}'{name_hint(name, self.names)}")
 
     def read_Attribute(self, node: ast.Attribute, depth: int) -> sp.Expr:
         if node.attr != "T":
@@ -429,7 +429,8 @@ class _Reader:
         shape = A.shape_of(base)
         if shape[0] != shape[1]:
             raise self.fail(node, f"** of a matrix needs a square matrix, not "
-                                  f"{A.shape_text(shape)} (the matrix power X**k)", "shape")
+                                  f"{A.shape_text(shape)} (the matrix power X**k; hadamard(X, X) is the "
+                                  f"elementwise square)", "shape")
         if not (exponent.is_Integer and abs(int(exponent)) <= MAX_MATRIX_POWER):
             raise self.fail(node, f"a matrix power X**k needs an integer k from "
                                   f"-{MAX_MATRIX_POWER} to {MAX_MATRIX_POWER}, not "
@@ -489,8 +490,7 @@ class _Reader:
             return A.shaped(a * b, shape)
         entry = P.BY_NAME.get(name) if name[0].isalpha() else None
         if entry is None:
-            hint = " (Python's builtins are not functions here)" if hasattr(builtins, name) else ""
-            raise self.fail(node.func, f"unknown function '{name}'{hint}")
+            raise self.fail(node.func, f"unknown function '{name}'{function_hint(name)}")
         self.arity(node, name, entry.arity)
         if entry.comparison and isinstance(node.args[0], ast.Compare):
             return entry.cls(self.comparison(node.args[0], depth))

@@ -23,6 +23,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv import primitives as P
 from deriv.findings import Finding
+from deriv.matrix_form import reference_form
 from deriv.parse import DRef, dref_of
 
 MAX_PARTS = 32             # sub-formulas of a claim tried, the smallest first
@@ -246,5 +247,6 @@ def _finding(d, part, label, added: bool) -> Finding:
     if isinstance(label, tuple):
         ref, local = label
         formula = d.graph.local(ref.of, ref.wrt) if local else d.formula(ref.of, ref.wrt)
-        return Finding("wrong-factor", d.target, derivative=ref, printed=part, expr=formula)
+        return Finding("wrong-factor", d.target, derivative=ref, printed=part,
+                       expr=None if formula is None else reference_form(formula))
     return Finding(kind, d.target, printed=part, expr=label)

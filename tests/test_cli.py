@@ -176,3 +176,33 @@ def test_solve_at_a_point_outside_the_declared_domain_is_bad_input(tmp_path, dec
     assert result.exit_code == (0 if ok else 2), result.output
     if not ok:
         assert "declared" in result.output and "Traceback" not in result.output
+
+
+def test_an_unknown_name_or_function_gets_a_did_you_mean_and_exit_2(tmp_path, run):
+    path = tmp_path / "typo.toml"
+    base = textwrap.dedent('''\
+        [[problem]]
+        id = "typo"
+        inputs = { x = "real", W1 = "real" }
+        graph = """
+        step = W1 * x
+        y = tanh(step)
+        """
+        [[problem.claim]]
+        id = "c"
+        of = "y"
+        wrt = "x"
+        expr = "EXPR"
+        ''')
+    said = {}
+    for expr in ("W_1 * (1 - y**2)", "W1 * heavisde(x)", "W1 * ln(x)", "W1 * (1 - y**2)"):
+        path.write_text(base.replace("EXPR", expr))
+        result = run("check", str(path))
+        said[expr] = (result.exit_code, result.output)
+    assert said["W_1 * (1 - y**2)"][0] == 2
+    assert "unknown name 'W_1' (did you mean W1?)" in said["W_1 * (1 - y**2)"][1]
+    assert "typo.toml:12:9" in said["W_1 * (1 - y**2)"][1]
+    assert "(did you mean heaviside?)" in said["W1 * heavisde(x)"][1]
+    assert "unknown function 'ln' (did you mean log?)" in said["W1 * ln(x)"][1]
+    # a node may still be called `step` (a synonym is a hint, never a name taken)
+    assert said["W1 * (1 - y**2)"][0] == 0, said["W1 * (1 - y**2)"][1]
