@@ -414,8 +414,10 @@ class ProblemCheck:
             return Verdict(self.problem.id, claim, "fail" if structure else "pass",
                            diagnosis=structure, reason="chain structure only")
         if claim.shape_error is not None:     # e.g. X @ R with inner sizes that differ
+            from deriv.misfit import refit       # (and the reading that fits, if one is right)
             return Verdict(self.problem.id, claim, "fail", diagnosis=[
-                Finding("ill-shaped", target, text=claim.shape_error.message)])
+                Finding("ill-shaped", target, text=claim.shape_error.message,
+                        expr=refit(self, claim))])
         v = Verdict(self.problem.id, claim, "pass")
         findings: list[Finding] = []
         written = claim.expr if claim.expr is not None else claim.chain_expr

@@ -890,3 +890,16 @@ def test_a_gate_derivative_miswritten_deep_in_a_gru_claim_is_named_in_the_nodes(
     f = v["dhn/dh-tanh-prime-wrong"].diagnosis[0]
     assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "1 - c", "1 - c**2")
     assert v["dhn/dh-no-reset-path"].diagnosis[0].kind == "lost-path"
+
+
+def test_an_ill_shaped_claim_names_the_reading_that_fits_and_is_right():
+    """misfit.py: a product in the other order, a missing transpose; none where no reading
+    that fits is right (the claim still fails as ill-shaped)."""
+    v, _ = verdicts("misfit.toml")
+    assert v["dL/dW2"].verdict == "pass"
+    for cid, right in (("dL/dW2-order", "matmul(transpose(H), 2*P - 2*Y)/N"),
+                       ("dL/dH-no-transpose", "matmul(2*P - 2*Y, transpose(W2))/N")):
+        f = v[cid].diagnosis[0]
+        assert (v[cid].verdict, f.kind, str(f.expr)) == ("fail", "ill-shaped", right)
+    f = v["dL/dW2-no-fit-is-right"].diagnosis[0]
+    assert (f.kind, f.expr) == ("ill-shaped", None)

@@ -634,3 +634,34 @@ def test_a_plot_locates_sixty_kinks_bisected_together():
     assert [round(k.x, 9) for k in curve.kinks] == centres
     assert all(k.kind == "jump" and abs(k.right - k.left - 1) < 1e-6 for k in curve.kinks)
     assert all(piece.kind == "constant" for piece in curve.pieces)
+
+
+def test_json_expressions_read_back_as_the_same_expressions():
+    """The file syntax JSON carries (render.notation.source) reads back through deriv's parser
+    to the expression printed: every claim of the catalog, and products whose operands need
+    parentheses (@ binds as * does), a scalar sum times an elementwise product, a matrix's
+    elementwise powers (X**k in a file is the matrix power)."""
+    from deriv import algebra as A
+    from deriv.parse import parse_expression
+    from deriv.render.notation import source
+    checked = 0
+    from deriv.problem import derivative_shape
+
+    def derivative(graph, layout):
+        return lambda a, b: DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
+    for p in load_catalog():
+        for c in p.claims:
+            if c.expr is None:
+                continue
+            back = parse_expression(source(c.expr), p.graph.symbols, sizes=frozenset(
+                p.graph.sizes), derivative=derivative(p.graph, c.layout))
+            assert back == c.expr or sp.simplify(back - c.expr) == 0, (p.id, c.id)
+            checked += 1
+    assert checked > 300
+    names = {"H": A.symbol("H", ("N", "h")), "G": A.symbol("G", ("N", "k")),
+             "a": A.symbol("a"), "b": A.symbol("b")}
+    sizes = frozenset({"N", "h", "k"})
+    for text in ("H.T @ (2*G - G) / 3", "H.T @ (2*G)", "(a + b)*hadamard(G, G)",
+                 "G / hadamard(hadamard(G, G), G)", "H.T @ G / (a + b)", "1/G"):
+        e = parse_expression(text, names, sizes=sizes)
+        assert parse_expression(source(e), names, sizes=sizes) == e, (text, source(e))

@@ -253,6 +253,9 @@ def hadamard_power(base) -> bool:
     return bool(shape) and shape[0] != 1 and shape[1] != 1
 
 
+_MUL = sp.printing.precedence.PRECEDENCE["Mul"]
+
+
 class SourcePrinter(Memo, StrPrinter):
     """Expressions in deriv's own file syntax (what JSON carries, for every kind):
     W.T @ x, hadamard(a, b), sum(X), eye(n), D(l, f)."""
@@ -270,9 +273,10 @@ class SourcePrinter(Memo, StrPrinter):
 
     def _print_PrimitiveBase(self, expr):
         entry = P.entry_of(expr)
+        if entry.name == "matmul":       # (@ binds as * does, left to right: A @ (2*B))
+            return (f"({self.parenthesize(expr.args[0], _MUL)} @ "
+                    f"{self.parenthesize(expr.args[1], _MUL, strict=True)})")
         args = [self._print(a) for a in expr.args]
-        if entry.name == "matmul":
-            return f"({args[0]} @ {args[1]})"
         if entry.name == "transpose":
             return f"({args[0]}).T"
         if entry.name == "matpow":
@@ -288,11 +292,23 @@ class SourcePrinter(Memo, StrPrinter):
             out = self._print(arrays[0])
             for a in arrays[1:]:
                 out = f"hadamard({out}, {self._print(a)})"
-            return (self._print(sp.Mul(*scalars)) + "*" if scalars else "") + out
+            return (self.parenthesize(sp.Mul(*scalars), _MUL) + "*"
+                    if scalars else "") + out
         return super()._print_Mul(expr)
 
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
+
+    def _print_Pow(self, expr, rational=False):
+        """A matrix's elementwise power in the file's words (X**k there is the matrix power):
+        R ⊙ R as hadamard(R, R), its inverse as a division."""
+        base, exp = expr.args
+        if not (hadamard_power(base) and exp.is_Integer and 0 < abs(int(exp)) <= 8):
+            return super()._print_Pow(expr, rational)
+        out = self._print(base)
+        for _ in range(abs(int(exp)) - 1):
+            out = f"hadamard({out}, {self._print(base)})"
+        return out if exp > 0 else f"1/{out if abs(int(exp)) > 1 else '(' + out + ')'}"
 
 
 _SOURCE: list = []                     # one printer: its memo serves a whole solution

@@ -82,7 +82,8 @@ def sentence(f, m) -> str:
         got, want = f.shapes
         return f"has shape {m.shape(got)}, but {target} is {m.shape(want)} in the {f.text} layout"
     if kind == "ill-shaped":
-        return f"is not defined: {f.text}"
+        fits = f"; as {m.expr(f.expr)} it would be right" if f.expr is not None else ""
+        return f"is not defined: {f.text}{fits}"
     if kind == "negated":
         whole = f"the updated {m.name(f.target.wrt)}" if f.text == "step" else target
         return f"has the wrong sign: it is the negative of {whole}"
