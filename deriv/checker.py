@@ -730,7 +730,8 @@ def _problem_key(problem: Problem) -> tuple:
     """What a check depends on besides the claim: inputs, graph, output, point, kinks, and what
     the problem asks (a harmless printed value is judged by it)."""
     graph = problem.graph
-    return (tuple((i.name, i.kind) for i in graph.inputs.values()),
+    return (tuple((i.name, i.kind, i.domain, i.interval, i.structure)
+                  for i in graph.inputs.values()), tuple(problem.relations),   # (sizes drawn)
             tuple((n, graph.nodes[n].text) for n in graph.order), problem.output,
             tuple(sorted(problem.at.items())), tuple(problem_kinks(problem)),
             tuple(problem.asks), tuple(sorted({c.wrt for c in problem.claims})))  # harmless()

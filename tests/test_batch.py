@@ -494,3 +494,28 @@ def test_workers_left_early_are_stopped_not_waited_for():
     while multiprocessing.active_children() and time.perf_counter() < deadline:
         time.sleep(0.1)
     assert not multiprocessing.active_children()
+
+
+def test_copies_of_a_problem_share_work_only_when_everything_that_decides_it_is_the_same(
+        tmp_path):
+    """Two files with the same problem id and graph, one with a size relation (n == 2): checked
+    together they give what each gives alone (they had shared one file's sizes, so that a
+    wrong claim passed), in either order."""
+    text = textwrap.dedent('''\
+        [[problem]]
+        id = "p"
+        inputs = { x = "vector(n)" }
+        SIZES
+        graph = "L = sum(hadamard(x, x))"
+        claim = [{ id = "c", of = "L", wrt = "x", expr = "2*x + (n-2)*x" }]
+        ''')
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text(text.replace("SIZES", 'sizes = ["n == 2"]'))
+    b.write_text(text.replace("SIZES", ""))
+    alone = {str(f): check(batch.collect([str(f)]).problems).verdicts[0].verdict
+             for f in (a, b)}
+    assert alone == {str(a): "pass", str(b): "fail"}
+    for order in ([a, b], [b, a]):
+        plan = batch.collect([str(f) for f in order])
+        together = {v.file: v.verdict for v in check(plan.problems, Options(jobs=1)).verdicts}
+        assert together == alone
