@@ -493,7 +493,12 @@ class _Reader:
             raise self.fail(node.func, f"unknown function '{name}'{function_hint(name)}")
         self.arity(node, name, entry.arity)
         if entry.comparison and isinstance(node.args[0], ast.Compare):
-            return entry.cls(self.comparison(node.args[0], depth))
+            difference, inclusive = self.comparison(node.args[0], depth)
+            if not inclusive:
+                return entry.cls(difference)
+            # I(a ≥ b) = 1 − I[b − a > 0]: a tie counts (the argmax itself, in ∂max/∂x)
+            shape = A.shape_of(difference)
+            return (A.ones(shape) if shape else 1) - entry.cls(-difference)
         args = [self.read(a, depth) for a in node.args]
         wrong = entry.check(A, args) if entry.check is not None else None
         if wrong:
@@ -509,16 +514,17 @@ class _Reader:
     def read_List(self, node: ast.List, depth: int) -> sp.Expr:
         return array_calls.literal(self, node, depth)
 
-    def comparison(self, node: ast.Compare, depth: int) -> sp.Expr:
-        """I(a > b) is I[a − b > 0]; I(a < b) is I[b − a > 0]."""
+    def comparison(self, node: ast.Compare, depth: int) -> tuple[sp.Expr, bool]:
+        """(d, inclusive): I(a > b) is I[d > 0] with d = a − b, I(a < b) with d = b − a;
+        inclusive for >= and <=."""
         if len(node.ops) != 1:
             raise self.fail(node, "only one comparison (a > b or a < b) is allowed")
         left, right = self.read(node.left, depth), self.read(node.comparators[0], depth)
         op = node.ops[0]
         if isinstance(op, (ast.Gt, ast.GtE)):
-            return left - right
+            return left - right, isinstance(op, ast.GtE)
         if isinstance(op, (ast.Lt, ast.LtE)):
-            return right - left
+            return right - left, isinstance(op, ast.LtE)
         raise self.fail(node, "the comparison in an indicator must be >, >=, < or <=")
 
     def read_D(self, node: ast.Call) -> sp.Expr:

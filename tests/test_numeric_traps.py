@@ -330,3 +330,14 @@ def test_a_whole_gradient_step_negated_is_said_so():
     assert v.outcome == "failed" and v.diagnosis[0].kind == "negated"
     from deriv.render.words import UnicodeMath, sentence
     assert "the negative of the updated w" in sentence(v.diagnosis[0], UnicodeMath())
+
+
+def test_an_indicator_of_a_non_strict_comparison_counts_the_tie():
+    """I(x >= c) is 1 where x = c: ∂max(x)/∂x is 1 at the argmax, where I(x > c) is 0 (it had
+    been read as the strict one, so the right claim failed)."""
+    text = problem("c = max(x)", [claim("ge", "I(x >= c)", of="c"),
+                                  claim("le", "I(c <= x)", of="c"),
+                                  claim("strict", "I(x > c)", of="c")],
+                   inputs='{ x = "vector(n)" }')
+    v = verdicts(text)
+    assert (v["ge"].verdict, v["le"].verdict, v["strict"].verdict) == ("pass", "pass", "fail")
