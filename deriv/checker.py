@@ -73,7 +73,7 @@ class Batch:
                  symmetric: bool | frozenset = False):
         self.sizes = sizes
         self.inputs = draw_all(problem.inputs, n, seed, sizes, symmetric)
-        self.values = Values(problem, self.inputs, sizes)
+        self.values = Values(problem, self.inputs, sizes, n=n)    # (n: a graph of constants)
         extra = reach(problem, self.inputs, sizes, self.values.kinks(kinks), seed,
                       max(REACH_POINTS, n // 8)) if kinks and not symmetric else None
         if extra is not None:             # points on the sides of the kinks not yet seen

@@ -56,25 +56,26 @@ def _contraction_shape(side: int):
 
 def _np_kron(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    m, n, s = a.shape
+    m, n, _ = a.shape
     p, q, _ = b.shape
-    return np.einsum("ijs,kls->ikjls", a, b).reshape(m * p, n * q, s)
+    out = np.einsum("ijs,kls->ikjls", a, b)       # (a constant's one point broadcasts)
+    return out.reshape(m * p, n * q, out.shape[-1])
 
 
 def _np_kron_left(z, b):
     """Ā[i,j] = Σ_kl Z̄[(i,k),(j,l)]·B[k,l]."""
     z, b = np.asarray(z, dtype=float), np.asarray(b, dtype=float)
-    p, q, s = b.shape
+    p, q, _ = b.shape
     m, n = z.shape[0] // p, z.shape[1] // q
-    return np.einsum("ikjls,kls->ijs", z.reshape(m, p, n, q, s), b)
+    return np.einsum("ikjls,kls->ijs", z.reshape(m, p, n, q, z.shape[-1]), b)
 
 
 def _np_kron_right(z, a):
     """B̄[k,l] = Σ_ij Z̄[(i,k),(j,l)]·A[i,j]."""
     z, a = np.asarray(z, dtype=float), np.asarray(a, dtype=float)
-    m, n, s = a.shape
+    m, n, _ = a.shape
     p, q = z.shape[0] // m, z.shape[1] // n
-    return np.einsum("ikjls,ijs->kls", z.reshape(m, p, n, q, s), a)
+    return np.einsum("ikjls,ijs->kls", z.reshape(m, p, n, q, z.shape[-1]), a)
 
 
 def _mp_kron(a, b):

@@ -168,14 +168,25 @@ def _mp():
     return mpmath
 
 
-def _mp_sigmoid(z):
+MP_EXP_LIMIT = 1e30       # exp beyond ±this is ∞ or 0 at any precision that matters: mpmath
+                          # would work out ln 2 to as many bits as the exponent has digits
+                          # (exp(exp(exp(exp(exp(2))))) ran out of memory, or time)
+
+
+def _mp_exp(z):
     mp = _mp()
-    return 1 / (1 + mp.exp(-z)) if z >= 0 else mp.exp(z) / (1 + mp.exp(z))
+    if mp.isfinite(z) and abs(z) > MP_EXP_LIMIT:
+        return mp.inf if z > 0 else mp.mpf(0)
+    return mp.exp(z)
+
+
+def _mp_sigmoid(z):
+    return 1 / (1 + _mp_exp(-z)) if z >= 0 else _mp_exp(z) / (1 + _mp_exp(z))
 
 
 def _mp_softplus(z):
     mp = _mp()
-    return z + mp.log1p(mp.exp(-z)) if z > 0 else mp.log1p(mp.exp(z))
+    return z + mp.log1p(_mp_exp(-z)) if z > 0 else mp.log1p(_mp_exp(z))
 
 
 def _I(z):
@@ -203,7 +214,7 @@ def _kink0(z, *rest):
 # SymPy's own functions keep SymPy's class (so its algebra knows them); their partials here say
 # the same as SymPy's fdiff and a test holds them to it.
 
-register(Primitive("exp", ("exp",), 1, np.exp, lambda z: _mp().exp(z), sympy=sp.exp,
+register(Primitive("exp", ("exp",), 1, np.exp, _mp_exp, sympy=sp.exp,
                    partials=(lambda z: sp.exp(z),), unicode="exp({0})", latex=r"\exp\left({0}\right)"))
 register(Primitive("log", ("log",), 1, np.log, lambda z: _mp().log(z) if z > 0 else _mp().nan,
                    sympy=sp.log, partials=(lambda z: 1 / z,), unicode="log({0})",

@@ -620,7 +620,9 @@ class Values:
         if self.backend != "numpy":
             try:
                 out = fn(*args)
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            except (ZeroDivisionError, ValueError, OverflowError, TypeError, MemoryError):
+                # (MemoryError: mpmath's exp of a number with a 700-digit exponent would need
+                # an integer of that many bits — beyond any float, as an overflow is)
                 import mpmath as mp
                 out = [mp.nan] * len(program.outputs)
             return [_mp_shaped(v, concrete(A.shape_of(s), self.sizes))

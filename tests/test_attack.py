@@ -415,3 +415,28 @@ def test_a_high_power_is_not_expanded_to_explain_a_claim(tmp_path):
     out = subprocess.run([sys.executable, "-m", "deriv", "check", str(path)],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and "FAILED" in out.stdout
+
+
+# --- a fourth adversarial review (attack D): crashes on legal files -------------------------------
+@pytest.mark.parametrize("text, verdict", [
+    # a Kronecker product with a constant operand: its one point broadcasts over the samples
+    (toml('X = "matrix(n, n)", a = "real"',
+          "M = kron(eye(n), X)\nK = kron([[1, 2], [3, 4]], X)\nL = sum(M) * a + sum(K)",
+          [claim("c", "L", "X", "(n*a + 10) * ones(n, n)"),
+           claim("bad", "L", "X", "(n*a + 4) * ones(n, n)", expect="fail", note="the sum")]),
+     {"c": "pass", "bad": "fail"}),
+    # a graph of constants, no inputs (what `deriv import` drafts from a worked example)
+    (toml("", "a = 0.5\nL = a ** 2",
+          [claim("c", "L", "a", "2*a"), claim("bad", "L", "a", "a", expect="fail", note="2")]),
+     {"c": "pass", "bad": "fail"}),
+    # a tower of exponentials: mpmath's exp of a 700-digit exponent ran out of memory
+    (toml('x = "real"', "e = exp(exp(exp(exp(exp(x)))))",
+          [claim("bad", "e", "x", "0", expect="fail", note="zero")]), {"bad": "fail"}),
+])
+def test_legal_files_that_crashed_check_and_solve(tmp_path, text, verdict):
+    path = write(tmp_path, text)
+    result, elapsed = cli("check", path)
+    assert result.exit_code == 0 and elapsed < BOUND, result.output
+    assert verdicts(path) == verdict
+    result, _ = cli("solve", path)
+    assert result.exit_code == 0, result.output
