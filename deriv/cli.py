@@ -183,11 +183,11 @@ def show(obj, target, fmt, problem_id):
     problems = _narrow(resolve([target], _catalog_dirs(obj)), target, problem_id)
     if fmt == "json":
         from deriv.render import json as render_json
-        click.echo("\n".join(render_json.problem(p) for p in problems))
+        _echo("\n".join(render_json.problem(p) for p in problems))
         return
     if fmt == "markdown":
         from deriv.render import markdown
-        click.echo("\n".join(markdown.problem(p) for p in problems), nl=False)
+        _echo("\n".join(markdown.problem(p) for p in problems), nl=False)
         return
     from deriv.render import text
     from deriv.render.console import make
@@ -409,15 +409,16 @@ def import_(sheet_file, section, functions, out):
     inputs, and every derivative it prints as a claim; what it could not read is marked in
     comments. Review the draft, then `deriv check` it."""
     from deriv.draft import draft_file
+    from deriv.escape import printable
     result = draft_file(sheet_file, section, functions)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+    for note in result.notes:          # (the sheet's own text: escaped for the terminal)
+        click.echo(f"note: {printable(note)}", err=True)
     if out:
         with open(out, "w", encoding="utf-8") as f:
             f.write(result.text)
-        click.echo(f"wrote {out}: {result.summary()}")
+        click.echo(f"wrote {printable(out)}: {result.summary()}")
     else:
-        click.echo(result.text, nl=False)
+        _echo(result.text, nl=False)
         click.echo(result.summary(), err=True)
 
 

@@ -278,6 +278,7 @@ def _raw(text: str) -> list[str]:
                                   ["solve", "--format", "latex"], ["solve", "--format", "markdown"],
                                   ["solve", "--format", "json"], ["check", "--format", "markdown"],
                                   ["check", "--json"], ["graph"], ["graph", "--format", "dot"],
+                                  ["show", "--format", "markdown"], ["show", "--format", "json"],
                                   ["plot", "--wrt", "x", "--over", "x=-1:1"]])
 def test_text_from_a_file_is_escaped_for_the_terminal(tmp_path, args):
     path = tmp_path / "evil.toml"
