@@ -23,6 +23,7 @@ from deriv import matrix_functions as _matrix_functions  # noqa: F401  (register
 from deriv import primitives as P
 from deriv.errors import DerivError
 from deriv import reductions  # noqa: F401  (registers the entries over an axis)
+from deriv import slopes  # noqa: F401  (registers the slopes programs compute tanh′, σ′ by)
 
 SCALAR: tuple = ()
 _THIS = sys.modules[__name__]      # handed to the registry's rules, which build with it

@@ -50,6 +50,9 @@ class Primitive:
     check: Callable | None = None               # (A, arguments) → what is wrong with them
                                                 # (eig of a non-symmetric matrix), or None
     exp_form: Callable | None = None            # args → the value in exp and log: σ's 1/(1 + e⁻ᶻ)
+    code_partials: tuple[Callable, ...] = ()    # the partials as programs compute them, where
+                                                # the ones above lose every digit: σ(1 − σ) is 0
+                                                # in float64 from z ≈ 37, 1 − tanh² from z ≈ 19
     cls: type = field(default=None, compare=False)   # set by register
 
     @property
@@ -228,7 +231,8 @@ register(Primitive("tan", ("tan",), 1, np.tan, lambda z: _mp().tan(z), sympy=sp.
                    latex=r"\tan\left({0}\right)"))
 register(Primitive("tanh", ("tanh",), 1, np.tanh, lambda z: _mp().tanh(z), sympy=sp.tanh,
                    partials=(lambda z: 1 - sp.tanh(z) ** 2,), unicode="tanh({0})",
-                   latex=r"\tanh\left({0}\right)"))
+                   latex=r"\tanh\left({0}\right)",
+                   code_partials=(lambda z: call("tanh_slope", z, sp.tanh(z)),)))
 register(Primitive("sqrt", ("sqrt",), 1, np.sqrt,
                    lambda z: _mp().sqrt(z) if z >= 0 else _mp().nan, sympy=sp.sqrt,
                    partials=(lambda z: 1 / (2 * sp.sqrt(z)),), unicode="√({0})",
@@ -251,8 +255,10 @@ register(Primitive(
 register(Primitive(
     "sigmoid", ("sigmoid", "sig"), 1, _stable_sigmoid, _mp_sigmoid,
     partials=(lambda z: call("sigmoid", z) * (1 - call("sigmoid", z)),),
-    exp_form=lambda z: 1 / (1 + sp.exp(-z)),
+    exp_form=lambda z: 1 / (1 + sp.exp(-z)), code_partials=(
+        lambda z: call("sigmoid_slope", z, call("sigmoid", z)),),
     unicode="σ({0})", latex=r"\sigma\left({0}\right)"))
+
 register(Primitive(
     "softplus", ("softplus",), 1, lambda z: np.logaddexp(0.0, z), _mp_softplus,
     partials=(lambda z: call("sigmoid", z),), exp_form=lambda z: sp.log(1 + sp.exp(z)),

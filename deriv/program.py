@@ -568,7 +568,7 @@ def _stand_ins(arity: int) -> tuple[sp.Symbol, ...]:
 @functools.lru_cache(maxsize=None)
 def _partial(entry, i: int, arity: int) -> sp.Expr:
     """An elementwise primitive's i-th partial, on stand-ins for its arguments."""
-    return entry.partials[i](*_stand_ins(arity))
+    return (entry.code_partials or entry.partials)[i](*_stand_ins(arity))
 
 
 def adjoint_program(graph, only: tuple[str, str] | None = None,

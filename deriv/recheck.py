@@ -173,6 +173,9 @@ def first_digits(values) -> int:
     return int(PRECISIONS[0] + 4 * min(spread, 330))     # float64 spans 10⁻³²⁴ … 10³⁰⁸
 
 
+ZERO_DIGITS = 800       # digits a side exactly 0 where the other is not is rechecked up to
+
+
 def disagree_at(evaluate, cost: list, float64: tuple | None = None,
                 start: int = PRECISIONS[0]) -> bool | None:
     """Does the claim differ from the truth at one point, computed at rising precision?
@@ -187,7 +190,8 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
     if float64 is not None and all(np.isfinite(x).all() for x in float64):
         previous = tuple([mp.mpf(float(x)) for x in np.ravel(v)] for v in float64)
     limit = max(PRECISIONS[-1], 2 * start)          # at least two precisions
-    for digits in [start * 2 ** k for k in range(8) if start * 2 ** k <= limit]:
+    digits = start
+    while digits <= max(limit, ZERO_DIGITS):
         cost[0] += 1
         now = evaluate(digits)
         if now is None:
@@ -202,16 +206,22 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
             # not round-off of the larger), and to the largest one far below float64's
             # round-off (an array's computed zeros are not its scale)
             floor = FLOOR * max(max(abs(a), abs(b)) for a, b in zip(c, t)) if c else 0
-            stable, wrong = True, False
+            stable, wrong, zero = True, False, False
             for a, b, pa, pb in zip(c, t, pc, pt):
                 change = abs(a - pa) + abs(b - pb)
                 diff = abs(a - b)
                 tol = PRECISE_RTOL * max(abs(a), abs(b)) + floor
-                wrong = wrong or diff > tol + change * gain
+                differs = diff > tol + change * gain
+                wrong = wrong or differs
+                zero = zero or (differs and (a == 0 or b == 0))
                 stable = stable and change <= mp.mpf("1e-3") * max(tol, diff)
-            if stable:
+            # a side that is 0 at two precisions may be all its digits cancelled (1 − tanh(x)²
+            # is 0 up to 2x/ln 10 digits): more digits, up to ZERO_DIGITS, before "wrong"
+            deeper = wrong and zero and 2 * digits <= ZERO_DIGITS
+            if stable and not deeper:
                 return wrong
-            if 2 * digits > limit:            # still moving: only agreement is safe to say
-                return None if wrong else False
+            if 2 * digits > (ZERO_DIGITS if deeper else limit):   # still moving: only
+                return None if wrong else False                      # agreement is safe
         previous, last = (c, t), digits
+        digits *= 2
     return None

@@ -341,3 +341,20 @@ def test_an_indicator_of_a_non_strict_comparison_counts_the_tie():
                    inputs='{ x = "vector(n)" }')
     v = verdicts(text)
     assert (v["ge"].verdict, v["le"].verdict, v["strict"].verdict) == ("pass", "pass", "fail")
+
+
+def test_saturated_sigmoid_and_tanh_slopes_are_not_zero():
+    """σ′(150) = 7e-66 and tanh′(100) = 5.5e-87 are floats: the truth is computed from
+    e^(−|z|) (slopes.py), never as 1 − 1, so the right claims pass and 0 fails — and a right
+    claim written 1 − h², which float64 and 50 digits round to 0, is rechecked with more
+    digits until its cancelled digits come back (recheck.ZERO_DIGITS)."""
+    v = verdicts(problem("s = sigmoid(x)", [claim("right", "sigmoid(x)*sigmoid(-x)", of="s"),
+                                            claim("zero", "0", of="s")],
+                         inputs='{ x = "interval(150, 200)" }'))
+    assert (v["right"].verdict, v["zero"].verdict) == ("pass", "fail")
+    v = verdicts(problem("a = 100*x\nh = tanh(a)",
+                         [claim("sech", "400/(exp(a) + exp(-a))**2", of="h"),
+                          claim("one-minus", "100*(1 - h**2)", of="h"),
+                          claim("zero", "0", of="h")]))
+    assert (v["sech"].verdict, v["one-minus"].verdict, v["zero"].verdict) == \
+        ("pass", "pass", "fail")
