@@ -75,11 +75,12 @@ def size_assignments(sizes, seed: int, count: int = ASSIGNMENTS, relations=(),
     if not sizes:
         return out
     lo, hi = SIZE_RANGE
-    if len(sizes) <= hi - lo:
-        values = sorted(rng.permutation(np.arange(lo, hi))[: len(sizes)])
-        out.append({s: int(v) for s, v in zip(sizes, values)})
-        if len(sizes) > 1:
-            out.append({s: int(v) for s, v in zip(sizes, reversed(values))})
+    # then each size through every other value of the range, the sizes shifted against each
+    # other: every size takes every value once (a claim wrong only at n = 5 is seen), and
+    # two sizes are drawn both ways, m < n and m > n
+    others = [int(v) for v in rng.permutation([v for v in range(lo, hi) if v != 3])]
+    for j in range(len(others)):
+        out.append({s: others[(j + i) % len(others)] for i, s in enumerate(sizes)})
     while len(out) < count:
         out.append({s: int(v) for s, v in zip(sizes, rng.integers(lo, hi, len(sizes)))})
     return out

@@ -87,3 +87,27 @@ def test_bad_relations_are_placed(line, message):
     with pytest.raises(DerivError) as err:
         deriv.load(DET % line)
     assert message in err.value.message and err.value.line == 5 and err.value.col
+
+
+def test_every_size_takes_every_value_of_its_range():
+    """Each size is drawn at 3 (the square setting) and at every other value of 2…5, shifted
+    against the other sizes (m < n and m > n both), so a claim wrong only at n = 5 fails (with
+    four random draws it had passed on some seeds)."""
+    for sizes in (["n"], ["m", "n"], ["m", "n", "k"]):
+        for seed in range(5):
+            drawn = size_assignments(sizes, seed)
+            assert all({a[s] for a in drawn} == {2, 3, 4, 5} for s in sizes)
+            if len(sizes) > 1:
+                assert any(a["m"] < a["n"] for a in drawn) and any(a["m"] > a["n"] for a in drawn)
+    text = '''
+[[problem]]
+id = "p"
+inputs = { x = "vector(n)" }
+graph = "L = sum(hadamard(x, x))"
+claim = [{ id = "right", of = "L", wrt = "x", expr = "2*x" },
+         { id = "wrong-at-5", of = "L", wrt = "x", expr = "2*x + (n-2)*(n-3)*(n-4)*x" }]
+'''
+    from deriv.problem import load_text
+    report = deriv.check(load_text(text, "p.toml"))
+    assert {v.claim.id: v.verdict for v in report.verdicts} == {"right": "pass",
+                                                               "wrong-at-5": "fail"}
