@@ -16,8 +16,9 @@ from deriv.parse import DRef
 
 def telescope(product: list[DRef], wrt: str, of: str) -> tuple[list[DRef] | None,
                                                                  Finding | None]:
-    """Order the factors into wrt → … → of, or say where the chain breaks."""
-    remaining = list(product)
+    """Order the factors into wrt → … → of, or say where the chain breaks. A factor D(a, a)
+    is 1 (the seed ∂L/∂L a sweep starts from): no link."""
+    remaining = [f for f in product if f.of != f.wrt]
     ordered: list[DRef] = []
     at = wrt
     target = DRef(of, wrt)

@@ -358,3 +358,16 @@ def test_saturated_sigmoid_and_tanh_slopes_are_not_zero():
                           claim("zero", "0", of="h")]))
     assert (v["sech"].verdict, v["one-minus"].verdict, v["zero"].verdict) == \
         ("pass", "pass", "fail")
+
+
+def test_a_chain_with_the_seed_factor_d_l_l_is_a_chain():
+    """D(L, L) is 1, the seed a sweep starts from: no link of the chain (it had been called a
+    missing path, and D(x, x) at the end a broken link); a chain that misses a link still
+    fails."""
+    text = problem("z = w * x\nL = z**2", [
+        {"id": "seed", "of": "L", "wrt": "x", "chain": "D(L, L) * D(L, z) * D(z, x)"},
+        {"id": "tail", "of": "L", "wrt": "x", "chain": "D(L, z) * D(z, x) * D(x, x)"},
+        {"id": "short", "of": "L", "wrt": "x", "chain": "D(L, L) * D(L, z)"}],
+        inputs='{ x = "real", w = "real" }')
+    v = verdicts(text)
+    assert (v["seed"].verdict, v["tail"].verdict, v["short"].verdict) == ("pass", "pass", "fail")
