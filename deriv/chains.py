@@ -16,9 +16,10 @@ from deriv.parse import DRef
 
 def telescope(product: list[DRef], wrt: str, of: str) -> tuple[list[DRef] | None,
                                                                  Finding | None]:
-    """Order the factors into wrt → … → of, or say where the chain breaks. A factor D(a, a)
-    is 1 (the seed ∂L/∂L a sweep starts from): no link."""
-    remaining = [f for f in product if f.of != f.wrt]
+    """Order the factors into wrt → … → of, or say where the chain breaks. The seeds D(of, of)
+    of a reverse sweep and D(wrt, wrt) of a forward one are 1: no link (an identity factor
+    between two links, ∂h₁/∂h₁, is no link of the graph and breaks the chain)."""
+    remaining = [f for f in product if not (f.of == f.wrt and f.of in (of, wrt))]
     ordered: list[DRef] = []
     at = wrt
     target = DRef(of, wrt)

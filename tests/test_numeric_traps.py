@@ -361,9 +361,10 @@ def test_saturated_sigmoid_and_tanh_slopes_are_not_zero():
 
 
 def test_a_chain_with_the_seed_factor_d_l_l_is_a_chain():
-    """D(L, L) is 1, the seed a sweep starts from: no link of the chain (it had been called a
-    missing path, and D(x, x) at the end a broken link); a chain that misses a link still
-    fails."""
+    """D(L, L) is 1, the seed a reverse sweep starts from, and D(x, x) a forward one's: no
+    link of the chain (they had been a missing path and a broken link); a chain that misses a
+    link still fails. (An identity between two links is no seed: the catalog's eth-dl-4-3-6
+    ∂h₁/∂h₁ stays a broken link.)"""
     text = problem("z = w * x\nL = z**2", [
         {"id": "seed", "of": "L", "wrt": "x", "chain": "D(L, L) * D(L, z) * D(z, x)"},
         {"id": "tail", "of": "L", "wrt": "x", "chain": "D(L, z) * D(z, x) * D(x, x)"},
