@@ -162,8 +162,23 @@ def blank(text: str, names: frozenset = frozenset()) -> str:
     text = _BLANK.sub(lambda m: " " * len(m.group()), text)
     text = _CONDITION.sub(lambda m: "\\cond" + " " * (len(m.group()) - 5), text)
     # \text{ReLU} names a function; \text{so, } is prose and separates equations
-    return _PROSE.sub(lambda m: m.group() if not _is_prose(m["w"], names) else
-                      "\\quad" + " " * (len(m.group()) - 5), text)
+    def prose(m: re.Match) -> str:
+        if not _is_prose(m["w"], names) or _operator_word(m, text):
+            return m.group()
+        return "\\quad" + " " * (len(m.group()) - 5)
+    return _PROSE.sub(prose, text)
+
+
+def _operator_word(m: re.Match, text: str) -> bool:
+    r"""\operatorname{sech}, \mathrm{cosh} — one word of letters in an operator font — or a
+    word applied at once, \text{erf}(x): a function's name, read (and refused if unknown),
+    never cut off as prose (its factor had been dropped from the equation)."""
+    word = m["w"].strip()
+    if not word.isalpha():
+        return False
+    font = m.group().split("{", 1)[0]
+    return font in ("\\operatorname", "\\mathrm") or \
+        text[m.end():m.end() + 1] in ("(", "^", "_")
 
 
 def _scan(text: str):

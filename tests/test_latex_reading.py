@@ -249,3 +249,22 @@ def test_a_prime_of_a_vector_is_elementwise():
     text = problem('z = "vector(n)", g = "vector(n)"', "a = sigmoid(z)\nL = dot(g, a)")
     found = read(text, r"\nabla_z L = g \odot \sigma'(z)", "L", "z")
     assert found == [(None, "hadamard(g, hadamard(sigmoid(z), 1 - sigmoid(z)))", None)], found
+
+
+@pytest.mark.parametrize("printed", [
+    r"\frac{\partial h}{\partial x} = y(1 - h^2)\,\mathrm{sech}^2(x)",
+    r"\frac{\partial h}{\partial x} = y(1 - h^2)\operatorname{cosh}(x)",
+    r"\frac{\partial h}{\partial x} = y(1 - h^2)\text{erf}(x)",
+])
+def test_an_unknown_function_in_an_operator_font_is_unread_not_cut_off_as_prose(printed):
+    """\\mathrm{sech}, \\operatorname{cosh}, \\text{erf}(x): a function's name, which deriv
+    does not know — the claim is unread (it had been cut there as prose, its factor dropped,
+    and the wrong formula passed); \\mathrm{ReLU} and \\text{so, } keep their readings."""
+    text = problem('x = "positive", y = "positive"', "h = tanh(x*y)")
+    (p,) = load_text(text)
+    found, why = claim_sides(printed, p, "h", "x")
+    assert found == [] and "unknown command" in why
+    assert read(text, r"\frac{\partial h}{\partial x} = y(1 - h^2) \text{ so }", "h", "x") == \
+        [(None, "y * (1 - h ** 2)", None)]
+    relu = problem('x = "real"', "r = relu(x)")
+    assert read(relu, r"r = \mathrm{ReLU}(x)", "r", "") == [(None, "relu(x)", None)]
