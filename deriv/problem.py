@@ -271,6 +271,14 @@ def holds(assignment: dict, relations) -> bool:
     return all(RELATIONS[op](value(a), value(b)) for a, op, b in relations)
 
 
+def size_values(relations) -> list[int]:
+    """The values sizes are drawn from: 2…5, and the numbers the relations name with their
+    neighbours (m == 8, m > 5: 7, 8, 9 and 5, 6), within 1…64."""
+    named = {c + d for a, _, b in relations for c in (a, b) if isinstance(c, int)
+             for d in (-1, 0, 1)}
+    return sorted(set(range(*SIZE_RANGE)) | {v for v in named if 1 <= v <= 64})
+
+
 _RELATION = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*|\d+)\s*(>=|<=|==|!=|>|<)\s*"
                        r"([A-Za-z][A-Za-z0-9_]*|\d+)\s*")
 
@@ -298,14 +306,12 @@ def _relations(raw, sizes: tuple, where) -> tuple:
                             f"({', '.join(sizes) or 'none'})")
         out.append((a, op, b))
     named = sorted({x for r in out for x in (r[0], r[2]) if isinstance(x, str)})
-    if len(named) <= 6 and out and not any(       # (more sizes: found when drawn)
-            holds(dict(zip(named, values)), out)
-            for values in itertools.product(range(*SIZE_RANGE), repeat=len(named))):
-        fixed = [(a, b) for a, op, b in out if op == "==" and isinstance(b, int)]
-        hint = f" (a size fixed at {fixed[0][1]}: write the number in the shape, or " \
-            f"--size {fixed[0][0]}={fixed[0][1]})" if fixed else ""
-        raise where(f"no sizes from {SIZE_RANGE[0]} to {SIZE_RANGE[1] - 1} satisfy "
-                    + ", ".join(printable(r) for r in raw) + hint)
+    values = size_values(out)
+    if len(named) <= 6 and out and len(values) ** len(named) <= 1 << 16 and not any(
+            holds(dict(zip(named, drawn)), out)     # (more sizes: found when drawn)
+            for drawn in itertools.product(values, repeat=len(named))):
+        raise where(f"no sizes from {values[0]} to {values[-1]} satisfy "
+                    + ", ".join(printable(r) for r in raw))
     return tuple(out)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from deriv.graph import Input
-from deriv.problem import SIZE_RANGE, holds
+from deriv.problem import SIZE_RANGE, holds, size_values
 
 REAL = (-2.0, 2.0)          # wide enough to see both sides of every kink in the documents'
 POSITIVE = (0.1, 2.5)       # problems, narrow enough that exp(exp(x)) stays finite
@@ -96,10 +96,11 @@ def _related(sizes, seed: int, count: int, relations) -> list[dict]:
     rng = np.random.default_rng(seed)
     lo, hi = SIZE_RANGE
     k = len(sizes)
-    if (hi - lo) ** k <= CANDIDATES:
-        grid = np.stack(np.meshgrid(*[np.arange(lo, hi)] * k, indexing="ij"), -1).reshape(-1, k)
+    values = np.array(size_values(relations))      # (2…5, and m == 8's 8)
+    if len(values) ** k <= CANDIDATES:
+        grid = np.stack(np.meshgrid(*[values] * k, indexing="ij"), -1).reshape(-1, k)
     else:
-        grid = rng.integers(lo, hi, (CANDIDATES, k))
+        grid = rng.choice(values, (CANDIDATES, k))
     fitting = [a for a in ({s: int(v) for s, v in zip(sizes, row)} for row in grid)
                if holds(a, relations)]
     if not fitting:

@@ -111,3 +111,12 @@ claim = [{ id = "right", of = "L", wrt = "x", expr = "2*x" },
     report = deriv.check(load_text(text, "p.toml"))
     assert {v.claim.id: v.verdict for v in report.verdicts} == {"right": "pass",
                                                                "wrong-at-5": "fail"}
+
+
+@pytest.mark.parametrize("relation, size", [('"m == 8"', {8}), ('"m > 5"', {6})])
+def test_a_relation_naming_a_number_outside_2_to_5_draws_there(relation, size):
+    """m == 8 and m > 5 are drawn at 8 and at 6 (with m's neighbours in the candidates); they
+    had been refused as unsatisfiable, pointing at a --size the refusal made unusable."""
+    problem = deriv.load(DET % f"sizes = [{relation}]")
+    batches = ProblemCheck(problem, Options(200)).batches
+    assert {b.sizes["m"] for b in batches} == size and len(batches) >= 2
