@@ -61,6 +61,8 @@ def _names(value, where, key: str) -> list[str]:
 def _dims(text, where, key: str) -> tuple:
     if not isinstance(text, str) or not text.strip():
         raise where(f"'{key}' is a size such as \"n x n x n\"", key)
+    if text.strip().lower() in ("scalar", "1"):       # (as the derived one is said)
+        return ()
     parts = [p.strip() for p in re.split(r"[x×]", text.strip())]
     if not all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*|[0-9]{1,4}", p) for p in parts) or \
             len(parts) > 4:

@@ -341,3 +341,22 @@ def test_a_saddle_with_one_falling_direction_in_64_is_not_a_minimum(tmp_path):
     f = v["saddle", "min-at-saddle"].diagnosis[0]
     assert (f.kind, f.text) == ("optimum-kind", "saddle")
     assert "is a saddle point of J, not a minimum" in sentence(f, UnicodeMath())
+
+
+def test_a_printed_scalar_shape_is_a_scalar():
+    """shape = "scalar" (or "1") for ∂s/∂a of two scalars passes; it had failed with "the
+    printed size is scalar, but it is scalar"."""
+    from deriv.problem import load_text
+    from deriv.checker import check
+    text = '''
+[[problem]]
+id = "p"
+inputs = { a = "real", x = "vector(n)" }
+graph = "s = sum(x) * a"
+claim = [{ id = "word", kind = "shape", of = "s", wrt = "a", shape = "scalar" },
+         { id = "one", kind = "shape", of = "s", wrt = "a", shape = "1" },
+         { id = "wrong", kind = "shape", of = "s", wrt = "x", shape = "scalar" }]
+'''
+    report = check(load_text(text, "p.toml"))
+    assert {v.claim.id: v.verdict for v in report.verdicts} == {
+        "word": "pass", "one": "pass", "wrong": "fail"}
