@@ -299,8 +299,9 @@ KIND_SENTENCES = {   # the claims of other kinds (deriv.kinds)
         f"E[{m.name(f.symbols[0])}] = {m.expr(f.expr)} exactly, not {m.expr(f.printed)}"
         if f.text == "symbolic" else
         f"E[{m.name(f.symbols[0])}] ≈ {f.values[0]:.6g} ± {f.values[1]:.2g} (Monte Carlo, "
-        f"{f.count} seeded draws, 5 standard errors: 99.9999 % confidence) at "
-        f"{_at(f.point, m)}, where the claim {m.expr(f.printed)} gives {f.number:.6g}"),
+        f"{f.count} seeded draws, 5 standard errors: 99.9999 % confidence)"
+        f"{' at ' + _at(f.point, m) if f.point else ''}, where the claim "
+        f"{m.expr(f.printed)} gives {f.number:.6g}"),
     "at-point": lambda f, m, target: (
         f"at {_at(f.point, m)}, {target if f.target is not None else m.name(f.symbols[0])} "
         f"is not {m.expr(f.printed)}: at one draw of the other inputs it is "
