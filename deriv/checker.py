@@ -165,7 +165,8 @@ class ProblemCheck:
         """Points a batch draws: the samples asked for, shared among the size assignments, and
         bounded so that every value of the graph (kept for the reverse sweep) fits in memory."""
         per_batch = max(MIN_PER_BATCH, options.samples // len(assignments))
-        elements = sum(ProblemCheck.value_numbers(problem, assignments))
+        elements = sum(ProblemCheck.value_numbers(problem, assignments)) + \
+            4 * ProblemCheck.jacobian_numbers(problem, assignments)
         fits = MEMORY // (8 * 3 * elements)       # values, adjoints and temporaries
         if fits < MIN_POINTS:
             raise DerivError(f"{problem.id} is too large to check: {elements} numbers a point "
@@ -183,7 +184,22 @@ class ProblemCheck:
 
     def fitting_points(self, sizes: dict) -> int:
         """Points whose values at these sizes fit in one batch's memory."""
-        return MEMORY // (8 * 3 * max(1, sum(self.value_numbers(self.problem, [sizes]))))
+        numbers = sum(self.value_numbers(self.problem, [sizes])) + \
+            4 * self.jacobian_numbers(self.problem, [sizes])
+        return MEMORY // (8 * 3 * max(1, numbers))
+
+    @staticmethod
+    def jacobian_numbers(problem: Problem, assignments: list[dict]) -> int:
+        """Numbers the largest derivative a claim compares holds at a point (a softmax's
+        Jacobian is n² where its values are n): the truth, the claim and their difference are
+        held at once, each that large (10⁷ points of a 5×5 Jacobian took 2.2 GB)."""
+        from deriv.sampling import concrete
+        graph = problem.graph
+        largest = {s: max(a[s] for a in assignments) for s in problem.sizes}
+        return max([math.prod(concrete(graph.shape(c.of), largest)) *
+                    math.prod(concrete(graph.shape(c.wrt), largest))
+                    for c in problem.claims if c.wrt and c.of in graph.symbols and
+                    c.wrt in graph.symbols], default=0)
 
     @staticmethod
     def value_numbers(problem: Problem, assignments: list[dict]) -> list[int]:

@@ -434,3 +434,22 @@ def test_past_200_confirmed_claims_a_gross_disagreement_stands_on_float64(monkey
     found = check_problem(p, Options(samples=200))[0]
     assert [v.verdict for v in found] == ["fail"] * (MAX_RECHECKED + 50) + ["pass"]
     assert MAX_RECHECKED <= len(calls) < MAX_RECHECKED + 10
+
+
+def test_a_jacobian_claim_at_the_most_samples_stays_under_1_gib(tmp_path):
+    """The batch is sized by the largest derivative a claim compares too (a softmax's n × n
+    Jacobian, where its values are n): 10⁷ samples of one had taken 2.2 GB."""
+    import os
+    import subprocess
+    import sys
+    from deriv.cli import MAX_SAMPLES
+    path = tmp_path / "smjac.toml"
+    path.write_text('[[problem]]\nid = "smjac"\ninputs = { z = "vector(n)" }\n'
+                    'graph = "p = softmax(z)"\n'
+                    'claim = [{ id = "ok", of = "p", wrt = "z", expr = "diag(p) - p @ p.T" }]\n')
+    proc = subprocess.Popen([sys.executable, "-m", "deriv", "check", str(path), "--samples",
+                             str(MAX_SAMPLES), "-j", "1"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert usage.ru_maxrss < 1 << 20          # KiB: under 1 GiB
