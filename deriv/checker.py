@@ -28,7 +28,7 @@ from deriv.primitives import kink_arguments
 from deriv.problem import Claim, Problem, derivative_shape
 from deriv import constraints
 from deriv import recheck as R
-from deriv.program import Values, close, forward_program, mp_flat, per_point
+from deriv.program import Values, close, forward_program, mp_flat, mp_point, per_point
 from deriv.reach import reach
 from deriv.sampling import draw_all, size_assignments
 
@@ -37,6 +37,7 @@ MIN_VALID_FRACTION = 0.2
 MAX_PRECISE = 64              # points where float64 fails, evaluated at 50 digits instead
 MP_VALUES = 20_000            # node values at some precision kept for the next claim (a point's)
 MAX_PRECISE_WORK = 1 << 23    # ... unless one evaluation costs more operations than this
+SOUND_WORK = 1 << 14          # float64's forward values compared with 30 digits below this work
 GROSS = 1e3                   # then only a disagreement this many tolerances wide is decided
 MAX_RECHECKED = 50            # claims of a problem whose gross disagreement is confirmed
 PRECISE_GROSS_WORK = 1 << 18  # from this work on (a 64×64 inverse), a gross one needs no
@@ -152,6 +153,7 @@ class ProblemCheck:
         self.refuted = False               # one was not: float64 misleads on this problem
         self._small: ProblemCheck | None = None
         self._mp: dict = {}                # mpmath values at a point and precision
+        self._sound: bool | None = None    # float64's forward values right (float64_sound)
         self._work: int | None = None      # operations one recheck evaluation costs
         self.diagnosed = 0                 # failing claims explained so far
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
@@ -268,7 +270,8 @@ class ProblemCheck:
             not self.graph.carries(claim.of, claim.wrt)
         disagreeing = len(bad[0])
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
-            return "agree"
+            return "agree" if self.float64_sound() else R.recheck_agreement(
+                pairs, lambda b, i, digits: self.at_point(b, i, digits, claim, expr))
         ops = self.work()
         gross = disagreeing and bad[1].max() > GROSS
         if gross and (ops > PRECISE_GROSS_WORK or self.settled_by_float()):
@@ -300,6 +303,12 @@ class ProblemCheck:
         if disagreeing or decided or informative:
             return "agree"
         return "undecided"
+
+    def float64_sound(self) -> bool:
+        """Are float64's forward values right on this problem? (deriv.recheck.sound)"""
+        if self._sound is None:
+            self._sound = self.work() > SOUND_WORK or R.sound(self.problem, self.batches[0])
+        return self._sound
 
     def settled_by_float(self) -> bool:
         """A gross float64 disagreement decides without a recheck: once MAX_RECHECKED of this
@@ -364,7 +373,7 @@ class ProblemCheck:
             if key not in self._mp:
                 if len(self._mp) > 64 or len(self._mp) * len(self.graph.order) > MP_VALUES:
                     self._mp.clear()
-                point = {k: _mp_point(v, i) for k, v in batch.inputs.items()}
+                point = {k: mp_point(v, i) for k, v in batch.inputs.items()}
                 values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
                 if any(mp_flat(v) is None for v in values.env.values()):
                     values = None          # log of a negative: undefined, not an overflow
@@ -689,16 +698,6 @@ def printed_tolerance(text: str, truth: float) -> float:
 
 def _has_dref(expr: sp.Expr) -> bool:
     return any(dref_of(s) for s in expr.free_symbols)
-
-
-def _mp_point(v: np.ndarray, i: int):
-    import mpmath as mp
-    if v.ndim == 1:
-        return mp.mpf(float(v[i]))
-    out = np.empty(v.shape[:-1], dtype=object)
-    for idx in np.ndindex(*v.shape[:-1]):
-        out[idx] = mp.mpf(float(v[idx + (i,)]))
-    return out
 
 
 def check_problem(problem: Problem, options: Options | None = None, progress=None,

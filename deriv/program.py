@@ -892,3 +892,14 @@ def mp_flat(v):
             return None
         out.append(x)
     return out
+
+
+def mp_point(v: np.ndarray, i: int):
+    """The value of point i of a batch's array, as mpf (an object array of them for arrays)."""
+    import mpmath as mp
+    if v.ndim == 1:
+        return mp.mpf(float(v[i]))
+    out = np.empty(v.shape[:-1], dtype=object)
+    for idx in np.ndindex(*v.shape[:-1]):
+        out[idx] = mp.mpf(float(v[idx + (i,)]))
+    return out

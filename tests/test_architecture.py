@@ -92,7 +92,8 @@ def test_one_engine():
 # more; a claim's free symbols found once, the table of files drawn as lines, and the hook
 # and total-derivative formula of parts.py's wrong parts: about 15 more; JSON's file syntax
 # for a matrix's elementwise powers: about 10 more; a fourth review's fixes — mpmath's exp
-# bounded, I(a >= b) counting the tie, its smaller fixes: about 25 more) is, within a budget
+# bounded, I(a >= b) counting the tie, its smaller fixes, batches sized by a claim's
+# Jacobian too, float64's soundness probed: about 45 more) is, within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
 # branches went to branches.py).
@@ -106,7 +107,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 10_990, lines
+    assert lines < 11_010, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -372,3 +372,13 @@ def test_a_chain_with_the_seed_factor_d_l_l_is_a_chain():
         inputs='{ x = "real", w = "real" }')
     v = verdicts(text)
     assert (v["seed"].verdict, v["tail"].verdict, v["short"].verdict) == ("pass", "pass", "fail")
+
+
+def test_a_claim_agreeing_with_float64_round_off_fails_where_float64_misleads():
+    """f = (1 − cos x)/x² for x in [1e-15, 1e-13] is round-off in float64, and so is its
+    derivative there: the wrong 1/x agreed with it. The forward pass checked at 30 digits at
+    one point shows float64 misleads on this problem, and an agreeing claim is rechecked."""
+    v = verdicts(problem("f = (1 - cos(x)) / x**2",
+                         [claim("right", "-x/12", of="f"), claim("wrong", "1/x", of="f")],
+                         inputs='{ x = "interval(1e-15, 1e-13)" }'))
+    assert (v["right"].verdict, v["wrong"].verdict) == ("pass", "fail")
