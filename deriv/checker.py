@@ -154,6 +154,7 @@ class ProblemCheck:
         self._small: ProblemCheck | None = None
         self._mp: dict = {}                # mpmath values at a point and precision
         self._sound: bool | None = None    # float64's forward values right (float64_sound)
+        self._signs: dict = {}             # kink argument → its sign fixed by the domain
         self._work: int | None = None      # operations one recheck evaluation costs
         self.diagnosed = 0                 # failing claims explained so far
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
@@ -583,7 +584,7 @@ class ProblemCheck:
         relevant = [k for k in self.kinks
                     if k in self._graph_kinks and self.kink_symbols[k] & upstream or
                     self.kink_symbols[k] <= names and (k in own or -k in own)]
-        seen = 0
+        seen = sides = 0
         for k in relevant:
             pos = neg = False
             for batch, _, _, valid in pairs:
@@ -591,7 +592,15 @@ class ProblemCheck:
                 pos = pos or bool(np.any(positive & valid))
                 neg = neg or bool(np.any(negative & valid))
             seen += int(pos) + int(neg)
-        return 2 * len(relevant), seen
+            sides += 1 if self.one_sided(k) else 2
+        return sides, min(seen, sides)
+
+    def one_sided(self, k: sp.Expr) -> bool:
+        """Does the inputs' domain fix the sign of a kink's argument? (deriv.domains)"""
+        if k not in self._signs:
+            from deriv.domains import fixed_sign
+            self._signs[k] = fixed_sign(self.graph, k)
+        return self._signs[k]
 
     def value_finding(self, claim: Claim) -> Finding | None:
         """A printed number at the document's point."""

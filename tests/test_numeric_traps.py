@@ -382,3 +382,16 @@ def test_a_claim_agreeing_with_float64_round_off_fails_where_float64_misleads():
                          [claim("right", "-x/12", of="f"), claim("wrong", "1/x", of="f")],
                          inputs='{ x = "interval(1e-15, 1e-13)" }'))
     assert (v["right"].verdict, v["wrong"].verdict) == ("pass", "fail")
+
+
+def test_a_kink_side_the_domain_cannot_reach_is_no_branch_to_see():
+    """relu(w·x) with w and x positive has one side: the pass is whole, and --strict passes
+    it (it had warned "branches 1/2", and --strict made the right claims errors); a real x
+    still has two sides, both seen."""
+    v = verdicts(problem("z = w * x\na = relu(z)", [claim("c", "w", of="a")],
+                         inputs='{ x = "positive", w = "positive" }'))
+    assert (v["c"].verdict, v["c"].branches, v["c"].branches_seen, v["c"].partial) == \
+        ("pass", 1, 1, False)
+    v = verdicts(problem("z = w * x\na = relu(z)", [claim("c", "w*I(z > 0)", of="a")],
+                         inputs='{ x = "real", w = "positive" }'))
+    assert (v["c"].verdict, v["c"].branches, v["c"].branches_seen) == ("pass", 2, 2)

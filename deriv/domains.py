@@ -1,0 +1,36 @@
+"""What the inputs' domains fix: the sign of a kink's argument. relu(w·x) of positive w and x
+has one side only, so a pass that saw it saw every branch there is (coverage, --strict).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from deriv import algebra as A
+
+
+def signed_inputs(graph) -> dict:
+    """Scalar inputs whose domain fixes their sign, as SymPy symbols that know it (positive,
+    negative, an interval on one side of 0), for reading a kink argument's sign."""
+    out = {}
+    for i in graph.inputs.values():
+        if i.shape:
+            continue
+        lo, hi = i.interval if i.domain == "interval" and i.interval else (None, None)
+        if i.domain == "positive" or (lo is not None and lo > 0):
+            out[i.symbol] = sp.Symbol(i.name, positive=True)
+        elif i.domain == "negative" or (hi is not None and hi < 0):
+            out[i.symbol] = sp.Symbol(i.name, negative=True)
+        elif lo is not None and lo >= 0:
+            out[i.symbol] = sp.Symbol(i.name, nonnegative=True)
+    return out
+
+
+def fixed_sign(graph, k) -> bool:
+    """Does the inputs' domain fix the sign of a kink's argument (relu(w·x) of positive w and
+    x)? Then its other side is no branch to see."""
+    inlined = graph.inline(k)
+    if not A.within(inlined, 64):
+        return False
+    e = inlined.xreplace(signed_inputs(graph))
+    return bool(e.is_positive or e.is_negative or e.is_nonnegative or e.is_nonpositive)
