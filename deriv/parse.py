@@ -266,6 +266,8 @@ class _Reader:
             raise self.fail(node, f"'{name}' is a function; call it as {name}(...)")
         if name in self.sizes:          # a size as a number: 1/n, sqrt(d)
             return A.size_value(name)
+        if name == "pi":                # π, where no node is called pi
+            return sp.pi
         raise self.fail(node, f"unknown name '{name}'{name_hint(name, self.names)}")
 
     def read_Attribute(self, node: ast.Attribute, depth: int) -> sp.Expr:

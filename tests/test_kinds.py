@@ -360,3 +360,27 @@ claim = [{ id = "word", kind = "shape", of = "s", wrt = "a", shape = "scalar" },
     report = check(load_text(text, "p.toml"))
     assert {v.claim.id: v.verdict for v in report.verdicts} == {
         "word": "pass", "one": "pass", "wrong": "fail"}
+
+
+def test_pi_is_a_constant_where_no_node_is_called_pi():
+    """E[relu(a)] for a ~ N(0, σ) is σ/√(2π): written with pi it passes (the file syntax had
+    no π, so the exact answer could never pass); a node called pi is still that node."""
+    from deriv.problem import load_text
+    from deriv.checker import check
+    text = '''
+[[problem]]
+id = "e"
+inputs = { a = "real", sigma = "positive" }
+graph = "b = relu(a)"
+claim = [{ id = "ok", kind = "expectation", of = "b", random = { a = "normal(0, sigma)" }, expr = "sigma/sqrt(2*pi)" },
+         { id = "bad", kind = "expectation", of = "b", random = { a = "normal(0, sigma)" }, expr = "sigma/sqrt(2*3.14)" }]
+
+[[problem]]
+id = "node"
+inputs = { x = "real" }
+graph = "pi = sigmoid(x)\\ny = 2*pi"
+claim = [{ id = "c", of = "y", wrt = "x", expr = "2*pi*(1 - pi)" }]
+'''
+    report = check(load_text(text, "p.toml"))
+    assert {v.claim.id: v.verdict for v in report.verdicts} == {"ok": "pass", "bad": "fail",
+                                                               "c": "pass"}

@@ -147,6 +147,9 @@ class TextPrinter(Memo, ArrayNotation, StrPrinter):
                 return pretty(name[: -len(suffix)], self.display) + mark
         return pretty(name, self.display)
 
+    def _print_Pi(self, expr):
+        return "π"
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
         if exp.is_Integer and 1 < int(exp) < 10:
