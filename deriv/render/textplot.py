@@ -148,5 +148,5 @@ def describe_piece(piece: Piece) -> str:
     if piece.kind == "linear":
         return f"slope {number(piece.slope)}"
     if piece.kind == "curved":
-        return f"curved, from {number(piece.low)} to {number(piece.high)}"
+        return f"curved, between {number(piece.low)} and {number(piece.high)}"   # (its range)
     return "undefined"
