@@ -8,6 +8,8 @@ import sympy as sp
 
 from deriv import algebra as A
 
+MAX_UPSTREAM = 12       # nodes a kink argument is read through, at most
+
 
 def signed_inputs(graph) -> dict:
     """Scalar inputs whose domain fixes their sign, as SymPy symbols that know it (positive,
@@ -28,9 +30,20 @@ def signed_inputs(graph) -> dict:
 
 def fixed_sign(graph, k) -> bool:
     """Does the inputs' domain fix the sign of a kink's argument (relu(w·x) of positive w and
-    x)? Then its other side is no branch to see."""
-    inlined = graph.inline(k)
+    x)? Then its other side is no branch to see. Read on a few nodes only: inlined, a
+    100-node chain's argument is a formula of thousands of operations."""
+    upstream = set()
+    for s in k.free_symbols:
+        upstream |= set(graph.ancestors.get(s.name, ())) | {s.name}
+    signed = signed_inputs(graph)
+    if len(upstream) > MAX_UPSTREAM or not signed:
+        return False
+    flat: dict = {}            # (those nodes alone inlined: graph.inline does them all)
+    for name in graph.order:
+        if name in upstream and name in graph.nodes:
+            flat[graph.nodes[name].symbol] = graph.nodes[name].expr.xreplace(flat)
+    inlined = k.xreplace(flat)
     if not A.within(inlined, 64):
         return False
-    e = inlined.xreplace(signed_inputs(graph))
+    e = inlined.xreplace(signed)
     return bool(e.is_positive or e.is_negative or e.is_nonnegative or e.is_nonpositive)
