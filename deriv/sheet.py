@@ -75,9 +75,13 @@ def read_sheet(path: str | Path) -> Sheet:
 
 
 def _notebook(text: str, file: str) -> Sheet:
+    import warnings
+
     import nbformat
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():       # (a cell without an id: nbformat warns on stderr
+            warnings.simplefilter("ignore")   # with its own file's path; the cells still read)
+            nb = nbformat.reads(text, as_version=4)
     except Exception as err:      # noqa: BLE001  (nbformat raises many kinds for bad JSON)
         raise DerivError(f"not a Jupyter notebook ({type(err).__name__}: "
                          f"{str(err).splitlines()[0][:80] if str(err) else ''})", file, 1) \
