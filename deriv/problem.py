@@ -198,6 +198,8 @@ def _kind(value: Any, where) -> tuple[str, tuple[float, float] | None]:
             lo = hi = float("nan")
         if lo < hi and math.isfinite(hi - lo):
             return "interval", (lo, hi)
+        if lo < hi and math.isfinite(lo) and math.isfinite(hi):      # (draws are lo + (hi − lo)u)
+            raise where(f"input kind '{text}': the interval's width hi − lo overflows a float")
         raise where(f"input kind '{text}': an interval needs finite lo < hi")
     raise where(f"unknown input kind '{text}' (real, positive, negative, nonzero, "
                 "interval(lo, hi), vector(n), matrix(m, n))")
