@@ -271,8 +271,14 @@ class ProblemCheck:
             not self.graph.carries(claim.of, claim.wrt)
         disagreeing = len(bad[0])
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
-            return "agree" if self.float64_sound() else R.recheck_agreement(
-                pairs, lambda b, i, digits: self.at_point(b, i, digits, claim, expr))
+            at = (lambda b, i, digits: self.at_point(b, i, digits, claim, expr))
+            if not self.float64_sound():
+                return R.recheck_agreement(pairs, at)
+            cost = [0]
+            for b, i in R.swallowed(pairs, s, magnitudes):
+                if R.disagree_at(lambda digits: at(pairs[b][0], i, digits), cost):
+                    return "disagree"
+            return "agree"
         ops = self.work()
         gross = disagreeing and bad[1].max() > GROSS
         if gross and (ops > PRECISE_GROSS_WORK or self.settled_by_float()):

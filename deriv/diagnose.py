@@ -644,6 +644,8 @@ class Diagnosis:
             on = set(zip(path[1:], path[:-1]))
             drop = frozenset((c, a) for a in path[:-1] for c in graph.children.get(a, ())
                              if (c, a) not in on)
+            if not drop:           # the only path: nothing is lost by keeping it
+                continue
             yield drop, (lambda path=path: Finding("lost-path", self.target, paths=(path,),
                                                    count=graph.count_paths(claim.wrt, claim.of),
                                                    kept=path, text="path"))

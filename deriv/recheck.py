@@ -269,3 +269,23 @@ def recheck_agreement(pairs, at_point) -> str:
         if disagree_at(lambda digits: at_point(batch, int(i), digits), cost):
             return "disagree"
     return "agree"
+
+
+def swallowed(pairs, s: float, magnitudes: list) -> list[tuple[int, int]]:
+    """(batch, point) of a few points that agree only by the tolerance the largest element
+    sets: an element well above round-off of that scale, off by more than round-off of its own
+    size ([10¹⁰x₁, x₂] with x₂'s part dropped agreed everywhere). Rechecked at high precision,
+    which settles round-off either way."""
+    out = []
+    for b, ((_, c, t, valid), size) in enumerate(zip(pairs, magnitudes)):
+        if c is None or np.shape(c) != np.shape(t):
+            continue
+        with np.errstate(all="ignore"):
+            off = (np.abs(c - t) > SWALLOWED * size) & (size > ROUNDOFF * s)
+        where = np.flatnonzero(valid & ~per_point(~off))
+        out += [(b, int(i)) for i in where[:: max(1, where.size // SOUND_POINTS)][:SOUND_POINTS]]
+    return out[:SOUND_POINTS]
+
+
+SWALLOWED = 1e-7        # an element this far from the truth, relative to itself, ...
+ROUNDOFF = 1e-12        # ... and this large against the largest element's scale

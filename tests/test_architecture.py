@@ -93,8 +93,8 @@ def test_one_engine():
 # and total-derivative formula of parts.py's wrong parts: about 15 more; JSON's file syntax
 # for a matrix's elementwise powers: about 10 more; a fourth review's fixes — mpmath's exp
 # bounded, I(a >= b) counting the tie, its smaller fixes, batches sized by a claim's
-# Jacobian too, float64's soundness probed, kink sides the domain rules out: about 55
-# more) is, within a budget
+# Jacobian too, float64's soundness probed, kink sides the domain rules out, a small
+# component beside a huge one rechecked: about 65 more) is, within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
 # branches went to branches.py).
@@ -108,7 +108,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_020, lines
+    assert lines < 11_030, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -395,3 +395,15 @@ def test_a_kink_side_the_domain_cannot_reach_is_no_branch_to_see():
     v = verdicts(problem("z = w * x\na = relu(z)", [claim("c", "w*I(z > 0)", of="a")],
                          inputs='{ x = "real", w = "positive" }'))
     assert (v["c"].verdict, v["c"].branches, v["c"].branches_seen) == ("pass", 2, 2)
+
+
+def test_a_small_component_beside_a_huge_one_is_still_checked():
+    """∂L/∂x for L = 10¹⁰x₁² + x₂²: dropping x₂'s part, or flipping its sign, agreed within the
+    tolerance the largest element sets and passed; such points are rechecked at high precision
+    (recheck.swallowed), where round-off would agree and the dropped part does not."""
+    v = verdicts(problem("L = sum(hadamard([1e10, 1], hadamard(x, x)))",
+                         [claim("ok", "2 * hadamard([1e10, 1], x)", of="L"),
+                          claim("drop", "2 * hadamard([1e10, 0], x)", of="L"),
+                          claim("sign", "2 * hadamard([1e10, -1], x)", of="L")],
+                         inputs='{ x = "vector(2)" }'))
+    assert (v["ok"].verdict, v["drop"].verdict, v["sign"].verdict) == ("pass", "fail", "fail")
