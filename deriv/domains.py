@@ -47,3 +47,19 @@ def fixed_sign(graph, k) -> bool:
         return False
     e = inlined.xreplace(signed)
     return bool(e.is_positive or e.is_negative or e.is_nonnegative or e.is_nonpositive)
+
+
+def outside(inp, value: float) -> str:
+    """What an input's declared domain says that `value` breaks ("" when inside it): the
+    derivative at a point the problem excludes (log x at x = 0) is not what it asks."""
+    domain = inp.domain
+    if domain == "positive" and not value > 0:
+        return "positive (> 0)"
+    if domain == "negative" and not value < 0:
+        return "negative (< 0)"
+    if domain == "nonzero" and value == 0:
+        return "nonzero"
+    if domain == "interval" and inp.interval and not inp.interval[0] <= value <= inp.interval[1]:
+        lo, hi = inp.interval
+        return f"in the interval [{lo:g}, {hi:g}]"
+    return ""

@@ -23,6 +23,7 @@ import sympy as sp
 from deriv import algebra as A
 from deriv import second
 from deriv import constraints
+from deriv.domains import outside
 from deriv.errors import DerivError
 from deriv.graph import Graph, Input, Node, static_order
 from deriv.kinds import KEYS as KIND_KEYS, load_spec
@@ -516,6 +517,9 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
             raise where(f"'at' gives scalars; '{name}' is a {graph.inputs[name].kind}, drawn at "
                         "several sizes", "at")
         at[name] = _number(value, lambda m: where(m, "at"), f"at.{name}")
+        breaks = outside(graph.inputs[name], at[name])
+        if breaks:      # (log x at x = −1 would be checked, and a value claim there pass)
+            raise where(f"at.{name} = {at[name]:g}, but '{name}' is declared {breaks}", "at")
 
     asks = []
     raw_asks = table.get("asks", [])

@@ -15,6 +15,7 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv import textbook
+from deriv.domains import outside as domain_breaks
 from deriv.errors import DerivError
 from deriv.matrix_form import reference_form
 from deriv.parse import DRef
@@ -84,7 +85,7 @@ def _choose_point(problem: Problem, overrides: dict[str, float] | None, seed: in
         if problem.graph.shape(name):
             raise DerivError(f"--at {name}=…: '{name}' is a {problem.inputs[name].kind}; --at "
                              "gives scalars")
-        outside = _outside_domain(problem.inputs[name], overrides[name])
+        outside = domain_breaks(problem.inputs[name], overrides[name])
         if outside:
             raise DerivError(f"--at {name}={overrides[name]:g}: '{name}' is declared {outside}")
     for name in sizes or {}:
@@ -118,22 +119,6 @@ def _choose_point(problem: Problem, overrides: dict[str, float] | None, seed: in
     if overrides:
         source = "--at" if not problem.at else source + " + --at"
     return point, source, sizes, values
-
-
-def _outside_domain(inp, value: float) -> str:
-    """What an input's declared domain says that `value` breaks ("" when inside it): the
-    derivative at a point the problem excludes (log x at x = 0) is not what it asks."""
-    domain = inp.domain
-    if domain == "positive" and not value > 0:
-        return "positive (> 0)"
-    if domain == "negative" and not value < 0:
-        return "negative (< 0)"
-    if domain == "nonzero" and value == 0:
-        return "nonzero"
-    if domain == "interval" and inp.interval and not inp.interval[0] <= value <= inp.interval[1]:
-        lo, hi = inp.interval
-        return f"in the interval [{lo:g}, {hi:g}]"
-    return ""
 
 
 def shown_sizes(problem: Problem, sizes: dict | None = None, seed: int = 0) -> dict:

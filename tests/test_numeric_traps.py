@@ -407,3 +407,15 @@ def test_a_small_component_beside_a_huge_one_is_still_checked():
                           claim("sign", "2 * hadamard([1e10, -1], x)", of="L")],
                          inputs='{ x = "vector(2)" }'))
     assert (v["ok"].verdict, v["drop"].verdict, v["sign"].verdict) == ("pass", "fail", "fail")
+
+
+def test_a_point_outside_an_inputs_domain_is_bad_input_at_its_place():
+    """at = { x = -1 } for a positive x: log x there would be checked, and a value claim pass;
+    it is refused at the file's `at`, as `solve --at x=-1` is."""
+    with pytest.raises(Exception) as err:
+        load_text(problem("y = log(x)", [claim("c", "1/x", value="-1")],
+                          inputs='{ x = "positive" }', at="at = { x = -1 }"), "trap.toml")
+    assert "at.x = -1, but 'x' is declared positive" in str(err.value)
+    (p,) = load_text(problem("y = log(x)", [claim("c", "1/x")], inputs='{ x = "positive" }',
+                             at="at = { x = 2 }"), "trap.toml")
+    assert p.at == {"x": 2.0}
