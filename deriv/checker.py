@@ -138,9 +138,11 @@ class ProblemCheck:
         assignments = size_assignments(problem.sizes, options.seed, relations=problem.relations,
                                        ranges=ranges) if problem.sizes else [{}]
         if not assignments:
-            raise DerivError(f"{problem.id}: no sizes satisfy its size relations"
-                             + (" and --size" if options.sizes else ""),
-                             problem.path, problem.line)
+            bounds = ", ".join(f"{k} in {lo}…{hi}" for k, (lo, hi) in ranges.items())
+            raise DerivError(f"{problem.id}: no sizes satisfy its size relations ("
+                             + ", ".join(f"{a} {op} {b}" for a, op, b in problem.relations)
+                             + (f"; with {bounds}, from --size or onehot(k, n)" if bounds else "")
+                             + ")", problem.path, problem.line)
         self.per_batch = self.batch_size(problem, options, assignments)
         self.numbers = max(self.value_numbers(problem, assignments))   # its largest value
         self.kinks = problem_kinks(problem)
