@@ -1,6 +1,6 @@
-"""What the inputs' domains fix: the sign of a kink's argument. relu(w·x) of positive w and x
-has one side only, so a pass that saw it saw every branch there is (coverage, --strict).
-"""
+"""What the inputs' domains fix: the sign of a kink's argument — relu(w·x) of positive w and x
+has one side only, so a pass that saw it saw every branch (coverage, --strict) — and whether a
+point is inside them (a file's `at`, `solve --at`)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from deriv.primitives import Primitive, _mp_exp, register
 
 
 def _slope(scale: float, backend: str, near_one: float):
-    """slope(z, value): 1 − value² (tanh) or value·(1 − value) (σ), unless the value is within
-    `near_one` of 1 in size, where 4e/(1 + e)² or e/(1 + e)² with e = e^(−scale·|z|)."""
+    """slope(z, value): 1 − value² (tanh) or value·(1 − value) (σ) where |value| ≤ `near_one`;
+    above it, where 1 − value cancels, 4e/(1 + e)² or e/(1 + e)² with e = e^(−scale·|z|)."""
     k = 4 if scale == 2 else 1
 
     def quick(v):
