@@ -12,8 +12,11 @@ import numpy as np
 from deriv.primitives import Primitive, _mp_exp, register
 
 
-def _slope(scale: float, backend: str, near_one: float):
-    """slope(z, value): 1 − value² (tanh) or value·(1 − value) (σ) where |value| ≤ `near_one`;
+NEAR_ONE = 0.5      # above this |value|, 1 − value has begun to cancel
+
+
+def _slope(scale: float, backend: str):
+    """slope(z, value): 1 − value² (tanh) or value·(1 − value) (σ) where |value| ≤ NEAR_ONE;
     above it, where 1 − value cancels, 4e/(1 + e)² or e/(1 + e)² with e = e^(−scale·|z|)."""
     k = 4 if scale == 2 else 1
 
@@ -24,12 +27,12 @@ def _slope(scale: float, backend: str, near_one: float):
         e = np.exp(-scale * np.abs(z)) if backend == "numpy" else _mp_exp(-scale * abs(z))
         return k * e / (1 + e) ** 2
     if backend != "numpy":
-        return lambda z, v: quick(v) if abs(v) <= near_one else stable(z)
+        return lambda z, v: quick(v) if abs(v) <= NEAR_ONE else stable(z)
 
     def slope(z, v):
         z, v = np.broadcast_arrays(np.asarray(z, dtype=float), np.asarray(v, dtype=float))
         out = quick(v)
-        lost = np.abs(v) > near_one
+        lost = np.abs(v) > NEAR_ONE
         if lost.any():
             out = np.array(out, dtype=float)
             out[lost] = stable(z[lost])
@@ -37,7 +40,7 @@ def _slope(scale: float, backend: str, near_one: float):
     return slope
 
 
-register(Primitive("tanh_slope", (), 2, _slope(2, "numpy", 0.5), _slope(2, "mpmath", 0.5),
+register(Primitive("tanh_slope", (), 2, _slope(2, "numpy"), _slope(2, "mpmath"),
                    unicode="sech²({0})", latex=r"\operatorname{{sech}}^2\left({0}\right)"))
-register(Primitive("sigmoid_slope", (), 2, _slope(1, "numpy", 0.5), _slope(1, "mpmath", 0.5),
+register(Primitive("sigmoid_slope", (), 2, _slope(1, "numpy"), _slope(1, "mpmath"),
                    unicode="σ′({0})", latex=r"\sigma'\left({0}\right)"))
