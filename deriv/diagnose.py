@@ -21,7 +21,7 @@ from deriv.findings import Finding
 from deriv.matrix_form import reference_form
 from deriv import products
 from deriv.parse import DRef, dref_of, parse_ast, parse_expression, parse_factors, product
-from deriv.problem import derivative_shape
+from deriv.problem import d_reader, derivative_shape
 from deriv import recheck as R
 from deriv.program import RTOL, Values, at_point, close, per_point, transpose_points
 from deriv.sweep import reverse
@@ -345,8 +345,7 @@ class Diagnosis:
         for sign, text in self.printed_terms():
             expr = parse_expression(
                 text, graph.symbols, sizes=frozenset(graph.sizes),
-                derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
-                    derivative_shape(graph, a, b, claim.layout)))
+                derivative=d_reader(graph, claim.layout))
             out.append(expr if sign > 0 else -expr)
         self._terms = out            # (read by printed_term, then by wrong_term)
         return out
@@ -904,8 +903,7 @@ class Diagnosis:
         for sign, text in terms:
             try:
                 factors = parse_factors(text, graph.symbols,
-                                        derivative=lambda a, b: DRef(a, b, claim.layout).symbol(
-                                            derivative_shape(graph, a, b, claim.layout)),
+                                        derivative=d_reader(graph, claim.layout),
                                         sizes=frozenset(graph.sizes))
             except Exception:    # noqa: BLE001  (it parsed at load: only a shape rebuild fails)
                 continue

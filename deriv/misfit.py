@@ -13,7 +13,8 @@ import sympy as sp
 
 from deriv import algebra as A
 from deriv.errors import DerivError
-from deriv.parse import DRef, parse_expression
+from deriv.parse import parse_expression
+from deriv.problem import d_reader
 
 MAX_PRODUCTS = 8        # matrix products of a claim rewritten, each in four ways
 MAX_REFITS = 24         # readings tried, at most
@@ -51,10 +52,7 @@ def refit(pc, claim) -> sp.Expr | None:
     if text is None or claim.is_value or claim.update:
         return None
     want = pc.target_shape(claim)
-
-    def derivative(a, b):
-        from deriv.problem import derivative_shape
-        return DRef(a, b, claim.layout).symbol(derivative_shape(graph, a, b, claim.layout))
+    derivative = d_reader(graph, claim.layout)
     for reading in readings(str(text)):
         try:
             expr = parse_expression(reading, graph.symbols, derivative=derivative,

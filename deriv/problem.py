@@ -629,6 +629,17 @@ def derivative_shape(graph: Graph, of: str, wrt: str, layout: str = "gradient") 
         raise DerivError(f"D({of}, {wrt}) {err}") from None
 
 
+def d_reader(graph: Graph, layout: str = "gradient"):
+    """What D(a, b) reads as in a claim of this layout: its symbol, shaped as the derivative
+    (the loader's, and the diagnoses' when they read a claim's text again)."""
+    def symbol(a: str, b: str) -> sp.Expr:
+        for n in (a, b):
+            if n not in graph.symbols:
+                raise DerivError(f"unknown name '{n}' in D({a}, {b})")
+        return DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
+    return symbol
+
+
 def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
                 seen: dict[str, int], group: tuple[int, int] | None = None,
                 from_printed: bool = False, formulas: dict | None = None) -> list[Claim]:
@@ -683,11 +694,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
         except DerivError as err:
             raise where(err.message, "wrt") from None
 
-    def deriv_symbol(a: str, b: str) -> sp.Expr:
-        for n in (a, b):
-            if n not in graph.symbols:
-                raise DerivError(f"unknown name '{n}' in D({a}, {b})")
-        return DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
+    deriv_symbol = d_reader(graph, layout)
 
     shape_errors: list[DerivError] = []
 

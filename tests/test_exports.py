@@ -645,16 +645,13 @@ def test_json_expressions_read_back_as_the_same_expressions():
     from deriv.parse import parse_expression
     from deriv.render.notation import source
     checked = 0
-    from deriv.problem import derivative_shape
-
-    def derivative(graph, layout):
-        return lambda a, b: DRef(a, b, layout).symbol(derivative_shape(graph, a, b, layout))
+    from deriv.problem import d_reader
     for p in load_catalog():
         for c in p.claims:
             if c.expr is None:
                 continue
             back = parse_expression(source(c.expr), p.graph.symbols, sizes=frozenset(
-                p.graph.sizes), derivative=derivative(p.graph, c.layout))
+                p.graph.sizes), derivative=d_reader(p.graph, c.layout))
             assert back == c.expr or sp.simplify(back - c.expr) == 0, (p.id, c.id)
             checked += 1
     assert checked > 300
