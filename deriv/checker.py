@@ -221,10 +221,11 @@ class ProblemCheck:
         local = ref.wrt in self.graph.parents(ref.of)
         return values.derivative(ref.of, ref.wrt, ref.layout, local)
 
-    def evaluate(self, values: Values, expr: sp.Expr):
-        """A claim's expression as written, with each D(a, b) from the adjoint program."""
+    def evaluate(self, values: Values, expr: sp.Expr, given: dict | None = None):
+        """A claim's expression as written, with each D(a, b) from the adjoint program (and
+        the symbols in `given` at the values given: a part put in, a symbol swapped)."""
         extra = {s: self.derivative(values, d) for s in A.free(expr) if (d := dref_of(s))}
-        return values.value(expr, extra)
+        return values.value(expr, {**extra, **given} if given else extra)
 
     def truth(self, values: Values, claim: Claim, layout: str | None = None):
         layout = layout or claim.layout

@@ -750,10 +750,7 @@ class Diagnosis:
                                                        for p in pairs), MAX_SWAPS):
                 def exchanged(batch, k, a=a, b=b):
                     env = batch.values.env
-                    extra = {s: self.pc.derivative(batch.values, d)
-                             for s in self.written.free_symbols if (d := dref_of(s))}
-                    extra.update({a: env[b], b: env[a]})
-                    return batch.values.value(self.written, extra)
+                    return self.pc.evaluate(batch.values, self.written, {a: env[b], b: env[a]})
                 if self.screened(exchanged, truth=True) and \
                         self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
                     return Finding("swapped", self.target, symbols=(a.name, b.name))
@@ -800,10 +797,8 @@ class Diagnosis:
         for mapping in mappings[:MAX_SWAPS]:
             def replaced(batch, k, mapping=mapping):
                 env = batch.values.env
-                extra = {s: self.pc.derivative(batch.values, d)
-                         for s in self.written.free_symbols if (d := dref_of(s))}
-                extra.update({a: env[b] for a, b in mapping.items()})
-                return batch.values.value(self.written, extra)
+                return self.pc.evaluate(batch.values, self.written,
+                                        {a: env[b] for a, b in mapping.items()})
             if self.screened(replaced, truth=True) and self.matches(replaced, truth):
                 printed, right = tuple(mapping), tuple(mapping.values())
                 factor = all(any(a in m.args for m in self.written.atoms(sp.Mul)) or

@@ -24,7 +24,7 @@ from deriv import algebra as A
 from deriv import primitives as P
 from deriv.findings import Finding
 from deriv.matrix_form import reference_form
-from deriv.parse import DRef, dref_of
+from deriv.parse import DRef
 
 MAX_PARTS = 32             # sub-formulas of a claim tried, the smallest first
 MAX_PART_CANDIDATES = 96   # partials and primitive derivatives a part may stand for
@@ -179,10 +179,8 @@ def _per_point(a: np.ndarray) -> np.ndarray:
 
 
 def _evaluate(pc, values, expr: sp.Expr, u: sp.Symbol, part_value):
-    extra = {s: pc.derivative(values, d) for s in A.free(expr) if (d := dref_of(s))}
-    extra[u] = np.broadcast_to(np.asarray(part_value, dtype=float),
-                               values.shape(u) + (values.n,)).copy()
-    return values.value(expr, extra)
+    return pc.evaluate(values, expr, {u: np.broadcast_to(
+        np.asarray(part_value, dtype=float), values.shape(u) + (values.n,)).copy()})
 
 
 def _candidates(d, shape: tuple) -> list[tuple[object, object]]:
