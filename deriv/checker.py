@@ -274,14 +274,13 @@ class ProblemCheck:
             not self.graph.carries(claim.of, claim.wrt)
         disagreeing = len(bad[0])
         if not disagreeing and (informative >= R.INFORMATIVE or not len(lost) or structural_zero):
-            at = (lambda b, i, digits: self.at_point(b, i, digits, claim, expr))
-            if not self.float64_sound():
-                return R.recheck_agreement(pairs, at)
-            cost = [0]       # (a few points, where one evaluation at 30 digits is cheap)
-            for b, i in R.swallowed(pairs, s, magnitudes) if self.work() <= SOUND_WORK else ():
-                if R.disagree_at(lambda digits: at(pairs[b][0], i, digits), cost):
-                    return "disagree"
-            return "agree"
+            if self.work() > SOUND_WORK:     # (a few points at 30 digits: where that is cheap)
+                return "agree"
+            # where float64 misleads on the problem, a few of the points; else those a huge
+            # element's tolerance may have swallowed a small one at
+            points = None if not self.float64_sound() else R.swallowed(pairs, s, magnitudes)
+            return R.recheck_agreement(
+                pairs, lambda b, i, digits: self.at_point(b, i, digits, claim, expr), points)
         ops = self.work()
         gross = disagreeing and bad[1].max() > GROSS
         if gross and (ops > PRECISE_GROSS_WORK or self.settled_by_float()):
@@ -317,7 +316,8 @@ class ProblemCheck:
     def float64_sound(self) -> bool:
         """Are float64's forward values right on this problem? (deriv.recheck.sound)"""
         if self._sound is None:
-            self._sound = self.work() > SOUND_WORK or R.sound(self.problem, self.batches[0])
+            batch = self.batches[0]
+            self._sound = R.sound(batch, lambda i: self.mp_values(batch, i, R.PRECISIONS[0]))
         return self._sound
 
     def settled_by_float(self) -> bool:
@@ -377,17 +377,8 @@ class ProblemCheck:
         finite real numbers; None where either, or the function itself, is undefined (the
         forward pass at a point is shared by the claims, in a bounded cache)."""
         import mpmath as mp
-        key = (id(batch), i, digits)
         with mp.workdps(digits):
-            values = self._mp.get(key)
-            if key not in self._mp:
-                if len(self._mp) > 64 or len(self._mp) * len(self.graph.order) > MP_VALUES:
-                    self._mp.clear()
-                point = {k: mp_point(v, i) for k, v in batch.inputs.items()}
-                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
-                if any(mp_flat(v) is None for v in values.env.values()):
-                    values = None          # log of a negative: undefined, not an overflow
-                self._mp[key] = values
+            values = self.mp_values(batch, i, digits)
             if values is None:
                 return None
             try:
@@ -399,6 +390,23 @@ class ProblemCheck:
         if c_arr is None or t_arr is None:
             return None
         return c_arr, t_arr
+
+    def mp_values(self, batch: Batch, i: int, digits: int) -> Values | None:
+        """The forward pass at point i of a batch at `digits` decimal digits; None where a
+        value is undefined there (a log of a negative, not an overflow). Kept for the next
+        claim, in a bounded cache."""
+        import mpmath as mp
+        key = (id(batch), i, digits)
+        if key not in self._mp:
+            if len(self._mp) > 64 or len(self._mp) * len(self.graph.order) > MP_VALUES:
+                self._mp.clear()
+            with mp.workdps(digits):
+                point = {k: mp_point(v, i) for k, v in batch.inputs.items()}
+                values = Values(self.problem, point, batch.sizes, backend="mpmath", n=1)
+            if any(mp_flat(v) is None for v in values.env.values()):
+                values = None
+            self._mp[key] = values
+        return self._mp[key]
 
     def pairs(self, claim: Claim, written: sp.Expr, evaluate: bool = True) -> list:
         """(batch, claim's value, truth, valid points) per batch. Once float64 settles a

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from deriv.program import Values, mp_flat, mp_point, per_point
+from deriv.program import mp_flat, per_point
 
 RTOL = 1e-9
 PRECISE_RTOL = 1e-12            # at high precision (the digits the working precision keeps)
@@ -230,43 +230,44 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
 SOUND_POINTS = 4        # where float64 misleads, points of an agreeing claim rechecked
 
 
-def sound(problem, batch) -> bool:
-    """Are float64's forward values right? Compared with 30 digits at one point of a batch
-    where every value is finite (a problem float64 misleads on is caught where it does so
-    widely: (1 − cos x)/x² at x ≈ 10⁻¹⁴ is all round-off, and a claim that agrees with it
-    agrees with noise; 0.1 s over the catalog)."""
+def sound(batch, precise) -> bool:
+    """Are float64's forward values right? Compared with `precise(i)`, the forward pass at
+    point i at 30 digits, at one point of the batch where every value is finite (a problem
+    float64 misleads on is caught where it does so widely: (1 − cos x)/x² at x ≈ 10⁻¹⁴ is all
+    round-off, and a claim that agrees with it agrees with noise; 0.1 s over the catalog)."""
     import mpmath as mp
     finite = np.ones(batch.n, dtype=bool)
     for v in batch.values.env.values():
         if isinstance(v, np.ndarray) and v.dtype == float:
             finite &= per_point(np.isfinite(v))
     for i in np.flatnonzero(finite)[:1]:
-        with mp.workdps(PRECISIONS[0]):
-            point = {k: mp_point(v, int(i)) for k, v in batch.inputs.items()}
-            try:
-                precise = Values(problem, point, batch.sizes, backend="mpmath", n=1)
-            except (ZeroDivisionError, ValueError, OverflowError, TypeError):
-                return True
-            for symbol, v in batch.values.env.items():
-                exact = mp_flat(precise.env.get(symbol))
-                if exact is None or not isinstance(v, np.ndarray):
-                    continue
-                if any(mp.isfinite(b) and abs(a - b) > 1e-6 * abs(b) + 1e-300
-                       for a, b in zip(np.ravel(v[..., i]), exact)):
-                    return False
+        try:
+            exact_values = precise(int(i))
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            return True
+        if exact_values is None:
+            return True
+        for symbol, v in batch.values.env.items():
+            exact = mp_flat(exact_values.env.get(symbol))
+            if exact is None or not isinstance(v, np.ndarray):
+                continue
+            if any(mp.isfinite(b) and abs(a - b) > 1e-6 * abs(b) + 1e-300
+                   for a, b in zip(np.ravel(v[..., i]), exact)):
+                return False
     return True
 
 
-def recheck_agreement(pairs, at_point) -> str:
-    """Where float64 misleads on the problem, a claim that agrees is rechecked at high
-    precision at a few of its points (of the first size setting) too; `at_point(batch, i,
-    digits)` gives (claim, truth) there."""
+def recheck_agreement(pairs, at_point, points=None) -> str:
+    """A claim that agrees in float64, rechecked at high precision at `points` ((batch,
+    point) pairs), or else at a few points spread over the first size setting's; `at_point(
+    batch, i, digits)` gives (claim, truth) there."""
+    if points is None:
+        valid = pairs[0][3]
+        points = [(0, int(i)) for i in
+                  np.flatnonzero(valid)[:: max(1, int(valid.sum()) // SOUND_POINTS)]]
     cost = [0]
-    batch, _, _, valid = pairs[0]
-    for i in np.flatnonzero(valid)[:: max(1, int(valid.sum()) // SOUND_POINTS)]:
-        if cost[0] >= 4 * SOUND_POINTS:
-            break
-        if disagree_at(lambda digits: at_point(batch, int(i), digits), cost):
+    for b, i in points[:SOUND_POINTS]:
+        if disagree_at(lambda digits: at_point(pairs[b][0], i, digits), cost):
             return "disagree"
     return "agree"
 
