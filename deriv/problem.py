@@ -719,7 +719,7 @@ def _load_claim(entry, problem: Problem, file, places: _Places, p: int, c: int,
             else:
                 ln, col = places.value(p, c, key)
                 err.shift(file, ln, col)
-            if err.kind != "shape" or group is not None:   # (a reading of LaTeX: as before)
+            if err.kind != "shape":
                 raise err from None
             shape_errors.append(err)    # a well-formed formula that is wrong: checked, failed
             return None, text

@@ -268,3 +268,45 @@ def test_an_unknown_function_in_an_operator_font_is_unread_not_cut_off_as_prose(
         [(None, "y * (1 - h ** 2)", None)]
     relu = problem('x = "real"', "r = relu(x)")
     assert read(relu, r"r = \mathrm{ReLU}(x)", "r", "") == [(None, "relu(x)", None)]
+
+
+SUMS = problem('x = "vector(n)", w = "vector(n)", Omega = "matrix(n, n)"',
+               "s = sum(hadamard(w, x))\nq = sum(hadamard(x, x))\nz = Omega @ x")
+
+
+def value_claim(cid: str, of: str, printed: str) -> str:
+    return f"[[problem.claim]]\nid = \"{cid}\"\nof = \"{of}\"\nprinted = '{printed}'\n"
+
+
+def test_an_index_sum_multiplies_elements_not_arrays():
+    """Σ_i w_i x_i is a dot product (w ⊙ x summed), Σ_i x_i² squares each element, and
+    Σ_j Ω_ji x_j is (Ωᵀx)_i: each right reading passes, a wrong formula written alike fails."""
+    got = verdicts(SUMS + value_claim("s", "s", r"s = \sum_i w_i x_i")
+                   + value_claim("q", "q", r"q = \sum_i x_i^2")
+                   + value_claim("z", "z", r"z = \sum_j \Omega_{ij} x_j")
+                   + value_claim("q-bad", "q", r"q = (\sum_i x_i)^2")
+                   + value_claim("s-bad", "s", r"s = \sum_i w_i \sum_j x_j")
+                   + value_claim("z-bad", "z", r"z = \sum_j \Omega_{ji} x_j"))
+    assert got == {"s": "pass", "q": "pass", "z": "pass",
+                   "q-bad": "fail", "s-bad": "fail", "z-bad": "fail"}
+    (p,) = load_text(SUMS)
+    assert claim_sides(r"z = \sum_j \Omega_{ji} x_j", p, "z", "")[0] == \
+        [(None, "Omega.T @ x", None)]
+
+
+def test_an_ill_shaped_printed_formula_is_a_failed_claim_and_the_others_are_checked():
+    """W₂ᵀ ∂L/∂Z₂ does not multiply: as in `expr`, the claim fails as ill-shaped, with the
+    reading that would fit, and the file's other claims are still checked."""
+    text = problem('A = "matrix(N, H)", W2 = "matrix(H, K)", Y = "matrix(N, K)"',
+                   "Z2 = A @ W2\nL = sum(hadamard(Z2 - Y, Z2 - Y)) / 2") \
+        + claim("right", "L", "A", r"\frac{\partial L}{\partial A} = "
+                r"\frac{\partial L}{\partial Z_2} W_2^T") \
+        + claim("ill", "L", "A", r"\frac{\partial L}{\partial A} = "
+                r"W_2^T\frac{\partial L}{\partial Z_2}")
+    (p,) = load_text(text)
+    report = check([p], OPTIONS)
+    by_id = {v.claim.id: v for v in report.verdicts}
+    assert by_id["right"].verdict == "pass"
+    assert by_id["ill"].verdict == "fail"
+    kinds = [f.kind for f in by_id["ill"].diagnosis]
+    assert "ill-shaped" in kinds, kinds
