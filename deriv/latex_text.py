@@ -122,21 +122,32 @@ _ARRAY = re.compile(r"\\begin\{(cases|array|[pbvBV]?matrix)\}.*?\\end\{\1\}", re
 _IF = re.compile(r"^\s*(?:\\text\{\s*if\s*\}|if\b)\s*")
 
 
+_OTHERWISE = re.compile(r"^\s*(?:\\text\{\s*(?:otherwise|else)\s*\}|otherwise|else)\s*[.,]?\s*$")
+_COMPARISON = re.compile(r"[<>]|\\(?:le|leq|ge|geq|lt|gt)(?![A-Za-z])")
+
+
 def _cases(m: re.Match) -> str:
     """A case split whose rows are `value, & \\text{if } condition` as a sum of
-    value·𝕀[condition]; anything else (otherwise, ≥ chains) stays unread."""
+    value·𝕀[condition], and a last row `value, & \\text{otherwise}` as value·(1 − Σ𝕀[…]) —
+    a case split's conditions are exclusive; anything else (a condition in words, ≥ chains)
+    stays unread."""
     if m[1] != "cases":
         return "\\cases" + " " * (len(m.group()) - 6)
     body = m.group()[len("\\begin{cases}"):-len("\\end{cases}")]
-    terms = []
-    for row in re.split(r"\\\\", body):
-        if not row.strip():
-            continue
+    terms, conditions = [], []
+    rows = [r for r in re.split(r"\\\\", body) if r.strip()]
+    for k, row in enumerate(rows):
         value, _, cond = row.partition("&")
+        value = value.strip().rstrip(",")
+        if _OTHERWISE.match(cond) and k == len(rows) - 1 and conditions:
+            rest = " - ".join(f"\\mathbb{{I}}[{c}]" for c in conditions)
+            terms.append(f"({value}) (1 - {rest})")
+            continue
         cond = _IF.sub("", cond).strip().rstrip(".,")
-        if not cond or "otherwise" in cond or "\\text" in cond or not re.search(r"[<>]", cond):
+        if not cond or "\\text" in cond or not _COMPARISON.search(cond):
             return "\\cases" + " " * (len(m.group()) - 6)
-        terms.append(f"({value.strip().rstrip(',')}) \\mathbb{{I}}[{cond}]")
+        conditions.append(cond)
+        terms.append(f"({value}) \\mathbb{{I}}[{cond}]")
     out = "(" + " + ".join(terms) + ")"
     return out + " " * max(len(m.group()) - len(out), 0)
 

@@ -310,3 +310,18 @@ def test_an_ill_shaped_printed_formula_is_a_failed_claim_and_the_others_are_chec
     assert by_id["ill"].verdict == "fail"
     kinds = [f.kind for f in by_id["ill"].diagnosis]
     assert "ill-shaped" in kinds, kinds
+
+
+@pytest.mark.parametrize("cases, want", [
+    (r"y(1-h^2), & \text{if } y > 1 \\ 0, & \text{otherwise}", "pass"),
+    (r"y(1-h^2) & y > 1 \\ 0 & y \le 1", "pass"),
+    (r"0, & \text{if } y > 1 \\ y(1-h^2), & \text{otherwise}", "fail"),
+    (r"y(1-h^2), & \text{if } y < 1 \\ 0, & \text{otherwise}", "fail"),
+])
+def test_a_case_split_with_an_otherwise_row_is_read(cases, want):
+    """The last row `otherwise` is the rest: value·(1 − 𝕀[the other conditions])."""
+    text = problem('x = "interval(0.5, 2)", y = "interval(0.5, 2)"',
+                   "z = relu(y - 1)\nh = tanh(x * y) * I(z > 0)") \
+        + claim("c", "h", "x", r"\frac{\partial h}{\partial x} = \begin{cases} "
+                + cases + r" \end{cases}")
+    assert verdicts(text) == {"c": want}
