@@ -309,6 +309,10 @@ class ProblemCheck:
             decided = decided or found is not None
         if gross and decided:
             self.refuted = True             # far off in float64, right at high precision
+        if gross and not decided and points:
+            # far off in float64, and no point could be recomputed (mpmath refuses 0⁻¹ where
+            # float64 gives ∞ and a flat branch 0): float64 decides, as it would without them
+            return "disagree"
         if disagreeing or decided or informative:
             return "agree"
         return "undecided"
@@ -317,7 +321,8 @@ class ProblemCheck:
         """Are float64's forward values right on this problem? (deriv.recheck.sound)"""
         if self._sound is None:
             batch = self.batches[0]
-            self._sound = R.sound(batch, lambda i: self.mp_values(batch, i, R.PRECISIONS[0]))
+            self._sound = R.sound(batch, lambda i: self.mp_values(batch, i, R.first_digits(
+                v[..., i] for v in batch.values.env.values() if isinstance(v, np.ndarray))))
         return self._sound
 
     def settled_by_float(self) -> bool:
@@ -511,7 +516,10 @@ class ProblemCheck:
                 v.verdict = "error"
                 v.reason = "underflow" if outcome == "undecided" else outcome
                 return v
-            if outcome == "disagree-underflow":      # float64 values are all 0: no diagnosis
+            if outcome.startswith("disagree") and not self.float64_sound():
+                v.verdict = "fail"          # float64's values are wrong: an explanation
+                findings.append(Finding("imprecise", target))  # confirmed on them is noise
+            elif outcome == "disagree-underflow":      # float64 values are all 0: no diagnosis
                 v.verdict = "fail"
                 findings.append(Finding("underflow", target))
             elif outcome == "disagree" and self.diagnosed >= self.most_diagnosed():

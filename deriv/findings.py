@@ -58,6 +58,8 @@ KINDS: dict[str, str] = {
     "at-point": "at the stated point, a named derivative or value is not what is claimed",
     "underflow": "the formula differs at high precision where float64 underflows to 0 on both "
                  "sides at every point (no explanation is sought there)",
+    "imprecise": "the formula differs at high precision, on a problem whose values float64 "
+                 "computes wrongly (cancellation, round-off): no explanation is sought there",
     "wrong-branch": "the formula is right on one side of a kink (or a cell of two) and wrong "
                     "on the other: a piece of a piecewise derivative is wrong",
     "no-explanation": "the formula is wrong and no simple explanation was found",

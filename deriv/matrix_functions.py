@@ -374,6 +374,12 @@ def _mp_eigh(x, k):
     n = len(w)
     order = sorted(range(n), key=lambda j: w[j])
     i = order[int(k) - 1 if int(k) > 0 else n + int(k)]
+    scale = max(abs(e) for e in w) + mp.mpf(1e-300)
+    if any(j != i and abs(w[j] - w[i]) <= GAP * scale for j in range(n)):
+        # (nearly) repeated, as in float64: undefined there at any precision — else a draw
+        # float64 drops would be decided by mpmath's own arbitrary eigenvector
+        w = [mp.nan] * n
+        return w, q, i, np.array([[mp.nan] for _ in range(n)], dtype=object)
     v = [q[r, i] for r in range(n)]
     big = max(range(n), key=lambda r: abs(v[r]))
     v = [-e for e in v] if v[big] < 0 else v

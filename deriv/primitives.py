@@ -45,6 +45,7 @@ class Primitive:
     sympy: Callable | None = None               # SymPy's own constructor (exp, sin); else a
                                                 # class is made from the entry
     comparison: bool = False                    # I(a > b) reads as I[a − b > 0]
+    gate: bool = False      # 0 or 1, and 0 on a flat branch: a path through a 0 carries 0 (∞·0)
     shape_rule: Callable | None = None          # (A, argument shapes) → shape, for a kind
                                                 # the algebra has no rule of its own for
     check: Callable | None = None               # (A, arguments) → what is wrong with them
@@ -251,7 +252,7 @@ register(Primitive(
     "indicator", ("I", "indicator", "heaviside"), 1,
     lambda z: np.where(np.asarray(z) > 0, 1.0, 0.0), lambda z: _mp().mpf(1 if z > 0 else 0),
     partials=(lambda z: S.Zero,), kinks=_kink0, exact=lambda z: _one_or_zero(z > 0),
-    comparison=True, unicode="𝕀[{0} > 0]", latex=r"\mathbb{{I}}\left[{0} > 0\right]"))
+    comparison=True, gate=True, unicode="𝕀[{0} > 0]", latex=r"\mathbb{{I}}\left[{0} > 0\right]"))
 register(Primitive(
     "sigmoid", ("sigmoid", "sig"), 1, _stable_sigmoid, _mp_sigmoid,
     partials=(lambda z: call("sigmoid", z) * (1 - call("sigmoid", z)),),

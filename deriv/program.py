@@ -76,6 +76,10 @@ class _Source:
         if isinstance(e, sp.Mul):
             if e.args[0] == -1:
                 return "(-" + self(sp.Mul(*e.args[1:])) + ")"
+            gates = [a for a in e.args if getattr(P.entry_of(a), "gate", False)]
+            if gates and len(gates) < len(e.args):     # relu′ = 0 times a path's ∞ is 0:
+                rest = [a for a in e.args if a not in gates]    # √relu(x) is flat where x < 0
+                return f"GATE({self(sp.Mul(*gates))}, {self(sp.Mul(*rest))})"
             return "(" + "*".join(self(a) for a in e.args) + ")"
         if isinstance(e, sp.Pow):
             base, exponent = e.args
@@ -466,7 +470,9 @@ class _AdjointWriter:
         if entry.elementwise:          # the registry's partial, written on stand-ins
             for i, a in enumerate(e.args):
                 if self.reaches(a):
-                    code = self.tmp(f"{bar}*{self.partial_code(entry, e, i, args)}")
+                    partial = self.partial_code(entry, e, i, args)
+                    code = self.tmp(f"GATE({partial}, {bar})" if _gated(entry, i, len(e.args))
+                                    else f"{bar}*{partial}")
                     self.emit(a, self.reduce(code, e, a))
             return
         # a structural operation: its rule, written on stand-ins for its arguments
@@ -569,6 +575,14 @@ def _stand_ins(arity: int) -> tuple[sp.Symbol, ...]:
 def _partial(entry, i: int, arity: int) -> sp.Expr:
     """An elementwise primitive's i-th partial, on stand-ins for its arguments."""
     return (entry.code_partials or entry.partials)[i](*_stand_ins(arity))
+
+
+def _gated(entry, i: int, arity: int) -> bool:
+    """The partial is a gate, or a product with one (relu′ = 𝕀[z > 0]): where it is 0, the
+    path carries 0 whatever reaches it — √relu(x) is flat, not undefined, where x < 0."""
+    partial = _partial(entry, i, arity)
+    factors = partial.args if isinstance(partial, sp.Mul) else (partial,)
+    return any(getattr(P.entry_of(f), "gate", False) for f in factors)
 
 
 def adjoint_program(graph, only: tuple[str, str] | None = None,

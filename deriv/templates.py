@@ -146,6 +146,21 @@ def _scatter(bar, coefficients, *adjoints):
     return tuple(_accumulate(b, bar * c) for b, c in zip(adjoints, coefficients[1:]))
 
 
+def _gate(gate, value):
+    """gate·value, and 0 where the gate is 0 whatever the value (∞, NaN): a flat branch."""
+    if np.ndim(gate) == 0 and np.ndim(value) == 0:
+        return 0.0 if gate == 0 else gate * value
+    return np.where(np.asarray(gate) == 0, 0.0, gate * value)
+
+
+def _mp_gate(gate, value):
+    if isinstance(gate, np.ndarray) or isinstance(value, np.ndarray):
+        product = gate * value
+        return np.where(np.asarray(gate) == 0, 0 * gate, product) if isinstance(
+            gate, np.ndarray) else (0 * product if gate == 0 else product)
+    return 0 * gate if gate == 0 else gate * value
+
+
 def _accumulate(adjoint, share):
     """An adjoint's first share is assigned, each later one added."""
     return share if adjoint is None else adjoint + share
@@ -168,6 +183,7 @@ def _build_namespace(backend: str) -> dict:
     else:
         ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
         ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
+    ns["GATE"] = _gate if backend == "numpy" else _mp_gate
     ns["ACC"] = _accumulate
     ns["LIN"] = _linear
     ns["SCATTER"] = _scatter

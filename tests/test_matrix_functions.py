@@ -411,3 +411,15 @@ def test_a_kron_too_large_is_refused(tmp_path):
     assert "bad.toml:9:9:" in out and "at most 4096" in out
     out = cli_bad(tmp_path, 'A = "matrix(n, n)"', "L = sum(kron(kron(A, A), kron(A, A)))")
     assert "at most 4096" in out
+
+
+def test_an_eigenvalue_repeated_at_every_draw_is_undefined_at_any_precision():
+    """eig(eye(n), 1) is repeated at every draw: float64 drops each point, and mpmath must not
+    then decide the claim alone on its own arbitrary basis — an error, not a pass."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { X = "matrix(n, n)", a = "real" }\n'
+            'graph = """\nM = eig(eye(n), 1)\nL = M * a + sum(hadamard(X, X))\n"""\n'
+            '[[problem.claim]]\nid = "c"\nof = "L"\nwrt = "a"\nexpr = "M"\n')
+    (v,) = check(load_text(text), Options(samples=200, seed=0)).verdicts
+    assert v.verdict == "error" and v.precise == 0

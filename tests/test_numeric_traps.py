@@ -419,3 +419,33 @@ def test_a_point_outside_an_inputs_domain_is_bad_input_at_its_place():
     (p,) = load_text(problem("y = log(x)", [claim("c", "1/x")], inputs='{ x = "positive" }',
                              at="at = { x = 2 }"), "trap.toml")
     assert p.at == {"x": 2.0}
+
+
+def test_a_flat_branch_carries_no_slope_even_where_the_next_slope_is_infinite():
+    """h = √relu(x) is 0 where x < 0, so ∂h/∂x = 0 there, though √'s slope at 0 is ∞: relu′'s
+    0 stops the path (float64 had made it 0·∞ = NaN and dropped half the points, so a claim
+    wrong at every x < 0 passed)."""
+    text = problem("r = relu(x)\nh = sqrt(r)", [
+        claim("right", "I(x > 0) / (2*sqrt(abs(x)))", of="h"),
+        claim("wrong", "1 / (2*sqrt(abs(x)))", of="h"),
+        claim("wrong-r", "1 / (2*sqrt(r))", of="h")])
+    got = verdicts(text)
+    assert {k: v.verdict for k, v in got.items()} == \
+        {"right": "pass", "wrong": "fail", "wrong-r": "fail"}
+    right = got["right"]
+    assert right.undefined == 0 and right.branches_seen == right.branches == 2
+
+
+def test_cancellation_far_below_float64_is_rechecked_at_enough_digits():
+    """(1 − cos x)/x² at x ≈ 10⁻⁴⁰: 1 − cos x is 0 in float64 and at 30 and 60 digits alike,
+    so the wrong 1/x agreed with every precision tried. The recheck starts at the digits the
+    point's values span; the failure says float64 misleads there, and explains nothing from
+    its noise."""
+    text = problem("f = (1 - cos(x)) / x**2", [
+        claim("right", "-x/12", of="f"), claim("wrong", "1/x", of="f"),
+        {"id": "value-right", "of": "f", "expr": "1/2"}],
+        inputs='{ x = "interval(1e-40, 1e-39)" }')
+    got = verdicts(text, samples=300)
+    assert {k: v.verdict for k, v in got.items()} == \
+        {"right": "pass", "wrong": "fail", "value-right": "pass"}
+    assert [f.kind for f in got["wrong"].diagnosis] == ["imprecise"]

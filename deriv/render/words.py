@@ -227,6 +227,10 @@ def sentence(f, m) -> str:
     if kind == "underflow":
         return (f"differs from {target} at high precision; in float64 both underflow to 0 at "
                 "every point, so no explanation was sought")
+    if kind == "imprecise":
+        return (f"differs from {target} at high precision; float64 computes this problem's "
+                "values wrongly at the sampled points (cancellation or round-off), so no "
+                "explanation was sought")
     if kind == "not-diagnosed":
         return f"not explained: {f.count} failing claims of this problem were explained first"
     if kind == "wrong-branch":
