@@ -142,7 +142,7 @@ class ProblemCheck:
             raise DerivError(f"{problem.id}: no sizes satisfy its size relations ("
                              + ", ".join(f"{a} {op} {b}" for a, op, b in problem.relations)
                              + (f"; with {bounds}, from --size or onehot(k, n)" if bounds else "")
-                             + ")", problem.path, problem.line)
+                             + ")", problem.path, *(problem.sizes_at or (problem.line,)))
         self.per_batch = self.batch_size(problem, options, assignments)
         self.numbers = max(self.value_numbers(problem, assignments))   # its largest value
         self.kinks = problem_kinks(problem)

@@ -108,6 +108,7 @@ class Problem:
     line: int | None = None
     notation: Notation = field(default_factory=Notation)
     relations: tuple = ()          # (a, op, b) between sizes: m >= n is ("m", ">=", "n")
+    sizes_at: tuple = ()           # (line, col) of its `sizes`, where an unmet relation is told
     unchecked: list = field(default_factory=list)   # deriv.unchecked: printed, not checked
 
     @property
@@ -546,7 +547,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
         section=_str(table, "section", where, default=""), ask=_str(table, "ask", where, default=""),
         mode=mode, at=at, asks=asks, display=dict(display),
         note=_str(table, "note", where, default=""), path=file, line=header,
-        relations=relations)
+        relations=relations, sizes_at=places.value(index, None, "sizes") if relations else ())
     problem.notation = (notation or Notation()).merged(
         from_table(table.get("notation"), lambda m: where(m, "notation"), graph.symbols))
 

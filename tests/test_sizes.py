@@ -120,3 +120,16 @@ def test_a_relation_naming_a_number_outside_2_to_5_draws_there(relation, size):
     problem = deriv.load(DET % f"sizes = [{relation}]")
     batches = ProblemCheck(problem, Options(200)).batches
     assert {b.sizes["m"] for b in batches} == size and len(batches) >= 2
+
+
+def test_relations_no_size_meets_are_an_error_at_the_sizes_key(tmp_path):
+    """onehot(5, n) fixes n = 5, and `sizes = ["n < 3"]` forbids it: bad input, placed at the
+    relation that cannot hold, exit 2."""
+    from click.testing import CliRunner
+    from deriv.cli import main
+    path = tmp_path / "p.toml"
+    path.write_text('[[problem]]\nid = "p"\ninputs = { x = "vector(n)" }\nsizes = ["n < 3"]\n'
+                    'graph = "L = sum(hadamard(x, onehot(5, n)))"\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:4:9: error: p: no sizes satisfy its size relations" in result.output
