@@ -558,7 +558,10 @@ class ProblemCheck:
             if found:
                 v.verdict = "fail"
                 findings.extend(found)
-        v.diagnosis = findings
+        # (a path counted twice is found by the chain's structure and by its value alike)
+        v.diagnosis = [f for k, f in enumerate(findings) if not any(
+            f == g or f.paths and (f.kind, f.paths, f.count) == (g.kind, g.paths, g.count)
+            for g in findings[:k])]
         if v.verdict == "fail" and not self.options.strict and self.harmless(claim, written):
             v.severity = "warning"
         if self.options.strict and v.partial:     # warnings fail: a side no point reached

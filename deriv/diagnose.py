@@ -1016,8 +1016,8 @@ class Diagnosis:
         """claim / truth is one node, input or partial on the paths (extra), or its inverse —
         a scalar, or an array of the claim's shape (elementwise)."""
         shapes = ((), self.pc.target_shape(self.claim))
-        usable = [(ref, expr) for ref, expr in self.candidates()
-                  if expr is not None and A.shape_of(expr) in shapes]
+        usable = [(ref, expr) for ref, expr in self.candidates()   # (a factor 0 says nothing)
+                  if expr is not None and expr != 0 and A.shape_of(expr) in shapes]
         tests = []
         for ref, expr in usable:
             value = self.value_of(ref, expr)

@@ -903,3 +903,25 @@ def test_an_ill_shaped_claim_names_the_reading_that_fits_and_is_right():
         assert (v[cid].verdict, f.kind, str(f.expr)) == ("fail", "ill-shaped", right)
     f = v["dL/dW2-no-fit-is-right"].diagnosis[0]
     assert (f.kind, f.expr) == ("ill-shaped", None)
+
+
+def test_a_factor_zero_explains_nothing_and_a_path_counted_twice_is_said_once():
+    """∂²L/∂x² of relu(x)·y is 0: the claim 𝕀[x > 0] does not "miss a factor 0" (any claim
+    would); and a chain that counts a path twice says so once, though its structure and its
+    value both find it."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { x = "real", y = "real" }\ngraph = """\n'
+            'L = relu(x) * y + abs(x*y)\n"""\n'
+            '[[problem.claim]]\nid = "hess"\nof = "D(L, x)"\nwrt = "x"\nexpr = "I(x > 0)"\n'
+            '[[problem]]\nid = "q"\ninputs = { x = "real" }\ngraph = """\n'
+            'a = sin(x)\nb = x**2\nc = a * b\nd = exp(x)\ny = c + d\n"""\n'
+            '[[problem.claim]]\nid = "dup"\nof = "y"\nwrt = "x"\n'
+            'chain = "D(y, c) * D(c, a) * D(a, x) + D(y, c) * D(c, b) * D(b, x) + '
+            'D(y, c) * D(c, b) * D(b, x) + D(y, d) * D(d, x)"\n')
+    found = {v.claim.id: v for v in check(load_text(text), Options(samples=300, seed=0)).verdicts}
+    assert found["hess"].verdict == "fail"
+    assert all(f.expr != 0 for f in found["hess"].diagnosis if f.kind.endswith("factor"))
+    assert found["dup"].verdict == "fail"
+    kinds = [f.kind for f in found["dup"].diagnosis]
+    assert kinds.count("repeated-path") == 1, kinds
