@@ -120,3 +120,19 @@ def test_a_decimal_literal_prints_as_written_in_every_format():
                   markdown.solution(solution)):
         assert "0.7978845608028654" in shown and "5000000000000000" not in shown
         assert "0.035677408136300126361" in shown
+
+
+def test_a_sum_times_an_elementwise_product_keeps_its_parentheses():
+    """(y − t)·(v ⊙ w) had printed as "-t - y·v ⊙ w" in solve's text and LaTeX (its values
+    were right): the scalar factor of a product of arrays is parenthesised as any factor."""
+    from deriv.parse import parse_expression
+    from deriv.problem import load_text
+    from deriv.render.latex import LatexPrinter
+    from deriv.render.notation import TextPrinter
+    (p,) = load_text('[[problem]]\nid = "p"\ninputs = { v = "vector(n)", w = "vector(n)", '
+                     'y = "real", t = "real" }\ngraph = """\nL = (y - t) * sum(hadamard(v, w))\n'
+                     '"""\n')
+    expr = parse_expression("(t - y) * hadamard(v, w)", p.graph.symbols)
+    assert TextPrinter().doprint(expr) in ("(t - y)·v ⊙ w", "(-y + t)·v ⊙ w")
+    assert TextPrinter().doprint(-expr) == "-(t - y)·v ⊙ w"
+    assert r"\left(t - y\right)" in LatexPrinter().doprint(-expr)

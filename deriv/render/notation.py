@@ -116,7 +116,9 @@ class ArrayNotation:
         coefficient = sp.Mul(*scalars)
         sign = "-" if coefficient.could_extract_minus_sign() else ""
         coefficient = -coefficient if sign else coefficient
-        head = self._print(coefficient) + self.TIMES if coefficient != 1 else ""   # never 1·
+        level = sp.printing.precedence.PRECEDENCE["Mul"]      # (y − t)·s ⊙ v, never 1·
+        head = self.parenthesize(coefficient, level, strict=True) + self.TIMES \
+            if coefficient != 1 else ""
         return sign + head + self.ODOT.join(parts)
 
 
