@@ -537,6 +537,16 @@ class Diagnosis:
                     count = sum(graph.count_paths(c, claim.of) for c in lost_children)
                     kept_children = tuple(dict.fromkeys(units[i][0] for i in kept))
                     only_lost = tuple(c for c in lost_children if c not in kept_children)
+                    if len(set(c for c, _ in units)) == 1:
+                        # one child's terms (x reaches L twice through one edge: xᵀBx): a
+                        # term missing, not a path; its weight c̄ is 1 where c is `of`
+                        (child,) = {c for c, _ in units}
+                        if child != claim.of:
+                            break           # (term() says it in the graph's own nodes)
+                        missing = sp.Add(*(t for c, t in lost)).xreplace(
+                            {A.symbol(child + "_bar", graph.shape(child)): sp.S.One})
+                        return Finding("missing-term", self.target,
+                                       expr=reference_form(missing))
                     # (one child's share may have several terms: N = AAᵀ reaches A twice)
                     return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                    expr=sp.Add(*(units[i][1] for i in kept)),
@@ -1067,8 +1077,17 @@ class Diagnosis:
             if next(verdicts):
                 return Finding("missing-term", self.target, derivative=_ref(ref), expr=expr)
             if next(verdicts):
+                if ref is None and not self.has_term(expr):   # σ(z) for σ(z) − y: y is not
+                    return Finding("missing-term", self.target, expr=-expr)   # in it, −y is
                 return Finding("extra-term", self.target, derivative=_ref(ref), expr=expr)
         return None
+
+    def has_term(self, expr: sp.Expr) -> bool:
+        """Is `expr` (a number times it) one of the claim's written terms?"""
+        written = self.written
+        if written is None:
+            return True
+        return any((t / expr).is_number for t in sp.Add.make_args(sp.expand(written)))
 
     def printed_term(self) -> Finding | None:
         """Printed terms of a sum (one, or a run of neighbours: (h₂ − t)) are superfluous — a
@@ -1145,6 +1164,8 @@ def _one_factor(found: list[Finding]) -> list[Finding]:
     A, one counted) is its detail, not a second finding — trace(X @ X), which has no such path,
     reads the same."""
     multiple = next((f for f in found if f.kind == "constant-multiple"), None)
+    if multiple is not None:        # (XᵀX's product rule, one of its equal terms missing)
+        found = [f for f in found if f.kind not in ("missing-term", "extra-term")]
     lost = next((f for f in found if f.kind == "lost-path"), None)
     if multiple is None or lost is None:
         return found

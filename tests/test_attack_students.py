@@ -46,7 +46,9 @@ def test_a_1x1_product_in_the_graph_is_derived(tmp_path):
         claim("right", "L", "x", "2 * (p @ (x.T @ t) + t @ (x.T @ p))"),
         claim("lost", "L", "x", "2 * p @ (x.T @ t)")])
     got = checked(text)
-    assert got["right"] == ("pass", []) and got["lost"] == ("fail", ["lost-path"]), got
+    # (x reaches p twice, through one edge: the product rule's second term is missing — a
+    # term of one node's partial, not a path through another node)
+    assert got["right"] == ("pass", []) and got["lost"] == ("fail", ["missing-term"]), got
     (tmp_path / "p.toml").write_text(text)
     result = CliRunner().invoke(main, ["solve", str(tmp_path / "p.toml")])
     assert result.exit_code == 0 and "∂L/∂x" in result.output, result.output
