@@ -212,7 +212,7 @@ class Diagnosis:
         found: list[Finding] = []
         # the ones that need no further sweep first; then those that evaluate more of the
         # problem's derivatives
-        for method in (self.transposed, self.negated, self.product_order,
+        for method in (self.transposed, self.negated, self.step, self.product_order,
                        self.transposed_factor, self.wrong_axis, self.lost_path,
                        self.constant_multiple,
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor,
@@ -681,6 +681,10 @@ class Diagnosis:
         if self.matches(lambda b, k: -self.pairs[k][2]):      # (a step: the whole of it)
             return Finding("negated", self.target, text="step" if claim.update else "")
         return None
+
+    def step(self) -> Finding | None:
+        from deriv.gradient_steps import wrong_step
+        return wrong_step(self)
 
     def product_order(self) -> Finding | None:
         """AB written BA: one product of the claim reordered (deriv.orders) is right."""

@@ -925,3 +925,27 @@ def test_a_factor_zero_explains_nothing_and_a_path_counted_twice_is_said_once():
     assert found["dup"].verdict == "fail"
     kinds = [f.kind for f in found["dup"].diagnosis]
     assert kinds.count("repeated-path") == 1, kinds
+
+
+def test_a_gradient_step_wrong_as_a_whole_is_explained_in_its_step():
+    """w − ε·r·x written without ε, twice over, without x, or without the regulariser's
+    path: each is said of the step (it had been "no simple explanation"); the right step
+    passes."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "gd"\ninputs = { w = "real", x = "real", y = "real", '
+            'eps = "positive", lam = "positive" }\ngraph = """\nr = w*x - y\n'
+            'L = r**2/2 + lam*w**2/2\n"""\n')
+    for cid, expr in [("right", "w - eps*(r*x + lam*w)"), ("no-eps", "w - (r*x + lam*w)"),
+                      ("twice", "w - 2*eps*(r*x + lam*w)"), ("no-reg", "w - eps*r*x")]:
+        text += (f'[[problem.claim]]\nid = "{cid}"\nof = "L"\nwrt = "w"\nupdate = "eps"\n'
+                 f'expr = "{expr}"\n')
+    found = {v.claim.id: v for v in check(load_text(text), Options(samples=300, seed=0)).verdicts}
+    assert found["right"].verdict == "pass"
+    first = {k: (v.diagnosis[0].kind, v.diagnosis[0].expr) for k, v in found.items()
+             if v.verdict == "fail"}
+    assert first["no-eps"][0] == "missing-factor" and str(first["no-eps"][1]) == "eps"
+    assert first["twice"] == ("extra-factor", 2)
+    assert first["no-reg"][0] in ("lost-path", "missing-term"), first
+    assert all(v.diagnosis[0].kind != "no-explanation" for v in found.values()
+               if v.verdict == "fail")

@@ -130,6 +130,12 @@ def sentence(f, m) -> str:
             # the edge partial, not the claim's own total derivative under the same name
             what = (f"{m.expr(f.expr)} (the partial along the edge {m.name(f.target.wrt)} → "
                     f"{m.name(f.target.of)} alone)")
+        if f.text == "step":          # of a gradient step, w − ε·∇L
+            step = f"the step it takes from {m.name(f.target.wrt)}"
+            return {"extra-factor": f"{step} has an extra factor {what}",
+                    "missing-factor": f"{step} misses a factor {what}",
+                    "missing-term": f"the gradient in {step} misses the term {what}",
+                    "extra-term": f"the gradient in {step} has an extra term {what}"}[kind]
         return {"extra-factor": f"has an extra factor {what}",
                 "missing-factor": f"misses a factor {what}",
                 "missing-term": f"misses the term {what}",
