@@ -235,6 +235,14 @@ class Diagnosis:
                 finding = self.wrong_branch() or finding       # that branch, with a point there)
             if finding and not any(_same(finding, f) for f in found):
                 found.append(finding)             # (two ways to the same explanation: once)
+        if found and found[0].kind == "wrong-factor" and found[0].derivative is not None and \
+                found[0].printed is not None and not found[0].printed.is_Atom:
+            # "the factor (y − t)·s ⊙ v should be ∂L/∂a": the part inside it that is wrong
+            # (s for σ′ = (1 − s) ⊙ s), where there is one, says more
+            finer = self.wrong_part()
+            if finer is not None and finer.kind == "wrong-factor" and \
+                    _size(finer.printed) < _size(found[0].printed):
+                found[0] = finer
         return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:

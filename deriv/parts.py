@@ -41,15 +41,37 @@ def wrong_part(d) -> Finding | None:
     shape = A.shape_of(written)
     if np.shape(truth)[-1:] != np.shape(valid) or np.count_nonzero(valid) < 3:
         return None
-    candidates = _candidates(d, shape)
-    if not candidates:
-        return None
     try:
         with np.errstate(all="ignore"):
             tree = _Tree(pc, batch.values, written)
     except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
         return None
     if np.shape(tree.value[()]) != np.shape(truth):
+        return None
+    found = _search(d, tree, (), truth, valid, shape)
+    if found is not None:
+        return found
+    # inside a matrix product (δ ⊙ s)xᵀ, Wᵀ(v ⊙ s): the factor that holds the part, solved
+    # for where the other factor fixes it (full rank), is searched the same way
+    for where, factor, need in _solved_factors(tree, truth):
+        try:
+            with np.errstate(all="ignore"):
+                inner = _Tree(pc, batch.values, tree.at(where + (factor,)))
+        except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
+            continue
+        found = _search(d, inner, where + (factor,), need, valid,
+                        A.shape_of(tree.at(where + (factor,))))
+        if found is not None:
+            return found
+    return None
+
+
+def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
+    """The part of `tree` (the claim's sub-formula at `prefix`, which must come to `truth`)
+    that, put right, makes the whole claim right."""
+    pc, written, batch = d.pc, d.written, d.pairs[0][0]
+    candidates = _candidates(d, shape)
+    if not candidates:
         return None
     # each candidate's values on the first batch, all at once; the first row is 0 (a term too
     # many, inside a sum)
@@ -71,11 +93,11 @@ def wrong_part(d) -> Finding | None:
         close = _per_point(close.reshape(n, -1, close.shape[-1]))
         plausible = ((close | ~defined).all(axis=1) &
                      (defined.sum(axis=1) >= max(3, np.count_nonzero(valid) // 2)))
-        added = block is None and _parent(written, where).is_Add
+        added = block is None and _parent(written, prefix + where).is_Add
         plausible[0] &= added
         for j in np.flatnonzero(plausible):
             label, value = candidates[j]
-            replaced = _put(written, where, u if block is None else sp.Mul(u, *(
+            replaced = _put(written, prefix + where, u if block is None else sp.Mul(u, *(
                 x for i, x in enumerate(tree.at(where).args) if i not in block)))
 
             def fixed(b, k, replaced=replaced, value=value):
@@ -83,6 +105,52 @@ def wrong_part(d) -> Finding | None:
             if d.matches(fixed, lambda b, k: d.pairs[k][2]):
                 return _finding(d, part, label, added)
     return None
+
+
+def _solved_factors(tree, truth):
+    """(place of a matrix product L·R in the claim, which factor, the values it must have):
+    for each product reached through the claim's sums and products, the factor whose value
+    the claim's truth fixes — R where L has full column rank, L where R has full row rank —
+    solved point by point (least squares, then checked)."""
+    for where, a in tree.coefficient.items():
+        e = tree.at(where)
+        entry = P.entry_of(e)
+        if entry is None or entry.name != "matmul":
+            continue
+        left, right = (tree.pc.evaluate(tree.values, x) for x in e.args)
+        with np.errstate(all="ignore"):
+            a = np.broadcast_to(a, np.shape(truth))
+            product = tree.value[where]
+            if np.shape(product) != np.shape(truth) or not np.all(np.abs(a) > 1e-12):
+                continue
+            product_need = product + (truth - tree.value[()]) / a
+        for factor in (1, 0):
+            solved = _solve(left, right, product_need, factor)
+            if solved is not None:
+                yield where, factor, solved
+
+
+def _solve(left, right, need, factor: int):
+    """The factor (0: left, 1: right) X with L·X = need or X·R = need at every point, where
+    the other factor determines it; None otherwise. Points are the last axis."""
+    other = left if factor == 1 else right
+    if np.ndim(other) != 3 or np.ndim(need) != 3:
+        return None
+    o = np.moveaxis(other, -1, 0)
+    n = np.moveaxis(need, -1, 0)
+    if factor == 0:                       # X·R = need ⇔ Rᵀ·Xᵀ = needᵀ
+        o, n = o.transpose(0, 2, 1), n.transpose(0, 2, 1)
+    if o.shape[1] < o.shape[2] or not np.all(np.isfinite(o)) or not np.all(np.isfinite(n)):
+        return None                        # (wide: many X would do)
+    if np.any(np.linalg.matrix_rank(o) < o.shape[2]):
+        return None
+    x = np.linalg.lstsq(o[0], n[0], rcond=None)[0] if len(o) == 1 else \
+        np.linalg.solve(o.transpose(0, 2, 1) @ o, o.transpose(0, 2, 1) @ n)
+    if not np.allclose(o @ x, n, rtol=1e-6, atol=1e-9 * (np.abs(n).max() + 1)):
+        return None                        # (no X gives it: the mistake is elsewhere)
+    if factor == 0:
+        x = x.transpose(0, 2, 1)
+    return np.moveaxis(x, 0, -1)
 
 
 class _Tree:

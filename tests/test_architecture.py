@@ -98,7 +98,8 @@ def test_one_engine():
 # ∞ (a registry flag and the sweep's gate), float64 decided where mpmath cannot recompute a
 # gross difference, and the "imprecise" finding where float64 misleads: about 30 more; a
 # fresh reader's study — a missing term said as missing, a gradient step's own wording, a
-# sum times ⊙ parenthesised, findings said once: about 25 more) is,
+# sum times ⊙ parenthesised, findings said once, a wrong part preferred to its factor's
+# partial: about 35 more) is,
 # within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
@@ -113,7 +114,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_095, lines
+    assert lines < 11_110, lines
 
 
 def test_the_readme_layout_is_the_import_order():

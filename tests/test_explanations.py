@@ -62,7 +62,7 @@ def test_no_wrong_factor_is_a_tautology():
                 if f.kind == "wrong-factor":
                     assert f.expr is None or f.expr != f.printed, sentence(f, UnicodeMath())
                     # a factor "should be" the claim's own derivative: circular
-                    assert (f.derivative.of, f.derivative.wrt) != \
+                    assert f.derivative is None or (f.derivative.of, f.derivative.wrt) != \
                         (verdict.claim.of, verdict.claim.wrt), sentence(f, UnicodeMath())
 
 
@@ -178,6 +178,9 @@ def test_symmetric_only_names_the_matrix():
 def test_a_wrong_factor_inside_one_term_of_a_sum():
     v, _ = verdicts("paths.toml")
     f = v["x2-for-x1"].diagnosis[0]
+    if f.derivative is None:        # the wrong part inside ∂h₁/∂u's factor, named alone
+        assert f.kind == "wrong-factor" and (str(f.printed), str(f.expr)) == ("x2", "x1")
+        return
     assert f.kind == "wrong-factor" and (f.derivative.of, f.derivative.wrt) == ("h1", "u")
     assert {s.name for s in f.printed.free_symbols} == {"x2", "h1"}
 
@@ -876,7 +879,8 @@ def test_a_wrong_piece_inside_an_elementwise_array_claim(monkeypatch):
                                                      "1 - h**2")     # (in the nodes: h = tanh z)
     f = seen["tanh-itself"]
     assert (f.kind, str(f.expr)) == ("extra-term", "tanh(z)")
-    assert seen["dW"] is None          # through a matrix product: not elementwise, not read
+    f = seen["dW"]                     # through a matrix product: the factor solved for
+    assert (f.kind, str(f.printed), str(f.expr)) == ("wrong-factor", "1 - tanh(z)", "1 - h**2")
 
 
 def test_a_gate_derivative_miswritten_deep_in_a_gru_claim_is_named_in_the_nodes():
@@ -949,3 +953,25 @@ def test_a_gradient_step_wrong_as_a_whole_is_explained_in_its_step():
     assert first["no-reg"][0] in ("lost-path", "missing-term"), first
     assert all(v.diagnosis[0].kind != "no-explanation" for v in found.values()
                if v.verdict == "fail")
+
+
+def test_a_wrong_elementwise_part_is_found_through_a_matrix_product():
+    """σ′ written σ inside (δ ⊙ s)xᵀ and Wᵀ(v ⊙ s): the factor the product's other side fixes
+    is solved for, and its wrong part named as in an elementwise claim (it had been "no
+    simple explanation", or only "should be ∂L/∂a")."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "layer"\ninputs = { W = "matrix(n, n)", x = "vector(n)", '
+            'v = "vector(n)" }\ngraph = """\na = W @ x\ns = sigmoid(a)\nL = sum(hadamard(v, s))\n'
+            '"""\n')
+    for cid, expr, wrt in [("right-W", "hadamard(v, hadamard(s, 1 - s)) @ x.T", "W"),
+                           ("sigma-W", "hadamard(v, s) @ x.T", "W"),
+                           ("right-x", "W.T @ hadamard(v, hadamard(s, 1 - s))", "x"),
+                           ("sigma-x", "W.T @ hadamard(v, s)", "x")]:
+        text += f'[[problem.claim]]\nid = "{cid}"\nof = "L"\nwrt = "{wrt}"\nexpr = "{expr}"\n'
+    found = {v.claim.id: v for v in check(load_text(text), Options(samples=300, seed=0)).verdicts}
+    assert found["right-W"].verdict == found["right-x"].verdict == "pass"
+    for cid in ("sigma-W", "sigma-x"):
+        first = found[cid].diagnosis[0]
+        assert found[cid].verdict == "fail" and first.kind == "wrong-factor", (cid, first)
+        assert str(first.printed) == "s", (cid, first)
