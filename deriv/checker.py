@@ -137,11 +137,17 @@ class ProblemCheck:
         ranges = constraints.ranges(problem, options.sizes) if problem.sizes else {}
         assignments = size_assignments(problem.sizes, options.seed, relations=problem.relations,
                                        ranges=ranges) if problem.sizes else [{}]
+        need = constraints.minimums(problem) if problem.sizes else {}   # (a relation's n = 1
+        assignments = [a for a in assignments                    # is no size for eig(S, 2))
+                       if all(a[k] >= need.get(k, 1) for k in a)]
         if not assignments:
-            bounds = ", ".join(f"{k} in {lo}…{hi}" for k, (lo, hi) in ranges.items())
+            ranges = {**{k: (v, "") for k, v in need.items() if v > 1}, **ranges}
+            bounds = ", ".join(f"{k} in {lo}…{hi}" if hi != "" else f"{k} ≥ {lo}"
+                               for k, (lo, hi) in ranges.items())
             raise DerivError(f"{problem.id}: no sizes satisfy its size relations ("
                              + ", ".join(f"{a} {op} {b}" for a, op, b in problem.relations)
-                             + (f"; with {bounds}, from --size or onehot(k, n)" if bounds else "")
+                             + (f"; with {bounds}, from --size, onehot(k, n) or eig(S, k)"
+                                if bounds else "")
                              + ")", problem.path, *(problem.sizes_at or (problem.line,)))
         self.per_batch = self.batch_size(problem, options, assignments)
         self.numbers = max(self.value_numbers(problem, assignments))   # its largest value

@@ -101,7 +101,19 @@ def parse_size_options(values) -> dict[str, tuple[int, int]]:
 
 def minimums(problem) -> dict[str, int]:
     """The least value of each size that the problem's constants need (onehot(3, n): n ≥ 3)."""
-    out: dict[str, int] = {}
+    return {d: k for d, (k, _) in _needs(problem).items()}
+
+
+def _needs(problem) -> dict[str, tuple[int, str]]:
+    """Each size's least value and what needs it: onehot(3, n), eig(S, -2) (the second
+    largest eigenvalue of an n × n matrix: n ≥ 2)."""
+    from deriv import primitives as P
+    out: dict[str, tuple[int, str]] = {}
+    eigen = tuple(e.cls for e in P.REGISTRY.values() if e.shape == "eigen")
+
+    def need(d, k: int, what: str):
+        if isinstance(d, str) and k > out.get(d, (1, ""))[0]:
+            out[d] = (k, what)
     exprs = [problem.graph.nodes[n].expr for n in problem.graph.order] + \
         [e for c in problem.claims for e in (c.expr, c.chain_expr) if e is not None]
     for e in exprs:
@@ -109,8 +121,11 @@ def minimums(problem) -> dict[str, int]:
             if c.constant.startswith("onehot"):
                 k = int(c.constant[len("onehot"):])
                 for d in c.dims:
-                    if isinstance(d, str):
-                        out[d] = max(out.get(d, 1), k)
+                    need(d, k, f"onehot({k}, {d})")
+        for call in e.atoms(*eigen) if eigen else ():
+            shape, k = A.shape_of(call.args[0]), call.args[1]
+            if shape and k.is_Integer:
+                need(shape[0], abs(int(k)), f"{P.entry_of(call).name}(…, {int(k)})")
     return out
 
 
@@ -121,12 +136,13 @@ def ranges(problem, overrides: dict | None = None, fail=None) -> dict[str, tuple
     overrides = {k: (v, v) if isinstance(v, int) else tuple(v)
                  for k, v in (overrides or {}).items() if k in problem.sizes}
     given = overrides
-    need = minimums(problem) if problem.sizes else {}     # (no sizes: no constants need any)
+    needs = _needs(problem) if problem.sizes else {}     # (no sizes: no constants need any)
+    need = {d: k for d, (k, _) in needs.items()}
     out = {}
     for s in problem.sizes:
         lo, hi = given.get(s, DEFAULT_RANGE)
         if need.get(s, 1) > hi:
-            message = f"size {s} = {hi} is too small: onehot({need[s]}, {s}) needs {s} ≥ {need[s]}"
+            message = f"size {s} = {hi} is too small: {needs[s][1]} needs {s} ≥ {need[s]}"
             raise (fail(message) if fail else DerivError(message))
         lo = max(lo, need.get(s, 1))
         if (lo, hi) != DEFAULT_RANGE:

@@ -55,7 +55,8 @@ MAX_SWAP_USED = 12          # symbols of a claim tried pairwise (beyond: neighbo
 COMPLETE = ("negated", "constant-multiple")
 # Tried only where nothing else explains the claim: beside an explanation they would restate
 # it in other symbols (problem 7.2's wrong factor is also a "missing term" of SymPy's).
-LAST_RESORT = ("wrong_symbol", "wrong_term", "wrong_part", "symbolic", "function_itself",
+LAST_RESORT = ("wrong_symbol", "wrong_term", "wrong_part", "exchanged", "symbolic",
+               "function_itself",
                "wrong_branch")
 MAX_SYMBOLIC_OPS = 24       # formulas compared in SymPy: at most this many operations each
 MAX_SYMBOLIC_RESULT = 8     # ... and a difference or ratio this small is an explanation
@@ -218,7 +219,8 @@ class Diagnosis:
                        self.mislabelled, self.swapped, self.wrong_factor, self.factor,
                        self.term, self.elementwise,
                        self.printed_term, self.symmetric_only, self.square_only,
-                       self.wrong_symbol, self.wrong_term, self.wrong_part, self.symbolic,
+                       self.wrong_symbol, self.wrong_term, self.wrong_part, self.exchanged,
+                       self.symbolic,
                        self.function_itself,
                        self.wrong_branch):
             if len(found) >= 2 or found and method.__name__ in LAST_RESORT:
@@ -241,8 +243,9 @@ class Diagnosis:
             # (s for σ′ = (1 − s) ⊙ s), where there is one, says more
             finer = self.wrong_part()
             if finer is not None and finer.kind == "wrong-factor" and \
-                    _size(finer.printed) < _size(found[0].printed):
-                found[0] = finer
+                    finer.expr is not None and not finer.expr.is_Symbol and \
+                    _size(finer.printed) < _size(found[0].printed):   # (z for q: the partial
+                found[0] = finer                                    # it sits in says more)
         return _one_factor(found) or [self.counterexample()]
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
@@ -757,6 +760,7 @@ class Diagnosis:
         if self.claim.expr is None:
             return None
         used = self.claim.expr.free_symbols
+
         for members in self.families():
             # a typo exchanges neighbours (ψ₂₁ ↔ ψ₂₂) or two symbols the claim uses: a family
             # of a thousand nodes is not tried pair by pair
@@ -770,12 +774,35 @@ class Diagnosis:
                 pairs += [(a, b) for b in dict.fromkeys(near + written[:MAX_SWAP_USED]) if b != a]
             for a, b in itertools.islice(dict.fromkeys(tuple(sorted(p, key=position.get))
                                                        for p in pairs), MAX_SWAPS):
-                def exchanged(batch, k, a=a, b=b):
-                    env = batch.values.env
-                    return self.pc.evaluate(batch.values, self.written, {a: env[b], b: env[a]})
-                if self.screened(exchanged, truth=True) and \
-                        self.matches(exchanged, lambda b_, k: self.pairs[k][2]):
+                if self.right_exchanged(a, b):
                     return Finding("swapped", self.target, symbols=(a.name, b.name))
+        return None
+
+    def right_exchanged(self, a: sp.Symbol, b: sp.Symbol) -> bool:
+        """Is the claim right with a and b exchanged? (Their arrays exchanged: nothing is
+        recompiled.)"""
+        def exchanged(batch, k):
+            env = batch.values.env
+            return self.pc.evaluate(batch.values, self.written, {a: env[b], b: env[a]})
+        return self.screened(exchanged, truth=True) and \
+            self.matches(exchanged, lambda b_, k: self.pairs[k][2])
+
+    def exchanged(self) -> Finding | None:
+        """Two of the claim's symbols of one shape and no family exchanged (W ↔ U, a gate's
+        two weights) — a last resort: an exchange restates many other mistakes (baᵀ for abᵀ)."""
+        if self.claim.expr is None:
+            return None
+        used = self.claim.expr.free_symbols
+
+        nodes = set(self.graph.symbols.values())
+        loose = sorted((s for s in used if s in nodes), key=str)[:MAX_SWAP_USED]
+        differences = [set(e.args) for e in sp.preorder_traversal(self.written) if e.is_Add]
+        for a, b in itertools.combinations(loose, 2):
+            if any({a, -b} <= d or {-a, b} <= d for d in differences):
+                continue        # (y − p for p − y: a term's sign, said so by term-sign)
+            if A.shape_of(a) == A.shape_of(b) and _stem(a.name) != _stem(b.name) and \
+                    self.right_exchanged(a, b):
+                return Finding("swapped", self.target, symbols=(a.name, b.name))
         return None
 
     def wrong_symbol(self) -> Finding | None:
@@ -876,18 +903,23 @@ class Diagnosis:
     def printed_terms(self) -> list[tuple[int, str]]:
         """The claim's text as a sum of signed terms (the whole text if it is one)."""
         import ast
-        terms: list[tuple[int, str]] = []
-
-        def walk(node, sign):
+        found: list[tuple[int, object]] = []
+        stack = [(parse_ast(self.claim.expr_text).body, 1)]   # (a stack: a sum of a thousand
+        while stack and len(found) <= MAX_TERMS:               # terms nests a thousand deep)
+            node, sign = stack.pop()
             if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
-                walk(node.left, sign)
-                walk(node.right, sign if isinstance(node.op, ast.Add) else -sign)
+                stack.append((node.right, sign if isinstance(node.op, ast.Add) else -sign))
+                stack.append((node.left, sign))
             elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-                walk(node.operand, -sign)
+                stack.append((node.operand, -sign))
             else:
-                terms.append((sign, ast.unparse(node)))
-        walk(parse_ast(self.claim.expr_text).body, 1)
-        return terms if 1 < len(terms) <= MAX_TERMS else [(1, self.claim.expr_text)]
+                found.append((sign, node))
+        if not 1 < len(found) <= MAX_TERMS or stack:
+            return [(1, self.claim.expr_text)]
+        try:
+            return [(sign, ast.unparse(node)) for sign, node in found]
+        except RecursionError:       # (one term a product of a thousand factors)
+            return [(1, self.claim.expr_text)]
 
     def wrong_factor(self) -> Finding | None:
         """One factor of a printed product is not the partial it stands for: find the factor

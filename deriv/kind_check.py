@@ -392,11 +392,12 @@ def _expectation(pc, claim, v) -> list:
     used |= {graph.symbols[k] for k in graph.inputs if graph.depends(claim.of, k)}
     out = []
     for i in range(min(MC_POINTS, batch.n)):
-        point = {k: float(np.ravel(val)[i]) for k, val in batch.inputs.items()
+        # a point's arrays (scalars, vectors, matrices alike), each repeated over the draws
+        point = {k: np.asarray(val, dtype=float)[..., i] for k, val in batch.inputs.items()
                  if k not in random}
-        inputs = {k: np.full(MC_DRAWS, x) for k, x in point.items()}
-        one = Values(pc.problem, {k: np.array([x]) for k, x in point.items()} |
-                     {r: np.array([0.0]) for r in random}, {})
+        inputs = {k: np.repeat(x[..., None], MC_DRAWS, axis=-1) for k, x in point.items()}
+        one = Values(pc.problem, {k: x[..., None] for k, x in point.items()} |
+                     {r: np.array([0.0]) for r in random}, batch.sizes)
         for name, dist, params in spec.random:
             a, b = (float(np.ravel(one.value(p))[0]) for p in params)
             if not (np.isfinite(a) and np.isfinite(b) and (b > 0 if dist == "normal" else
@@ -405,18 +406,24 @@ def _expectation(pc, claim, v) -> list:
                 return []
             inputs[name] = rng.normal(a, b, MC_DRAWS) if dist == "normal" else \
                 rng.uniform(a, b, MC_DRAWS)
-        values = Values(pc.problem, inputs, {})
+        values = Values(pc.problem, inputs, batch.sizes)
         sample = np.asarray(values.env[graph.symbols[claim.of]], dtype=float)
-        sample = sample[np.isfinite(sample)]
-        mean = float(sample.mean())
-        bound = MC_Z * float(sample.std(ddof=1)) / np.sqrt(len(sample))
-        claimed = float(np.ravel(one.value(spec.formula))[0])
-        v.samples += len(sample)
-        if abs(mean - claimed) > bound + 1e-12 * max(abs(mean), 1.0):
-            out.append(Finding("expectation", None, printed=spec.formula, number=claimed,
-                               values=(mean, bound), count=len(sample), text="monte-carlo",
+        sample = np.where(np.isfinite(sample), sample, np.nan)
+        drawn = np.count_nonzero(np.isfinite(sample), axis=-1)
+        mean = np.nanmean(sample, axis=-1)
+        bound = MC_Z * np.nanstd(sample, axis=-1, ddof=1) / np.sqrt(np.maximum(drawn, 1))
+        claimed = np.asarray(one.value(spec.formula), dtype=float)[..., 0] * np.ones_like(mean)
+        v.samples += int(np.min(drawn))
+        off = np.abs(mean - claimed) - bound - 1e-12 * np.maximum(np.abs(mean), 1.0)
+        if np.any(off > 0):
+            worst = np.unravel_index(int(np.argmax(off)), np.shape(off)) if np.ndim(off) else ()
+            out.append(Finding("expectation", None, printed=spec.formula,
+                               number=float(claimed[worst]),
+                               values=(float(mean[worst]), float(bound[worst])),
+                               count=int(np.min(drawn)), text="monte-carlo",
                                symbols=(claim.of,),
-                               point=tuple((k, x) for k, x in point.items()
+                               point=tuple((k, float(x) if not np.ndim(x) else x)
+                                           for k, x in point.items()
                                            if graph.symbols[k] in used)))
             break
     return out

@@ -812,6 +812,7 @@ class Builder:
         if not index:
             raise Unread("a sum ∑ whose index is not a letter")
         i = index.group()
+        _whole_range(item, i)
         contracted = [_contract(v, i) for v in body]
         if all(c is not None for c in contracted) and any(c is not v for c, v in
                                                           zip(contracted, body)
@@ -830,6 +831,25 @@ class Builder:
         finally:
             self.elementwise = outer
         return _call("sum", node)
+
+
+def _whole_range(item: Cmd, index: str) -> None:
+    """A sum is read as over its index's whole range — Σ_i, Σ_{i=1}^{n}, Σ_{i=0}^{n-1} — and
+    any other bounds (Σ_{i=2}^{n}, Σ_{j≠1}, Σ_{i=1}^{3}) are unread, never dropped."""
+    def single(v):
+        while isinstance(v, Group) and len(v.items) == 1:
+            v = v.items[0]
+        return v
+    lower = _script_text(item.subs[0])
+    lower = lower[len(index):]
+    upper = single(item.sups[0]) if item.sups else None
+    whole = (lower in ("", "=1") and (upper is None or isinstance(upper, Sym) and not upper.subs)
+             or lower == "=0" and isinstance(upper, Raw) and upper.kind == "sub" and
+             isinstance(single(upper.items[0]), Sym) and
+             _script_text(upper.items[1]) == "1")
+    if not whole or len(item.subs) > 1 or len(item.sups) > 1:
+        raise Unread("a sum over part of its index's range (bounds other than all of it) is "
+                     "not read")
 
 
 _ONE_ARGUMENT = ("abs", "norm", "frac", "sqrt")       # \log|x|, \exp\frac{x}{2}

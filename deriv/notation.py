@@ -69,6 +69,11 @@ def from_table(table, where, known=None) -> Notation:
         if key not in ("functions", "names"):
             raise where(f"unknown key '{key}' in notation (allowed: functions, names)")
     functions, names = {}, {}
+    for key in ("functions", "names"):
+        if not isinstance(table.get(key) or {}, dict):
+            raise where(f"notation: '{key}' is a table such as {{ sigma = \"sigmoid\" }}"
+                        if key == "functions" else
+                        f"notation: '{key}' is a table such as {{ \"\\\\psi_{{02}}\" = \"psi02\" }}")
     for key, value in (table.get("functions") or {}).items():
         if not isinstance(value, str) or value not in P.BY_NAME or not value[0].isalpha():
             raise where(f"notation: {key} = {value!r:.40} is not a function "

@@ -53,14 +53,13 @@ def wrong_part(d) -> Finding | None:
         return found
     # inside a matrix product (δ ⊙ s)xᵀ, Wᵀ(v ⊙ s): the factor that holds the part, solved
     # for where the other factor fixes it (full rank), is searched the same way
-    for where, factor, need in _solved_factors(tree, truth):
+    for place, need in _solved_factors(tree, truth):
         try:
             with np.errstate(all="ignore"):
-                inner = _Tree(pc, batch.values, tree.at(where + (factor,)))
+                inner = _Tree(pc, batch.values, tree.at(place))
         except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
             continue
-        found = _search(d, inner, where + (factor,), need, valid,
-                        A.shape_of(tree.at(where + (factor,))))
+        found = _search(d, inner, place, need, valid, A.shape_of(tree.at(place)))
         if found is not None:
             return found
     return None
@@ -81,7 +80,7 @@ def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
                                          np.shape(truth)) for _, value in candidates])
     finite = np.isfinite(rows)
     u = A.symbol("_part", shape)
-    for where, block, part, value_at, a in tree.parts(shape):
+    for where, block, part, value_at, a in tree.parts(shape, whole=bool(prefix)):
         with np.errstate(all="ignore"):      # (linear in the part: C + a·(s − part) = truth)
             a = np.broadcast_to(a, np.shape(truth))
             need = np.where(np.abs(a) > 1e-12 * (d.scale + 1),
@@ -108,10 +107,10 @@ def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
 
 
 def _solved_factors(tree, truth):
-    """(place of a matrix product L·R in the claim, which factor, the values it must have):
-    for each product reached through the claim's sums and products, the factor whose value
-    the claim's truth fixes — R where L has full column rank, L where R has full row rank —
-    solved point by point (least squares, then checked)."""
+    """(place of a factor of a matrix product L·R in the claim, the values it must have): for
+    each product reached through the claim's sums and products, the factor whose value the
+    claim's truth fixes — R where L has full column rank, L where R has full row rank —
+    solved point by point (least squares, then checked); under a transpose, its argument."""
     for where, a in tree.coefficient.items():
         e = tree.at(where)
         entry = P.entry_of(e)
@@ -126,8 +125,12 @@ def _solved_factors(tree, truth):
             product_need = product + (truth - tree.value[()]) / a
         for factor in (1, 0):
             solved = _solve(left, right, product_need, factor)
-            if solved is not None:
-                yield where, factor, solved
+            if solved is None:
+                continue
+            place = where + (factor,)
+            while P.entry_of(tree.at(place)) is P.REGISTRY["transpose"]:   # q in (…)qᵀ
+                place, solved = place + (0,), np.swapaxes(solved, 0, 1)
+            yield place, solved
 
 
 def _solve(left, right, need, factor: int):
@@ -193,7 +196,7 @@ class _Tree:
                 others = [self.value[where + (j,)] for j in range(len(e.args)) if j != i]
                 self._spread(x, where + (i,), _product([a, *others]))
 
-    def parts(self, shape: tuple) -> list[tuple]:
+    def parts(self, shape: tuple, whole: bool = False) -> list[tuple]:
         """(where, block, sub-formula, its value, its coefficient): each place in a sum or
         product that may hold the wrong piece — not a number, not the whole, of the claim's
         shape — and each pair of a product's factors (r(1 + r) for σ′ = r(1 − r) among
@@ -202,7 +205,7 @@ class _Tree:
         found = []
         for where in self.coefficient:
             e = self.at(where)
-            if where and not e.is_Number and A.shape_of(e) == shape and \
+            if (where or whole) and not e.is_Number and A.shape_of(e) == shape and \
                     not (e.is_Mul and e.args[0] == -1 and len(e.args) == 2):
                 found.append((self.size[where], where, None, e, self.value[where],
                               self.coefficient[where]))
@@ -295,6 +298,12 @@ def _candidates(d, shape: tuple) -> list[tuple[object, object]]:
                 if form not in seen and not form.is_Number and A.shape_of(form) == shape:
                     seen.add(form)
                     out.append((form, lambda values, form=form: pc.evaluate(values, form)))
+    # and another node or input of the part's shape (c written for g in one place, q for h)
+    for name in [*graph.inputs, *graph.order]:
+        symbol = graph.symbols[name]
+        if A.shape_of(symbol) == shape and symbol not in seen:
+            seen.add(symbol)
+            out.append((symbol, lambda values, symbol=symbol: values.env[symbol]))
     return out[:MAX_PART_CANDIDATES]
 
 

@@ -170,6 +170,9 @@ def _location(problem: Problem, argument: sp.Expr, over: str) -> sp.Expr | None:
     return where if A.size(where) <= 3 else sp.simplify(where)
 
 
+MAX_INLINED_NODES = 100     # a graph larger than this is shown in its node symbols
+
+
 def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float,
                      at: dict[str, float] | None = None, seed: int = 0,
                      samples: int = SAMPLES) -> Curve:
@@ -194,7 +197,9 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
     # a plot is of a small problem: the closed form in node symbols, however long
     expr = reverse(graph, output).closed_forms(10_000).get(DRef(output, wrt), sp.S.Zero) \
         if output != wrt else sp.S.One
-    inlined = graph.inline(expr)
+    # in the inputs too where that stays small (a chain of a thousand nodes nests a thousand
+    # deep: shown in its nodes)
+    inlined = graph.inline(expr) if len(graph.order) <= MAX_INLINED_NODES else expr
     arguments = _branch_arguments(problem, expr)
     evaluate_all = _Evaluator(problem, point, over, [expr] + arguments)
     evaluate_derivative = _Evaluator(problem, point, over, [expr])
@@ -280,7 +285,7 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
             kind = "kink"
         else:
             continue
-        inlined_arg = graph.inline(arg)
+        inlined_arg = graph.inline(arg) if len(graph.order) <= MAX_INLINED_NODES else arg
         kinks.append(Kink(x, kind, inlined_arg, _location(problem, inlined_arg, over),
                           _clean(left), _clean(right), _clean(slope_l), _clean(slope_r)))
 

@@ -99,7 +99,8 @@ def test_one_engine():
 # gross difference, and the "imprecise" finding where float64 misleads: about 30 more; a
 # fresh reader's study — a missing term said as missing, a gradient step's own wording, a
 # sum times ⊙ parenthesised, findings said once, a wrong part preferred to its factor's
-# partial: about 35 more) is,
+# partial, a part searched through a matrix product, a node in one place, two weights
+# exchanged: about 55 more) is,
 # within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
@@ -114,7 +115,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_110, lines
+    assert lines < 11_135, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -440,3 +440,16 @@ def test_legal_files_that_crashed_check_and_solve(tmp_path, text, verdict):
     assert verdicts(path) == verdict
     result, _ = cli("solve", path)
     assert result.exit_code == 0, result.output
+
+
+def test_a_wrong_claim_of_a_thousand_terms_is_diagnosed_not_a_crash():
+    """Σ cos(kx), k = 1…1000, with one term doubled: its diagnosis walked the printed sum
+    recursively, a thousand levels deep (RecursionError, exit 3)."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    graph = "y = " + " + ".join(f"sin({k}*x)/{k}" for k in range(1, 1001))
+    claim = " + ".join(f"cos({k}*x)" for k in range(1, 1001)) + " + cos(7*x)"
+    text = (f'[[problem]]\nid = "p"\ninputs = {{ x = "real" }}\ngraph = "{graph}"\n'
+            f'[[problem.claim]]\nid = "bad"\nof = "y"\nwrt = "x"\nexpr = "{claim}"\n')
+    (v,) = check(load_text(text), Options(samples=200, seed=0)).verdicts
+    assert v.verdict == "fail" and v.diagnosis

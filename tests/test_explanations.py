@@ -975,3 +975,30 @@ def test_a_wrong_elementwise_part_is_found_through_a_matrix_product():
         first = found[cid].diagnosis[0]
         assert found[cid].verdict == "fail" and first.kind == "wrong-factor", (cid, first)
         assert str(first.printed) == "s", (cid, first)
+
+
+def test_a_wrong_node_in_one_place_and_two_weights_exchanged_are_named():
+    """c written for g in one place of (g ⊙ (1 − c²))xᵀ (c also sits rightly in it), h for x
+    in the outer product, and W ↔ U across a gate's two paths: each said as what it is."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "gate"\ninputs = { W = "matrix(n, n)", U = "matrix(n, n)", '
+            'x = "vector(n)", h = "vector(n)" }\ngraph = """\ng = sigmoid(W @ x)\n'
+            'c = tanh(U @ x + h)\no = hadamard(g, c)\nL = sum(o)\n"""\n')
+    for cid, expr, wrt in [
+            ("right-U", "hadamard(g, 1 - hadamard(c, c)) @ x.T", "U"),
+            ("c-for-g", "hadamard(c, 1 - hadamard(c, c)) @ x.T", "U"),
+            ("h-for-x", "hadamard(g, 1 - hadamard(c, c)) @ h.T", "U"),
+            ("right-x", "W.T @ hadamard(c, hadamard(g, 1 - g)) + "
+                        "U.T @ hadamard(g, 1 - hadamard(c, c))", "x"),
+            ("swapped", "U.T @ hadamard(c, hadamard(g, 1 - g)) + "
+                        "W.T @ hadamard(g, 1 - hadamard(c, c))", "x")]:
+        text += f'[[problem.claim]]\nid = "{cid}"\nof = "L"\nwrt = "{wrt}"\nexpr = "{expr}"\n'
+    found = {v.claim.id: v for v in check(load_text(text), Options(samples=300, seed=0)).verdicts}
+    assert found["right-U"].verdict == found["right-x"].verdict == "pass"
+    first = {k: found[k].diagnosis[0] for k in ("c-for-g", "h-for-x", "swapped")}
+    assert (first["c-for-g"].kind, str(first["c-for-g"].printed), str(first["c-for-g"].expr)) \
+        == ("wrong-factor", "c", "g")
+    assert first["h-for-x"].kind in ("wrong-factor", "wrong-symbol") and \
+        (str(first["h-for-x"].printed), str(first["h-for-x"].expr)) == ("h", "x")
+    assert (first["swapped"].kind, set(first["swapped"].symbols)) == ("swapped", {"U", "W"})

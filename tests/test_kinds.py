@@ -384,3 +384,31 @@ claim = [{ id = "c", of = "y", wrt = "x", expr = "2*pi*(1 - pi)" }]
     report = check(load_text(text, "p.toml"))
     assert {v.claim.id: v.verdict for v in report.verdicts} == {"ok": "pass", "bad": "fail",
                                                                "c": "pass"}
+
+
+def test_an_expectation_over_a_matrix_problem_is_drawn_with_its_sizes():
+    """E[‖W‖²t² + Σ𝟏] for t ~ N(0, 1) is ‖W‖² + mn: drawn by Monte Carlo with W a matrix (it
+    crashed looking up the size m); a wrong claim fails, naming W as the matrix it is."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { W = "matrix(m, n)", t = "real" }\n'
+            'graph = """\nL = sum(hadamard(W, W)) * t**2 + sum(ones(m, n))\n"""\n'
+            'claim = [{ id = "right", kind = "expectation", of = "L", '
+            'random = { t = "normal(0, 1)" }, expr = "norm2(W) + m*n" },\n'
+            '{ id = "wrong", kind = "expectation", of = "L", '
+            'random = { t = "normal(0, 1)" }, expr = "norm2(W) + m" }]\n')
+    found = {v.claim.id: v for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert found["right"].verdict == "pass" and found["wrong"].verdict == "fail"
+    point = dict(found["wrong"].diagnosis[0].point)
+    assert point["W"].ndim == 2
+
+
+def test_a_count_of_a_million_digits_is_shown_not_a_crash(tmp_path):
+    from click.testing import CliRunner
+    from deriv.cli import main
+    path = tmp_path / "c.toml"
+    path.write_text('[[problem]]\nid = "p"\ninputs = { W = "matrix(m, n)" }\n'
+                    'graph = "L = sum(W)"\nclaim = [ { id = "a", kind = "count", '
+                    'expr = "(m**n)**n", sizes = { m = 10, n = 1000 }, value = 1 } ]\n')
+    result = CliRunner().invoke(main, ["check", str(path)])
+    assert result.exit_code == 1 and "1.0e+1000000" in result.output, result.output

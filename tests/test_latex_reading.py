@@ -325,3 +325,18 @@ def test_a_case_split_with_an_otherwise_row_is_read(cases, want):
         + claim("c", "h", "x", r"\frac{\partial h}{\partial x} = \begin{cases} "
                 + cases + r" \end{cases}")
     assert verdicts(text) == {"c": want}
+
+
+@pytest.mark.parametrize("printed, want", [
+    (r"s = \sum_i x_i", "pass"), (r"s = \sum_{i=1}^{n} x_i", "pass"),
+    (r"s = \sum_{i=0}^{n-1} x_i", "pass"), (r"s = \sum_{i=2}^{n} x_i", "unread"),
+    (r"s = \sum_{i=1}^{n-1} x_i", "unread"), (r"s = \sum_{i=1}^{3} x_i", "unread")])
+def test_a_sum_over_part_of_its_range_is_unread_never_read_as_the_whole(printed, want):
+    """Σ_{i=2}^{n} x_i had been read as Σ_i x_i, so a partial sum passed as the whole."""
+    (p,) = load_text(problem('x = "vector(n)"', "s = sum(x)"))
+    sides, why = claim_sides(printed, p, "s", "")
+    if want == "unread":
+        assert not sides and "part of its index's range" in why
+    else:
+        assert not why and verdicts(problem('x = "vector(n)"', "s = sum(x)") +
+                                    value_claim("c", "s", printed)) == {"c": "pass"}

@@ -23,6 +23,9 @@ SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 INFIX = {"kron"}                  # A ⊗ B: an operand of a product needs its parentheses
 
 
+HUGE_BITS = 3000              # an integer of more than ~900 digits is shown as 1.00000e+1000
+
+
 class Memo:
     """Each compound expression printed once per printer: a solution prints a chain's factor
     (1 − h₇²) in every later step of its run, and SymPy's printers cost more than deriving it.
@@ -32,7 +35,10 @@ class Memo:
     MEMO_SIZE = 20_000
 
     def _print(self, expr, **kwargs):
-        if kwargs or not isinstance(expr, sp.Basic) or not expr.args:
+        if isinstance(expr, sp.Integer) and abs(expr.p).bit_length() > HUGE_BITS:
+            import mpmath                                          # (Python refuses to write
+            return mpmath.nstr(mpmath.mpf(expr.p), 6)
+        if kwargs or not isinstance(expr, sp.Basic) or not expr.args:   # it in digits)
             return super()._print(expr, **kwargs)
         memo = self.__dict__.setdefault("_memo", {})
         text = memo.get(expr)
