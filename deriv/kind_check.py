@@ -452,10 +452,12 @@ def _at(pc, claim, v) -> list:
                                    text=claim.layout))
                 failed.add((of, wrt))
                 continue
-            ok = per_point(np.isfinite(truth) & np.isfinite(c))
-            v.samples += int(ok.sum())
+            defined = per_point(np.isfinite(truth))
+            ok = defined & per_point(np.isfinite(c))
+            v.samples += int(defined.sum())
             scale = max(float(np.max(np.abs(truth[..., ok]), initial=0.0)), 1.0)
-            wrong = ~per_point(np.abs(c - truth) <= 1e-9 * scale) & ok
+            # (a claim undefined where the truth is defined is wrong there)
+            wrong = (~per_point(np.abs(c - truth) <= 1e-9 * scale) & ok) | (defined & ~ok)
             if wrong.any():
                 i = int(np.flatnonzero(wrong)[0])
                 failed.add((of, wrt))
@@ -464,4 +466,6 @@ def _at(pc, claim, v) -> list:
                                    printed=spec.formula, symbols=(of,),
                                    point=tuple((k, float(n)) for k, n in spec.point),
                                    values=(c[..., i], truth[..., i])))
+    if not v.samples and not out:         # undefined there: nothing was compared
+        v.verdict, v.reason = "error", "undefined-at"
     return out

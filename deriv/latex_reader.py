@@ -795,6 +795,11 @@ class Builder:
             return self.ctx.notation.function("\\" + item.name, item.name)
         if isinstance(nxt, Raw) and nxt.kind == "sup":
             nxt = nxt.items[0]                              # σ(z)^2
+        if isinstance(item, Sym) and item.base == ONES and isinstance(nxt, Group) and \
+                nxt.kind == "bracket":                  # 𝟏[z > 0]: the indicator, as CS231n
+            if len(nxt.items) != 1 or not isinstance(nxt.items[0], Compare):
+                raise Unread(f"{item.src}[…] without a condition such as z > 0")
+            return "I"
         if isinstance(item, Sym) and not item.subs and isinstance(nxt, Group) and \
                 nxt.kind in ("paren", "bracket"):
             fn = self.ctx.notation.function(item.src, item.base)

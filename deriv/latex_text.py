@@ -238,6 +238,9 @@ def _cut(text: str, offset: int, pattern: re.Pattern, also: str = "") -> list[tu
 _ROW = re.compile(r"\\\\(?:\[[^\]]*\])?|\\newline(?![A-Za-z])|\\cr(?![A-Za-z])")
 
 
+_LEAD = re.compile(r"^(?:[ &\n\t~]|\\q?quad(?![A-Za-z])|\\[,;:! ]|\{\})*")
+
+
 def equations(display: str, names: frozenset = frozenset()) -> list[Equation]:
     """The equations of one display (already repaired), in order; a row starting with `=`
     continues the equation above it, a row starting with + or − continues its last part."""
@@ -246,6 +249,9 @@ def equations(display: str, names: frozenset = frozenset()) -> list[Equation]:
     text = blank(display, names)
     found: list[Equation] = []
     for row, row_at, _ in _cut(text, 0, _ROW):
+        # (spacing before a continuation's operator, &\quad + 5x², is no separator)
+        lead = len(row) - len(_LEAD.sub("", row))
+        row, row_at = row[lead:], row_at + lead
         for seg, seg_at, sep in _cut(row, row_at, _SEPARATOR, ",;#"):
             stripped = seg.strip().strip("&").strip()
             if not stripped:

@@ -412,3 +412,20 @@ def test_a_count_of_a_million_digits_is_shown_not_a_crash(tmp_path):
                     'expr = "(m**n)**n", sizes = { m = 10, n = 1000 }, value = 1 } ]\n')
     result = CliRunner().invoke(main, ["check", str(path)])
     assert result.exit_code == 1 and "1.0e+1000000" in result.output, result.output
+
+
+def test_a_claim_at_a_point_where_the_function_is_undefined_is_an_error_not_a_pass():
+    """log(t²) at t = 0 is −∞, and its slope 2/t undefined: any value claimed there had
+    passed with nothing compared."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { t = "real", x = "real" }\n'
+            'graph = """\ng = log(t**2) + x\n"""\n'
+            'claim = [{ id = "value", kind = "at", point = { t = 0 }, of = "g", expr = "3" },\n'
+            '{ id = "slope", kind = "at", point = { t = 0 }, of = "g", wrt = "t", expr = "-7" },\n'
+            '{ id = "fine", kind = "at", point = { t = 1 }, of = "g", wrt = "t", expr = "2" },\n'
+            '{ id = "off", kind = "at", point = { t = 1 }, of = "g", wrt = "t", expr = "3" }]\n')
+    found = {v.claim.id: v for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert {k: v.verdict for k, v in found.items()} == \
+        {"value": "error", "slope": "error", "fine": "pass", "off": "fail"}
+    assert found["slope"].reason == "undefined-at"

@@ -340,3 +340,13 @@ def test_a_sum_over_part_of_its_range_is_unread_never_read_as_the_whole(printed,
     else:
         assert not why and verdicts(problem('x = "vector(n)"', "s = sum(x)") +
                                     value_claim("c", "s", printed)) == {"c": "pass"}
+
+
+@pytest.mark.parametrize("printed, want", [
+    (r"\mathbf{1}[z > 0]", "pass"), (r"\boldsymbol{1}[z > 0]", "pass"),
+    (r"\mathbf{1}[z < 0]", "fail")])
+def test_a_bold_one_with_a_condition_is_the_indicator(printed, want):
+    """𝟏[z > 0], as CS231n writes relu′: its bracket had been dropped, so 𝟏[z < 0] passed."""
+    text = problem('w = "real", x = "real", b = "real"', "z = w*x + b\nh = relu(z)") + \
+        claim("c", "h", "b", r"\frac{\partial h}{\partial b} = " + printed)
+    assert verdicts(text) == {"c": want}

@@ -371,3 +371,23 @@ def test_import_with_the_sheets_notation_finds_problem_7_1s_errata(tmp_path):
     assert "# unread (line 7" in out.read_text()        # ∂y/∂θ₁₁, cut off in the document
     bad = CliRunner().invoke(main, ["import", str(UDL), "--function", "a=eval"])
     assert bad.exit_code == 2 and "not a function" in bad.stderr
+
+
+def test_an_align_continuation_after_spacing_is_part_of_its_equation(tmp_path):
+    """`&\\quad + 5x^2` and `&\\qquad {}- 7\\sin x` continue the row above: they had been
+    dropped, so the wrong sums passed, and a right sum split this way failed."""
+    from click.testing import CliRunner
+    from deriv.cli import main
+    (tmp_path / "p.toml").write_text('[[problem]]\nid = "a"\nsection = "Problem A"\n'
+                                     'inputs = { x = "real" }\n'
+                                     'graph = "y = x**2 - 3*x + sin(x)"\n')
+    (tmp_path / "s.tex").write_text(
+        "\\section{Problem A}\n\\begin{align}\n"
+        "\\frac{\\partial y}{\\partial x} &= 2x - 3 + \\cos x \\\\\n&\\quad + 5x^2\n"
+        "\\end{align}\n\\begin{align}\n"
+        "\\frac{\\partial y}{\\partial x} &= 2x \\\\\n&\\qquad {}- 3 + \\cos x\n\\end{align}\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "p.toml"), "--sheet",
+                                       str(tmp_path / "s.tex"), "--format", "json"])
+    import json
+    outcomes = [c["outcome"] for c in json.loads(result.stdout)["claims"]]
+    assert outcomes == ["failed", "passed"], result.output

@@ -344,6 +344,9 @@ def error_reason(v) -> str:
     if v.reason == "distribution":
         return ("a distribution's parameters are invalid at a drawn point (sd ≤ 0, or lo ≥ hi): "
                 "is an input's domain missing (e.g. positive)?")
+    if v.reason == "undefined-at":
+        return ("the value or derivative it names is undefined at the stated point (∞ or NaN "
+                "there, or 0/0): there is nothing to compare it with")
     if v.reason == "underflow":
         return ("undecided: both sides underflow to 0 in float64 at every point, and no "
                 "point could be recomputed at high precision")
