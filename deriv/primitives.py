@@ -184,6 +184,18 @@ def _mp_exp(z):
     return mp.exp(z)
 
 
+def mp_power(base, exponent):
+    """base ** exponent in mpmath, ∞ or 0 at once where its logarithm passes MP_EXP_LIMIT
+    (a tower x**x**x**x**x at x = 3 has trillions of digits)."""
+    mp = _mp()
+    if isinstance(base, mp.mpf) and isinstance(exponent, mp.mpf) and mp.isfinite(base) and \
+            mp.isfinite(exponent) and base != 0:
+        size = exponent * mp.log(abs(base))
+        if abs(size) > MP_EXP_LIMIT:
+            return mp.inf if size > 0 else mp.mpf(0)
+    return base ** exponent
+
+
 def _mp_sigmoid(z):
     return 1 / (1 + _mp_exp(-z)) if z >= 0 else _mp_exp(z) / (1 + _mp_exp(z))
 

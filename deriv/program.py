@@ -87,6 +87,8 @@ class _Source:
                 return f"F_sqrt({self(base)})"
             if exponent == -1:
                 return f"(1/{self(base)})"
+            if not exponent.is_Number:       # (xʸ in mpmath: bounded, as exp is)
+                return f"POW({self(base)}, {self(exponent)})"
             return f"({self(base)}**{self(exponent)})"
         entry = P.entry_of(e)
         if entry is not None:

@@ -184,6 +184,7 @@ def _build_namespace(backend: str) -> dict:
         ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
         ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
     ns["GATE"] = _gate if backend == "numpy" else _mp_gate
+    ns["POW"] = np.power if backend == "numpy" else P.mp_power
     ns["ACC"] = _accumulate
     ns["LIN"] = _linear
     ns["SCATTER"] = _scatter

@@ -449,3 +449,12 @@ def test_cancellation_far_below_float64_is_rechecked_at_enough_digits():
     assert {k: v.verdict for k, v in got.items()} == \
         {"right": "pass", "wrong": "fail", "value-right": "pass"}
     assert [f.kind for f in got["wrong"].diagnosis] == ["imprecise"]
+
+
+def test_a_power_tower_is_bounded_in_mpmath_as_exp_is():
+    """y = x**x**x**x**x on [1, 3] overflows float64, and mpmath would write 3^(3^(3^27)) out
+    in full: the check hung. A power whose logarithm passes MP_EXP_LIMIT is ∞ at once."""
+    start = time.perf_counter()
+    got = verdicts(problem("y = x ** x ** x ** x ** x", [claim("bad", "y")],
+                           inputs='{ x = "interval(1, 3)" }'), samples=300)
+    assert got["bad"].verdict == "fail" and time.perf_counter() - start < 10
