@@ -29,6 +29,7 @@ from deriv.parse import DRef
 MAX_PARTS = 32             # sub-formulas of a claim tried, the smallest first
 MAX_PART_CANDIDATES = 96   # partials and primitive derivatives a part may stand for
 MAX_PART_OPS = 40          # a claim larger than this is not taken apart
+MAX_PAIRED_FACTORS = 12    # a product of more factors is not tried two factors at a time
 
 
 def wrong_part(d) -> Finding | None:
@@ -191,10 +192,16 @@ class _Tree:
         if e.is_Add:
             for i, x in enumerate(e.args):
                 self._spread(x, where + (i,), a)
-        elif e.is_Mul:
+        elif e.is_Mul:     # each factor's coefficient: a times the others (prefix and suffix
+            values = [self.value[where + (j,)] for j in range(len(e.args))]   # products: a
+            before, after = [a], [1.0]                    # product of 300 factors is linear)
+            for v in values[:-1]:
+                before.append(_product([before[-1], v]))
+            for v in reversed(values[1:]):
+                after.append(_product([after[-1], v]))
+            after.reverse()
             for i, x in enumerate(e.args):
-                others = [self.value[where + (j,)] for j in range(len(e.args)) if j != i]
-                self._spread(x, where + (i,), _product([a, *others]))
+                self._spread(x, where + (i,), _product([before[i], after[i]]))
 
     def parts(self, shape: tuple, whole: bool = False) -> list[tuple]:
         """(where, block, sub-formula, its value, its coefficient): each place in a sum or
@@ -209,7 +216,7 @@ class _Tree:
                     not (e.is_Mul and e.args[0] == -1 and len(e.args) == 2):
                 found.append((self.size[where], where, None, e, self.value[where],
                               self.coefficient[where]))
-            if e.is_Mul and len(e.args) > 2:
+            if e.is_Mul and 2 < len(e.args) <= MAX_PAIRED_FACTORS:
                 for block in combinations(range(len(e.args)), 2):
                     factors = [e.args[i] for i in block]
                     if any(f.is_Number for f in factors) or \
