@@ -71,7 +71,32 @@ def read_sheet(path: str | Path) -> Sheet:
         raise DerivError(f"sheet is not UTF-8 (byte {err.start})", file, line) from None
     if path.suffix.lower() == ".ipynb":
         return _notebook(text, file)
-    return Sheet(file, text, [(0, file)])
+    kind = {".tex": "tex", ".ltx": "tex", ".md": "md", ".markdown": "md"}.get(
+        path.suffix.lower())
+    return Sheet(file, unshown(text, kind), [(0, file)])
+
+
+# what a reader never sees, blanked (same length, newlines kept: every place stays where it
+# is) so that its formulas are not taken for the sheet's: a TA's old formula commented out
+_TEX_UNSHOWN = re.compile(
+    r"(?<!\\)%[^\n]*"
+    r"|\\iffalse\b.*?\\fi\b"
+    r"|\\begin\{(verbatim\*?|comment|lstlisting|minted)\}.*?\\end\{\1\}"
+    r"|\\verb\*?([^A-Za-z\s*]).*?\2", re.S)
+_MD_UNSHOWN = re.compile(
+    r"<!--.*?-->"
+    r"|^[ \t]{0,3}(```+|~~~+)[^\n]*\n.*?^[ \t]{0,3}\1[ \t]*$"
+    r"|(`+)(?!`).+?(?<!`)\2(?!`)", re.S | re.M)
+
+
+def unshown(text: str, kind: str | None) -> str:
+    """The text with what a reader never sees blanked: TeX's comments (%), \\iffalse … \\fi,
+    verbatim and comment environments and \\verb; Markdown's HTML comments, code fences and
+    inline code."""
+    pattern = {"tex": _TEX_UNSHOWN, "md": _MD_UNSHOWN}.get(kind)
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 
 def _notebook(text: str, file: str) -> Sheet:
@@ -90,7 +115,7 @@ def _notebook(text: str, file: str) -> Sheet:
     for i, cell in enumerate(nb.get("cells", []), start=1):
         if cell.get("cell_type") == "markdown" and isinstance(cell.get("source"), str):
             cells.append((len(text), f"{file}#cell{i}"))    # places: file#cellN:line:col
-            text += cell["source"] + "\n\n"
+            text += unshown(cell["source"], "md") + "\n\n"
     return Sheet(file, text, cells or [(0, file)])
 
 

@@ -391,3 +391,24 @@ def test_an_align_continuation_after_spacing_is_part_of_its_equation(tmp_path):
     import json
     outcomes = [c["outcome"] for c in json.loads(result.stdout)["claims"]]
     assert outcomes == ["failed", "passed"], result.output
+
+
+@pytest.mark.parametrize("suffix, hidden", [
+    (".tex", "% old: $$\\frac{\\partial y}{\\partial x} = 9$$"),
+    (".tex", "\\iffalse\n$$\\frac{\\partial y}{\\partial x} = 9$$\n\\fi"),
+    (".tex", "\\begin{verbatim}\n$$\\frac{\\partial y}{\\partial x} = 9$$\n\\end{verbatim}"),
+    (".tex", "\\verb|$y = 2$|"),
+    (".md", "<!-- $$\\frac{\\partial y}{\\partial x} = 9$$ -->"),
+    (".md", "```latex\n$$\\frac{\\partial y}{\\partial x} = 9$$\n```"),
+    (".md", "`$y = 3$`")])
+def test_what_a_reader_never_sees_is_not_the_sheets_claim(tmp_path, suffix, hidden):
+    """A TA's old formula commented out, or shown as code, is not printed by the document: it
+    had been checked (and failed) as one of its claims."""
+    from click.testing import CliRunner
+    from deriv.cli import main
+    (tmp_path / "p.toml").write_text('[[problem]]\nid = "a"\ninputs = { x = "real" }\n'
+                                     'graph = "y = sin(x)"\n')
+    sheet = tmp_path / f"s{suffix}"
+    sheet.write_text(hidden + "\n\n$$\\frac{\\partial y}{\\partial x} = \\cos x$$\n")
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "p.toml"), "--sheet", str(sheet)])
+    assert result.exit_code == 0 and "1 passed" in result.output, result.output
