@@ -142,8 +142,16 @@ class Index:
             self.counted("entries", "inputs and nodes", fail)
             env = dict(zip(names, values))
             key = tuple(env[i] if isinstance(i, str) else i for i in indices)
-            self.families.setdefault(family, {})[key] = entry_name(family, key)
-            yield env, entry_name(family, key)
+            name = entry_name(family, key)
+            made = self.__dict__.setdefault("_made", {})     # name → (family, indices)
+            other = made.get(name)
+            if other is not None and other != (family, key):   # a[12] and a1[2]: both a12
+                raise fail(f"{family}[{', '.join(map(str, key))}] and {other[0]}["
+                           f"{', '.join(map(str, other[1]))}] would both be named {name}: "
+                           "rename one of the families")
+            made[name] = (family, key)
+            self.families.setdefault(family, {})[key] = name
+            yield env, name
 
     def inputs(self, raw: dict, where) -> dict:
         """The inputs table with each family unrolled: "z[i]" = "real" → z1, z2, z3."""
