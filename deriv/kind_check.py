@@ -138,7 +138,8 @@ def _optimum(pc, claim, v) -> list:
         g = _per_point_max(grad)
         j0 = at.env[graph.symbols[claim.of]]
         ok = np.isfinite(g) & np.isfinite(size) & np.isfinite(j0)
-        scale = float(np.median(size[ok])) if ok.any() else 1.0
+        moving = ok & (size > 0)       # (where J is flat — a dead relu — its slope is no scale)
+        scale = float(np.median(size[moving])) if moving.any() else 1.0
         gradients.append((g[ok], scale))
         # second differences along random directions: J(ŵ + tv) + J(ŵ − tv) − 2J(ŵ)
         step = 1e-3 * (1.0 + _per_point_max(claimed))

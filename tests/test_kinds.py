@@ -429,3 +429,19 @@ def test_a_claim_at_a_point_where_the_function_is_undefined_is_an_error_not_a_pa
     assert {k: v.verdict for k, v in found.items()} == \
         {"value": "error", "slope": "error", "fine": "pass", "off": "fail"}
     assert found["slope"].reason == "undefined-at"
+
+
+def test_an_argmin_on_a_half_flat_objective_is_judged_by_its_moving_slope():
+    """J = (c₁₀ − 0.01)² through ten relus is flat wherever they die: the gradient's typical
+    size was the median of draws half of them 0, so 10⁻¹⁸ of round-off at the right argmin
+    was "10²⁸² times its typical size"."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    graph = "\n".join(["c1 = relu(x + 0.001)"] + [f"c{i} = relu(c{i - 1} + 0.001)"
+                                                  for i in range(2, 11)] + ["J = (c10 - 0.01)**2"])
+    text = (f'[[problem]]\nid = "p"\ninputs = {{ x = "real" }}\ngraph = """\n{graph}\n"""\n'
+            'claim = [{ id = "right", kind = "optimum", of = "J", wrt = "x", optimum = "min", '
+            'expr = "0" },\n{ id = "wrong", kind = "optimum", of = "J", wrt = "x", '
+            'optimum = "min", expr = "0.5" }]\n')
+    found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert found == {"right": "pass", "wrong": "fail"}
