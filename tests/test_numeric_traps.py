@@ -458,3 +458,12 @@ def test_a_power_tower_is_bounded_in_mpmath_as_exp_is():
     got = verdicts(problem("y = x ** x ** x ** x ** x", [claim("bad", "y")],
                            inputs='{ x = "interval(1, 3)" }'), samples=300)
     assert got["bad"].verdict == "fail" and time.perf_counter() - start < 10
+
+
+def test_the_textbook_tanh_slope_passes_deep_in_saturation():
+    """1 − h² at h = tanh(x), x in [990, 1000], is 4·10⁻⁸⁶⁹: 0 at 800 digits, so the right
+    textbook form failed as a difference; 0 itself is wrong there and fails."""
+    got = verdicts(problem("h = tanh(x)", [claim("textbook", "1 - h**2", of="h"),
+                                           claim("zero", "0", of="h")],
+                           inputs='{ x = "interval(990, 1000)" }'), samples=300)
+    assert got["textbook"].verdict == "pass" and got["zero"].verdict == "fail"
