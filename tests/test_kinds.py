@@ -445,3 +445,16 @@ def test_an_argmin_on_a_half_flat_objective_is_judged_by_its_moving_slope():
             'optimum = "min", expr = "0.5" }]\n')
     found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
     assert found == {"right": "pass", "wrong": "fail"}
+
+
+def test_leaky_relu_slope_at_its_kink_is_its_negative_slope():
+    """leaky_relu′(0) had been 0 — no slope of it; torch takes α there, and so does deriv."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { w = "real", b = "real", x = "real" }\n'
+            'graph = """\nh = leaky_relu(w*x + b, 0.01)\n"""\n'
+            'claim = [{ id = "alpha", kind = "at", point = { w = 0, b = 0 }, of = "h", wrt = "b", '
+            'expr = "0.01" },\n{ id = "zero", kind = "at", point = { w = 0, b = 0 }, of = "h", '
+            'wrt = "b", expr = "0" }]\n')
+    found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert found == {"alpha": "pass", "zero": "fail"}
