@@ -829,13 +829,21 @@ class Builder:
         if any(s is None for s in stripped):
             raise Unread("a sum ∑ over an index that is not the last subscript "
                          "(index notation is not read here)")
+        # 𝟏 does not vary with the index: Σ_i x_i 𝟏 = (Σ_i x_i)𝟏, the vector, not Σ(x ⊙ 𝟏)
+        ones = [v for v in stripped if isinstance(v, Sym) and v.base == ONES]
+        stripped = [v for v in stripped if not (isinstance(v, Sym) and v.base == ONES)]
+        if not stripped:
+            raise Unread("a sum ∑ of 𝟏 alone")
         outer, self.elementwise = self.elementwise, True
         try:
             node = self.raw_juxt(Raw("juxt", stripped)) if len(stripped) > 1 \
                 else self.expr(stripped[0])
         finally:
             self.elementwise = outer
-        return _call("sum", node)
+        node = _call("sum", node)
+        for v in ones:
+            node = self.product(node, self.expr(v))
+        return node
 
 
 def _whole_range(item: Cmd, index: str) -> None:

@@ -350,3 +350,11 @@ def test_a_bold_one_with_a_condition_is_the_indicator(printed, want):
     text = problem('w = "real", x = "real", b = "real"', "z = w*x + b\nh = relu(z)") + \
         claim("c", "h", "b", r"\frac{\partial h}{\partial b} = " + printed)
     assert verdicts(text) == {"c": want}
+
+
+def test_the_ones_vector_inside_a_sum_stays_outside_it():
+    """Σ_i x_i 𝟏 is (Σx)𝟏: 𝟏 had been summed with x (Σ(x ⊙ 𝟏), a scalar)."""
+    text = problem('x = "vector(n)"', "t = sum(x)\nL = t**2") + claim(
+        "right", "L", "x", r"\frac{\partial L}{\partial x} = 2 \sum_{i=1}^{n} x_i \mathbf{1}") + \
+        claim("wrong", "L", "x", r"\frac{\partial L}{\partial x} = \sum_{i=1}^{n} x_i \mathbf{1}")
+    assert verdicts(text) == {"right": "pass", "wrong": "fail"}
