@@ -27,9 +27,12 @@ from deriv.program import Values, per_point
 STATIONARY = 1e-6           # |∇ at the claimed optimum| ≤ this × the gradient's typical size
 DIRECTIONS = 8              # random directions of the second-order test, per point
 MAX_HESSIAN = 64            # and, up to this many variables, the Hessian's extreme ones
-MC_DRAWS = 200_000          # Monte Carlo draws per parameter point
+MC_DRAWS = 200_000          # Monte Carlo draws per parameter point, fewer on a large graph:
+MC_WORK = 20_000_000        # draws × nodes at most (the bound widens as the draws are fewer)
 MC_POINTS = 4               # parameter points (the other inputs) an expectation is tested at
 MC_Z = 5.0                  # the bound: 5 standard errors (two-sided, 1 − 5.7·10⁻⁷)
+MAX_SYMBOLIC_NODES = 24     # an expectation in closed form: of a node this few nodes feed
+MAX_SYMBOLIC_PIECES = 2     # ... with this few relu, 𝕀, abs, max, min (else Monte Carlo)
 SYMBOLIC = {"relu", "indicator", "Abs", "maximum", "minimum"}   # piecewise-polynomial pieces
 
 
@@ -271,9 +274,15 @@ def _symbolic(pc, claim):
     piecewise polynomial in it. Each piece is integrated against the density over its own
     interval (SymPy's integrate of a polynomial times a density: fast, exact)."""
     graph, spec = pc.graph, claim.spec
-    if len(spec.random) != 1:
-        return None
-    expr = _piecewise(_inlined(graph, claim.of))
+    if len(spec.random) != 1 or \
+            sum(graph.depends(claim.of, n) for n in graph.order) > MAX_SYMBOLIC_NODES:
+        return None            # (inlined, a chain of a thousand nests a thousand deep)
+    from deriv.primitives import entry_of
+    inlined = _inlined(graph, claim.of)
+    if sum(1 for e in sp.preorder_traversal(inlined)
+           if getattr(entry_of(e), "name", None) in SYMBOLIC) > MAX_SYMBOLIC_PIECES:
+        return None            # (each piecewise piece doubles the cases integrated)
+    expr = _piecewise(inlined)
     if expr is None:
         return None
     name, dist, params = spec.random[0]
@@ -392,11 +401,12 @@ def _expectation(pc, claim, v) -> list:
                                                   for p in ps))
     used |= {graph.symbols[k] for k in graph.inputs if graph.depends(claim.of, k)}
     out = []
+    draws = max(2_000, min(MC_DRAWS, MC_WORK // max(1, len(graph.order))))
     for i in range(min(MC_POINTS, batch.n)):
         # a point's arrays (scalars, vectors, matrices alike), each repeated over the draws
         point = {k: np.asarray(val, dtype=float)[..., i] for k, val in batch.inputs.items()
                  if k not in random}
-        inputs = {k: np.repeat(x[..., None], MC_DRAWS, axis=-1) for k, x in point.items()}
+        inputs = {k: np.repeat(x[..., None], draws, axis=-1) for k, x in point.items()}
         one = Values(pc.problem, {k: x[..., None] for k, x in point.items()} |
                      {r: np.array([0.0]) for r in random}, batch.sizes)
         for name, dist, params in spec.random:
@@ -405,8 +415,8 @@ def _expectation(pc, claim, v) -> list:
                                                             b > a)):
                 v.verdict, v.reason = "error", "distribution"
                 return []
-            inputs[name] = rng.normal(a, b, MC_DRAWS) if dist == "normal" else \
-                rng.uniform(a, b, MC_DRAWS)
+            inputs[name] = rng.normal(a, b, draws) if dist == "normal" else \
+                rng.uniform(a, b, draws)
         values = Values(pc.problem, inputs, batch.sizes)
         sample = np.asarray(values.env[graph.symbols[claim.of]], dtype=float)
         sample = np.where(np.isfinite(sample), sample, np.nan)

@@ -458,3 +458,23 @@ def test_leaky_relu_slope_at_its_kink_is_its_negative_slope():
             'wrt = "b", expr = "0" }]\n')
     found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
     assert found == {"alpha": "pass", "zero": "fail"}
+
+
+def test_an_expectation_through_many_relus_is_bounded():
+    """E[c_K] for cᵢ = relu(cᵢ₋₁ + 0.001), x ~ U(0, 1): integrated piece by piece it doubled
+    with each relu (K = 10: 15 s) and nested past the recursion limit at K = 1000 (exit 3).
+    Past two pieces it is drawn, and the draws shrink with the graph."""
+    import time
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    for k in (10, 400):
+        graph = "\n".join(["c1 = relu(x + 0.001)"] + [f"c{i} = relu(c{i - 1} + 0.001)"
+                                                      for i in range(2, k + 1)])
+        text = (f'[[problem]]\nid = "p"\ninputs = {{ x = "real" }}\ngraph = """\n{graph}\n"""\n'
+                f'claim = [{{ id = "right", kind = "expectation", of = "c{k}", '
+                f'random = {{ x = "uniform(0, 1)" }}, expr = "{0.5 + k / 1000}" }},\n'
+                f'{{ id = "wrong", kind = "expectation", of = "c{k}", '
+                f'random = {{ x = "uniform(0, 1)" }}, expr = "{0.6 + k / 1000}" }}]\n')
+        start = time.perf_counter()
+        found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
+        assert found == {"right": "pass", "wrong": "fail"} and time.perf_counter() - start < 10
