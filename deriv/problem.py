@@ -337,15 +337,16 @@ def _str(table: dict, key: str, where, default: str | None = None, required=Fals
             raise where(f"missing key '{key}'")
         return default
     value = table[key]
-    if not isinstance(value, str):
-        raise where(f"'{key}' must be a string, not {type(value).__name__}")
+    if not isinstance(value, str):            # (placed at its value, not the table's header)
+        raise where(f"'{key}' must be a string, not {type(value).__name__}", key)
     return value
 
 
 def _check_keys(table: dict, allowed: set[str], where, what: str):
     for key in table:
         if key not in allowed:
-            raise where(f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})")
+            raise where(f"unknown key '{key}' in {what} (allowed: {', '.join(sorted(allowed))})",
+                        key)
 
 
 PROBLEM_KEYS = {"id", "title", "section", "ask", "mode", "inputs", "graph", "output", "at",
@@ -553,7 +554,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
 
     raw_claims = table.get("claim", [])
     if not isinstance(raw_claims, list):
-        raise where("claims are [[problem.claim]] tables")
+        raise where("claims are [[problem.claim]] tables", "claim")
     if len(raw_claims) > MAX_CLAIMS:
         raise where(f"more than {MAX_CLAIMS} claims in one problem")
     seen: dict[str, int] = {}
