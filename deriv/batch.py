@@ -191,8 +191,9 @@ def check_sizes(plan: Plan, sizes: dict):
     """--size names a size of some problem checked, and fits what its constants need."""
     from deriv.constraints import ranges
     known = {s for p in plan.problems for s in p.sizes}
-    for name in sizes:
-        if name not in known:
+    broken = any(i.error is not None for i in plan.inputs)   # (it may be the one with the size:
+    for name in sizes:                                          # its own error is reported)
+        if name not in known and not broken:
             raise DerivError(f"--size {name}=…: no problem checked has a size '{name}' "
                              f"(sizes: {', '.join(sorted(known)) or 'none'})")
     for p in plan.problems:

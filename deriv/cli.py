@@ -350,6 +350,9 @@ def check(obj, targets, samples, seed, honour_expect, as_json, fmt, keyword, qui
     notes: list[str] = []
     if sheet_file:
         from deriv.sheet import problems_from_sheet
+        bad = [i.error for i in plan.inputs if i.error is not None]
+        if bad and len(plan.problems) != 1:
+            raise bad[0]                # (the file's own error, not "0 problems were named")
         plan.problems, notes = problems_from_sheet(plan.problems, sheet_file, section)
     if keyword:
         from deriv.selection import Selection

@@ -519,3 +519,17 @@ def test_copies_of_a_problem_share_work_only_when_everything_that_decides_it_is_
         plan = batch.collect([str(f) for f in order])
         together = {v.file: v.verdict for v in check(plan.problems, Options(jobs=1)).verdicts}
         assert together == alone
+
+
+def test_a_files_own_error_is_not_hidden_by_size_or_sheet_options(tmp_path):
+    """With --size n=3 (or --sheet), a file whose graph does not load had been reported as
+    "no problem checked has a size 'n'" ("--sheet checks one problem; 0 were named")."""
+    from click.testing import CliRunner
+    from deriv.cli import main
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[problem]]\nid = "p"\ninputs = { x = "vector(n)" }\ngraph = "y = qq * x"\n')
+    (tmp_path / "s.md").write_text("$$y = 2x$$\n")
+    for extra in (["--size", "n=3"], ["--sheet", str(tmp_path / "s.md")]):
+        result = CliRunner().invoke(main, ["check", str(bad), *extra])
+        assert result.exit_code == 2 and f"{bad}:4:" in result.output and "qq" in result.output, \
+            (extra, result.output)
