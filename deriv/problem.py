@@ -376,6 +376,9 @@ def _graph_lines(text: str):
         if expr_part.startswith("="):
             raise DerivError("a graph line is `name = expression` (== is not assignment)",
                              None, k + 1, len(name_part) + 1)
+        if ";" in stripped:
+            raise DerivError("one assignment a line: a graph line is `name = expression` (';' "
+                             "is not read)", None, k + 1, stripped.index(";") + 1)
         col = len(name_part) + 2 + (len(expr_part) - len(expr_part.lstrip()))
         yield k, len(raw) - len(raw.lstrip()) + 1, name_part.strip(), expr_part.strip(), col
 
