@@ -280,8 +280,10 @@ register(Primitive(
     "leaky_relu", ("leaky_relu",), 2,
     lambda z, a: np.where(np.asarray(z) > 0, z, a * np.asarray(z)),
     lambda z, a: z if z > 0 else a * z,
-    # at z = 0 the negative slope a, as torch's backward takes it (never 0, no slope of it)
-    partials=(lambda z, a: _I(z) + a * (1 - _I(z)), lambda z, a: z * (1 - _I(z))),
+    partials=(lambda z, a: _I(z) + a * _I(-z), lambda z, a: z * _I(-z)),
+    # evaluated: at z = 0 the negative slope a, as torch's backward takes it (the partial as
+    # shown is 0 there, which is no slope of it)
+    code_partials=(lambda z, a: _I(z) + a * (1 - _I(z)), lambda z, a: z * (1 - _I(z))),
     kinks=_kink0, exact=lambda z, a: z if z > 0 else a * z,
     unicode="leaky_relu({0}, {1})", latex=r"\operatorname{{leaky}}\left[{0}; {1}\right]"))
 register(Primitive(

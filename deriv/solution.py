@@ -140,9 +140,40 @@ def _values(problem: Problem, point: dict[str, object], sizes: dict) -> Values:
 
 
 def _at_point(v):
-    """An evaluated (…, 1) array → a float or a (rows, cols) array."""
+    """An evaluated (…, 1) array → a float or a (rows, cols) array (an mpf: its float)."""
+    if not isinstance(v, np.ndarray) and not isinstance(v, (int, float)):
+        return float(v)                            # (a scalar problem's value in mpmath)
     v = np.asarray(v)[..., 0]
     return float(v) if v.ndim == 0 else v
+
+
+PRECISE_NODES = 300     # a scalar problem this small is shown at high precision where float64
+                        # computes its values wrongly ((1 − cos x)/x² at x = 10⁻¹⁴ is 0 there)
+
+
+def _precise(problem: Problem, point: dict, values: Values):
+    """(values in mpmath, their digits) where float64's forward pass at the point is off by
+    more than 10⁻⁶ of a value; None where it is right, or the problem has arrays or is large."""
+    import mpmath as mp
+    from deriv.recheck import first_digits
+    graph = problem.graph
+    if len(graph.order) > PRECISE_NODES or any(graph.shape(n) for n in graph.symbols):
+        return None
+    digits = first_digits(np.ravel(v) for v in values.env.values())
+    with mp.workdps(digits):
+        try:
+            precise = Values(problem, {k: mp.mpf(float(v)) for k, v in point.items()}, {},
+                             backend="mpmath", n=1)
+        except (ZeroDivisionError, ValueError, OverflowError, TypeError):
+            return None
+        for symbol, v in values.env.items():
+            exact = precise.env.get(symbol)
+            if exact is None or not mp.isfinite(exact):
+                continue
+            a = float(np.ravel(v)[0])
+            if not np.isfinite(a) or abs(a - exact) > 1e-6 * abs(exact) + 1e-300:
+                return precise, digits
+    return None
 
 
 def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = None,
@@ -160,6 +191,18 @@ def solve(problem: Problem, mode: str | None = None, wrt: list[str] | None = Non
     point, source, sizes, values = _choose_point(problem, at, seed, sizes)
     if values is None:
         values = _values(problem, point, sizes)
+    precise = _precise(problem, point, values)
+    if precise is not None:
+        import mpmath as mp
+        values, digits = precise
+        with mp.workdps(digits):     # every value shown, derived at the digits it needs
+            return _derive(problem, point, source, sizes, values, mode, wrt, simplify)
+    return _derive(problem, point, source, sizes, values, mode, wrt, simplify)
+
+
+def _derive(problem: Problem, point: dict, source: str, sizes: dict, values: Values, mode: str,
+            wrt: list[str] | None, simplify: bool) -> Solution:
+    graph = problem.graph
     forward_pass = [ForwardValue(n, graph.nodes[n].expr, _at_point(values.env[graph.symbols[n]]))
                     for n in graph.order]
     requested = [DRef(problem.output, w) for w in wrt] if wrt else problem.requested()

@@ -101,8 +101,9 @@ def test_one_engine():
 # sum times ⊙ parenthesised, findings said once, a wrong part preferred to its factor's
 # partial, a part searched through a matrix product, a node in one place, two weights
 # exchanged: about 55 more; the fifth review's: a Σ over part of its range unread, 𝟏[z > 0],
-# an undefined point an error, eig's least size, expectations over matrices: about 20 more)
-# is,
+# an undefined point an error, eig's least size, expectations over matrices, keys placed at
+# themselves, leaky_relu′(0), solve's values in mpmath where float64 loses them: about 80
+# more) is,
 # within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
@@ -117,7 +118,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_160, lines
+    assert lines < 11_240, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -467,3 +467,14 @@ def test_the_textbook_tanh_slope_passes_deep_in_saturation():
                                            claim("zero", "0", of="h")],
                            inputs='{ x = "interval(990, 1000)" }'), samples=300)
     assert got["textbook"].verdict == "pass" and got["zero"].verdict == "fail"
+
+
+def test_solve_shows_the_values_float64_loses_at_the_digits_they_need():
+    """At x = 10⁻¹⁴, float64 gives (1 − cos x)/x² = 0 and its slope 10¹⁴: solve had printed
+    those. Where float64's forward pass is off, a small scalar problem is derived in mpmath."""
+    from deriv.solution import solve
+    (p,) = load_text(problem("f = (1 - cos(x)) / x**2", []))
+    s = solve(p, at={"x": 1e-14})
+    assert abs(s.forward_pass[0].value - 0.5) < 1e-12
+    (result,) = s.results
+    assert abs(result.value + 1e-14 / 12) < 1e-20
