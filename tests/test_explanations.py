@@ -1002,3 +1002,16 @@ def test_a_wrong_node_in_one_place_and_two_weights_exchanged_are_named():
     assert first["h-for-x"].kind in ("wrong-factor", "wrong-symbol") and \
         (str(first["h-for-x"].printed), str(first["h-for-x"].expr)) == ("h", "x")
     assert (first["swapped"].kind, set(first["swapped"].symbols)) == ("swapped", {"U", "W"})
+
+
+def test_symmetry_is_not_the_explanation_where_the_sizes_are():
+    """∂mean(X)/∂X written 𝟏/n² is right only at square sizes; a square input A the claim
+    does not touch had made it "right only when A is symmetric" (symmetric draws are square)."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { X = "matrix(m, n)", A = "matrix(n, n)" }\n'
+            'graph = """\nw = mean(X)\nq = sum(A @ A)\n"""\n'
+            '[[problem.claim]]\nid = "bad"\nof = "w"\nwrt = "X"\nexpr = "ones(m, n) / (n*n)"\n')
+    (v,) = check(load_text(text), Options(seed=0)).verdicts
+    kinds = [f.kind for f in v.diagnosis]
+    assert v.verdict == "fail" and "symmetric-only" not in kinds and "square-only" in kinds
