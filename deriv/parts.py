@@ -148,7 +148,7 @@ def _solve(left, right, need, factor: int):
         return None                        # (wide: many X would do)
     if np.any(np.linalg.matrix_rank(o) < o.shape[2]):
         return None
-    x = np.linalg.lstsq(o[0], n[0], rcond=None)[0] if len(o) == 1 else \
+    x = np.linalg.lstsq(o[0], n[0], rcond=None)[0][None] if len(o) == 1 else \
         np.linalg.solve(o.transpose(0, 2, 1) @ o, o.transpose(0, 2, 1) @ n)
     if not np.allclose(o @ x, n, rtol=1e-6, atol=1e-9 * (np.abs(n).max() + 1)):
         return None                        # (no X gives it: the mistake is elsewhere)
