@@ -505,7 +505,7 @@ class Builder:
             if v.base == "e" and not v.subs and v.sups and _index_sup(v.sups[0]) is None \
                     and not _is_transpose(v.sups[0]):
                 # e^{x}: Euler's number, where the problem names nothing e
-                return self.scripts(_call("exp", self.expr(v.sups[0])), v.sups[1:])
+                return self.scripts(self.apply("exp", v.sups[0]), v.sups[1:])
             raise
         rest = [s if _index_sup(s) is None else _sup_rest(s) for s in v.sups]
         return self.scripts(node, [s for s in rest if s is not None])
@@ -565,6 +565,9 @@ class Builder:
             if fn == "max" and len(args) == 2 and ast.unparse(self.expr(args[0])) == "0":
                 return self.scripts(_call("relu", self.expr(args[1])), list(sups))
             node = _call(fn, *(self.expr(a) for a in args))
+            if fn == "exp" and self.ctx.arrays and _square(self.ctx.shape(node.args[0])):
+                raise Unread("e^X of a square matrix (the matrix exponential, or each "
+                             "element's?) is not read; a problem file writes expm(X)")
         return self.scripts(node, list(sups))
 
     # raw tree nodes
@@ -624,7 +627,11 @@ class Builder:
         return _call("sqrt", self.expr(v.items[0]))
 
     def raw_abs(self, v: Raw) -> ast.expr:
-        return _call("abs", self.expr(v.items[0]))
+        inner = self.expr(v.items[0])
+        if self.ctx.arrays and _square(self.ctx.shape(inner)):   # the Cookbook's |X| is det X
+            raise Unread("|X| of a square matrix (its determinant, or each element's |·|?) "
+                         "is not read: write \\det X")
+        return _call("abs", inner)
 
     def raw_norm(self, v: Raw) -> ast.expr:
         return _call("norm", self.expr(v.items[0]))
@@ -863,6 +870,12 @@ def _whole_range(item: Cmd, index: str) -> None:
     if not whole or len(item.subs) > 1 or len(item.sups) > 1:
         raise Unread("a sum over part of its index's range (bounds other than all of it) is "
                      "not read")
+
+
+def _square(shape: tuple) -> bool:
+    """A square matrix: |X| may be its determinant and e^X its exponential, so neither is
+    read as elementwise (of an N × K matrix, elementwise is their only meaning)."""
+    return len(shape) == 2 and shape[0] == shape[1] and shape[0] != 1
 
 
 _ONE_ARGUMENT = ("abs", "norm", "frac", "sqrt")       # \log|x|, \exp\frac{x}{2}

@@ -358,3 +358,16 @@ def test_the_ones_vector_inside_a_sum_stays_outside_it():
         "right", "L", "x", r"\frac{\partial L}{\partial x} = 2 \sum_{i=1}^{n} x_i \mathbf{1}") + \
         claim("wrong", "L", "x", r"\frac{\partial L}{\partial x} = \sum_{i=1}^{n} x_i \mathbf{1}")
     assert verdicts(text) == {"right": "pass", "wrong": "fail"}
+
+
+def test_abs_and_exp_of_a_square_matrix_are_unread_not_guessed_elementwise():
+    """The Cookbook's |X| is det X and e^X may be the matrix exponential: a right claim had
+    failed read elementwise. Of an N × K matrix, elementwise is their only meaning."""
+    (p,) = load_text(problem('X = "matrix(n, n)", Z = "matrix(N, K)"',
+                             "d = det(X)\nE = sum(exp(Z))"))
+    for printed, of, wrt in [(r"\frac{\partial d}{\partial X} = |X| X^{-T}", "d", "X"),
+                             (r"\frac{\partial d}{\partial X} = e^{X}", "d", "X")]:
+        sides, why = claim_sides(printed, p, of, wrt)
+        assert not sides and "square matrix" in why, (printed, why)
+    assert claim_sides(r"\frac{\partial E}{\partial Z} = e^{Z}", p, "E", "Z")[0] == \
+        [(None, "exp(Z)", None)]
