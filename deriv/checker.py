@@ -250,14 +250,17 @@ class ProblemCheck:
             return self.graph.shape(claim.of if claim.is_value else claim.wrt)
         return derivative_shape(self.graph, claim.of, claim.wrt, layout or claim.layout)
 
-    def symmetric_batches(self, only: frozenset | None = None) -> list[Batch]:
-        """Draws where every square input (or those in `only`) is symmetric."""
+    def symmetric_batches(self, only: frozenset | None = None, sizes: dict | None = None
+                          ) -> list[Batch]:
+        """Draws where every square input (or those in `only`) is symmetric, at `sizes` (the
+        first setting's: square, unless relations forbid it)."""
         cache = self._symmetric = self._symmetric or {}
-        if only not in cache:
-            sizes = dict(self.batches[0].sizes)       # square, unless relations forbid it
-            cache[only] = [Batch(self.problem, sizes, self.per_batch, self.options.seed + 7919,
-                                 self.kinks, symmetric=True if only is None else only)]
-        return cache[only]
+        sizes = dict(sizes if sizes is not None else self.batches[0].sizes)
+        key = (only, tuple(sorted(sizes.items())))
+        if key not in cache:
+            cache[key] = [Batch(self.problem, sizes, self.per_batch, self.options.seed + 7919,
+                                self.kinks, symmetric=True if only is None else only)]
+        return cache[key]
 
     # --- comparing ---------------------------------------------------------------------------
     def valid(self, batch: Batch, claim: Claim, *arrays) -> np.ndarray:

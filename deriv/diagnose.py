@@ -1166,8 +1166,17 @@ class Diagnosis:
         if not any(len(i.shape) == 2 and i.shape[0] == i.shape[1] and i.shape[0] != 1
                    for i in self.graph.inputs.values()):
             return None
+        # drawn symmetric at the sizes of a setting where it fails (right at all of them:
+        # not a matter of symmetry)
+        failing = [b.sizes for b, c, t, valid in self.pairs if c is None or
+                   np.shape(c) != np.shape(t) or
+                   not per_point(close(c, t, atol=self.atol))[valid].all()]
+        if not failing:
+            return None
+        sizes = failing[0]
+
         def right_when_symmetric(only=None) -> bool:
-            for batch in self.pc.symmetric_batches(only):
+            for batch in self.pc.symmetric_batches(only, sizes):
                 c = self.pc.evaluate(batch.values, self.written)
                 t = self.pc.truth(batch.values, self.claim)
                 valid = self.pc.valid(batch, self.claim, c, t)
@@ -1176,11 +1185,6 @@ class Diagnosis:
             return True
         if not right_when_symmetric():
             return None
-        sizes = self.pc.symmetric_batches()[0].sizes   # (right at those sizes whatever the
-        for batch, c, t, valid in self.pairs:           # symmetry: the sizes explain it)
-            if batch.sizes == sizes and c is not None and np.shape(c) == np.shape(t) and \
-                    per_point(close(c, t, atol=self.atol))[valid].all():
-                return None
         square = [n for n, i in self.graph.inputs.items()
                   if len(i.shape) == 2 and i.shape[0] == i.shape[1] and i.shape[0] != 1]
         # which matrix must be symmetric: one alone, if one suffices
