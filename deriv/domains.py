@@ -25,7 +25,25 @@ def signed_inputs(graph) -> dict:
             out[i.symbol] = sp.Symbol(i.name, negative=True)
         elif lo is not None and lo >= 0:
             out[i.symbol] = sp.Symbol(i.name, nonnegative=True)
+        else:                  # (x² + 1 > 0 for every real x)
+            out[i.symbol] = sp.Symbol(i.name, real=True)
     return out
+
+
+def _bounds(graph, e):
+    """e's range over the inputs' intervals (interval arithmetic: it may be wider than the
+    range), or None where an input of it has no interval."""
+    bounds = {}
+    for i in graph.inputs.values():
+        if i.symbol in e.free_symbols:
+            if i.domain != "interval" or not i.interval:
+                return None
+            bounds[i.symbol] = sp.AccumBounds(*i.interval)
+    try:
+        found = e.xreplace(bounds) if bounds else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, sp.AccumBounds) else None
 
 
 def fixed_sign(graph, k) -> bool:
@@ -46,7 +64,10 @@ def fixed_sign(graph, k) -> bool:
     if not A.within(inlined, 64):
         return False
     e = inlined.xreplace(signed)
-    return bool(e.is_positive or e.is_negative or e.is_nonnegative or e.is_nonpositive)
+    if e.is_positive or e.is_negative or e.is_nonnegative or e.is_nonpositive:
+        return True
+    bounds = _bounds(graph, inlined)       # relu(x + 3) with x in (−2, 2): x + 3 in (1, 5)
+    return bool(bounds is not None and (bounds.min > 0 or bounds.max < 0))
 
 
 def outside(inp, value: float) -> str:

@@ -453,3 +453,20 @@ def test_a_jacobian_claim_at_the_most_samples_stays_under_1_gib(tmp_path):
     _, status, usage = os.wait4(proc.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert usage.ru_maxrss < 1 << 20          # KiB: under 1 GiB
+
+
+def test_strict_needs_no_kink_side_the_intervals_rule_out():
+    """relu(x + 3) and max(x, 5) with x in (−2, 2), |p − 2| with p in (0, 1), relu(x² + 1):
+    one side each is impossible, so --strict made right claims errors for not seeing it."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { x = "interval(-2, 2)", p = "interval(0, 1)", '
+            'z = "real" }\ngraph = """\na = relu(x + 3)\nb = max(x, 5)\nc = abs(p - 2)\n'
+            'e = relu(z**2 + 1)\n"""\n'
+            'claim = [{ id = "a", of = "a", wrt = "x", expr = "1" },\n'
+            '{ id = "b", of = "b", wrt = "x", expr = "0" },\n'
+            '{ id = "c", of = "c", wrt = "p", expr = "-1" },\n'
+            '{ id = "e", of = "e", wrt = "z", expr = "2*z" }]\n')
+    found = {v.claim.id: v.verdict for v in
+             check(load_text(text), Options(seed=0, strict=True)).verdicts}
+    assert found == {"a": "pass", "b": "pass", "c": "pass", "e": "pass"}
