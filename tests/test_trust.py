@@ -136,15 +136,17 @@ def test_every_side_of_every_kink_is_sampled(inputs, graph, right, wrong):
     assert v["wrong"].verdict == "fail"
 
 
-def test_coverage_below_100_percent_is_a_warning(tmp_path):
-    """A kink no draw can reach within the domain (relu(x − 3) on interval(0, 1) is 0 there):
-    the pass says which sides it saw."""
+def test_coverage_counts_only_the_sides_the_domain_allows(tmp_path):
+    """relu(x − 3) on interval(0, 1) is 0 there: its other side is no branch the domain has,
+    so the pass is complete (interval arithmetic on the kink's argument); on a real input the
+    sampler reaches both sides, and a claim that ignores the kink fails."""
     path = tmp_path / "cover.toml"
     path.write_text(problem("y = relu(x - 3) + relu(2 - x)", [claim("c", "-1")],
                             inputs='{ x = "interval(0, 1)" }'))
-    result = run("check", path)
-    assert result.exit_code == 0
-    assert "not every branch was seen" in result.output
+    result = run("check", path, "--strict")
+    assert result.exit_code == 0 and "not every branch was seen" not in result.output
+    path.write_text(problem("y = relu(x - 3) + relu(2 - x)", [claim("c", "-1")]))
+    assert run("check", path).exit_code == 1
 
 
 # --- 5. max/min ties that hold identically ------------------------------------------------------
