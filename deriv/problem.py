@@ -944,6 +944,11 @@ def _load_text(text: str, file: str, from_printed: bool) -> list[Problem]:
     source = data.get("source", {})
     if not isinstance(source, dict):
         raise DerivError("[source] must be a table", file, 1)
+    for key, value in source.items():          # (shown as the document's title and file)
+        if not isinstance(value, str):
+            found = places.found.value(("source", key))
+            raise DerivError(f"'{key}' in [source] must be a string, not "
+                             f"{type(value).__name__}", file, *(found or (1,)))
     for key in data:
         if key not in ("source", "problem", "notation", "unchecked"):
             raise DerivError(f"unknown top-level key '{key}' (expected [source], [notation], "
