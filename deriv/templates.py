@@ -14,6 +14,7 @@ primitives that the compiled shapes call, and the program's table of numbers in 
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Callable
 
@@ -154,11 +155,11 @@ def _gate(gate, value):
 
 
 def _mp_gate(gate, value):
-    if isinstance(gate, np.ndarray) or isinstance(value, np.ndarray):
-        product = gate * value
-        return np.where(np.asarray(gate) == 0, 0 * gate, product) if isinstance(
-            gate, np.ndarray) else (0 * product if gate == 0 else product)
-    return 0 * gate if gate == 0 else gate * value
+    product = gate * value
+    if isinstance(product, np.ndarray):            # (an array of mpf: elementwise)
+        g = np.broadcast_to(np.asarray(gate, dtype=object), product.shape)
+        return np.where(g == 0, 0 * g, product)
+    return 0 * gate if gate == 0 else product
 
 
 def _accumulate(adjoint, share):
@@ -184,7 +185,7 @@ def _build_namespace(backend: str) -> dict:
         ns = {f"F_{k}": v for k, v in P.mpmath_namespace().items()}
         ns.update(F_sumall=lambda x: sum(x.flat) if isinstance(x, np.ndarray) else x)
     ns["GATE"] = _gate if backend == "numpy" else _mp_gate
-    ns["POW"] = np.power if backend == "numpy" else P.mp_power
+    ns["POW"] = operator.pow if backend == "numpy" else P.mp_power
     ns["ACC"] = _accumulate
     ns["LIN"] = _linear
     ns["SCATTER"] = _scatter
