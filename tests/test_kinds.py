@@ -478,3 +478,18 @@ def test_an_expectation_through_many_relus_is_bounded():
         start = time.perf_counter()
         found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
         assert found == {"right": "pass", "wrong": "fail"} and time.perf_counter() - start < 10
+
+
+def test_an_expectation_with_heavy_tails_is_undecided_never_passed():
+    """E[eᵃ] for a ~ N(0, 5) is e^12.5, but a few draws make the sample mean, and its bound
+    was wide enough that 0 passed. Where one draw is over 8 % of their sum: an ERROR."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { a = "real" }\ngraph = "ex = exp(a)"\n'
+            'claim = [{ id = "zero", kind = "expectation", of = "ex", '
+            'random = { a = "normal(0, 5)" }, expr = "0" },\n'
+            '{ id = "narrow", kind = "expectation", of = "ex", '
+            'random = { a = "normal(0, 1)" }, expr = "exp(1/2)" }]\n')
+    found = {v.claim.id: v for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert found["zero"].verdict == "error" and found["zero"].reason == "heavy-tails"
+    assert found["narrow"].verdict == "pass"

@@ -344,6 +344,9 @@ def error_reason(v) -> str:
     if v.reason == "distribution":
         return ("a distribution's parameters are invalid at a drawn point (sd ≤ 0, or lo ≥ hi): "
                 "is an input's domain missing (e.g. positive)?")
+    if v.reason == "heavy-tails":
+        return ("undecided: one Monte Carlo draw makes over 8 % of their sum (heavy tails, as "
+                "e^a of a wide normal a), so no confidence bound holds")
     if v.reason == "undefined-at":
         return ("the value or derivative it names is undefined at the stated point (∞ or NaN "
                 "there, or 0/0): there is nothing to compare it with")
