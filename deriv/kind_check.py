@@ -58,6 +58,8 @@ def tensor_shape(graph, of: str, wrt: str, layout: str = "gradient") -> tuple:
         return tuple(d for d in shape if d != 1) if 1 in shape else shape
     if not wrt:
         return dims(of)
+    if layout == "derivative" and not dims(of) and len(dims(wrt)) == 2:
+        return dims(wrt)[::-1]         # a scalar by a matrix: its transpose, as `expr` has it
     parts = (dims(wrt), dims(of)) if layout == "gradient" else (dims(of), dims(wrt))
     return parts[0] + parts[1]
 

@@ -493,3 +493,20 @@ def test_an_expectation_with_heavy_tails_is_undecided_never_passed():
     found = {v.claim.id: v for v in check(load_text(text), Options(seed=0)).verdicts}
     assert found["zero"].verdict == "error" and found["zero"].reason == "heavy-tails"
     assert found["narrow"].verdict == "pass"
+
+
+def test_a_shape_claim_and_a_derivative_claim_agree_on_the_derivative_layout():
+    """∂L/∂W of a scalar L by an m × n W is [n×m] in the derivative layout, for an `expr` claim;
+    the `shape` claim had said [m×n], so one file held two sizes for one derivative."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { W = "matrix(m, n)", x = "vector(n)" }\n'
+            'graph = "L = sum(W @ x)"\n'
+            'claim = [{ id = "expr", of = "L", wrt = "W", layout = "derivative", '
+            'expr = "x @ ones(1, m)" },\n'
+            '{ id = "nm", kind = "shape", of = "L", wrt = "W", layout = "derivative", '
+            'shape = "n x m" },\n'
+            '{ id = "mn", kind = "shape", of = "L", wrt = "W", layout = "derivative", '
+            'shape = "m x n" }]\n')
+    found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert found == {"expr": "pass", "nm": "pass", "mn": "fail"}
