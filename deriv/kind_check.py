@@ -406,7 +406,7 @@ def _expectation(pc, claim, v) -> list:
     used |= {graph.symbols[k] for k in graph.inputs if graph.depends(claim.of, k)}
     out = []
     draws = max(2_000, min(MC_DRAWS, MC_WORK // max(1, len(graph.order))))
-    for i in range(min(MC_POINTS, batch.n)):
+    for i in _spread(pc, batch, random):
         # a point's arrays (scalars, vectors, matrices alike), each repeated over the draws
         point = {k: np.asarray(val, dtype=float)[..., i] for k, val in batch.inputs.items()
                  if k not in random}
@@ -448,6 +448,31 @@ def _expectation(pc, claim, v) -> list:
                                            if graph.symbols[k] in used)))
             break
     return out
+
+
+def _spread(pc, batch, random: set) -> list[int]:
+    """MC_POINTS points of the batch for the other inputs, each side of every kink they decide
+    first (relu(m − 1): one point with m > 1, one with m < 1 — a claim wrong on one side had
+    passed at half the seeds), then the batch's first."""
+    graph = pc.graph
+    kinks = [k for k in pc.kinks if not any(
+        s.name in random or any(graph.depends(s.name, r) for r in random)
+        for s in k.free_symbols)]
+    chosen, seen = [], set()
+    if kinks:
+        with np.errstate(all="ignore"):
+            signs = np.stack([np.broadcast_to(per_point(
+                np.asarray(batch.values.value(k)) > 0, every=False), (batch.n,))
+                for k in kinks])
+        for i in range(batch.n):
+            pattern = tuple(signs[:, i])
+            if pattern not in seen:
+                seen.add(pattern)
+                chosen.append(i)
+            if len(chosen) == MC_POINTS:
+                break
+    chosen += [i for i in range(batch.n) if i not in chosen][:MC_POINTS - len(chosen)]
+    return chosen
 
 
 # --- at a stated point ------------------------------------------------------------------------

@@ -510,3 +510,17 @@ def test_a_shape_claim_and_a_derivative_claim_agree_on_the_derivative_layout():
             'shape = "m x n" }]\n')
     found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
     assert found == {"expr": "pass", "nm": "pass", "mn": "fail"}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3, 4, 5])
+def test_an_expectation_wrong_on_one_side_of_a_kink_fails_at_every_seed(seed):
+    """E[eᵃ + relu(m − 1)] for a ~ U(0, 1) is e − 1 only where m < 1: the other inputs were
+    drawn at 4 points that missed m > 1 at half the seeds. Each side of the kink comes first."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { a = "real", m = "real" }\n'
+            'graph = "L = exp(a) + relu(m - 1)"\n'
+            'claim = [{ id = "c", kind = "expectation", of = "L", '
+            'random = { a = "uniform(0, 1)" }, expr = "exp(1) - 1" }]\n')
+    (v,) = check(load_text(text), Options(seed=seed)).verdicts
+    assert v.verdict == "fail"
