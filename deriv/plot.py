@@ -21,7 +21,7 @@ import sympy as sp
 from deriv import algebra as A
 
 from deriv.errors import DerivError
-from deriv.parse import DRef
+from deriv.parse import DRef, dref_of
 from deriv.primitives import kink_arguments
 from deriv.problem import Problem
 from deriv.program import Values
@@ -128,9 +128,16 @@ class _Evaluator:
         inputs = {name: (xs if name == self.over else np.full(n, float(v)))
                   for name, v in self.point.items()}
         values = Values(self.problem, inputs, {})
-        # one program for all of them (a hundred kinks' arguments compiled apart took 28 s)
-        return [np.broadcast_to(np.asarray(v, dtype=float), (n,))
-                for v in values.values(list(self.exprs))]
+        # one program for all of them (a hundred kinks' arguments compiled apart took 28 s);
+        # a derivative D(y, x) itself from the adjoint program
+        refs = [dref_of(e) if isinstance(e, sp.Symbol) else None for e in self.exprs]
+        plain = values.values([e for e, r in zip(self.exprs, refs) if r is None]) \
+            if any(r is None for r in refs) else []
+        out, rest = [], iter(plain)
+        for r in refs:
+            v = values.derivative(r.of, r.wrt) if r is not None else next(rest)
+            out.append(np.broadcast_to(np.asarray(v, dtype=float), (n,)))
+        return out
 
 
 def _branch_arguments(problem: Problem, expr: sp.Expr) -> list[sp.Expr]:
@@ -194,13 +201,17 @@ def derivative_curve(problem: Problem, wrt: str, over: str, lo: float, hi: float
     point, source, _ = choose_point(problem, fixed, seed)
     point[over] = (lo + hi) / 2
     output = problem.output
-    # a plot is of a small problem: the closed form in node symbols, however long
-    expr = reverse(graph, output).closed_forms(10_000).get(DRef(output, wrt), sp.S.Zero) \
-        if output != wrt else sp.S.One
+    large = len(graph.order) > MAX_INLINED_NODES
+    if output == wrt:
+        expr = sp.S.One
+    elif large:        # its values from the adjoint program; its formula is `deriv solve`'s
+        expr = DRef(output, wrt).symbol(())
+    else:              # the closed form in node symbols (built in SymPy: quadratic in nodes)
+        expr = reverse(graph, output).closed_forms(10_000).get(DRef(output, wrt), sp.S.Zero)
     # in the inputs too where that stays small (a chain of a thousand nodes nests a thousand
     # deep: shown in its nodes)
-    inlined = graph.inline(expr) if len(graph.order) <= MAX_INLINED_NODES else expr
-    arguments = _branch_arguments(problem, expr)
+    inlined = expr if large else graph.inline(expr)
+    arguments = _branch_arguments(problem, graph.symbols[output] if large else expr)
     evaluate_all = _Evaluator(problem, point, over, [expr] + arguments)
     evaluate_derivative = _Evaluator(problem, point, over, [expr])
 

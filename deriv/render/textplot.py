@@ -14,6 +14,7 @@ from rich.console import Group
 from rich.text import Text
 
 from deriv.names import partial, pretty
+from deriv.parse import dref_of
 from deriv.render.notation import number, text as math_text
 
 WIDTH = 64
@@ -60,8 +61,14 @@ def plot(curve, width: int = WIDTH, height: int = HEIGHT) -> Group:
     out.append(head)
     if curve.held:
         out.append(Text(f"held:   {held(curve)}   ({curve.point_source})", style="dim"))
-    out.append(Text(f"        {partial(curve.of, curve.wrt, d)} = {math_text(curve.expr, d)}"
-                    + (f" = {math_text(curve.inlined, d)}" if curve.inlined != curve.expr else "")))
+    if curve.expr.is_Symbol and dref_of(curve.expr) is not None:     # a large graph's
+        out.append(Text(f"        {partial(curve.of, curve.wrt, d)}, from the adjoint program "
+                        f"of its {len(curve.problem.graph.order)} nodes (`deriv solve` writes "
+                        "its formula)"))
+    else:
+        out.append(Text(f"        {partial(curve.of, curve.wrt, d)} = {math_text(curve.expr, d)}"
+                        + (f" = {math_text(curve.inlined, d)}" if curve.inlined != curve.expr
+                           else "")))
     out.append(Text(""))
 
     xs = np.concatenate([p.xs for p in curve.pieces]) if curve.pieces else curve.xs
