@@ -618,8 +618,13 @@ class ProblemCheck:
         # the claim's own: kinks of the functions it calls ((n − 5) as a factor is none)
         own = {k for e in written if any(self.kink_symbols[k] <= names for k in self.kinks)
                for k in kink_arguments(e)}
+        # a kink of a node upstream of the claim's own node, not one that merely shares an
+        # input with it (relu(x² + 1) beside s = sin(x))
+        above = {k for n in [claim.of, *self.graph.ancestors.get(claim.of, ())]
+                 if n in self.graph.nodes for k in kink_arguments(self.graph.nodes[n].expr)}
         relevant = [k for k in self.kinks
-                    if k in self._graph_kinks and self.kink_symbols[k] & upstream or
+                    if k in self._graph_kinks and k in above and
+                    self.kink_symbols[k] & upstream or
                     self.kink_symbols[k] <= names and (k in own or -k in own)]
         seen = sides = 0
         for k in relevant:

@@ -103,7 +103,8 @@ def test_one_engine():
 # exchanged: about 55 more; the fifth review's: a Σ over part of its range unread, 𝟏[z > 0],
 # an undefined point an error, eig's least size, expectations over matrices, keys placed at
 # themselves, leaky_relu′(0), solve's values in mpmath where float64 loses them, the
-# heavy-tailed Monte Carlo's reason: about 85 more) is,
+# heavy-tailed Monte Carlo's reason, plot's large graphs from the program, the kinks above
+# a claim: about 110 more) is,
 # within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
@@ -118,7 +119,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_260, lines
+    assert lines < 11_280, lines
 
 
 def test_the_readme_layout_is_the_import_order():

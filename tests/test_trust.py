@@ -472,3 +472,15 @@ def test_strict_needs_no_kink_side_the_intervals_rule_out():
     found = {v.claim.id: v.verdict for v in
              check(load_text(text), Options(seed=0, strict=True)).verdicts}
     assert found == {"a": "pass", "b": "pass", "c": "pass", "e": "pass"}
+
+
+def test_strict_counts_the_kinks_above_the_claim_not_those_sharing_its_input():
+    """s = sin(x) beside e = relu(x − 0.9999999): e's narrow side (under the kink margin) is
+    no branch of ∂s/∂x, which --strict had made an ERROR for it."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "p"\ninputs = { x = "interval(-1, 1)" }\ngraph = """\n'
+            's = sin(x)\ne = relu(x - 0.9999999)\n"""\n'
+            'claim = [{ id = "ds", of = "s", wrt = "x", expr = "cos(x)" }]\n')
+    (v,) = check(load_text(text), Options(seed=0, strict=True)).verdicts
+    assert v.verdict == "pass"
