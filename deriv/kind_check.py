@@ -147,7 +147,15 @@ def _optimum(pc, claim, v) -> list:
         ok = np.isfinite(g) & np.isfinite(size) & np.isfinite(j0)
         moving = ok & (size > 0)       # (where J is flat — a dead relu — its slope is no scale)
         scale = float(np.median(size[moving])) if moving.any() else 1.0
-        gradients.append((g[ok], scale))
+        # at a kink (the lasso's soft threshold puts w at |w|'s) the slope is one of many: the
+        # values around the point decide there, not the gradient
+        kinked = np.zeros(np.shape(ok), dtype=bool)
+        with np.errstate(all="ignore"):
+            for k in pc.kinks:
+                arg = np.abs(np.asarray(at.value(k), dtype=float))
+                kinked |= np.broadcast_to(per_point(arg <= 1e-12 * (1 + arg), every=False),
+                                          np.shape(ok))
+        gradients.append((g[ok & ~kinked], scale))
         # second differences along random directions: J(ŵ + tv) + J(ŵ − tv) − 2J(ŵ)
         step = 1e-3 * (1.0 + _per_point_max(claimed))
         signs = []
@@ -162,6 +170,7 @@ def _optimum(pc, claim, v) -> list:
         objective = _shifted(pc, batch, claim.wrt, [
             claimed + sign * step * direction for direction in directions for sign in (1, -1)],
             lambda values: values.env[graph.symbols[claim.of]])
+        lower = higher = np.zeros(np.shape(ok), dtype=bool)   # J below / above J(ŵ) nearby
         for k in range(len(directions)):
             moved = objective[2 * k: 2 * k + 2]
             second = (moved[0] + moved[1] - 2 * j0) / step ** 2
@@ -170,15 +179,30 @@ def _optimum(pc, claim, v) -> list:
             noise = 1e-8 * np.maximum.reduce([np.abs(j0), np.abs(moved[0]), np.abs(moved[1]),
                                               np.full(np.shape(j0), 1e-300)]) / step ** 2
             signs.append(np.where(second > noise, 1, np.where(second < -noise, -1, 0)))
+            for m in moved:
+                lower = lower | (m < j0 - noise * step ** 2)
+                higher = higher | (m > j0 + noise * step ** 2)
         signs = np.array(signs)[:, ok]
+        # at a kink, or where no curvature shows (|w − a| + |w − b| between a and b: a flat
+        # minimum is a minimum), the values decide: nothing nearby lower is a minimum
+        curved = (signs != 0).any(axis=0)
+        by_value = (kinked[ok] | ~curved)
+        value_kind = np.where(~lower[ok] & higher[ok], "min", np.where(
+            lower[ok] & ~higher[ok], "max", np.where(~lower[ok] & ~higher[ok], spec.optimum,
+                                                      "saddle")))
         # a direction of no curvature is neutral (x₁² with x₂ free is a minimum in w): the
         # Hessian's least-curvature direction is exactly such a one, where random ones
         # almost never are
         rising, falling = (signs > 0).any(axis=0), (signs < 0).any(axis=0)
         for kind, where in (("saddle", rising & falling), ("min", rising & ~falling),
                             ("max", falling & ~rising), ("flat", ~rising & ~falling)):
+            where = where & ~by_value
             if where.any():
                 shapes_found[kind] = shapes_found.get(kind, 0) + int(where.sum())
+        for kind in ("min", "max", "saddle"):
+            count = int(np.count_nonzero(by_value & (value_kind == kind)))
+            if count:
+                shapes_found[kind] = shapes_found.get(kind, 0) + count
         valid_points += int(ok.sum())
     v.samples = valid_points
     if valid_points < 10:

@@ -524,3 +524,27 @@ def test_an_expectation_wrong_on_one_side_of_a_kink_fails_at_every_seed(seed):
             'random = { a = "uniform(0, 1)" }, expr = "exp(1) - 1" }]\n')
     (v,) = check(load_text(text), Options(seed=seed)).verdicts
     assert v.verdict == "fail"
+
+
+def test_an_optimum_at_a_kink_or_on_a_flat_valley_is_judged_by_the_values_around_it():
+    """The lasso's soft threshold puts w on |w|'s kink, where the gradient is one of many, and
+    |w − a| + |w − b| is flat between a and b: both right minimisers had failed. w³'s 0 and a
+    wrong threshold still fail."""
+    from deriv.checker import Options, check
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "lasso"\ninputs = { w = "real", a = "real", lam = "positive" }\n'
+            'graph = "J = (w - a)**2 / 2 + lam * abs(w)"\n'
+            'claim = [{ id = "soft", kind = "optimum", of = "J", wrt = "w", optimum = "min", '
+            'expr = "sign(a) * relu(abs(a) - lam)" },\n'
+            '{ id = "wrong", kind = "optimum", of = "J", wrt = "w", optimum = "min", '
+            'expr = "a - lam*sign(a)" }]\n'
+            '[[problem]]\nid = "median"\ninputs = { w = "real", a = "real", b = "real" }\n'
+            'graph = "J = abs(w - a) + abs(w - b)"\n'
+            'claim = [{ id = "mid", kind = "optimum", of = "J", wrt = "w", optimum = "min", '
+            'expr = "(a + b)/2" }]\n'
+            '[[problem]]\nid = "cube"\ninputs = { w = "real", a = "real" }\n'
+            'graph = "J = (w - a)**3 + 0*a"\n'
+            'claim = [{ id = "cube", kind = "optimum", of = "J", wrt = "w", optimum = "min", '
+            'expr = "a" }]\n')
+    found = {v.claim.id: v.verdict for v in check(load_text(text), Options(seed=0)).verdicts}
+    assert found == {"soft": "pass", "wrong": "fail", "mid": "pass", "cube": "fail"}
