@@ -156,7 +156,8 @@ class ProblemCheck:
         self.batches = [Batch(problem, sizes, self.per_batch, options.seed + i, self.kinks)
                         for i, sizes in enumerate(assignments)]
         self._symmetric: dict | None = None
-        self._graph_kinks: set | None = None
+        self._graph_kinks: dict | None = None      # node → its kink arguments
+        self._above: dict[str, set] = {}          # a node → the kinks of it and above it
         self.confirmed = 0                 # gross disagreements confirmed at high precision
         self.refuted = False               # one was not: float64 misleads on this problem
         self._small: ProblemCheck | None = None
@@ -612,19 +613,11 @@ class ProblemCheck:
             {self.graph.symbols[claim.of]}
         written = [e for e in (claim.expr, claim.chain_expr) if e is not None]
         names = set().union(*(A.free(e) for e in written))   # (has() only where it may)
-        if self._graph_kinks is None:          # (another claim's kinks are not this one's)
-            self._graph_kinks = {k for n in self.graph.order
-                                 for k in kink_arguments(self.graph.nodes[n].expr)}
         # the claim's own: kinks of the functions it calls ((n − 5) as a factor is none)
         own = {k for e in written if any(self.kink_symbols[k] <= names for k in self.kinks)
                for k in kink_arguments(e)}
-        # a kink of a node upstream of the claim's own node, not one that merely shares an
-        # input with it (relu(x² + 1) beside s = sin(x))
-        above = {k for n in [claim.of, *self.graph.ancestors.get(claim.of, ())]
-                 if n in self.graph.nodes for k in kink_arguments(self.graph.nodes[n].expr)}
         relevant = [k for k in self.kinks
-                    if k in self._graph_kinks and k in above and
-                    self.kink_symbols[k] & upstream or
+                    if k in self.kinks_above(claim.of) and self.kink_symbols[k] & upstream or
                     self.kink_symbols[k] <= names and (k in own or -k in own)]
         seen = sides = 0
         for k in relevant:
@@ -636,6 +629,18 @@ class ProblemCheck:
             seen += int(pos) + int(neg)
             sides += 1 if self.one_sided(k) else 2
         return sides, min(seen, sides)
+
+    def kinks_above(self, of: str) -> set:
+        """The kinks of `of`'s node and the nodes above it — not one that merely shares an input
+        with it (relu(x² + 1) beside s = sin(x)); each node's read once a problem."""
+        if self._graph_kinks is None:
+            self._graph_kinks = {n: kink_arguments(self.graph.nodes[n].expr)
+                                 for n in self.graph.order}
+        cache = self._above
+        if of not in cache:
+            cache[of] = {k for n in [of, *self.graph.ancestors.get(of, ())]
+                         for k in self._graph_kinks.get(n, ())}
+        return cache[of]
 
     def one_sided(self, k: sp.Expr) -> bool:
         """Does the inputs' domain fix the sign of a kink's argument? (deriv.domains)"""
