@@ -342,6 +342,19 @@ def T(expr: sp.Expr) -> sp.Expr:
     return P.call("transpose", expr)
 
 
+def scaled(number: sp.Expr, atom: sp.Expr) -> sp.Expr:
+    """number·atom as SymPy's canonical Mul, built without its general flattening (a long
+    weighted sum spends most of its reading time there); anything else is multiplied."""
+    if atom.is_Symbol or atom.is_Function or (atom.is_Pow and atom.base.is_Symbol):
+        if number is sp.S.One:            # (SymPy's 0 and 1 are singletons)
+            return atom
+        # (a Rational is finite: asking a new one SymPy's is_finite copies and deduces all
+        # of its class's assumptions, most of the time reading 5,000 claims k·x took)
+        if number is not sp.S.Zero and (isinstance(number, sp.Rational) or number.is_finite):
+            return sp.Mul._from_args((number, atom), True)
+    return number * atom
+
+
 def matmul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
     if not shape_of(a) or not shape_of(b):
         return a * b
@@ -354,7 +367,7 @@ def matmul(a: sp.Expr, b: sp.Expr) -> sp.Expr:
     else:
         product = P.call("matmul", a, b)
         shape_of(product)            # a mismatch here is a bug in a rule: fail loudly
-    return ca * cb * product
+    return scaled(ca * cb, product)
 
 
 def matpow(a, k: int):

@@ -166,6 +166,8 @@ class ProblemCheck:
         self._signs: dict = {}             # kink argument → its sign fixed by the domain
         self._work: int | None = None      # operations one recheck evaluation costs
         self.diagnosed = 0                 # failing claims explained so far
+        self.share = 1.0                   # of the problem's claims, the part now checked
+        self._compared = None              # the last pairs compared (self.compared)
         self.diagnosis_ops = self.diagnosis_sweep_ops = 0.0
 
     def operations(self, kind: str = "ops") -> float:
@@ -277,9 +279,7 @@ class ProblemCheck:
         underflow and none could be recomputed."""
         if any(c is None or np.shape(c) != np.shape(t) for _, c, t, _ in pairs):
             return "disagree"
-        magnitudes = R.sizes(pairs)
-        s = R.scale(pairs, magnitudes)
-        bad, lost, informative = R.compare(pairs, s, magnitudes)
+        magnitudes, s, (bad, lost, informative) = self.compared(pairs)
         structural_zero = expr == 0 and not claim.is_value and \
             not self.graph.carries(claim.of, claim.wrt)
         disagreeing = len(bad[0])
@@ -335,17 +335,27 @@ class ProblemCheck:
                 v[..., i] for v in batch.values.env.values() if isinstance(v, np.ndarray))))
         return self._sound
 
+    def begin(self, share: float = 1.0, fresh: bool = False):
+        """A new file's copy of the problem, or (`fresh`) one block of a problem's claims:
+        its own budget of explanations — a class's 51st answer to one exercise is explained
+        as the first was —, in a block `share` of the problem's, and its own confirmations."""
+        self.diagnosed = 0
+        self.share = share
+        if fresh:        # (what a block decides never depends on the blocks before it)
+            self.confirmed, self.refuted = 0, False
+
     def settled_by_float(self) -> bool:
         """A gross float64 disagreement decides without a recheck: once MAX_RECHECKED of this
         problem's (fewer where one evaluation is heavy, as for diagnoses: 8 on a 200-layer
         matrix product) were all confirmed at high precision, and none was refuted."""
         most = max(3, min(MAX_RECHECKED, MAX_RECHECKED * DIAGNOSED_WORK // self.work()))
-        return self.confirmed >= most and not self.refuted
+        return self.confirmed >= max(1, math.ceil(most * self.share)) and not self.refuted
 
     def most_diagnosed(self) -> int:
         """Failing claims of this problem that are explained: MAX_DIAGNOSED, fewer where one
         evaluation is heavy matrix work (three at 64×64 inverses)."""
-        return max(3, min(MAX_DIAGNOSED, MAX_DIAGNOSED * DIAGNOSED_WORK // self.work()))
+        most = max(3, min(MAX_DIAGNOSED, MAX_DIAGNOSED * DIAGNOSED_WORK // self.work()))
+        return max(1, math.ceil(most * self.share))
 
     def work(self) -> int:
         """Operations one evaluation of the problem at a point costs (a forward pass and a
@@ -435,9 +445,29 @@ class ProblemCheck:
             c = self.evaluate(batch.values, written) if evaluate else None
             c = _one_number(c, t)
             out.append((batch, c, t, self.valid(batch, claim, t, *(() if c is None else (c,)))))
-            if settle_early and len(self.batches) > 1 and _grossly_wrong(out):
+            if settle_early and len(self.batches) > 1 and self.grossly_wrong(out):
                 break
         return out
+
+    def compared(self, pairs):
+        """(magnitudes, scale, float64 comparison) of `pairs`; the last one is kept, as
+        `agree` asks again about the pairs `grossly_wrong` settled on (5,000 wrong claims in one
+        file spent a sixth of their check comparing twice)."""
+        key = tuple(id(x) for p in pairs for x in p)
+        if self._compared is not None and self._compared[0] == key:
+            return self._compared[1]
+        magnitudes = R.sizes(pairs)
+        s = R.scale(pairs, magnitudes)
+        result = magnitudes, s, R.compare(pairs, s, magnitudes)
+        # (the arrays kept alive: no other object can take their ids while this is kept)
+        self._compared = key, result, tuple(x for p in pairs for x in p)
+        return result
+
+    def grossly_wrong(self, pairs) -> bool:
+        if any(c is None or np.shape(c) != np.shape(t) for _, c, t, _ in pairs):
+            return False
+        bad, _, _ = self.compared(pairs)[2]
+        return bool(len(bad[0])) and bad[1].max() > GROSS
 
     def diagnosis(self, claim: Claim, written: sp.Expr, pairs) -> Diagnosis:
         """A failing claim's explanation is sought on DIAGNOSIS_SAMPLES points: its candidates
@@ -757,13 +787,16 @@ def _has_dref(expr: sp.Expr) -> bool:
 
 
 def check_problem(problem: Problem, options: Options | None = None, progress=None,
-                  shared: dict | None = None) -> tuple[list[Verdict], list[Missing]]:
-    """Every claim of one problem; `progress(verdict)` is called after each. With `shared`
-    (one dict for a run), copies of a problem — a class's answers to one exercise — share its
-    drawn points and sweeps, and a claim written the same way its verdict: the check is
-    deterministic, so a copy would only repeat it."""
+                  shared: dict | None = None, block: tuple[int, int] | None = None
+                  ) -> tuple[list[Verdict], list[Missing]]:
+    """Every claim of one problem (or of `block`, a (start, stop) slice of them: see
+    claim_blocks); `progress(verdict)` is called after each. With `shared` (one dict for a
+    run), copies of a problem — a class's answers to one exercise — share its drawn points and
+    sweeps, and a claim written the same way its verdict: the check is deterministic, so a copy
+    would only repeat it."""
     options = options or Options()
     verdicts = []
+    claims = problem.claims if block is None else problem.claims[block[0]:block[1]]
     with np.errstate(all="ignore"):   # inf − inf, exp overflow: NaNs, counted, not warnings
         key = _problem_key(problem) if shared is not None else None
         pc = shared.get(key) if key is not None else None
@@ -771,30 +804,46 @@ def check_problem(problem: Problem, options: Options | None = None, progress=Non
             pc = ProblemCheck(problem, options)
             if key is not None:
                 shared[key] = pc
-        for claim in problem.claims:
-            same = (key, _claim_key(claim)) if key is not None else None
+        pc.begin(len(claims) / max(1, len(problem.claims)), fresh=block is not None)
+        for claim in claims:
+            same = (key, block, _claim_key(claim)) if key is not None else None
             if same is not None and same in shared:
                 verdict = dataclasses.replace(shared[same], claim=claim)
             else:
                 verdict = pc.check(claim)
-                if same is not None:
-                    shared[same] = verdict
-            verdict.problem, verdict.file = problem.id, problem.path
+                if same is not None and not any(f.kind == "not-diagnosed"
+                                                for f in verdict.diagnosis):
+                    shared[same] = verdict      # (an explanation the budget denied is not
+            verdict.problem, verdict.file = problem.id, problem.path   # the copy's answer)
             verdicts.append(verdict)
             if progress is not None:
                 progress(verdict)
+    if block is not None and block[0] > 0:
+        return verdicts, []           # (the first block says what the problem misses)
     covered = {(c.of, c.wrt) for c in problem.claims if not c.unread}
     missing = [Missing(problem.id, a, problem.path) for a in problem.asks
                if (a.of, a.wrt) not in covered]
     return verdicts, missing
 
 
-def _grossly_wrong(pairs) -> bool:
-    if any(c is None or np.shape(c) != np.shape(t) for _, c, t, _ in pairs):
-        return False
-    magnitudes = R.sizes(pairs)
-    bad, _, _ = R.compare(pairs, R.scale(pairs, magnitudes), magnitudes)
-    return bool(len(bad[0])) and bad[1].max() > GROSS
+CLAIM_BLOCK = 500       # claims of one problem checked as one piece of work
+
+
+def claim_blocks(problems: list[Problem]) -> list[tuple[int, tuple[int, int] | None]]:
+    """The pieces a run checks: (problem index, None) for a problem of up to CLAIM_BLOCK
+    claims, (index, (start, stop)) for each block of a larger one — 5,000 claims of one
+    problem are shared among the cores. A block has its share of the problem's explanations
+    (MAX_DIAGNOSED in all) and decides alone, so the report is the same however the blocks
+    were split among processes."""
+    units = []
+    for k, p in enumerate(problems):
+        n = len(p.claims)
+        if n <= CLAIM_BLOCK:
+            units.append((k, None))
+        else:
+            units.extend((k, (start, min(n, start + CLAIM_BLOCK)))
+                         for start in range(0, n, CLAIM_BLOCK))
+    return units
 
 
 def _problem_key(problem: Problem) -> tuple:
@@ -846,22 +895,33 @@ def check(problems: list[Problem], options: Options | None = None, progress=None
     report = Report(problems=list(problems))
     # shared points and sweeps stay in memory for the run: only while they are small
     shared = {} if options.samples <= SHARED_SAMPLES else None
-    done = dict(_in_workers(problems, options, progress))
-    for k, problem in enumerate(problems):
-        if done.get(k) is not None:
-            verdicts, missing = done[k]
+    units = claim_blocks(problems)
+    done = dict(_in_workers(problems, units, options, progress))
+    failed: set[int] = set()
+    results: dict[int, list] = {}
+    for u, (k, block) in enumerate(units):
+        if k in failed:
+            continue
+        problem = problems[k]
+        if done.get(u) is not None:
+            result = done[u]
         else:       # checked here: a small run, or what a worker could not do (its error)
             try:
-                verdicts, missing = check_problem(problem, options, progress, shared)
+                result = check_problem(problem, options, progress, shared, block)
             except DerivError as err:
                 if err.file is None:          # found while checking: placed at its problem
                     err.file, err.line, err.col = problem.path, problem.line, None
                 if on_error is None:
                     raise
                 on_error(problem, err)
+                failed.add(k)
+                results.pop(k, None)
                 continue
-        report.verdicts.extend(verdicts)
-        report.missing.extend(missing)
+        results.setdefault(k, []).append(result)
+    for k in sorted(results):
+        for verdicts, missing in results[k]:
+            report.verdicts.extend(verdicts)
+            report.missing.extend(missing)
     report.seconds = time.perf_counter() - start
     return report
 
@@ -881,39 +941,46 @@ def jobs_for(problems: list[Problem], options: Options) -> int:
     return min(workers.cores(), workers.MAX_JOBS)
 
 
-def _in_workers(problems: list[Problem], options: Options, progress):
-    """(index, (verdicts, missing)) of the problems checked by worker processes; None for one
-    a worker could not check (bad input found while checking, a bug), which the caller checks
-    itself and so reports as a run in one process does."""
+def _in_workers(problems: list[Problem], units: list, options: Options, progress):
+    """(unit index, (verdicts, missing)) of the pieces of work (claim_blocks) checked by
+    worker processes; None for one a worker could not check (bad input found while checking,
+    a bug), which the caller checks itself and so reports as a run in one process does."""
     from deriv import workers
     groups: dict[tuple, list[int]] = {}
-    for k, p in enumerate(problems):
-        groups.setdefault(_problem_key(p), []).append(k)
+    for u, (k, block) in enumerate(units):      # copies of a problem (its block) together
+        groups.setdefault((_problem_key(problems[k]), block), []).append(u)
     jobs = min(jobs_for(problems, options), len(groups))
     if jobs <= 1:
         return
+
+    def size(u):
+        k, block = units[u]
+        return (block[1] - block[0] if block else len(problems[k].claims)) + 4
     # largest first, so that the last to finish is a small one
-    tasks = sorted(groups.values(),
-                   key=lambda g: -sum(len(problems[k].claims) + 4 for k in g))
+    tasks = sorted(groups.values(), key=lambda g: -sum(size(u) for u in g))
 
     def work(indices):
         shared: dict = {}
         out = []
-        for k in indices:
+        for u in indices:
+            k, block = units[u]
             try:
                 with np.errstate(all="ignore"):
-                    verdicts, missing = check_problem(problems[k], options, None, shared)
+                    verdicts, missing = check_problem(problems[k], options, None, shared, block)
             except Exception:   # noqa: BLE001 — the parent checks it again, and says why
-                out.append((k, None))
+                out.append((u, None))
                 continue
-            out.append((k, ([dataclasses.replace(v, claim=None) for v in verdicts], missing)))
+            out.append((u, ([dataclasses.replace(v, claim=None) for v in verdicts], missing)))
         return out
 
     for indices, results in workers.each(work, tasks, jobs):
-        for k, result in results or [(k, None) for k in indices]:
+        for u, result in results or [(u, None) for u in indices]:
             if result is not None:          # the claims stay this process's own objects
-                for verdict, claim in zip(result[0], problems[k].claims):
+                k, block = units[u]
+                claims = problems[k].claims if block is None else \
+                    problems[k].claims[block[0]:block[1]]
+                for verdict, claim in zip(result[0], claims):
                     verdict.claim = claim
                     if progress is not None:
                         progress(verdict)
-            yield k, result
+            yield u, result

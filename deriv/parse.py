@@ -104,15 +104,7 @@ def _number(text: str) -> sp.Rational:
     return sp.Rational(text)
 
 
-def _scaled(number: sp.Expr, atom: sp.Expr) -> sp.Expr:
-    """number·atom as SymPy's canonical Mul, built without its general flattening (a long
-    weighted sum spends most of its reading time there); anything else is multiplied."""
-    if atom.is_Symbol or atom.is_Function or (atom.is_Pow and atom.base.is_Symbol):
-        if number is sp.S.One:            # (SymPy's 0 and 1 are singletons)
-            return atom
-        if number is not sp.S.Zero and number.is_finite:
-            return sp.Mul._from_args((number, atom), True)
-    return number * atom
+_scaled = A.scaled
 
 
 def _negated(term: sp.Expr) -> sp.Expr:
@@ -374,10 +366,10 @@ class _Reader:
                 raise self.fail(node, f"shape mismatch for *: {A.shape_text(ls)} and "
                                       f"{A.shape_text(rs)} (use @ for the matrix product, "
                                       "hadamard(a, b) for the elementwise one)")
-            if not (ls or rs) and left.is_Number:
-                return _scaled(left, right)
-            if not (ls or rs) and right.is_Number:
-                return _scaled(right, left)
+            if not ls and left.is_Number:       # (an array's Mul with a number is canonical
+                return A.shaped(_scaled(left, right), rs)   # the same way: number first)
+            if not rs and right.is_Number:
+                return A.shaped(_scaled(right, left), ls)
             return A.shaped(left * right, ls or rs)
         if isinstance(op, ast.Div):
             if right == 0:

@@ -362,6 +362,39 @@ def test_the_diagnosis_is_bounded_by_a_count():
     assert kinds[MAX_DIAGNOSED:] == ["not-diagnosed"] * 5
 
 
+def test_every_copy_of_an_exercise_has_its_own_explanations():
+    """A class's answers to one exercise share the drawn points and sweeps, not the budget of
+    explanations: the 55th student's wrong claim is explained as the first's was."""
+    from deriv.checker import MAX_DIAGNOSED, check
+    copies = [load_text(problem("y = sin(x)", [claim("dy/dx", f"{k + 2}*cos(x)")]),
+                        f"s{k}.toml")[0] for k in range(MAX_DIAGNOSED + 5)]
+    report = check(copies, Options(samples=200, jobs=1))
+    assert [v.diagnosis[0].kind for v in report.verdicts] == \
+        ["constant-multiple"] * (MAX_DIAGNOSED + 5)
+
+
+def test_a_problem_of_many_claims_is_checked_in_blocks_the_same_way_on_any_cores(monkeypatch):
+    """Blocks of one problem's claims go to different processes; each has its share of the
+    explanations and decides alone, so the report does not depend on how they were split."""
+    from deriv import checker
+    monkeypatch.setattr(checker, "CLAIM_BLOCK", 10)
+    monkeypatch.setattr(checker, "MAX_DIAGNOSED", 10)
+    claims = [claim(f"w{k}", f"{k + 2}*cos(x)") for k in range(45)] + \
+        [claim("right", "cos(x)")]
+    (p,) = load_text(problem("y = sin(x)\nz = y*y", claims, extra='asks = ["D(y, x)", "D(z, x)"]\n'),
+                     "many.toml")
+    reports = [checker.check([p], Options(samples=200, jobs=j)) for j in (1, 2)]
+    kinds = [[(v.claim.id, v.verdict, v.samples, [f.kind for f in v.diagnosis])
+              for v in r.verdicts] for r in reports]
+    assert kinds[0] == kinds[1] and len(kinds[0]) == 46
+    assert [v.claim.id for v in reports[0].verdicts] == [c.id for c in p.claims]
+    explained = [k for k, v in enumerate(reports[0].verdicts)
+                 if v.diagnosis and v.diagnosis[0].kind == "constant-multiple"]
+    # the budget of 10 shared among the 5 blocks (rounded up in each), the last one's too
+    assert len(explained) <= 10 + 5 and explained[-1] >= 40 and kinds[0][-1][1] == "pass"
+    assert [(str(m.derivative.of), str(m.derivative.wrt)) for m in reports[0].missing] == [("z", "x")]
+
+
 SOFTMAX_K = """[[problem]]
 id = "softmax"
 inputs = { z = "vector(K)" }
