@@ -246,7 +246,10 @@ class Diagnosis:
                     finer.expr is not None and not finer.expr.is_Symbol and \
                     _size(finer.printed) < _size(found[0].printed):   # (z for q: the partial
                 found[0] = finer                                    # it sits in says more)
-        return _one_factor(found) or [self.counterexample()]
+        if len(found) > 1 and found[0].kind == "wrong-factor" and \
+                found[1].kind == "extra-factor" and _printed_in(found[1].expr, self.written):
+            found[:2] = found[1::-1]   # (printed factors deleted: a simpler edit than one
+        return _one_factor(found) or [self.counterexample()]   # replaced)
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
         """Where float64 fails everywhere, a point from the 50-digit evaluation (numbers too
@@ -1202,6 +1205,17 @@ class Diagnosis:
             if c is None or not per_point(close(c, t, atol=self.atol))[valid].all():
                 return None
         return Finding("square-only", self.target)
+
+
+def _printed_in(factor, written) -> bool:
+    """Are the factors of `factor` all factors of the printed product (p(1 − p) in
+    x(p − y)p(1 − p)), not a ratio that merely comes out so?"""
+    from collections import Counter
+    if factor is None or written is None:
+        return False
+    have = Counter(sp.Mul.make_args(written))
+    want = Counter(sp.Mul.make_args(factor))
+    return all(have[f] >= k for f, k in want.items())
 
 
 def _same(a: Finding, b: Finding) -> bool:

@@ -74,13 +74,14 @@ def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
     if not candidates:
         return None
     # each candidate's values on the first batch, all at once; the first row is 0 (a term too
-    # many, inside a sum)
-    candidates = [(0, lambda values: 0.0)] + candidates
+    # many, inside a sum), the second 1 (a factor too many, inside a product)
+    candidates = [(0, lambda values: 0.0), (1, lambda values: 1.0)] + candidates
     with np.errstate(all="ignore"):
         rows = np.stack([np.broadcast_to(np.asarray(value(batch.values), dtype=float),
                                          np.shape(truth)) for _, value in candidates])
     finite = np.isfinite(rows)
     u = A.symbol("_part", shape)
+    tried = []
     for where, block, part, value_at, a in tree.parts(shape, whole=bool(prefix)):
         with np.errstate(all="ignore"):      # (linear in the part: C + a·(s − part) = truth)
             a = np.broadcast_to(a, np.shape(truth))
@@ -95,15 +96,25 @@ def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
                      (defined.sum(axis=1) >= max(3, np.count_nonzero(valid) // 2)))
         added = block is None and _parent(written, prefix + where).is_Add
         plausible[0] &= added
-        for j in np.flatnonzero(plausible):
-            label, value = candidates[j]
-            replaced = _put(written, prefix + where, u if block is None else sp.Mul(u, *(
-                x for i, x in enumerate(tree.at(where).args) if i not in block)))
+        plausible[1] &= not added
+        tried.append((where, block, part, added, plausible))
+    # a factor that is simply too many (σ′ once more: (p − y) ⊙ p ⊙ (1 − p)) before any
+    # smaller part put right (p "should be" 1/(1 − p)): the simplest edit first
+    for rows_wanted in ((1,), None):
+        for where, block, part, added, plausible in tried:
+            for j in np.flatnonzero(plausible):
+                if (rows_wanted is None) == (j in (1,)):
+                    continue
+                label, value = candidates[j]
+                replaced = _put(written, prefix + where, u if block is None else sp.Mul(u, *(
+                    x for i, x in enumerate(tree.at(where).args) if i not in block)))
 
-            def fixed(b, k, replaced=replaced, value=value):
-                return _evaluate(pc, b.values, replaced, u, value(b.values))
-            if d.matches(fixed, lambda b, k: d.pairs[k][2]):
-                return _finding(d, part, label, added)
+                def fixed(b, k, replaced=replaced, value=value):
+                    return _evaluate(pc, b.values, replaced, u, value(b.values))
+                if d.matches(fixed, lambda b, k: d.pairs[k][2]):
+                    if j == 1:
+                        return Finding("extra-factor", d.target, expr=part)
+                    return _finding(d, part, label, added)
     return None
 
 

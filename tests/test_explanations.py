@@ -1015,3 +1015,13 @@ def test_symmetry_is_not_the_explanation_where_the_sizes_are():
     (v,) = check(load_text(text), Options(seed=0)).verdicts
     kinds = [f.kind for f in v.diagnosis]
     assert v.verdict == "fail" and "symmetric-only" not in kinds and "square-only" in kinds
+
+
+def test_a_slope_multiplied_in_once_too_often_is_an_extra_factor_in_both_forms():
+    report = check(deriv.load_all(str(HERE / "extra_sigmoid_slope.toml")), Options())
+    for problem in ("logreg-batch", "logreg"):
+        v = {x.claim.id: x for x in report.verdicts if x.problem == problem}
+        assert v["right"].verdict == "pass" and v["extra-slope"].verdict == "fail"
+        first = v["extra-slope"].diagnosis[0]
+        assert first.kind == "extra-factor", (problem, first)
+        assert str(first.expr) == "p*(1 - p)", (problem, first.expr)
