@@ -402,6 +402,8 @@ class ProblemCheck:
         finite real numbers; None where either, or the function itself, is undefined (the
         forward pass at a point is shared by the claims, in a bounded cache)."""
         import mpmath as mp
+        if self.work() * R.digit_weight(digits) > MAX_PRECISE_WORK:
+            return None     # minutes at that precision (matrix towers at 1,000 digits)
         with mp.workdps(digits):
             values = self.mp_values(batch, i, digits)
             if values is None:

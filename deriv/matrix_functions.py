@@ -254,9 +254,22 @@ def _np_frechet(name: str):
     return run
 
 
+MAX_MP_NORM = 1e4      # a matrix function's argument beyond this is not evaluated in mpmath:
+                       # e^(10⁴) is past any float, and mpmath's squarings and digits grow with
+                       # the norm (expm(expm(expm(X))) ran for minutes in gigabytes)
+
+
+def _beyond(mp, x) -> bool:
+    entries = list(np.ravel(x))
+    norm = max((abs(v) for v in entries), default=0) * (x.shape[0] if np.ndim(x) else 1)
+    return not mp.isfinite(norm) or norm > MAX_MP_NORM
+
+
 def _mp_matrix_function(name: str):
     def run(x):
         mp = _mp()
+        if _beyond(mp, x):          # undefined at this precision: the point is not used
+            return np.full(np.shape(x), mp.nan, dtype=object) if np.ndim(x) else mp.nan
         if not isinstance(x, np.ndarray):
             return {"expm": mp.exp, "sinm": mp.sin, "cosm": mp.cos}[name](x)
         out = getattr(mp, name)(mp.matrix(x.tolist()))
@@ -267,6 +280,8 @@ def _mp_matrix_function(name: str):
 def _mp_frechet(name: str):
     def run(x, e):
         mp = _mp()
+        if _beyond(mp, x):
+            return np.full(np.shape(x), mp.nan, dtype=object) if np.ndim(x) else mp.nan
         if not isinstance(x, np.ndarray):
             g, sign = DERIVATIVE[name]
             return sign * {"expm": mp.exp, "sinm": mp.sin, "cosm": mp.cos}[g](x) * e

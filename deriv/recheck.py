@@ -154,6 +154,12 @@ def _products(name: str, args) -> int:
 SERIES = 40                     # products in a matrix function (expm, eig, …) and its sweep
 
 
+def digit_weight(digits: int) -> float:
+    """What an operation at `digits` decimal digits costs, against one at 50: multiplying
+    n-digit numbers takes about n^1.6 (Python's Karatsuba), so 1,000 digits weigh 120."""
+    return max(1.0, (digits / 50) ** 1.6)
+
+
 def enough(cost: int, operations: int) -> bool:
     """Has a recheck spent its budget? At least 2·FEWEST_POINTS evaluations, fewer (one at
     least) where one evaluation alone costs more than the budget allows that many."""

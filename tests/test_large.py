@@ -191,3 +191,25 @@ def test_plot_of_a_thousand_node_chain_is_fast_and_finds_its_kink():
     curve = derivative_curve(p, "x", "x", -1.0, 1.0)
     assert time.perf_counter() - start < 10
     assert any(abs(k.x - 0.2) < 1e-6 for k in curve.kinks), [k.x for k in curve.kinks]
+
+
+def test_a_tower_of_matrix_exponentials_is_checked_in_bounded_work():
+    """expm(expm(expm(X))) overflows every float and grew mpmath's squarings without bound
+    (minutes, gigabytes): past a norm the matrix function is not evaluated in mpmath, and no
+    evaluation runs at a precision whose cost is past the bound (a tower beside y¹⁰⁰⁰)."""
+    import time
+    (tower,) = load_text(problem('X = "matrix(n, n)"', "E = expm(expm(expm(X)))\nL = trace(E)",
+                                 [("wrong", "L", "X", "E.T")]), "t.toml")
+    (mixed,) = load_text(problem(
+        'X = "interval(-0.1, 0.1) matrix(n, n)", y = "interval(0.5, 1) vector(n)"',
+        "P = X**32 @ X**-32 @ X**32\nE = expm(expm(expm(X)))\nQ = y ** 1000\n"
+        "L = trace(P) + trace(E) + sum(Q)",
+        [("right", "L", "y", "1000 * y ** 999"), ("wrong", "L", "y", "999 * y ** 999")]),
+        "m.toml")
+    start = time.process_time()
+    (v,), _ = check_problem(tower, Options())
+    assert v.verdict in ("fail", "error")          # never a pass: it is not the gradient
+    right, wrong = check_problem(mixed, Options())[0]
+    assert (right.verdict, wrong.verdict) == ("pass", "fail")
+    assert time.process_time() - start < 20         # (minutes before; about 1 s now)
+    assert R.digit_weight(50) == 1 and R.digit_weight(1000) > 100
