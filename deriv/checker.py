@@ -329,7 +329,9 @@ class ProblemCheck:
 
     def float64_sound(self) -> bool:
         """Are float64's forward values right on this problem? (deriv.recheck.sound)"""
-        if self._sound is None:
+        if self._sound is None and self.work() > PRECISE_GROSS_WORK:
+            self._sound = True     # one pass at 30 digits takes seconds (64×64 products):
+        if self._sound is None:    # float64's values are taken as they are, as before
             batch = self.batches[0]
             self._sound = R.sound(batch, lambda i: self.mp_values(batch, i, R.first_digits(
                 v[..., i] for v in batch.values.env.values() if isinstance(v, np.ndarray))))

@@ -110,6 +110,18 @@ def _targets(sol) -> list:
         [(key[1], e) for key, e in sol.shown.items() if isinstance(e, sp.Basic)]
 
 
+def test_a_tiny_or_huge_decimal_literal_prints_in_scientific_form():
+    """1e-300 in a file is shown 1e-300, not a decimal point and 299 zeros."""
+    import sympy as sp
+
+    from deriv.render.latex import math
+    from deriv.render.notation import text
+    x = sp.Symbol("x", real=True)
+    for shown in (text(sp.Rational(1, 10 ** 300) * x), math(sp.Rational(1, 10 ** 300) * x)):
+        assert "1e-300" in shown and "000000" not in shown
+    assert text(sp.Rational(8943, 200000) * x).startswith("0.044715")
+
+
 def test_a_decimal_literal_prints_as_written_in_every_format():
     """GELU's 0.044715 and √(2/π) ≈ 0.7978845608028654 are kept exact, and shown as the file
     wrote them, not as 3989422804014327/5000000000000000; a fraction such as 1/2 stays one."""

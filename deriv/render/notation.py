@@ -215,7 +215,12 @@ def decimal(q: sp.Rational) -> str | None:
     from decimal import Decimal, localcontext
     with localcontext() as ctx:
         ctx.prec = len(str(abs(p))) + len(str(d)) + 2
-        return format(Decimal(p) / Decimal(d), "f")
+        value = Decimal(p) / Decimal(d)
+        text = format(value, "f")
+        # (1e-300 as the file wrote it, not 0.000… with 299 zeros)
+        if value and not Decimal("1e-6") <= abs(value) < Decimal("1e15"):
+            return format(value.normalize(), "e")
+        return text
 
 
 def number(value) -> str:
