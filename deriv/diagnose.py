@@ -246,6 +246,9 @@ class Diagnosis:
                     finer.expr is not None and not finer.expr.is_Symbol and \
                     _size(finer.printed) < _size(found[0].printed):   # (z for q: the partial
                 found[0] = finer                                    # it sits in says more)
+            elif finer is not None and finer.kind == "missing-factor" and \
+                    finer.printed == found[0].printed:    # W₂ᵀr "should be ∂L/∂a": what it
+                found[:1] = [finer, found[0]]             # misses is the mask 𝕀[a > 0]
         if len(found) > 1 and found[0].kind == "wrong-factor" and \
                 found[1].kind == "extra-factor" and _printed_in(found[1].expr, self.written):
             found[:2] = found[1::-1]   # (printed factors deleted: a simpler edit than one

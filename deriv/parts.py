@@ -38,48 +38,73 @@ def wrong_part(d) -> Finding | None:
     if written is None or claim.is_value or claim.update or not d.pairs or \
             not A.within(written, MAX_PART_OPS):
         return None
-    batch, _, truth, valid = d.pairs[0]
     shape = A.shape_of(written)
-    if np.shape(truth)[-1:] != np.shape(valid) or np.count_nonzero(valid) < 3:
+    trees = {}
+    for k, (batch, _, truth, valid) in enumerate(d.pairs[:MAX_SOLVED_BATCHES]):
+        if np.shape(truth)[-1:] != np.shape(valid) or np.count_nonzero(valid) < 3:
+            continue
+        try:
+            with np.errstate(all="ignore"):
+                tree = _Tree(pc, batch.values, written)
+        except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
+            continue
+        if np.shape(tree.value[()]) == np.shape(truth):
+            trees[k] = tree
+    if not trees:
         return None
-    try:
-        with np.errstate(all="ignore"):
-            tree = _Tree(pc, batch.values, written)
-    except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
-        return None
-    if np.shape(tree.value[()]) != np.shape(truth):
-        return None
-    found = _search(d, tree, (), truth, valid, shape)
+    first = min(trees)
+    found = _search(d, first, trees[first], (), d.pairs[first][2], shape)
     if found is not None:
         return found
     # inside a matrix product (δ ⊙ s)xᵀ, Wᵀ(v ⊙ s): the factor that holds the part, solved
-    # for where the other factor fixes it (full rank), is searched the same way
-    for place, need in _solved_factors(tree, truth):
-        try:
-            with np.errstate(all="ignore"):
-                inner = _Tree(pc, batch.values, tree.at(place))
-        except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
-            continue
-        found = _search(d, inner, place, need, valid, A.shape_of(tree.at(place)))
-        if found is not None:
-            return found
+    # for where the other factor fixes it (full rank: at the first size setting where it
+    # does), is searched the same way
+    tried = set()
+    for k, tree in trees.items():
+        batch, _, truth, _ = d.pairs[k]
+        for place, need in _solved_factors(tree, truth):
+            if place in tried:
+                continue
+            tried.add(place)
+            try:
+                with np.errstate(all="ignore"):
+                    inner = _Tree(pc, batch.values, tree.at(place))
+            except (KeyError, ValueError, ZeroDivisionError, A.ShapeError):
+                continue
+            found = _search(d, k, inner, place, need, A.shape_of(tree.at(place)))
+            if found is not None:
+                return found
     return None
 
 
-def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
-    """The part of `tree` (the claim's sub-formula at `prefix`, which must come to `truth`)
-    that, put right, makes the whole claim right."""
-    pc, written, batch = d.pc, d.written, d.pairs[0][0]
+MAX_SOLVED_BATCHES = 4     # size settings tried for a matrix product's factor to be solved
+
+
+def _search(d, k: int, tree, prefix: tuple, truth, shape) -> Finding | None:
+    """The part of `tree` (the claim's sub-formula at `prefix`, which must come to `truth` on
+    batch k) that, put right, makes the whole claim right: deleted (a factor too many),
+    replaced, or multiplied by what it misses (a mask lost inside a matrix product)."""
+    pc, written, batch, valid = d.pc, d.written, d.pairs[k][0], d.pairs[k][3]
     candidates = _candidates(d, shape)
     if not candidates:
         return None
-    # each candidate's values on the first batch, all at once; the first row is 0 (a term too
+    # each candidate's values on the batch, all at once; the first row is 0 (a term too
     # many, inside a sum), the second 1 (a factor too many, inside a product)
     candidates = [(0, lambda values: 0.0), (1, lambda values: 1.0)] + candidates
     with np.errstate(all="ignore"):
         rows = np.stack([np.broadcast_to(np.asarray(value(batch.values), dtype=float),
                                          np.shape(truth)) for _, value in candidates])
     finite = np.isfinite(rows)
+    n = len(candidates)
+    enough = max(3, np.count_nonzero(valid) // 2)
+
+    def plausible_for(need, atol):
+        with np.errstate(all="ignore"):
+            defined = finite & np.isfinite(need)
+            close = np.isclose(rows, need, rtol=1e-6, atol=atol) | ~defined
+        defined = _per_point(defined.reshape(n, -1, defined.shape[-1])) & valid
+        close = _per_point(close.reshape(n, -1, close.shape[-1]))
+        return (close | ~defined).all(axis=1) & (defined.sum(axis=1) >= enough)
     u = A.symbol("_part", shape)
     tried = []
     for where, block, part, value_at, a in tree.parts(shape, whole=bool(prefix)):
@@ -87,35 +112,50 @@ def _search(d, tree, prefix: tuple, truth, valid, shape) -> Finding | None:
             a = np.broadcast_to(a, np.shape(truth))
             need = np.where(np.abs(a) > 1e-12 * (d.scale + 1),
                             value_at + (truth - tree.value[()]) / a, np.nan)
-            defined = finite & np.isfinite(need)
-            close = np.isclose(rows, need, rtol=1e-6, atol=d.atol) | ~defined
-        n = len(candidates)
-        defined = _per_point(defined.reshape(n, -1, defined.shape[-1])) & valid
-        close = _per_point(close.reshape(n, -1, close.shape[-1]))
-        plausible = ((close | ~defined).all(axis=1) &
-                     (defined.sum(axis=1) >= max(3, np.count_nonzero(valid) // 2)))
+            ratio = np.where(np.abs(value_at) > 1e-12 * (d.scale + 1), need / value_at,
+                             np.nan)
+        plausible = plausible_for(need, d.atol)
         added = block is None and _parent(written, prefix + where).is_Add
         plausible[0] &= added
         plausible[1] &= not added
-        tried.append((where, block, part, added, plausible))
+        missing = plausible_for(np.broadcast_to(ratio, np.shape(truth)), 1e-9)
+        missing[:2] = False                  # (times 0 or 1 is no factor)
+        missing &= not added
+        tried.append((where, block, part, added, plausible, missing))
     # a factor that is simply too many (σ′ once more: (p − y) ⊙ p ⊙ (1 − p)) before any
-    # smaller part put right (p "should be" 1/(1 − p)): the simplest edit first
-    for rows_wanted in ((1,), None):
-        for where, block, part, added, plausible in tried:
-            for j in np.flatnonzero(plausible):
-                if (rows_wanted is None) == (j in (1,)):
+    # smaller part put right (p "should be" 1/(1 − p)): the simplest edit first; a factor
+    # missing from a part (G for G ⊙ 𝕀[Z > 0] in (G ⊙ 𝕀[Z > 0])Xcᵀ) last
+    for reading in ("deleted", "replaced", "missing"):
+        for where, block, part, added, plausible, missing in tried:
+            rows_here = missing if reading == "missing" else plausible
+            for j in np.flatnonzero(rows_here):
+                if (reading == "deleted") != (j == 1) and reading != "missing":
                     continue
                 label, value = candidates[j]
                 replaced = _put(written, prefix + where, u if block is None else sp.Mul(u, *(
                     x for i, x in enumerate(tree.at(where).args) if i not in block)))
+                if reading == "missing":
+                    def value(values, value=value, part=part):
+                        return np.asarray(pc.evaluate(values, part)) * value(values)
 
                 def fixed(b, k, replaced=replaced, value=value):
                     return _evaluate(pc, b.values, replaced, u, value(b.values))
                 if d.matches(fixed, lambda b, k: d.pairs[k][2]):
-                    if j == 1:
+                    if reading == "deleted":
                         return Finding("extra-factor", d.target, expr=part)
+                    if reading == "missing":
+                        return _missing(d, part, label)
                     return _finding(d, part, label, added)
     return None
+
+
+def _missing(d, part, label) -> Finding:
+    if isinstance(label, tuple):
+        ref, local = label
+        formula = d.graph.local(ref.of, ref.wrt) if local else d.formula(ref.of, ref.wrt)
+        return Finding("missing-factor", d.target, derivative=ref, printed=part,
+                       expr=None if formula is None else reference_form(formula))
+    return Finding("missing-factor", d.target, printed=part, expr=label)
 
 
 def _solved_factors(tree, truth):

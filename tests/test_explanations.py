@@ -1025,3 +1025,16 @@ def test_a_slope_multiplied_in_once_too_often_is_an_extra_factor_in_both_forms()
         first = v["extra-slope"].diagnosis[0]
         assert first.kind == "extra-factor", (problem, first)
         assert str(first.expr) == "p*(1 - p)", (problem, first.expr)
+
+
+def test_a_mask_or_slope_lost_inside_a_matrix_product_is_the_factor_its_upstream_misses():
+    report = check(deriv.load_all(str(HERE / "lost_mask.toml")), Options())
+    v = {(x.problem, x.claim.id): x for x in report.verdicts}
+    assert v["conv-im2col", "right"].verdict == v["mlp-tanh", "right"].verdict == "pass"
+    for key, printed, factor in ((("conv-im2col", "no-mask"), "G", "indicator(Z)"),
+                                 (("conv-im2col", "no-mask-x"), "G", "indicator(Z)"),
+                                 (("mlp-tanh", "no-slope"), "matmul(transpose(W2), r)",
+                                  "1 - z**2")):
+        first = v[key].diagnosis[0]
+        assert (first.kind, str(first.printed), str(first.expr)) == \
+            ("missing-factor", printed, factor), (key, first)

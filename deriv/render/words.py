@@ -136,6 +136,10 @@ def sentence(f, m) -> str:
                     "missing-factor": f"{step} misses a factor {what}",
                     "missing-term": f"the gradient in {step} misses the term {what}",
                     "extra-term": f"the gradient in {step} has an extra term {what}"}[kind]
+        if kind == "missing-factor" and f.printed is not None:     # inside a matrix product
+            import sympy as sp
+            return (f"misses a factor {what}: {m.expr(f.printed)} should be "
+                    f"{m.expr(sp.Mul(f.printed, f.expr if f.expr is not None else 1))}")
         return {"extra-factor": f"has an extra factor {what}",
                 "missing-factor": f"misses a factor {what}",
                 "missing-term": f"misses the term {what}",
