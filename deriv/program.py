@@ -605,6 +605,9 @@ def expression_program(graph, expr: sp.Expr) -> Program:
     return cache[key]
 
 
+SWEEP_MEMORY = 192 << 20      # bytes of adjoints a batch keeps for later claims
+
+
 class Values:
     """The forward pass of one problem at a batch of points (one size assignment), and every
     derivative asked of it, computed by evaluating adjoint programs."""
@@ -769,7 +772,19 @@ class Values:
         bars[of] = seed
         if key[1] is None:                 # a unit seed of a vector is used once
             self._sweeps[key] = bars
+            self._keep_sweeps_small()
         return bars
+
+    def _keep_sweeps_small(self):
+        """The oldest sweeps are let go past SWEEP_MEMORY (computed again if asked again):
+        99 claims at as many depths of a 1,000-node chain held 2.4 GB of adjoints."""
+        sizes = self.__dict__.setdefault("_sweep_bytes", {})
+        key = next(reversed(self._sweeps))
+        sizes[key] = sum(getattr(v, "nbytes", 8) for v in self._sweeps[key].values())
+        while len(self._sweeps) > 1 and sum(sizes.values()) > SWEEP_MEMORY:
+            oldest = next(iter(self._sweeps))
+            del self._sweeps[oldest]
+            sizes.pop(oldest, None)
 
     def derivative(self, of: str, wrt: str, layout: str = "gradient", local: bool = False,
                    drop: frozenset = frozenset()):
