@@ -312,7 +312,7 @@ class ProblemCheck:
             start = R.first_digits(v[..., i] for v in batch.values.env.values()
                                    if isinstance(v, np.ndarray))
             found = R.disagree_at(lambda digits: self.at_point(batch, i, digits, claim, expr), cost,
-                                  (c[..., i], t[..., i]), start)
+                                  (c[..., i], t[..., i]), start, exact_claim=expr.is_Number)
             if found:
                 self.confirmed += bool(gross)
                 return "disagree" if disagreeing else "disagree-underflow"

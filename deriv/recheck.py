@@ -184,14 +184,15 @@ ZERO_DIGITS = 2000      # digits a side exactly 0 where the other is not is rech
 
 
 def disagree_at(evaluate, cost: list, float64: tuple | None = None,
-                start: int = PRECISIONS[0]) -> bool | None:
+                start: int = PRECISIONS[0], exact_claim: bool = False) -> bool | None:
     """Does the claim differ from the truth at one point, computed at rising precision?
     `evaluate(digits)` gives (claim, truth) as flat lists of mpf, or None where undefined;
     `float64`, the batch's own (claim, truth) there, counts as the first precision (16
     digits): a plainly wrong claim computed stably is settled by one mpmath evaluation.
     None: undefined there (nothing to say). The tolerance is relative only: the batch's scale
     may come from values float64 got wrong, and what precision cannot settle is the
-    uncertainty, so a true 0 computed as 10⁻⁶⁰ still agrees with 0."""
+    uncertainty, so a true 0 computed as 10⁻⁶⁰ still agrees with 0. `exact_claim`: the claim
+    is a number, exact at any precision (its 0 is no cancellation to compute deeper)."""
     import mpmath as mp
     previous, last = None, 16
     if float64 is not None and all(np.isfinite(x).all() for x in float64):
@@ -220,7 +221,7 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
                 tol = PRECISE_RTOL * max(abs(a), abs(b)) + floor
                 differs = diff > tol + change * gain
                 wrong = wrong or differs
-                zero = zero or (differs and (a == 0 or b == 0))
+                zero = zero or (differs and ((a == 0 and not exact_claim) or b == 0))
                 stable = stable and change <= mp.mpf("1e-3") * max(tol, diff)
             # a side that is 0 at two precisions may be all its digits cancelled (1 − tanh(x)²
             # is 0 up to 2x/ln 10 digits): more digits, up to ZERO_DIGITS, before "wrong"

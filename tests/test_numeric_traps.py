@@ -478,3 +478,20 @@ def test_solve_shows_the_values_float64_loses_at_the_digits_they_need():
     assert abs(s.forward_pass[0].value - 0.5) < 1e-12
     (result,) = s.results
     assert abs(result.value + 1e-14 / 12) < 1e-20
+
+
+def test_a_claim_that_is_the_number_0_is_not_recomputed_deeper_for_cancellation():
+    """A side that is 0 at two precisions may be cancelled digits (1 − tanh² at x = 1000), so
+    it is computed deeper; a claim that is the number 0 is exact at any precision: two
+    precisions decide (a 2,000-node graph had gone to 2,000 digits for the claim 0)."""
+    import mpmath as mp
+
+    from deriv import recheck as R
+    calls = []
+
+    def evaluate(digits):
+        calls.append(digits)
+        return [mp.mpf(0)], [mp.mpf("1.6e-7")]
+    assert R.disagree_at(evaluate, [0], exact_claim=True) is True and len(calls) == 2
+    calls.clear()
+    assert R.disagree_at(evaluate, [0]) is True and len(calls) > 2
