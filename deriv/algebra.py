@@ -561,6 +561,11 @@ def vjp(expr: sp.Expr, bar: sp.Expr, wrt: sp.Symbol, out: sp.Expr | None = None)
     `out` is the symbol expr is stored in (so rules may say Z instead of X⁻¹)."""
     if isinstance(expr, sp.Add) and wrt in expr.args and all(a.is_Symbol for a in expr.args):
         return unbroadcast(bar, shape_of(wrt))   # B + A: the general way costs 10× on each edge
+    if isinstance(expr, sp.Add) and len(expr.args) >= WIDE and wrt.is_Symbol:
+        # a wide sum (Σ sum(Yₖ) of a thousand nodes): only the terms holding wrt, each with
+        # its share of bar — walking the whole sum for each of its edges was quadratic
+        return sp.Add(*(vjp(t, unbroadcast(bar, shape_of(t)), wrt)
+                        for t in _terms_holding(expr).get(wrt, ())))
     if not expr.has(wrt):
         return S.Zero
     parts = _structural_parts(expr, wrt)

@@ -198,3 +198,28 @@ def test_forward_mode_over_many_inputs_shows_a_bounded_number_of_tangent_steps(t
         result = CliRunner().invoke(main, ["solve", str(path), "--format", fmt])
         assert result.exit_code == 0, result.output
         assert ("omitted_tangent_sweeps" if fmt == "json" else "are not shown") in result.output
+
+
+def test_the_adjoint_share_of_a_wide_sum_reads_only_the_terms_holding_wrt(tmp_path):
+    """Σₖ sum(tanh(kX)) over hundreds of nodes: each edge's share from its own term equals the
+    general VJP, and the solve's output grows linearly (rows were padded to the widest)."""
+    X = A.symbol("X", ("m", "n"))
+    ys = [A.symbol(f"Y{k}", ("m", "n")) for k in range(20)]
+    expr = sp.Add(*(P.call("total", y) for y in ys)) + sp.Symbol("c", real=True)
+    bar = sp.Symbol("L_bar", real=True)
+    for wrt in (ys[0], ys[7]):
+        narrow = A.vjp(expr, bar, wrt)
+        parts = A._structural_parts(expr, wrt)
+        general = sp.Add(*(A.vjp(t, bar, wrt) for t in expr.args if t.has(wrt)))
+        assert narrow == general and len(parts) == 1, (narrow, general)
+    sizes = []
+    for n in (100, 200):
+        path = tmp_path / f"fan{n}.toml"
+        graph = "\n".join(f"Y{k} = tanh(X * {k + 1}/{n})" for k in range(n))
+        path.write_text(f'[[problem]]\nid = "fan"\ninputs = {{ X = "matrix(m, n)" }}\n'
+                        f'graph = """\n{graph}\nL = ' +
+                        " + ".join(f"sum(Y{k})" for k in range(n)) + '\n"""\n')
+        result = CliRunner().invoke(main, ["solve", str(path)])
+        assert result.exit_code == 0, result.output
+        sizes.append(len(result.output))
+    assert sizes[1] < 2.3 * sizes[0]

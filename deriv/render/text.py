@@ -51,17 +51,22 @@ def step_line(step, value, display, verdict=None, shown=None) -> Text:
     return line
 
 
+COLUMN_WIDTH = 60       # characters a column is padded to, at most
+
+
 def _columns(rows: list[tuple[str, ...]], bold: int | None = None) -> list[Text]:
     """Rows of cells in aligned columns, one space apart (what a rich grid draws, at a cost
     linear in the rows: a grid of a 1,500-node forward pass took seconds to lay out)."""
-    widths = [max((cell_len(r[i]) for r in rows), default=0) for i in range(len(rows[0]))] \
-        if rows else []
+    # a cell longer than COLUMN_WIDTH (a sum of 500 terms) runs on, the others are not padded
+    # to it: 500 rows padded to one 6,000-character formula printed 3 MB
+    widths = [max((n for r in rows if (n := cell_len(r[i])) <= COLUMN_WIDTH), default=0)
+              for i in range(len(rows[0]))] if rows else []
     lines = []
     for row in rows:
         line = Text()
         for i, cell in enumerate(row):
-            line.append(cell + " " * (widths[i] - cell_len(cell)) + (" " if i < len(row) - 1
-                                                                     else ""),
+            last = i == len(row) - 1
+            line.append(cell + ("" if last else " " * (widths[i] - cell_len(cell)) + " "),
                         style="bold" if i == bold else None)
         lines.append(line)
     return lines
