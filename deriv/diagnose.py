@@ -246,9 +246,10 @@ class Diagnosis:
                     finer.expr is not None and not finer.expr.is_Symbol and \
                     _size(finer.printed) < _size(found[0].printed):   # (z for q: the partial
                 found[0] = finer                                    # it sits in says more)
-            elif finer is not None and finer.kind == "missing-factor" and \
-                    finer.printed == found[0].printed:    # W₂ᵀr "should be ∂L/∂a": what it
-                found[:1] = [finer, found[0]]             # misses is the mask 𝕀[a > 0]
+            elif finer is not None and finer.kind in ("missing-factor", "extra-factor") and (
+                    finer.printed == found[0].printed or
+                    finer.printed in sp.Mul.make_args(found[0].printed)):  # "should be ∂L/∂a":
+                found[:1] = [finer, found[0]]     # what it misses is the mask 𝕀[a > 0] or M
         if len(found) > 1 and found[0].kind == "wrong-factor" and \
                 found[1].kind == "extra-factor" and _printed_in(found[1].expr, self.written):
             found[:2] = found[1::-1]   # (printed factors deleted: a simpler edit than one
@@ -1223,6 +1224,9 @@ def _printed_in(factor, written) -> bool:
 
 def _same(a: Finding, b: Finding) -> bool:
     try:
+        if a.kind == b.kind == "wrong-factor" and a.printed is not None and \
+                a.printed == b.printed and a.expr is not None and a.expr == b.expr:
+            return True         # W₁ for W₁ᵀ, named as the partial ∂a/∂x = W₁ᵀ or not: once
         return bool(a == b)
     except (ValueError, TypeError):     # a field holding an array: not compared, kept apart
         return False

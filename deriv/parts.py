@@ -98,11 +98,14 @@ def _search(d, k: int, tree, prefix: tuple, truth, shape) -> Finding | None:
     n = len(candidates)
     enough = max(3, np.count_nonzero(valid) // 2)
 
-    def plausible_for(need, atol):
+    def plausible_for(need, atol, some=False):
+        """Rows close to `need` wherever both are defined, on enough points: where every
+        element is defined, or (`some`: a ratio, undefined where a mask is 0) one is."""
         with np.errstate(all="ignore"):
             defined = finite & np.isfinite(need)
             close = np.isclose(rows, need, rtol=1e-6, atol=atol) | ~defined
-        defined = _per_point(defined.reshape(n, -1, defined.shape[-1])) & valid
+        defined = defined.reshape(n, -1, defined.shape[-1])
+        defined = (defined.any(axis=1) if some else _per_point(defined)) & valid
         close = _per_point(close.reshape(n, -1, close.shape[-1]))
         return (close | ~defined).all(axis=1) & (defined.sum(axis=1) >= enough)
     u = A.symbol("_part", shape)
@@ -114,11 +117,11 @@ def _search(d, k: int, tree, prefix: tuple, truth, shape) -> Finding | None:
                             value_at + (truth - tree.value[()]) / a, np.nan)
             ratio = np.where(np.abs(value_at) > 1e-12 * (d.scale + 1), need / value_at,
                              np.nan)
-        plausible = plausible_for(need, d.atol)
+        plausible = plausible_for(need, d.atol, some=True)
         added = block is None and _parent(written, prefix + where).is_Add
         plausible[0] &= added
         plausible[1] &= not added
-        missing = plausible_for(np.broadcast_to(ratio, np.shape(truth)), 1e-9)
+        missing = plausible_for(np.broadcast_to(ratio, np.shape(truth)), 1e-9, some=True)
         missing[:2] = False                  # (times 0 or 1 is no factor)
         missing &= not added
         tried.append((where, block, part, added, plausible, missing))
@@ -382,4 +385,16 @@ def _finding(d, part, label, added: bool) -> Finding:
         formula = d.graph.local(ref.of, ref.wrt) if local else d.formula(ref.of, ref.wrt)
         return Finding("wrong-factor", d.target, derivative=ref, printed=part,
                        expr=None if formula is None else reference_form(formula))
+    if not added and label != 0 and _within_powers(part / label, part):
+        # M² for M, x·y for y: the part holds what it should be times a factor too many
+        return Finding("extra-factor", d.target, expr=part / label, printed=part)
     return Finding(kind, d.target, printed=part, expr=label)
+
+
+def _within_powers(factor, part) -> bool:
+    """Is `factor` made of the part's own factors, each to at most its power there?"""
+    if factor.is_Number:
+        return False
+    have, want = part.as_powers_dict(), factor.as_powers_dict()
+    return all(k.is_Number or (have.get(k, 0) * p > 0 and abs(p) <= abs(have.get(k, 0)))
+               for k, p in want.items() if (k, p) != (1, 1))

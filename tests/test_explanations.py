@@ -1038,3 +1038,12 @@ def test_a_mask_or_slope_lost_inside_a_matrix_product_is_the_factor_its_upstream
         first = v[key].diagnosis[0]
         assert (first.kind, str(first.printed), str(first.expr)) == \
             ("missing-factor", printed, factor), (key, first)
+
+
+def test_a_dropout_mask_lost_or_applied_twice_before_a_matrix_product_is_named():
+    report = check(deriv.load_all(str(HERE / "lost_mask.toml")), Options())
+    v = {(x.problem, x.claim.id): x for x in report.verdicts if x.problem == "dropout"}
+    assert v["dropout", "right"].verdict == "pass"
+    lost, twice = v["dropout", "no-M"].diagnosis[0], v["dropout", "M-twice"].diagnosis[0]
+    assert (lost.kind, str(lost.expr)) == ("missing-factor", "M"), lost
+    assert (twice.kind, str(twice.expr)) == ("extra-factor", "M"), twice
