@@ -565,6 +565,10 @@ class Diagnosis:
                             {A.symbol(child + "_bar", graph.shape(child)): sp.S.One})
                         return Finding("missing-term", self.target,
                                        expr=reference_form(missing))
+                    if not only_lost:
+                        # every child keeps some of its terms (xᵀAx + bᵀx written Ax + b): a
+                        # term of one node's product rule is missing, no path is lost
+                        return None        # (term() says it in the graph's own nodes)
                     # (one child's share may have several terms: N = AAᵀ reaches A twice)
                     return Finding("lost-path", self.target, paths=paths[:3], count=count,
                                    expr=sp.Add(*(units[i][1] for i in kept)),

@@ -1047,3 +1047,13 @@ def test_a_dropout_mask_lost_or_applied_twice_before_a_matrix_product_is_named()
     lost, twice = v["dropout", "no-M"].diagnosis[0], v["dropout", "M-twice"].diagnosis[0]
     assert (lost.kind, str(lost.expr)) == ("missing-factor", "M"), lost
     assert (twice.kind, str(twice.expr)) == ("extra-factor", "M"), twice
+
+
+def test_a_term_of_a_quadratic_form_lost_beside_a_direct_edge_is_a_missing_term():
+    report = check(deriv.load_all(str(HERE / "quadform_term.toml")), Options())
+    v = {x.claim.id: x for x in report.verdicts}
+    assert v["right"].verdict == "pass"
+    first = v["one-term"].diagnosis[0]
+    assert (first.kind, str(first.expr)) == ("missing-term", "matmul(transpose(A), x)"), first
+    lost = v["no-b"].diagnosis[0]           # (the direct edge x → f is a path lost)
+    assert lost.kind == "lost-path" and "q" in lost.kept, lost
