@@ -584,9 +584,12 @@ class Diagnosis:
         claim, graph = self.claim, self.graph
         if claim.is_value or claim.update or claim.local:
             return None
-        between = dict.fromkeys([claim.wrt] + [n for n in graph.order if n != claim.of and
-                                               graph.depends(claim.of, n) and
-                                               graph.depends(n, claim.wrt)])
+        inside = [n for n in graph.order if n != claim.of and graph.depends(claim.of, n) and
+                  graph.depends(n, claim.wrt)]
+        # wrt's own edges, then those into `of` (the last chain-rule step, where a term is
+        # most often left out: nₖ₋₂ → nₖ on a long chain, past the budget in graph order)
+        last = [n for n in graph.parents(claim.of) if n in set(inside)]
+        between = dict.fromkeys([claim.wrt] + last + inside)
         # on a larger graph only the few shortest paths are tried (BPTT of 300 steps)
         budget = max(8, MAX_DROP_VARIANTS * 50 // max(50, len(graph.order))) \
             if len(graph.order) <= MAX_DROP_NODES else 0

@@ -104,7 +104,12 @@ def test_one_engine():
 # an undefined point an error, eig's least size, expectations over matrices, keys placed at
 # themselves, leaky_relu′(0), solve's values in mpmath where float64 loses them, the
 # heavy-tailed Monte Carlo's reason, plot's large graphs from the program, the kinks above
-# a claim: about 110 more) is,
+# a claim: about 110 more; the sixth attack's — a class's copies each explained and a
+# problem's claims checked in blocks, a comparison done once, bounded mpmath work (matrix
+# functions, digits, soundness), a batch's sweeps bounded in memory, a factor deleted
+# before one replaced, a mask missing inside a matrix product, a wide sum's adjoint from its
+# own terms, the last chain-rule step's edges tried first, long paths and counts shortened:
+# about 160 more) is,
 # within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
@@ -119,7 +124,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_280, lines
+    assert lines < 11_440, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -1057,3 +1057,22 @@ def test_a_term_of_a_quadratic_form_lost_beside_a_direct_edge_is_a_missing_term(
     assert (first.kind, str(first.expr)) == ("missing-term", "matmul(transpose(A), x)"), first
     lost = v["no-b"].diagnosis[0]           # (the direct edge x → f is a path lost)
     assert lost.kind == "lost-path" and "q" in lost.kept, lost
+
+
+def test_an_edge_dropped_at_the_last_step_of_a_long_chain_is_named():
+    """nₖ = tanh(nₖ₋₁ + nₖ₋₂/10 + u/100) over 100 nodes, ∂n₉₀/∂x written without the edge
+    n₈₈ → n₉₀: the edges into `of` are tried before the budget runs out, and the path a
+    hundred nodes long is shown by its ends."""
+    from deriv.problem import load_text
+    from deriv.render.words import UnicodeMath, sentence
+    graph = "n0 = tanh(x)\nn1 = tanh(x + u)\n" + "\n".join(
+        f"n{i} = tanh(n{i - 1} + n{i - 2}/10 + u/100)" for i in range(2, 100))
+    text = (f'[[problem]]\nid = "c100"\ninputs = {{ x = "real", u = "real" }}\n'
+            f'graph = """\n{graph}\n"""\n[[problem.claim]]\nid = "d-wrong"\nof = "n90"\n'
+            f'wrt = "x"\nexpr = "(1 - n90**2)*D(n89, x)"\n')
+    report = check(load_text(text, "c100.toml"), Options())
+    (v,) = report.verdicts
+    first = v.diagnosis[0]
+    assert (first.kind, first.symbols, first.kept) == ("lost-path", ("n90",), ("n89",)), first
+    said = sentence(first, UnicodeMath())
+    assert "n₈₈ → n₉₀" in said and "…" in said and len(said) < 300, said

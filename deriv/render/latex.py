@@ -263,7 +263,9 @@ class LatexMath:
             self.printer.name(s) if isinstance(s, str) else str(s) for s in shape)
 
     def path(self, path) -> str:
-        return "$%s$" % r" \to ".join(self.printer.name(n) for n in path)
+        from deriv.render.words import shortened
+        return "$%s$" % r" \to ".join(self.printer.name(n) if n is not None else r"\dots"
+                                       for n in shortened(path))
 
     def transpose(self, text: str) -> str:
         return "${" + text[1:-1] + r"}^{\top}$" if text.endswith("$") else text + "ᵀ"

@@ -37,10 +37,29 @@ class UnicodeMath:
         return shape_text(shape) if shape else "scalar"
 
     def path(self, path) -> str:
-        return " → ".join(self.name(n) for n in path)
+        return " → ".join(self.name(n) if n is not None else "…" for n in shortened(path))
 
     def transpose(self, text: str) -> str:
         return f"({text})ᵀ"
+
+
+LONGEST_PATH = 10    # nodes of a path shown in full; a longer one keeps its ends
+
+
+def _count(n: int) -> str:
+    """1,779,979,416,004,714,189 paths as about 1.8·10¹⁸."""
+    if n < 10 ** 6:
+        return str(n)
+    exponent = len(str(n)) - 1
+    sup = str(exponent).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    return f"about {n / 10 ** exponent:.1f}·10{sup}"
+
+
+def shortened(path) -> list:
+    """x → n₀ → n₂ → … → n₈₈ → n₉₀: a path through a hundred nodes by its first and last
+    four (None stands for the nodes left out)."""
+    path = list(path)
+    return path if len(path) <= LONGEST_PATH else path[:4] + [None] + path[-4:]
 
 
 def _ratio(k: float) -> tuple[str, str]:
@@ -146,7 +165,7 @@ def sentence(f, m) -> str:
                 "extra-term": f"has an extra term {what}"}[kind]
     if kind == "lost-path" and f.text == "constant":
         paths = ", ".join(m.path(p) for p in f.paths)
-        more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
+        more = f", … {_count(f.count)} in all" if f.count and f.count > len(f.paths) else ""
         them = "it" if len(f.symbols) == 1 else "them"
         return (f"treats {_names(m, f.symbols)} as constant{'s' * (len(f.symbols) > 1)}: "
                 f"misses the paths through {them} ({paths}{more})")
@@ -155,7 +174,7 @@ def sentence(f, m) -> str:
                 f"{m.name(f.target.wrt)} to {m.name(f.target.of)}")
     if kind == "lost-path" and f.kept:
         paths = ", ".join(m.path(p) for p in f.paths)
-        more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
+        more = f", … {_count(f.count)} in all" if f.count and f.count > len(f.paths) else ""
         def through(names, many=False):     # a child that is `of` is the direct edge
             direct = [n for n in names if f.target is not None and n == f.target.of]
             said = [f"the path{'s' * (many or len(names) - len(direct) > 1)} through "
@@ -173,7 +192,7 @@ def sentence(f, m) -> str:
         paths = ", ".join(m.path(p) for p in f.paths)
         head = f"counts only the term {m.expr(f.expr)} of {target} = {m.expr(f.printed)}" \
             if f.expr is not None else f"equals part of {target}"
-        more = f", … {f.count} in all" if f.count and f.count > len(f.paths) else ""
+        more = f", … {_count(f.count)} in all" if f.count and f.count > len(f.paths) else ""
         return head + (f"; the other paths are lost ({paths}{more})" if paths else
                        "; the other paths are lost")
     if kind == "repeated-path":
