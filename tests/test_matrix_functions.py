@@ -423,3 +423,20 @@ def test_an_eigenvalue_repeated_at_every_draw_is_undefined_at_any_precision():
             '[[problem.claim]]\nid = "c"\nof = "L"\nwrt = "a"\nexpr = "M"\n')
     (v,) = check(load_text(text), Options(samples=200, seed=0)).verdicts
     assert v.verdict == "error" and v.precise == 0
+
+
+def test_a_batch_of_matrix_exponentials_scales_each_matrix_by_its_own_norm():
+    """One huge matrix in a batch had every other one squared sixty times over (the truth of
+    expm(expm(X)) came out 0 at every point); a Fréchet derivative along a huge direction is
+    computed along it scaled to 1 (it is linear in the direction)."""
+    from deriv.matrix_functions import _np_frechet, _np_function
+    rng = np.random.default_rng(0)
+    small = rng.uniform(-2, 2, (3, 3, 4))
+    huge = np.concatenate([small, 40 * np.eye(3)[..., None]], axis=2)
+    alone = _np_function("expm", small)
+    together = _np_function("expm", huge)[..., :4]
+    assert np.allclose(together, alone, rtol=1e-10)
+    direction = 1e17 * rng.uniform(-1, 1, (3, 3, 4))
+    scaled = _np_frechet("expm")(small, direction)
+    unit = _np_frechet("expm")(small, direction / 1e17) * 1e17
+    assert np.allclose(scaled, unit, rtol=1e-9) and np.abs(scaled).max() > 1e16
