@@ -26,6 +26,7 @@ class Places:
         self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.values: dict[tuple, tuple[int, list | None]] = {}   # path → start, breakpoints
         self.tables: dict[tuple, int] = {}                        # path → header or '{'
+        self.keys: dict[tuple, int] = {}                          # path → its key's start
         self._arrays: dict[tuple, int] = {}                       # [[a.b]] → tables so far
         self._line_starts: dict[tuple, list[int]] = {}            # decoded strings' lines
         try:
@@ -40,6 +41,11 @@ class Places:
 
     def table(self, path: tuple) -> tuple[int, int] | None:
         offset = self.tables.get(path)
+        return None if offset is None else self.line_col(offset)
+
+    def key(self, path: tuple) -> tuple[int, int] | None:
+        """Where the key of a value is written (its first character, or its quote)."""
+        offset = self.keys.get(path)
         return None if offset is None else self.line_col(offset)
 
     def value(self, path: tuple) -> tuple[int, int] | None:
@@ -128,7 +134,9 @@ class Places:
         return keys, i + len(end)
 
     def _keyval(self, i: int, base: tuple) -> int:
+        start = self._skip(i, newlines=False)
         keys, i = self._keys(i, "=")
+        self.keys[base + tuple(keys)] = start
         return self._value(self._skip(i, newlines=False), base + tuple(keys))
 
     def _value(self, i: int, path: tuple) -> int:

@@ -392,6 +392,13 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
             places.header_place(index, claim)
         return DerivError(message, file, line, col)
 
+    def name_place(key: str, name: str):
+        """Errors at the name `name` itself in the inline table `key` (inputs, sizes)."""
+        def fail(message: str) -> DerivError:
+            found = places.found.key(places.path(index, None) + (key, name))
+            return DerivError(message, file, *(found or places.value(index, None, key)))
+        return fail
+
     def entry_place(key: str, name: str):
         """Errors at the value of `name` in the inline table `key` (inputs, sizes)."""
         def fail(message: str) -> DerivError:
@@ -416,7 +423,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
     inputs: list[Input] = []
     sizes: list[str] = []
     for name, kind in raw_inputs.items():
-        _check_name(name, lambda m: where(m, "inputs"), "an input name")
+        _check_name(name, name_place("inputs", name), "an input name")
         at_kind = entry_place("inputs", name)
         constrained = constraints.split_kind(kind, at_kind) if isinstance(kind, str) else None
         shape = _array_kind(constrained[0] if constrained else kind, lambda m: where(m, "inputs"))
@@ -436,7 +443,7 @@ def load_problem(table: dict, *, file: str, places: _Places, index: int, source:
             inputs.append(Input(name, A.symbol(name), domain, interval, kind.strip()))
     for s in sizes:
         if s in raw_inputs:
-            raise where(f"'{s}' names both a size and an input", "inputs")
+            raise name_place("inputs", s)(f"'{s}' names both a size and an input")
 
     # graph: every name first, then the expressions in dependency order, so that a forward
     # reference works and each expression is read knowing its parents' shapes
