@@ -31,6 +31,7 @@ MAX_DENOMINATORS = 64       # and other variables
 MISLABEL_WORK = 20_000      # ... as far as their sweeps reach this many nodes in all
 MAX_SUBSET_CHILDREN = 6     # lost paths: subsets of a node's children tried
 MAX_UNIT_CHILDREN = 64      # a node read by more: its derivative is not split child by child
+MAX_TIDIED_OPS = 60          # a formula shown in a finding is tidied up to this size
 MAX_DROP_VARIANTS = 48      # sweeps with some edges left out (each is compiled)
 MAX_PATHS = 12              # single paths tried as all a claim keeps
 SHORTEST_PATHS = 4          # ... and the shortest ones, always
@@ -234,7 +235,8 @@ class Diagnosis:
             except (A.ShapeError, DerivError, ValueError, KeyError, ZeroDivisionError):
                 finding = None     # an explanation that does not apply to this claim's shapes
             if finding and finding.kind == "wrong-term":   # (wrong on one side of a kink only:
-                finding = self.wrong_branch() or finding       # that branch, with a point there)
+                finding = self.wrong_branch() or self.sign_of(finding)   # that branch, with a
+                                                                         # point there)
             if finding and not any(_same(finding, f) for f in found):
                 found.append(finding)             # (two ways to the same explanation: once)
         if found and found[0].kind == "wrong-factor" and found[0].derivative is not None and \
@@ -254,6 +256,16 @@ class Diagnosis:
                 found[1].kind == "extra-factor" and _printed_in(found[1].expr, self.written):
             found[:2] = found[1::-1]   # (printed factors deleted: a simpler edit than one
         return _one_factor(found) or [self.counterexample()]   # replaced)
+
+    def sign_of(self, finding: Finding) -> Finding:
+        """A term that should be its own negative is a term with the wrong sign (u·uᵀw/s for
+        −L·u/s, where L = uᵀw): said so, not as the other form it should have."""
+        from deriv.parts import negated
+        if finding.printed is not None and finding.expr is not None and \
+                not isinstance(finding.printed, sp.Tuple) and \
+                negated(self, finding.printed, finding.expr):
+            return Finding("term-sign", self.target, expr=finding.printed)
+        return finding
 
     def precise_counterexample(self) -> tuple[tuple, tuple]:
         """Where float64 fails everywhere, a point from the 50-digit evaluation (numbers too
@@ -314,6 +326,20 @@ class Diagnosis:
             except DerivError:          # too large to write out (a product of 1,000 factors)
                 closed[of] = {}
         return next((e for ref, e in closed[of].items() if ref.wrt == wrt), None)
+
+    def shown_formula(self, of: str, wrt: str) -> sp.Expr | None:
+        """The formula a finding shows: in the graph's own nodes where that is much shorter,
+        as solve shows it (p₁p₂(v₁ − v₂), not its expansion in e₁, e₂ and exp(s₁)); as derived
+        otherwise (w(1 − tanh(x)²) + 1 reads better than −f·tanh(x) + w + 1)."""
+        found = self.formula(of, wrt)
+        if found is None or A.shape_of(found) or not A.within(found, MAX_TIDIED_OPS):
+            return found
+        tidied = _shared(self.pc, "tidied_forms")
+        if (of, wrt) not in tidied:
+            from deriv.textbook import Rewriter
+            best = Rewriter(self.graph).best(found)
+            tidied[of, wrt] = best if 2 * _size(best) <= _size(found) else found
+        return tidied[of, wrt]
 
     def wrong_branch(self) -> Finding | None:
         from deriv.branches import wrong_branch

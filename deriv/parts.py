@@ -155,7 +155,7 @@ def _search(d, k: int, tree, prefix: tuple, truth, shape) -> Finding | None:
 def _missing(d, part, label) -> Finding:
     if isinstance(label, tuple):
         ref, local = label
-        formula = d.graph.local(ref.of, ref.wrt) if local else d.formula(ref.of, ref.wrt)
+        formula = d.graph.local(ref.of, ref.wrt) if local else d.shown_formula(ref.of, ref.wrt)
         return Finding("missing-factor", d.target, derivative=ref, printed=part,
                        expr=None if formula is None else reference_form(formula))
     return Finding("missing-factor", d.target, printed=part, expr=label)
@@ -382,13 +382,30 @@ def _finding(d, part, label, added: bool) -> Finding:
         return Finding("extra-term", d.target, expr=part)
     if isinstance(label, tuple):
         ref, local = label
-        formula = d.graph.local(ref.of, ref.wrt) if local else d.formula(ref.of, ref.wrt)
+        formula = d.graph.local(ref.of, ref.wrt) if local else d.shown_formula(ref.of, ref.wrt)
         return Finding("wrong-factor", d.target, derivative=ref, printed=part,
                        expr=None if formula is None else reference_form(formula))
+    if added and negated(d, part, label):    # (u·uᵀw/s for −u·uᵀw/s: said as its sign)
+        return Finding("term-sign", d.target, expr=part)
     if not added and label != 0 and _within_powers(part / label, part):
         # M² for M, x·y for y: the part holds what it should be times a factor too many
         return Finding("extra-factor", d.target, expr=part / label, printed=part)
     return Finding(kind, d.target, printed=part, expr=label)
+
+
+def negated(d, part, label) -> bool:
+    """Is the term's right value its own negative, at every point of the first batch?"""
+    values = d.pairs[0][0].values
+    try:
+        with np.errstate(all="ignore"):
+            a = np.asarray(d.pc.evaluate(values, part), dtype=float)
+            b = np.asarray(d.pc.evaluate(values, label), dtype=float)
+            a, b = np.broadcast_arrays(a, b)
+    except (KeyError, ValueError, TypeError, ZeroDivisionError, IndexError, A.ShapeError):
+        return False
+    ok = np.isfinite(a) & np.isfinite(b)
+    return bool(ok.sum() >= 3 and np.abs(a[ok]).max() > 0 and
+                np.allclose(a[ok], -b[ok], rtol=1e-6, atol=d.atol))
 
 
 def _within_powers(factor, part) -> bool:

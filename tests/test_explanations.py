@@ -1076,3 +1076,14 @@ def test_an_edge_dropped_at_the_last_step_of_a_long_chain_is_named():
     assert (first.kind, first.symbols, first.kept) == ("lost-path", ("n90",), ("n89",)), first
     said = sentence(first, UnicodeMath())
     assert "n₈₈ → n₉₀" in said and "…" in said and len(said) < 300, said
+
+
+def test_a_finding_shows_formulas_in_the_graphs_nodes_and_a_flipped_term_as_its_sign():
+    from deriv.render.words import UnicodeMath, sentence
+    report = check(deriv.load_all(str(HERE / "shown_forms.toml")), Options())
+    v = {(x.problem, x.claim.id): x for x in report.verdicts}
+    assert v["attention-2", "right"].verdict == v["normalise", "right"].verdict == "pass"
+    said = sentence(v["attention-2", "diagonal-only"].diagnosis[0], UnicodeMath())
+    assert "p₁·p₂·(v₁ - v₂)" in said and "exp" not in said, said
+    sign = v["normalise", "sign"].diagnosis[0]
+    assert sign.kind == "term-sign", sign

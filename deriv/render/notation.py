@@ -163,6 +163,10 @@ class TextPrinter(Memo, ArrayNotation, StrPrinter):
         if exp.is_Integer and 1 < int(exp) < 10:
             return self.parenthesize(base, sp.printing.precedence.PRECEDENCE["Pow"]) + \
                 "∘" * hadamard_power(base) + str(int(exp)).translate(SUPERSCRIPT)
+        if exp.is_Integer and -10 < int(exp) < 0:     # 1/s², not s^(-2)
+            return "1/" + self.parenthesize(base ** -exp if exp != -1 else base,
+                                            sp.printing.precedence.PRECEDENCE["Mul"],
+                                            strict=True)
         return super()._print_Pow(expr, rational).replace("**", "^")
 
     # --- registry operations: one method for all, from each entry's Unicode template -----
