@@ -139,6 +139,11 @@ def work(graph, operations: int, sizes: dict) -> int:
             if entry is not None and entry.name in CUBIC:
                 n = max((d for a in e.args for d in concrete(shape_of(a), sizes)), default=1)
                 extra += n ** 3 * _products(entry.name, e.args) - 1
+            elif e.args and shape_of(e):
+                # an elementwise operation on an array is one operation a point in float64,
+                # one per entry in mpmath (exp(exp(exp(X))) on a 5×5 X: 25 exps at 1,000
+                # digits an operation)
+                extra += 2 * (int(np.prod(concrete(shape_of(e), sizes))) - 1)
     return operations + extra
 
 
@@ -200,7 +205,7 @@ def disagree_at(evaluate, cost: list, float64: tuple | None = None,
     limit = max(PRECISIONS[-1], 2 * start)          # at least two precisions
     digits = start
     while digits <= max(limit, ZERO_DIGITS):
-        cost[0] += 1
+        cost[0] += digit_weight(digits)     # (a thousand digits weigh a hundred evaluations)
         now = evaluate(digits)
         if now is None:
             return None
