@@ -636,7 +636,7 @@ def local(expr: sp.Expr, wrt: sp.Symbol, out: sp.Symbol) -> sp.Expr:
         partial, inner = _partial_template(expr.func, entry), diff(expr.args[0], wrt)
         if partial == _PLACE[1] and inner == 1:      # exp(x): the node's formula itself
             return expr
-        return partial.xreplace({_PLACE[0]: expr.args[0], _PLACE[1]: out}) * inner
+        return _filled(partial, expr.args[0], out) * inner
     d = diff(expr, wrt)
     return d if d == expr else d.xreplace({expr: out})
 
@@ -645,6 +645,29 @@ _PLACE = (sp.Dummy("z", real=True), sp.Dummy("f", real=True))
 MAX_PRODUCT_RULE = 20_000    # factors a product rule may write (a product of 1,000 factors
                              # of x: a million, 2 GB and minutes)
 _PARTIALS: dict = {}     # f → f′(z) with f(z) itself as a placeholder
+
+
+def _filled(template: sp.Expr, arg: sp.Expr, out: sp.Expr) -> sp.Expr:
+    """A partial template with the node's argument and symbol put in; a function of an
+    argument SymPy's own rules could not simplify (k·x, a sum of names) is built as it is:
+    cos(1000·x) asked SymPy's trigonometric rules for multiples of π on each of a thousand
+    edges, most of a wide graph's solve."""
+    z, itself = _PLACE
+    plain = bool(arg.free_symbols) and not arg.is_Function and not arg.has(sp.pi) and \
+        not arg.could_extract_minus_sign()
+
+    def fill(t):
+        if t == z:
+            return arg
+        if t == itself:
+            return out
+        if not t.args:
+            return t
+        args = [fill(a) for a in t.args]
+        if plain and isinstance(t, sp.Function) and t.args == (z,):
+            return t.func(*args, evaluate=False)
+        return t.func(*args)
+    return fill(template)
 
 
 def _plain_real(s: sp.Expr) -> bool:
