@@ -70,10 +70,15 @@ def axis_swaps(expr: sp.Expr) -> list[tuple[sp.Expr, sp.Expr, sp.Expr]]:
             if candidate is not None:
                 out.append((candidate, printed, right))
     if len(calls) > 1:
-        every = {call: _moved(call)[0][0] for call in calls}
-        candidate = _rebuilt(expr, every)
-        if candidate is not None:
-            out.append((candidate, sp.Add(*every), sp.Add(*every.values())))
+        # every one at once, as a sum moves and as a mean does (the layer norm's two means
+        # over the batch instead of the features: Σ₀/N for Σ₁/D each time)
+        for reading in (0, -1):
+            moves = {call: _moved(call)[reading] for call in calls}
+            every = {call: moved for call, (moved, _, _) in moves.items()}
+            candidate = _rebuilt(expr, every)
+            if candidate is not None and not any(candidate == c for c, _, _ in out):
+                out.append((candidate, sp.Tuple(*(p for _, p, _ in moves.values())),
+                            sp.Tuple(*(r for _, _, r in moves.values()))))
     return out[:MAX_AXIS_CANDIDATES]
 
 

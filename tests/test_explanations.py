@@ -1087,3 +1087,13 @@ def test_a_finding_shows_formulas_in_the_graphs_nodes_and_a_flipped_term_as_its_
     assert "p₁·p₂·(v₁ - v₂)" in said and "exp" not in said, said
     sign = v["normalise", "sign"].diagnosis[0]
     assert sign.kind == "term-sign", sign
+
+
+def test_every_mean_over_the_wrong_axis_at_once_is_one_wrong_axis():
+    from deriv.render.words import UnicodeMath, sentence
+    report = check(deriv.load_all(str(HERE / "layernorm_axes.toml")), Options())
+    v = {x.claim.id: x for x in report.verdicts}
+    assert v["right"].verdict == "pass"
+    first = v["both-axis0"].diagnosis[0]
+    assert first.kind == "wrong-axis" and len(first.printed) == 2, first
+    assert "each time" in sentence(first, UnicodeMath())

@@ -110,6 +110,10 @@ def sentence(f, m) -> str:
         return (f"multiplies in the wrong order: {m.expr(f.printed)} should be "
                 f"{m.expr(f.expr)}")
     if kind == "wrong-axis":
+        if type(f.printed).__name__ == "Tuple":             # every reduction at once
+            return ("reduces over the wrong axis each time: " +
+                    ", ".join(m.expr(p) for p in f.printed) + " should be " +
+                    ", ".join(m.expr(e) for e in f.expr))
         return f"reduces over the wrong axis: {m.expr(f.printed)} should be {m.expr(f.expr)}"
     if kind == "constant-multiple":
         shown, inverse = _ratio(f.number)
