@@ -331,7 +331,7 @@ def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
             if budget[0] <= 0 or A.size(expr) > FACTOR_MAX_OPS:
                 return expr
             budget[0] -= 1
-        return reference_form(expr)
+        return reference_form(_elementwise_factored(expr))
     if expr.is_Atom or A.size(expr) > FACTOR_MAX_OPS or \
             any(isinstance(s, A.ShapedSymbol) for s in expr.free_symbols) or \
             (budget is not None and budget[0] <= 0):
@@ -349,6 +349,41 @@ def tidy(expr: sp.Expr, budget: list[int] | None = None) -> sp.Expr:
     except (sp.PolynomialError, RecursionError):
         return expr
     return factored if A.size(factored) <= A.size(expr) else expr
+
+
+def _elementwise_factored(expr: sp.Expr) -> sp.Expr:
+    """An array formula's elementwise algebra cancelled as a scalar's is — its products are
+    ⊙, commutative, and every matrix operation is held opaque — where that is much shorter:
+    −(1 − p) ⊙ (y/p − (1 − y)/(1 − p)) ⊙ p/N, a batch's BCE gradient, is (p − y)/N."""
+    if A.size(expr) > FACTOR_MAX_OPS:
+        return expr
+    hidden: dict[sp.Expr, sp.Dummy] = {}
+    divides = any(e.is_Pow and e.exp.is_negative for e in sp.preorder_traversal(expr))
+
+    def hide(e):
+        if isinstance(e, sp.Function):      # (its arguments factored too: Xᵀ(… ⊙ p)/N)
+            inner = e.func(*(_elementwise_factored(a) if A.shape_of(a) and a.args else a
+                             for a in e.args))
+            return hidden.setdefault(inner, sp.Dummy())
+        return e.func(*(hide(a) for a in e.args)) if e.args else e
+    try:
+        # (cancel, not factor: factor writes 1 − x² as −(x + 1)(x − 1); and only where there
+        # is a division to cancel: (1 − x²) ⊙ ḃ stays as it is)
+        flat = hide(expr)
+        if not divides:
+            return flat.xreplace({d: e for e, d in hidden.items()})
+        factored = sp.cancel(flat).xreplace({d: e for e, d in hidden.items()})
+    except (sp.PolynomialError, RecursionError, A.ShapeError, TypeError, ValueError):
+        return expr
+    if factored.is_Mul and factored.args[0] == -1:      # −(−p + y)/N as (p − y)/N
+        sums = [a for a in factored.args if a.is_Add]
+        if len(sums) == 1:
+            factored = sp.Mul(*(-a if a is sums[0] else a for a in factored.args[1:]))
+    try:
+        same = A.shape_of(factored) == A.shape_of(expr)
+    except A.ShapeError:
+        return expr
+    return factored if same and 4 * A.size(factored) <= 3 * A.size(expr) else expr
 
 
 def node_values(problem: Problem, point: dict[str, float]) -> Values:

@@ -84,3 +84,20 @@ def test_the_search_is_bounded_by_counts():
     assert rewriter.best(expr) is expr
     first = deriv.solve(problem).shown
     assert deriv.solve(problem).shown == first        # the same forms every run
+
+
+def test_an_array_steps_divisions_are_cancelled_as_a_scalars_are(tmp_path):
+    """The batch BCE gradient: −(1 − p) ⊙ (y/p − (1 − y)/(1 − p)) ⊙ p/N is shown (p − y)/N,
+    as its scalar twin shows p − y; a step without a division keeps its form."""
+    from click.testing import CliRunner
+
+    from deriv.cli import main
+    path = tmp_path / "bce.toml"
+    path.write_text('[[problem]]\nid = "bce"\ninputs = { X = "matrix(N, D)", w = "vector(D)", '
+                    'y = "interval(0, 1) vector(N)" }\ngraph = """\nz = X @ w\np = sigmoid(z)\n'
+                    'L = -sum(hadamard(y, log(p)) + hadamard(1 - y, log(1 - p))) / N\n"""\n')
+    result = CliRunner().invoke(main, ["solve", str(path)])
+    assert result.exit_code == 0, result.output
+    step = next(line for line in result.output.splitlines() if "∂L/∂z = ∂L/∂p" in line)
+    shown = step.split("=")[2]
+    assert "1/p" not in shown and "1/(1 - p)" not in shown and "p" in shown and "y" in shown, step
