@@ -237,8 +237,11 @@ class Diagnosis:
             if finding and finding.kind == "wrong-term":   # (wrong on one side of a kink only:
                 finding = self.wrong_branch() or self.sign_of(finding)   # that branch, with a
                                                                          # point there)
-            if finding and not any(_same(finding, f) for f in found):
-                found.append(finding)             # (two ways to the same explanation: once)
+            same = next((k for k, f in enumerate(found) if finding and _same(finding, f)), None)
+            if finding and same is None:
+                found.append(finding)             # (two ways to the same explanation: once,
+            elif finding and found[same].derivative is None and finding.derivative is not None:
+                found[same] = finding             # named as the partial it is where one is)
         if found and found[0].kind == "wrong-factor" and found[0].derivative is not None and \
                 found[0].printed is not None and not found[0].printed.is_Atom:
             # "the factor (y − t)·s ⊙ v should be ∂L/∂a": the part inside it that is wrong
