@@ -1104,6 +1104,11 @@ class Diagnosis:
                         if expr is not None and any(s.name == ref.of + "_bar"
                                                     for s in expr.free_symbols):
                             expr = None     # a VJP, no Jacobian formula: the partial's name
+                        if expr is not None and expr.is_Number:
+                            # (a partial that is a number everywhere, ∂f/∂q = 1, names nothing:
+                            # the 2 of 2b is no ∂f/∂q)
+                            return Finding("wrong-factor", self.target, printed=printed,
+                                           expr=expr)
                         return Finding("wrong-factor", self.target, derivative=ref,
                                        printed=printed,
                                        expr=None if expr is None else reference_form(expr))

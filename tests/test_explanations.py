@@ -1097,3 +1097,16 @@ def test_every_mean_over_the_wrong_axis_at_once_is_one_wrong_axis():
     first = v["both-axis0"].diagnosis[0]
     assert first.kind == "wrong-axis" and len(first.printed) == 2, first
     assert "each time" in sentence(first, UnicodeMath())
+
+
+def test_a_factor_that_should_be_a_number_is_not_named_as_a_partial():
+    """f = q + b·x with q = x·a·x, written 2ax + 2b: the 2 of 2b should be 1, which ∂f/∂q
+    also is everywhere — a coincidence, not the partial the 2 stands for."""
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "quad"\ninputs = { x = "real", a = "real", b = "real" }\n'
+            'graph = """\nq = x*a*x\nf = q + b*x\n"""\n[[problem.claim]]\nid = "b-twice"\n'
+            'of = "f"\nwrt = "x"\nexpr = "2*a*x + 2*b"\n')
+    (v,) = check(load_text(text, "quad.toml"), Options()).verdicts
+    named = [f for f in v.diagnosis if f.kind == "wrong-factor"]
+    assert all(f.derivative is None for f in named), v.diagnosis
+    assert v.diagnosis[0].kind == "repeated-path", v.diagnosis
