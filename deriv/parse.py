@@ -438,8 +438,12 @@ class _Reader:
         if not (ls and rs) and (ls or rs) and _fits_as_1x1(ls, rs):
             return A.shaped(left * right, ls or rs)     # u @ (uᵀt): a 1×1 is a scalar
         if not ls or not rs:
-            raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar",
-                            "shape")
+            both = "" if (ls or rs) else \
+                f" (here both are scalars — a literal 1×1, such as matrix(1, 1), vector(1) or a " \
+                f"sum over the other axis of one column, is a scalar: write {_unparse(node.left)}" \
+                f" * {_unparse(node.right)})"
+            raise self.fail(node, "@ is the matrix product of two arrays; use * with a scalar" +
+                            both, "shape")
         try:          # the shapes as written (before eye(n) @ A is simplified to A)
             shape = A.product_shape(A.shape_of(left), A.shape_of(right))
             return A.shaped(A.matmul(left, right), shape)
