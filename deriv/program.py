@@ -781,10 +781,11 @@ class Values:
         sizes = self.__dict__.setdefault("_sweep_bytes", {})
         key = next(reversed(self._sweeps))
         sizes[key] = sum(getattr(v, "nbytes", 8) for v in self._sweeps[key].values())
-        while len(self._sweeps) > 1 and sum(sizes.values()) > SWEEP_MEMORY:
+        self._swept = getattr(self, "_swept", 0) + sizes[key]
+        while len(self._sweeps) > 1 and self._swept > SWEEP_MEMORY:
             oldest = next(iter(self._sweeps))
             del self._sweeps[oldest]
-            sizes.pop(oldest, None)
+            self._swept -= sizes.pop(oldest, 0)
 
     def derivative(self, of: str, wrt: str, layout: str = "gradient", local: bool = False,
                    drop: frozenset = frozenset()):
