@@ -504,3 +504,14 @@ def test_the_partials_of_a_wide_product_share_prefix_and_suffix_products():
         got = values.derivative("y", n)
         assert np.allclose(got, truth, rtol=1e-10, atol=1e-12), n
     assert adjoint_program(p.graph).block_ops["y"] < 13 * 12     # not each factor's 12 others
+
+
+def test_a_piecewise_constant_primitive_is_known_by_its_rule_not_by_one_node():
+    """heaviside's partial is 0 whatever its argument; max's is not, even where a node such as
+    max(x, x) comes first (its own 𝕀[x > x] is 0)."""
+    from deriv.problem import load_text
+    text = ('[[problem]]\nid = "t"\ninputs = { x = "real" }\ngraph = """\nz = max(x, x)\n'
+            'w = max(x, 2*x)\na = heaviside(x)\ny = w + a\n"""\n')
+    (p,) = load_text(text, "t.toml")
+    assert p.graph.carries("y", "x") and p.graph.carries("w", "x")
+    assert not p.graph.carries("a", "x")
