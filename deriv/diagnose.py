@@ -617,7 +617,8 @@ class Diagnosis:
                   graph.depends(n, claim.wrt)]
         # wrt's own edges, then those into `of` (the last chain-rule step, where a term is
         # most often left out: nₖ₋₂ → nₖ on a long chain, past the budget in graph order)
-        last = [n for n in graph.parents(claim.of) if n in set(inside)]
+        known = set(inside)
+        last = [n for n in graph.parents(claim.of) if n in known]
         between = dict.fromkeys([claim.wrt] + last + inside)
         # on a larger graph only the few shortest paths are tried (BPTT of 300 steps)
         budget = max(8, MAX_DROP_VARIANTS * 50 // max(50, len(graph.order))) \
