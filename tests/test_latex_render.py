@@ -148,3 +148,17 @@ def test_a_sum_times_an_elementwise_product_keeps_its_parentheses():
     assert TextPrinter().doprint(expr) in ("(t - y)·v ⊙ w", "(-y + t)·v ⊙ w")
     assert TextPrinter().doprint(-expr) == "-(t - y)·v ⊙ w"
     assert r"\left(t - y\right)" in LatexPrinter().doprint(-expr)
+
+
+def test_a_sum_of_arrays_is_led_by_a_positive_term():
+    """p − y and h₃ − y, not SymPy's −y + p; a scalar sum keeps SymPy's order."""
+    import sympy as sp
+
+    from deriv import algebra as A
+    from deriv.render.latex import math
+    from deriv.render.notation import text
+    p, y = A.symbol("p", ("n", 1)), A.symbol("y", ("n", 1))
+    assert text(-y + p) == "p - y" and math(-y + p) == "p - y"
+    assert text((p - y) / sp.Symbol("N", positive=True)) == "(p - y)/N"
+    a, b = sp.symbols("a b", real=True)
+    assert text(-b + a) == "a - b"

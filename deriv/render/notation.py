@@ -63,6 +63,17 @@ class ArrayNotation:
             not (postfix and entry.name in ("matmul", "matpow")))
         return text if atomic and not expr.is_Add else self.PARENS % text
 
+    def _as_ordered_terms(self, expr, order=None):
+        """A sum of arrays led by a positive term where it has one: p − y, h₃ − y, not SymPy's
+        −y + p (a scalar sum keeps SymPy's order, which the references' forms follow)."""
+        terms = super()._as_ordered_terms(expr, order=order)
+        if terms and terms[0].could_extract_minus_sign() and A.shape_of(expr):
+            first = next((k for k, t in enumerate(terms) if not t.could_extract_minus_sign()),
+                         None)
+            if first is not None:
+                terms = [terms[first]] + terms[:first] + terms[first + 1:]
+        return terms
+
     def _decimal_product(self, expr) -> str | None:
         """0.10703·x², a decimal coefficient as the file wrote it, not 10703…·x²/10⁵…"""
         c, rest = expr.as_coeff_Mul()
