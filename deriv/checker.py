@@ -140,6 +140,9 @@ class ProblemCheck:
         need = constraints.minimums(problem) if problem.sizes else {}   # (a relation's n = 1
         assignments = [a for a in assignments                    # is no size for eig(S, 2))
                        if all(a[k] >= need.get(k, 1) for k in a)]
+        larger = None if ranges else _larger_sizes(problem, options, assignments)
+        if larger is not None and all(larger[k] >= need.get(k, 1) for k in larger):
+            assignments.append(larger)
         if not assignments:
             ranges = {**{k: (v, "") for k, v in need.items() if v > 1}, **ranges}
             bounds = ", ".join(f"{k} in {lo}…{hi}" if hi != "" else f"{k} ≥ {lo}"
@@ -784,6 +787,29 @@ def printed_tolerance(text: str, truth: float) -> float:
     if ("." not in text and "e" not in text.lower()) or not isinstance(exponent, int):
         return 1e-9 * max(abs(truth), 1.0)       # printed 0 where round-off left 1e-17
     return 0.5 * 10.0 ** exponent + 1e-12 * abs(truth)
+
+
+LARGER_SIZES = (6, 9)      # a size a claim uses as a number is also drawn from here
+
+
+def _larger_sizes(problem: Problem, options: Options, assignments: list) -> dict | None:
+    """One more size setting, every size drawn from 6 to 8, where a claim uses a size as a
+    number (1/N, (n − 2)(n − 3)(n − 4)(n − 5)·X): drawn from 2 to 5 alone, a claim wrong for
+    every n ≥ 6 would pass. Not where --size fixes the sizes or no such setting fits the
+    problem's relations."""
+    from deriv.problem import holds
+    if not problem.sizes or options.sizes or not assignments:
+        return None
+    uses = any(isinstance(s, A.SizeValue) for c in problem.claims
+               for e in (c.expr, c.chain_expr) if e is not None for s in e.free_symbols)
+    if not uses:
+        return None
+    rng = np.random.default_rng(options.seed + 7919)
+    for _ in range(16):
+        larger = {s: int(rng.integers(*LARGER_SIZES)) for s in problem.sizes}
+        if holds(larger, problem.relations) and larger not in assignments:
+            return larger
+    return None
 
 
 def _has_dref(expr: sp.Expr) -> bool:

@@ -111,8 +111,8 @@ def test_one_engine():
 # own terms, the last chain-rule step's edges tried first, long paths and counts shortened,
 # a finding's formula tidied and a negated term said as its sign, an array step's divisions
 # cancelled in solve, an edge's partial built unevaluated, a finding named as its partial,
-# flat primitives asked on stand-ins, a 1×1 @ explained, array sums led by a positive term:
-# about 300 more) is,
+# flat primitives asked on stand-ins, a 1×1 @ explained, array sums led by a positive term,
+# one larger size setting where a claim uses a size as a number: about 325 more) is,
 # within a budget
 # that keeps it
 # from sprawling: a new capability goes in a module of its own (this round's piecewise
@@ -127,7 +127,7 @@ ENGINE = ["__init__", "__main__", "algebra", "annotate", "catalog", "chains", "c
 
 def test_the_engine_stays_small():
     lines = sum(len((ROOT / f"{m}.py").read_text().splitlines()) for m in ENGINE)
-    assert lines < 11_570, lines
+    assert lines < 11_595, lines
 
 
 def test_the_readme_layout_is_the_import_order():

@@ -517,3 +517,14 @@ def test_strict_counts_the_kinks_above_the_claim_not_those_sharing_its_input():
             'claim = [{ id = "ds", of = "s", wrt = "x", expr = "cos(x)" }]\n')
     (v,) = check(load_text(text), Options(seed=0, strict=True)).verdicts
     assert v.verdict == "pass"
+
+
+def test_a_claim_that_uses_a_size_as_a_number_is_also_drawn_at_larger_sizes():
+    """Sizes are drawn from 2 to 5: X + (n − 2)(n − 3)(n − 4)(n − 5)·X is right at each of
+    them and wrong at every n ≥ 6. A claim that uses a size as a number gets one larger
+    setting too, so it fails; a claim that does not is unaffected."""
+    text = problem("L = sum(hadamard(X, X)) / (2*n)", [
+        claim("sizes-trick", "X/n + (n - 2)*(n - 3)*(n - 4)*(n - 5)*X", of="L", wrt="X"),
+        claim("right", "X/n", of="L", wrt="X")], inputs='{ X = "matrix(n, n)" }')
+    v = verdicts(text)
+    assert v["sizes-trick"].verdict == "fail" and v["right"].verdict == "pass"
