@@ -121,7 +121,9 @@ def _search(d, k: int, tree, prefix: tuple, truth, shape) -> Finding | None:
         added = block is None and _parent(written, prefix + where).is_Add
         plausible[0] &= added
         plausible[1] &= not added
-        missing = plausible_for(np.broadcast_to(ratio, np.shape(truth)), 1e-9, some=True)
+        # (a ratio is a pure number; a factor solved through a matrix product carries its
+        # solve's round-off, so the screen is loose and the confirmation below exact)
+        missing = plausible_for(np.broadcast_to(ratio, np.shape(truth)), 1e-6, some=True)
         missing[:2] = False                  # (times 0 or 1 is no factor)
         missing &= not added
         tried.append((where, block, part, added, plausible, missing))
